@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes. The one place that maps outcomes to process exit codes.
+const (
+	ExitOK         = 0 // the audit completed; no finding at or above --fail-on
+	ExitError      = 1 // the run could not be done at all (no credentials, Organizations unreachable, output not writable)
+	ExitUsage      = 2 // bad flags, arguments or input files
+	ExitIncomplete = 3 // outputs written, but some account or section could not be audited (see the summary)
+	ExitFindings   = 4 // an unsuppressed finding at or above --fail-on exists (takes precedence over ExitIncomplete)
+)
+
+// UsageError marks errors caused by the user's input; they exit with ExitUsage.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// usageErrorf builds a UsageError.
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// ExitCodeError carries a non-zero exit code for a run that otherwise succeeded
+// (outputs written): incomplete audit, findings over the threshold.
+type ExitCodeError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExitCodeError) Error() string { return e.Msg }
+
+// exitCode maps an error returned by a command to the process exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	var ec *ExitCodeError
+	if errors.As(err, &ec) {
+		return ec.Code
+	}
+	return ExitError
+}

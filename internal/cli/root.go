@@ -1,0 +1,85 @@
+// Package cli holds iamaudit's commands: flag parsing (cobra) and the wiring of each
+// command's options into the packages that do the work. Nothing below main exits.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// IO is where commands write: data to Out, messages and progress to Err.
+type IO struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, version string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, version, IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+}
+
+// Run is Main with injected context and streams (used by tests).
+func Run(ctx context.Context, args []string, version string, streams IO) int {
+	root := NewRootCmd(version, streams)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		var ec *ExitCodeError
+		if !errors.As(err, &ec) {
+			fmt.Fprintf(streams.Err, "iamaudit: %v\n", err)
+			if isFlagError(err) && cmd != nil {
+				fmt.Fprintf(streams.Err, "Run '%s --help' for usage.\n", cmd.CommandPath())
+			}
+		} else if ec.Msg != "" {
+			fmt.Fprintf(streams.Err, "iamaudit: %s\n", ec.Msg)
+		}
+		if isFlagError(err) {
+			return ExitUsage
+		}
+	}
+	return exitCode(err)
+}
+
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+func (e *flagError) Unwrap() error { return e.err }
+
+func isFlagError(err error) bool {
+	var fe *flagError
+	var ue *UsageError
+	return errors.As(err, &fe) || errors.As(err, &ue)
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(version string, streams IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "iamaudit",
+		Short:         "Audit IAM credentials across an AWS Organization",
+		Long:          "iamaudit answers, for a whole AWS Organization: who has access, with what credentials, and since when.",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	root.AddCommand(
+		newSandboxCmd(streams),
+		newRunCmd(version, streams),
+		newDemoCmd(version, streams),
+		newAnalyzeCmd(version, streams),
+	)
+	return root
+}

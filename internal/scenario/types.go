@@ -1,0 +1,249 @@
+// Package scenario describes a synthetic AWS Organization for the sandbox: the YAML
+// format (see examples/scenario.yaml), its loading with file:line errors, relative
+// dates, the generator for large Organizations and the built-in demo Organization.
+package scenario
+
+import "time"
+
+// Scenario is a whole synthetic Organization plus the sandbox's realism knobs.
+type Scenario struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description,omitempty"`
+	// Now fixes the sandbox clock (absolute date). Empty: the real clock.
+	Now          *Date        `yaml:"now,omitempty"`
+	Organization Organization `yaml:"organization"`
+	Accounts     []Account    `yaml:"accounts"`
+	// Generator adds generated accounts (after the listed ones).
+	Generator *Generator `yaml:"generator,omitempty"`
+	Knobs     Knobs      `yaml:"knobs,omitempty"`
+}
+
+// Organization is the Organization itself and the management account's credentials.
+type Organization struct {
+	ID                  string `yaml:"id"`                    // o-xxxxxxxxxx
+	ManagementAccountID string `yaml:"management_account_id"` // must be one of Accounts
+	// Partition: aws (default), aws-us-gov, aws-cn.
+	Partition string `yaml:"partition,omitempty"`
+	// Credentials of the management account's caller (the sandbox's "profile").
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	// CallerName is the IAM user name of that caller in the management account.
+	CallerName string `yaml:"caller_name,omitempty"`
+	// OUs form the tree under the root; accounts name their OU by Name.
+	OUs []OU `yaml:"ous,omitempty"`
+}
+
+// OU is an organizational unit.
+type OU struct {
+	ID     string `yaml:"id,omitempty"` // generated when empty
+	Name   string `yaml:"name"`
+	Parent string `yaml:"parent,omitempty"` // parent OU name; empty = root
+}
+
+// Audit role states of an account.
+const (
+	RolePresent   = "present"
+	RoleMissing   = "missing"   // AssumeRole: AccessDenied (role does not exist)
+	RoleUntrusted = "untrusted" // AssumeRole: AccessDenied (trust policy does not allow the caller)
+)
+
+// Account is one member (or the management) account.
+type Account struct {
+	ID    string `yaml:"id"` // 12 digits
+	Name  string `yaml:"name"`
+	Email string `yaml:"email,omitempty"`
+	// State: ACTIVE (default), SUSPENDED, PENDING_CLOSURE, CLOSED.
+	State string `yaml:"state,omitempty"`
+	OU    string `yaml:"ou,omitempty"` // OU name; empty = root
+	// Roles by name that can be assumed from the management account, and their state.
+	// A role not listed here and not in Roles is missing. Default: {"IAMAuditRole": present,
+	// "OrganizationAccountAccessRole": present} for member accounts, none for the management account.
+	AuditRoles map[string]string `yaml:"audit_roles,omitempty"`
+
+	Root               Root                `yaml:"root,omitempty"`
+	PasswordPolicy     *PasswordPolicy     `yaml:"password_policy,omitempty"`
+	Users              []User              `yaml:"users,omitempty"`
+	Groups             []Group             `yaml:"groups,omitempty"`
+	Roles              []Role              `yaml:"roles,omitempty"`
+	Policies           []Policy            `yaml:"policies,omitempty"`
+	ServerCertificates []ServerCertificate `yaml:"server_certificates,omitempty"`
+	Events             []Event             `yaml:"events,omitempty"`
+}
+
+// Root is the account's root user.
+type Root struct {
+	CreatedAt        *Date  `yaml:"created_at,omitempty"`
+	MFA              string `yaml:"mfa,omitempty"` // none (default), virtual, hardware
+	PasswordLastUsed *Date  `yaml:"password_last_used,omitempty"`
+	AccessKeys       []Key  `yaml:"access_keys,omitempty"`
+}
+
+// PasswordPolicy is the account password policy. Absent: the account has none.
+type PasswordPolicy struct {
+	MinimumPasswordLength      int  `yaml:"minimum_password_length"`
+	RequireSymbols             bool `yaml:"require_symbols,omitempty"`
+	RequireNumbers             bool `yaml:"require_numbers,omitempty"`
+	RequireUppercaseCharacters bool `yaml:"require_uppercase_characters,omitempty"`
+	RequireLowercaseCharacters bool `yaml:"require_lowercase_characters,omitempty"`
+	AllowUsersToChangePassword bool `yaml:"allow_users_to_change_password,omitempty"`
+	MaxPasswordAge             int  `yaml:"max_password_age,omitempty"`
+	PasswordReusePrevention    int  `yaml:"password_reuse_prevention,omitempty"`
+	HardExpiry                 bool `yaml:"hard_expiry,omitempty"`
+}
+
+// User is an IAM user.
+type User struct {
+	Name      string            `yaml:"name"`
+	Path      string            `yaml:"path,omitempty"`
+	CreatedAt *Date             `yaml:"created_at,omitempty"`
+	Tags      map[string]string `yaml:"tags,omitempty"`
+	Groups    []string          `yaml:"groups,omitempty"`
+	// AttachedPolicies are managed policy ARNs, or names of AWS managed policies
+	// ("AdministratorAccess" means arn:<partition>:iam::aws:policy/AdministratorAccess).
+	AttachedPolicies []string          `yaml:"attached_policies,omitempty"`
+	InlinePolicies   map[string]string `yaml:"inline_policies,omitempty"` // name -> JSON document
+	Password         *Password         `yaml:"password,omitempty"`        // console password; absent: none
+	MFA              []MFADevice       `yaml:"mfa,omitempty"`
+	AccessKeys       []Key             `yaml:"access_keys,omitempty"`
+}
+
+// Password is a console password (login profile).
+type Password struct {
+	CreatedAt *Date `yaml:"created_at,omitempty"`
+	LastUsed  *Date `yaml:"last_used,omitempty"` // absent: never used
+}
+
+// MFA device kinds.
+const (
+	MFAVirtual  = "virtual"  // serial arn:<p>:iam::<acct>:mfa/<name>, listed by ListVirtualMFADevices
+	MFAHardware = "hardware" // hardware TOTP token, plain serial such as GAHT12345678
+	MFAFIDO     = "fido"     // FIDO security key, serial arn:<p>:iam::<acct>:u2f/user/<user>/<id>
+)
+
+// MFADevice is an MFA device assigned to a user (or the root).
+type MFADevice struct {
+	Type      string `yaml:"type"`             // virtual, hardware, fido
+	Serial    string `yaml:"serial,omitempty"` // generated when empty
+	EnabledAt *Date  `yaml:"enabled_at,omitempty"`
+}
+
+// Key is an access key.
+type Key struct {
+	ID        string `yaml:"id,omitempty"` // generated (AKIA…) when empty
+	Secret    string `yaml:"secret,omitempty"`
+	Status    string `yaml:"status,omitempty"` // Active (default), Inactive
+	CreatedAt *Date  `yaml:"created_at,omitempty"`
+	LastUsed  *Date  `yaml:"last_used,omitempty"` // absent: never used
+	Service   string `yaml:"service,omitempty"`   // service of the last use
+	Region    string `yaml:"region,omitempty"`    // region of the last use
+}
+
+// Group is an IAM group.
+type Group struct {
+	Name             string            `yaml:"name"`
+	AttachedPolicies []string          `yaml:"attached_policies,omitempty"`
+	InlinePolicies   map[string]string `yaml:"inline_policies,omitempty"`
+}
+
+// Role is an IAM role (other than the audit roles, which AuditRoles describes).
+type Role struct {
+	Name             string            `yaml:"name"`
+	Path             string            `yaml:"path,omitempty"` // /aws-service-role/ marks a service-linked role
+	CreatedAt        *Date             `yaml:"created_at,omitempty"`
+	LastUsed         *Date             `yaml:"last_used,omitempty"`
+	LastUsedRegion   string            `yaml:"last_used_region,omitempty"`
+	AttachedPolicies []string          `yaml:"attached_policies,omitempty"`
+	InlinePolicies   map[string]string `yaml:"inline_policies,omitempty"`
+	TrustPolicy      string            `yaml:"trust_policy,omitempty"`
+}
+
+// Policy is a customer managed policy.
+type Policy struct {
+	Name     string `yaml:"name"`
+	Document string `yaml:"document"` // JSON
+}
+
+// ServerCertificate is an IAM server certificate.
+type ServerCertificate struct {
+	Name       string `yaml:"name"`
+	UploadedAt *Date  `yaml:"uploaded_at,omitempty"`
+	Expiration *Date  `yaml:"expiration"`
+}
+
+// Event is a CloudTrail event in the account's history.
+type Event struct {
+	Time      *Date    `yaml:"time"`
+	Name      string   `yaml:"name"`                // eventName
+	Source    string   `yaml:"source,omitempty"`    // default iam.amazonaws.com (signin.amazonaws.com for ConsoleLogin)
+	Username  string   `yaml:"username,omitempty"`  // who performed it; "root" for the root user
+	Resources []string `yaml:"resources,omitempty"` // names of affected resources (user names, key ids)
+}
+
+// Generator builds large Organizations reproducibly from a seed.
+type Generator struct {
+	Seed            int64 `yaml:"seed"`
+	Accounts        int   `yaml:"accounts"`
+	UsersPerAccount int   `yaml:"users_per_account"`
+	// EventsPerAccount CloudTrail events spread over the last 90 days.
+	EventsPerAccount int `yaml:"events_per_account,omitempty"`
+	// MissingRoleEvery: every Nth generated account lacks the audit role (0: never).
+	MissingRoleEvery int `yaml:"missing_role_every,omitempty"`
+}
+
+// Knobs are the sandbox's realism settings; command-line flags override them.
+type Knobs struct {
+	// Latency per service ("iam", "sts", "organizations", "cloudtrail", or "*").
+	Latency map[string]Latency `yaml:"latency,omitempty"`
+	// RateLimits per account and API family, requests per second (token bucket, burst = rate).
+	// Families: "iam", "cloudtrail" (LookupEvents), "organizations" (per Organization), "sts".
+	// Defaults: iam 20, cloudtrail 2, organizations 5; 0 disables a limit; absent uses the default.
+	RateLimits map[string]float64 `yaml:"rate_limits,omitempty"`
+	// PageCap caps every list operation's page size (0: no cap beyond AWS's own maxima).
+	PageCap int `yaml:"page_cap,omitempty"`
+	// ReportGeneration is how long GenerateCredentialReport takes (default 2s).
+	ReportGeneration Duration `yaml:"report_generation,omitempty"`
+	// SessionDuration of AssumeRole credentials when the caller asks none (default 1h).
+	SessionDuration Duration `yaml:"session_duration,omitempty"`
+	Faults          []Fault  `yaml:"faults,omitempty"`
+}
+
+// Latency is a mean and a jitter.
+type Latency struct {
+	Mean   Duration `yaml:"mean"`
+	Jitter Duration `yaml:"jitter,omitempty"`
+}
+
+// Fault injects an error (or a slow response or a dropped connection) for matching requests.
+type Fault struct {
+	Account   string `yaml:"account,omitempty"`   // account id; empty: any
+	Service   string `yaml:"service,omitempty"`   // iam, sts, organizations, cloudtrail; empty: any
+	Operation string `yaml:"operation,omitempty"` // e.g. ListAccessKeys; empty: any
+	// Error is an AWS error code (AccessDenied, Throttling, ServiceUnavailable, InternalFailure…),
+	// or "drop" (close the connection) or "slow" (add Delay).
+	Error string   `yaml:"error"`
+	Rate  float64  `yaml:"rate,omitempty"` // probability 0..1 (default 1)
+	Delay Duration `yaml:"delay,omitempty"`
+	// Count stops the fault after it fired this many times (0: unlimited).
+	Count int `yaml:"count,omitempty"`
+}
+
+// Duration is a time.Duration written as "250ms", "2s", "1h".
+type Duration struct{ time.Duration }
+
+// Date is an absolute time ("2018-06-15", "2018-06-15 10:20:30", RFC 3339) or a time
+// relative to the sandbox clock ("-400d", "-3h", "-90d12h", "now").
+type Date struct {
+	Abs time.Time     // set when absolute
+	Rel time.Duration // offset from now when relative
+	// IsRel tells which of the two is set.
+	IsRel bool
+}
+
+// Resolve returns the absolute time, relative dates counted from now, in UTC and
+// truncated to the second (AWS reports seconds).
+func (d Date) Resolve(now time.Time) time.Time {
+	if d.IsRel {
+		return now.Add(d.Rel).UTC().Truncate(time.Second)
+	}
+	return d.Abs.UTC().Truncate(time.Second)
+}
