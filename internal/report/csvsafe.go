@@ -1,0 +1,19 @@
+package report
+
+import "strings"
+
+// safeCell neutralises spreadsheet formula injection (OWASP "CSV Injection"): a cell
+// that starts with = + - @ TAB or CR is prefixed with a single quote, so Excel,
+// LibreOffice and Google Sheets show it as text instead of evaluating it. IAM user
+// names may legally start with + = - or @, and CloudTrail resources are attacker
+// influenced, so every free-text cell of every CSV goes through here. Shared by all
+// CSV writers of this package.
+func safeCell(s string) string {
+	if s == "" {
+		return s
+	}
+	if strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
