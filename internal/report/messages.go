@@ -1,0 +1,89 @@
+package report
+
+import "fmt"
+
+// Messages are the console lines and CSV words of one language. English is the
+// default; Spanish reproduces the seed's own words exactly (seed-contract.md).
+type Messages struct {
+	Lang string
+
+	// CSV values.
+	PasswordConfigured    string
+	PasswordNotConfigured string
+	PasswordNever         string // password_last_used when never signed in
+	KeyNeverUsed          string // last_used_date when never used
+
+	// Console lines (fmt formats).
+	AuditingAccount   string // name, id
+	QueryingTrail     string // name, id
+	ErrorInAccount    string // name, error
+	TotalKeys         string // count
+	ReportExported    string // file
+	TotalEvents       string // count
+	EventsExported    string // file
+	InventoryExported string // file
+	FindingsExported  string // file
+	NotAuditedHeader  string // count
+	NotAuditedLine    string // name, id, reason
+	GapsHeader        string // count
+	GapLine           string // account, section, subject, operation, code, message
+	StaleReport       string // account name, age in minutes
+}
+
+var english = Messages{
+	Lang:                  "en",
+	PasswordConfigured:    "Configured",
+	PasswordNotConfigured: "Not configured",
+	PasswordNever:         "Never",
+	KeyNeverUsed:          "Never used",
+	AuditingAccount:       "Auditing account: %s (%s)",
+	QueryingTrail:         "  Querying CloudTrail in account: %s (%s)",
+	ErrorInAccount:        "Error in account %s: %s",
+	TotalKeys:             "Total Access Keys found: %d",
+	ReportExported:        "Report exported: %s",
+	TotalEvents:           "Total CloudTrail events found: %d",
+	EventsExported:        "CloudTrail events report exported: %s",
+	InventoryExported:     "Inventory exported: %s",
+	FindingsExported:      "Findings exported: %s",
+	NotAuditedHeader:      "Accounts not audited: %d",
+	NotAuditedLine:        "  - %s (%s): %s",
+	GapsHeader:            "Incomplete data (%d gaps; details in the JSON file):",
+	GapLine:               "  - %s: %s%s: %s%s: %s",
+	StaleReport:           "Note: %s: key last-use data comes from a credential report %d minutes old (up to 4 hours stale); use --fresh-key-usage for live data.",
+}
+
+var spanish = Messages{
+	Lang:                  "es",
+	PasswordConfigured:    "Configurada",
+	PasswordNotConfigured: "No configurada",
+	PasswordNever:         "Nunca",
+	KeyNeverUsed:          "Nunca utilizada",
+	AuditingAccount:       "Auditando cuenta: %s (%s)",
+	QueryingTrail:         "  Consultando CloudTrail en cuenta: %s (%s)",
+	ErrorInAccount:        "Error en cuenta %s: %s",
+	TotalKeys:             "Total de Access Keys encontradas: %d",
+	ReportExported:        "Reporte exportado: %s",
+	TotalEvents:           "Total de eventos CloudTrail encontrados: %d",
+	EventsExported:        "Reporte de eventos CloudTrail exportado: %s",
+	InventoryExported:     "Inventario exportado: %s",
+	FindingsExported:      "Hallazgos exportados: %s",
+	NotAuditedHeader:      "Cuentas no auditadas: %d",
+	NotAuditedLine:        "  - %s (%s): %s",
+	GapsHeader:            "Datos incompletos (%d vacíos; detalles en el archivo JSON):",
+	GapLine:               "  - %s: %s%s: %s%s: %s",
+	StaleReport:           "Nota: %s: el último uso de las claves viene de un reporte de credenciales de hace %d minutos (hasta 4 horas de retraso); use --fresh-key-usage para datos en vivo.",
+}
+
+// Langs are the supported languages.
+var Langs = []string{"en", "es"}
+
+// MessagesFor returns the messages of a language ("en" or "es").
+func MessagesFor(lang string) (Messages, error) {
+	switch lang {
+	case "", "en":
+		return english, nil
+	case "es":
+		return spanish, nil
+	}
+	return Messages{}, fmt.Errorf("unknown language %q: use en or es", lang)
+}

@@ -1,0 +1,141 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// DateLayout is the seed's date form, always UTC.
+const DateLayout = "2006-01-02 15:04:05"
+
+// File names of the seed's two reports, for a run id (YYYYMMDD_HHMMSS, UTC start time).
+func IAMReportName(runID string) string    { return "iam_audit_report_" + runID + ".csv" }
+func EventsReportName(runID string) string { return "cloudtrail_events_" + runID + ".csv" }
+
+// RunID formats a run's start time as the seed's file-name timestamp, in UTC.
+func RunID(start time.Time) string { return start.UTC().Format("20060102_150405") }
+
+// IAMReportHeader is the seed's iam_audit_report header; positions never change.
+var IAMReportHeader = []string{"account_id", "account_name", "username", "password_status",
+	"password_last_used", "access_key_id", "status", "created_date", "last_used_date",
+	"service_name", "mfa_status"}
+
+// EventsReportHeader is the seed's cloudtrail_events header.
+var EventsReportHeader = []string{"eventTime", "eventName", "username", "account_id",
+	"account_name", "resources"}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(DateLayout) }
+
+// IAMReportRows builds the seed's rows: one per access key, and one row with the
+// five key columns empty for a user without keys (fixed defect 1). Accounts keep the
+// inventory's order; users are sorted by name and keys by creation date.
+func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
+	var rows [][]string
+	for _, a := range inv.Accounts {
+		if a.Status == inventory.StatusNotAudited {
+			continue
+		}
+		users := append([]inventory.User(nil), a.Users...)
+		sort.SliceStable(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+		for _, u := range users {
+			pw := m.PasswordNotConfigured
+			if u.PasswordEnabled {
+				pw = m.PasswordConfigured
+			}
+			pwUsed := m.PasswordNever
+			if u.PasswordLastUsed != nil {
+				pwUsed = fmtTime(*u.PasswordLastUsed)
+			}
+			base := []string{a.ID, safeCell(a.Name), safeCell(u.Name), pw, pwUsed}
+			mfa := u.MFAType()
+			keys := append([]inventory.AccessKey(nil), u.AccessKeys...)
+			sort.SliceStable(keys, func(i, j int) bool { return keys[i].CreatedAt.Before(keys[j].CreatedAt) })
+			if len(keys) == 0 {
+				rows = append(rows, append(base, "", "", "", "", "", mfa))
+				continue
+			}
+			for _, k := range keys {
+				used, svc := m.KeyNeverUsed, "N/A"
+				if k.LastUsedAt != nil {
+					used = fmtTime(*k.LastUsedAt)
+				}
+				if k.LastUsedService != "" {
+					svc = safeCell(k.LastUsedService)
+				}
+				row := append(append([]string(nil), base...), safeCell(k.ID), k.Status, fmtTime(k.CreatedAt), used, svc, mfa)
+				rows = append(rows, row)
+			}
+		}
+	}
+	return rows
+}
+
+// EventRows builds the seed's cloudtrail_events rows: per account in inventory
+// order, events oldest first.
+func EventRows(inv *inventory.Inventory) [][]string {
+	var rows [][]string
+	for _, a := range inv.Accounts {
+		evs := append([]inventory.Event(nil), a.Events...)
+		sort.SliceStable(evs, func(i, j int) bool {
+			if !evs[i].Time.Equal(evs[j].Time) {
+				return evs[i].Time.Before(evs[j].Time)
+			}
+			return evs[i].ID < evs[j].ID
+		})
+		for _, e := range evs {
+			user := e.Username
+			if user == "" {
+				user = "N/A"
+			}
+			names := make([]string, 0, len(e.Resources))
+			for _, r := range e.Resources {
+				names = append(names, r.Name)
+			}
+			rows = append(rows, []string{fmtTime(e.Time), safeCell(e.Name), safeCell(user), a.ID,
+				safeCell(a.Name), safeCell(strings.Join(names, ", "))})
+		}
+	}
+	return rows
+}
+
+// WriteCSV writes a header and rows with "\n" line ends (the seed's awk filters
+// compare the last field, which a "\r" would break) and no byte-order mark.
+func WriteCSV(w io.Writer, header []string, rows [][]string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	if err := cw.WriteAll(rows); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// KeyCount is the number of access keys in the IAM report (the seed's "Total Access Keys found").
+func KeyCount(inv *inventory.Inventory) int {
+	n := 0
+	for _, a := range inv.Accounts {
+		if a.Status == inventory.StatusNotAudited {
+			continue
+		}
+		for _, u := range a.Users {
+			n += len(u.AccessKeys)
+		}
+	}
+	return n
+}
+
+// EventCount is the number of CloudTrail events collected.
+func EventCount(inv *inventory.Inventory) int {
+	n := 0
+	for _, a := range inv.Accounts {
+		n += len(a.Events)
+	}
+	return n
+}

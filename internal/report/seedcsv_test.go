@@ -1,0 +1,178 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+func ts(s string) time.Time {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func tp(s string) *time.Time { t := ts(s); return &t }
+
+// fixture is a small inventory covering every row shape of the seed's report.
+func fixture() *inventory.Inventory {
+	return &inventory.Inventory{Accounts: []inventory.Account{
+		{ID: "123456789012", Name: "Production", State: "ACTIVE", Status: inventory.StatusAudited,
+			Users: []inventory.User{
+				{Name: "john.doe", PasswordEnabled: true, PasswordLastUsed: tp("2026-03-04 15:30:00"),
+					MFADevices: []inventory.MFADevice{{Serial: "arn:aws:iam::123456789012:mfa/john.doe", Type: inventory.MFAVirtual}},
+					AccessKeys: []inventory.AccessKey{
+						{ID: "AKIAIOSFODNN7EXAMPLE", Status: "Active", CreatedAt: ts("2018-06-15 10:20:30"),
+							LastUsedAt: tp("2026-03-05 08:45:00"), LastUsedService: "s3", LastUsedRegion: "us-east-1"},
+					}},
+				// Two keys, listed newest first: rows come out oldest first.
+				{Name: "ci-deploy", MFADevices: []inventory.MFADevice{{Serial: "GAHT12345678", Type: inventory.MFAHardware}},
+					AccessKeys: []inventory.AccessKey{
+						{ID: "AKIA2222222222222222", Status: "Inactive", CreatedAt: ts("2025-01-02 03:04:05")},
+						{ID: "AKIA1111111111111111", Status: "Active", CreatedAt: ts("2024-01-02 03:04:05"),
+							LastUsedAt: tp("2026-03-01 00:00:00"), LastUsedService: "sts"},
+					}},
+				// Defect 1: a console user without MFA and without keys still gets a row.
+				{Name: "maria.garcia", PasswordEnabled: true},
+				// A name that Excel would evaluate.
+				{Name: "=cmd", AccessKeys: []inventory.AccessKey{{ID: "AKIA3333333333333333", Status: "Active", CreatedAt: ts("2026-03-01 00:00:00")}}},
+			},
+			Events: []inventory.Event{
+				{ID: "b", Time: ts("2026-02-01 10:00:00"), Name: "DeleteAccessKey", Username: "admin",
+					Resources: []inventory.EventResource{{Type: "AWS::IAM::User", Name: "john.doe"}, {Type: "AWS::IAM::AccessKey", Name: "AKIAOLD"}}},
+				{ID: "a", Time: ts("2026-01-01 10:00:00"), Name: "CreateUser"},
+			}},
+		{ID: "234567890123", Name: "Development-Sandbox", State: "ACTIVE", Status: inventory.StatusNotAudited,
+			Reason: "AccessDenied"},
+	}}
+}
+
+func TestSeedCSVGolden(t *testing.T) {
+	for _, lang := range Langs {
+		t.Run(lang, func(t *testing.T) {
+			m, err := MessagesFor(lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := WriteCSV(&b, IAMReportHeader, IAMReportRows(fixture(), m)); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "iam_audit_report_"+lang+".csv", b.Bytes())
+			b.Reset()
+			if err := WriteCSV(&b, EventsReportHeader, EventRows(fixture())); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "cloudtrail_events.csv", b.Bytes())
+		})
+	}
+}
+
+// The seed's remediation guide filters by position with awk; the fields it reads
+// must be where it expects them, with no trailing "\r".
+func TestSeedAwkFilterStillWorks(t *testing.T) {
+	var b bytes.Buffer
+	m, _ := MessagesFor("es")
+	if err := WriteCSV(&b, IAMReportHeader, IAMReportRows(fixture(), m)); err != nil {
+		t.Fatal(err)
+	}
+	var hits []string
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")[1:] {
+		f := strings.Split(line, ",")
+		if len(f) != 11 {
+			t.Fatalf("row %q has %d fields, want 11", line, len(f))
+		}
+		if f[3] == "Configurada" && f[10] == "None" {
+			hits = append(hits, f[1]+","+f[2])
+		}
+	}
+	if len(hits) != 1 || hits[0] != "Production,maria.garcia" {
+		t.Fatalf("awk-style filter found %v, want [Production,maria.garcia]", hits)
+	}
+}
+
+// Defects of the seed (seed-contract.md), each one asserted on the seed's behaviour.
+func TestSeedDefects(t *testing.T) {
+	m, _ := MessagesFor("en")
+	rows := IAMReportRows(fixture(), m)
+	find := func(user string) [][]string {
+		var out [][]string
+		for _, r := range rows {
+			if r[2] == user {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	t.Run("defect 1: user without keys has a row", func(t *testing.T) {
+		r := find("maria.garcia")
+		if len(r) != 1 {
+			t.Fatalf("seed behaviour: no row for a user without keys; got %d rows", len(r))
+		}
+		for i := 5; i <= 9; i++ {
+			if r[0][i] != "" {
+				t.Errorf("column %d = %q, want empty", i+1, r[0][i])
+			}
+		}
+		if r[0][10] != "None" {
+			t.Errorf("mfa_status = %q", r[0][10])
+		}
+	})
+	t.Run("defect 2: virtual device reported as Virtual, hardware as Hardware", func(t *testing.T) {
+		// The seed looked for the word "virtual" in the serial; arn:…:mfa/john.doe has none.
+		if got := find("john.doe")[0][10]; got != "Virtual" {
+			t.Errorf("john.doe mfa_status = %q, want Virtual", got)
+		}
+		if got := find("ci-deploy")[0][10]; got != "Hardware" {
+			t.Errorf("ci-deploy mfa_status = %q, want Hardware", got)
+		}
+	})
+	t.Run("defect 4: times are UTC in the seed's form", func(t *testing.T) {
+		lima := time.FixedZone("Lima", -5*3600)
+		inv := fixture()
+		k := &inv.Accounts[0].Users[0].AccessKeys[0]
+		k.CreatedAt = time.Date(2018, 6, 15, 5, 20, 30, 0, lima) // 10:20:30 UTC
+		got := IAMReportRows(inv, m)
+		for _, r := range got {
+			if r[5] == "AKIAIOSFODNN7EXAMPLE" && r[7] != "2018-06-15 10:20:30" {
+				t.Errorf("created_date = %q, want UTC 2018-06-15 10:20:30", r[7])
+			}
+		}
+	})
+	t.Run("defect 8: empty inventory still gives header-only files", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := WriteCSV(&b, IAMReportHeader, IAMReportRows(&inventory.Inventory{}, m)); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != strings.Join(IAMReportHeader, ",")+"\n" {
+			t.Errorf("got %q", b.String())
+		}
+	})
+	t.Run("formula injection neutralised", func(t *testing.T) {
+		if r := find("'=cmd"); len(r) != 1 {
+			t.Errorf("user =cmd not written as '=cmd: %v", rows)
+		}
+	})
+	t.Run("not audited accounts have no rows", func(t *testing.T) {
+		for _, r := range rows {
+			if r[0] == "234567890123" {
+				t.Errorf("row for a not-audited account: %v", r)
+			}
+		}
+	})
+}
+
+func TestKeyAndEventCounts(t *testing.T) {
+	inv := fixture()
+	if got := KeyCount(inv); got != 4 {
+		t.Errorf("KeyCount = %d, want 4", got)
+	}
+	if got := EventCount(inv); got != 2 {
+		t.Errorf("EventCount = %d, want 2", got)
+	}
+}
