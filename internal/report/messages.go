@@ -26,7 +26,7 @@ type Messages struct {
 	NotAuditedHeader  string // count
 	NotAuditedLine    string // name, id, reason
 	GapsHeader        string // count
-	GapLine           string // account, section, subject, operation, code, message
+	GapLine           string // account, section, " (subject)", "operation code: ", message
 	StaleReport       string // account name, age in minutes
 }
 
@@ -48,7 +48,7 @@ var english = Messages{
 	NotAuditedHeader:      "Accounts not audited: %d",
 	NotAuditedLine:        "  - %s (%s): %s",
 	GapsHeader:            "Incomplete data (%d gaps; details in the JSON file):",
-	GapLine:               "  - %s: %s%s: %s%s: %s",
+	GapLine:               "  - %s: %s%s: %s%s",
 	StaleReport:           "Note: %s: key last-use data comes from a credential report %d minutes old (up to 4 hours stale); use --fresh-key-usage for live data.",
 }
 
@@ -70,7 +70,7 @@ var spanish = Messages{
 	NotAuditedHeader:      "Cuentas no auditadas: %d",
 	NotAuditedLine:        "  - %s (%s): %s",
 	GapsHeader:            "Datos incompletos (%d vacíos; detalles en el archivo JSON):",
-	GapLine:               "  - %s: %s%s: %s%s: %s",
+	GapLine:               "  - %s: %s%s: %s%s",
 	StaleReport:           "Nota: %s: el último uso de las claves viene de un reporte de credenciales de hace %d minutos (hasta 4 horas de retraso); use --fresh-key-usage para datos en vivo.",
 }
 
