@@ -1,0 +1,23 @@
+# Thin aliases for the commands in README.md.
+.PHONY: build demo test lint bench fuzz
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+build:
+	CGO_ENABLED=0 go build -ldflags "-X main.version=$(VERSION)" -o iamaudit ./cmd/iamaudit
+
+demo:
+	go run ./cmd/iamaudit demo
+
+test:
+	./scripts/test.sh
+
+lint:
+	./scripts/test.sh lint
+
+bench:
+	go test -run '^$$' -bench . -benchtime 3s ./internal/sandbox/ ./internal/collect/ ./internal/audit/
+
+fuzz:
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/credreport/
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/scenario/

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's test command (README.md "Run the tests"). Fails, never skips, when a
+# component the tests need (moto_server, the AWS CLI, boto3) is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
+need go "install Go 1.26"
+need moto_server "pip install 'moto[server]'"
+need aws "pip install awscli"
+python3 -c 'import boto3' 2>/dev/null || { echo "missing: boto3 (pip install boto3)" >&2; exit 1; }
+
+echo "== gofmt"
+unformatted=$(gofmt -l cmd internal)
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+
+echo "== go mod tidy"
+cp go.mod /tmp/go.mod.before; cp go.sum /tmp/go.sum.before
+go mod tidy
+if ! cmp -s go.mod /tmp/go.mod.before || ! cmp -s go.sum /tmp/go.sum.before; then
+  echo "go mod tidy changed go.mod/go.sum: run it and commit"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+[ "${1:-}" = lint ] && exit 0
+
+echo "== go test -race"
+IAMAUDIT_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m ./...
