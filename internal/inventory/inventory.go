@@ -168,6 +168,11 @@ type User struct {
 	PasswordLastUsed    *time.Time `json:"password_last_used,omitempty"`
 	PasswordLastChanged *time.Time `json:"password_last_changed,omitempty"`
 
+	// MFAActive: the user has at least one MFA device (credential report mfa_active,
+	// or a device listed). Set by every producer; when MFADevices is empty because
+	// the device types could not be learned (report-only inventory), MFAActive still
+	// tells whether MFA is on.
+	MFAActive  bool        `json:"mfa_active"`
 	MFADevices []MFADevice `json:"mfa_devices"`
 	AccessKeys []AccessKey `json:"access_keys"`
 

@@ -1,0 +1,143 @@
+package credreport
+
+import (
+	"sort"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// LastUsedSourceReport is the AccessKey.LastUsedSource value for data taken from a
+// credential report.
+const LastUsedSourceReport = "credential_report"
+
+// ToAccount builds an inventory account from a credential report alone, for offline
+// analysis. What a report cannot answer (access key ids, MFA device types, policies,
+// groups, tags, roles, the password policy, events …) is recorded as Gaps, so the
+// account's Status is partial.
+func ToAccount(rep *Report, accountID, accountName string) inventory.Account {
+	acct := inventory.Account{
+		ID:                 accountID,
+		Name:               accountName,
+		Status:             inventory.StatusPartial,
+		CollectedAt:        rep.GeneratedAt,
+		Users:              []inventory.User{},
+		Groups:             []inventory.Group{},
+		Roles:              []inventory.Role{},
+		Policies:           []inventory.ManagedPolicy{},
+		ServerCertificates: []inventory.ServerCertificate{},
+		Events:             []inventory.Event{},
+	}
+	if !rep.GeneratedAt.IsZero() {
+		acct.CredentialReport = &inventory.CredentialReport{GeneratedAt: rep.GeneratedAt}
+	}
+	for _, row := range rep.Users() {
+		acct.Users = append(acct.Users, UserFromRow(row))
+	}
+	sort.SliceStable(acct.Users, func(i, j int) bool { return acct.Users[i].Name < acct.Users[j].Name })
+
+	if row, ok := rep.Root(); ok {
+		acct.Root = RootFromRow(row)
+	}
+	acct.Gaps = reportOnlyGaps(accountID, acct.Root != nil)
+	return acct
+}
+
+// UserFromRow converts a user's row: password and key data from the report, keys
+// without ids (the report has none), MFAActive without devices (the report has no
+// device types).
+func UserFromRow(row Row) inventory.User {
+	u := inventory.User{
+		Name:                row.User,
+		ARN:                 row.ARN,
+		CreatedAt:           row.UserCreationTime,
+		PasswordEnabled:     row.PasswordEnabled,
+		PasswordLastUsed:    row.PasswordLastUsed,
+		PasswordLastChanged: row.PasswordLastChanged,
+		MFAActive:           row.MFAActive,
+		MFADevices:          []inventory.MFADevice{},
+		AccessKeys:          []inventory.AccessKey{},
+		Groups:              []string{},
+		AttachedPolicies:    []inventory.AttachedPolicy{},
+		InlinePolicies:      []inventory.InlinePolicy{},
+	}
+	for _, k := range row.AccessKeys {
+		if !k.Present() {
+			continue
+		}
+		u.AccessKeys = append(u.AccessKeys, KeyFromSlot(k, ""))
+	}
+	return u
+}
+
+// KeyFromSlot converts a key slot to an access key with the given id ("" when unknown).
+func KeyFromSlot(k KeySlot, id string) inventory.AccessKey {
+	ak := inventory.AccessKey{
+		ID:              id,
+		Status:          "Inactive",
+		LastUsedAt:      k.LastUsedDate,
+		LastUsedService: k.LastUsedService,
+		LastUsedRegion:  k.LastUsedRegion,
+		LastUsedSource:  LastUsedSourceReport,
+	}
+	if k.Active {
+		ak.Status = "Active"
+	}
+	if k.LastRotated != nil {
+		ak.CreatedAt = *k.LastRotated
+	}
+	return ak
+}
+
+// RootFromRow converts the <root_account> row. The MFA type is unknown ("") when
+// MFA is active (the report does not say which kind), None when it is not.
+func RootFromRow(row Row) *inventory.Root {
+	r := &inventory.Root{
+		ARN:              row.ARN,
+		MFAActive:        row.MFAActive,
+		MFAType:          inventory.MFANone,
+		PasswordLastUsed: row.PasswordLastUsed,
+		AccessKeys:       []inventory.RootKey{},
+	}
+	if row.MFAActive {
+		r.MFAType = ""
+	}
+	if !row.UserCreationTime.IsZero() {
+		t := row.UserCreationTime
+		r.CreatedAt = &t
+	}
+	for i, k := range row.AccessKeys {
+		if !k.Present() {
+			continue
+		}
+		r.AccessKeys = append(r.AccessKeys, inventory.RootKey{
+			Slot:            i + 1,
+			Active:          k.Active,
+			LastRotated:     k.LastRotated,
+			LastUsedAt:      k.LastUsedDate,
+			LastUsedService: k.LastUsedService,
+			LastUsedRegion:  k.LastUsedRegion,
+		})
+	}
+	return r
+}
+
+func reportOnlyGaps(accountID string, haveRoot bool) []inventory.Gap {
+	g := func(section, msg string) inventory.Gap {
+		return inventory.Gap{AccountID: accountID, Section: section, Message: msg}
+	}
+	gaps := []inventory.Gap{
+		g("access_keys", "credential report has no access key ids"),
+		g("mfa", "credential report has no MFA device type"),
+		g("users", "credential report has no groups, policies, permissions boundaries or tags"),
+		g("roles", "credential report has no roles"),
+		g("policies", "credential report has no managed policies"),
+		g("password_policy", "credential report has no password policy"),
+		g("summary", "credential report has no account summary"),
+		g("server_certificates", "credential report has no server certificates"),
+		g("events", "credential report has no CloudTrail events"),
+	}
+	if !haveRoot {
+		gaps = append(gaps, g("root", "credential report has no <root_account> row"))
+	}
+	return gaps
+}
