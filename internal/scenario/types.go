@@ -72,8 +72,11 @@ type Account struct {
 
 // Root is the account's root user.
 type Root struct {
-	CreatedAt        *Date  `yaml:"created_at,omitempty"`
-	MFA              string `yaml:"mfa,omitempty"` // none (default), virtual, hardware
+	CreatedAt *Date  `yaml:"created_at,omitempty"`
+	MFA       string `yaml:"mfa,omitempty"` // none (default), virtual, hardware, fido
+	// MFASerial of the root's device; generated when empty (virtual:
+	// arn:<p>:iam::<acct>:mfa/root-account-mfa-device). Added field.
+	MFASerial        string `yaml:"mfa_serial,omitempty"`
 	PasswordLastUsed *Date  `yaml:"password_last_used,omitempty"`
 	AccessKeys       []Key  `yaml:"access_keys,omitempty"`
 }
