@@ -1,0 +1,277 @@
+package checks
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+func checkAccountNotAudited(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	if acct.Status != inventory.StatusNotAudited {
+		return nil
+	}
+	if acct.State != "" && !strings.EqualFold(acct.State, "ACTIVE") {
+		return nil // only ACTIVE accounts are audited
+	}
+	reason := acct.Reason
+	if reason == "" {
+		reason = "unknown reason"
+	}
+	ev := map[string]string{"reason": reason, "missing": "everything: users, keys, MFA, root, policies, roles, events"}
+	for _, g := range acct.Gaps {
+		if g.ErrorCode != "" {
+			ev["error_code"] = g.ErrorCode
+		}
+		if g.Operation != "" {
+			ev["operation"] = g.Operation
+		}
+	}
+	return []Finding{{Resource: acct.ID, ResourceType: ResourceAccount,
+		Message: "Account could not be audited: " + reason, Evidence: ev}}
+}
+
+func rootFinding(acct *inventory.Account, msg string, ev map[string]string) Finding {
+	res := acct.Root.ARN
+	if res == "" {
+		res = "arn:aws:iam::" + acct.ID + ":root"
+	}
+	return Finding{Resource: res, ResourceType: ResourceRoot, User: "<root_account>", Message: msg, Evidence: ev}
+}
+
+func checkRootMFADisabled(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	if acct.Root == nil || acct.Root.MFAActive {
+		return nil
+	}
+	return []Finding{rootFinding(acct, "Root account does not have MFA enabled", map[string]string{"mfa_active": "false"})}
+}
+
+func checkRootAccessKeyActive(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	if acct.Root == nil {
+		return nil
+	}
+	var out []Finding
+	for _, k := range acct.Root.AccessKeys {
+		if !k.Active {
+			continue
+		}
+		ev := map[string]string{"slot": itoa(k.Slot), "last_used": lastUsed(k.LastUsedAt)}
+		if known(k.LastRotated) {
+			ev["created"] = date(*k.LastRotated)
+		}
+		if k.LastUsedService != "" {
+			ev["last_used_service"] = k.LastUsedService
+		}
+		f := rootFinding(acct, fmt.Sprintf("Root account has an active access key (key %d)", k.Slot), ev)
+		f.Resource = fmt.Sprintf("%s/access_key_%d", f.Resource, k.Slot)
+		f.ResourceType = ResourceRootAccessKey
+		out = append(out, f)
+	}
+	return out
+}
+
+func checkRootHardwareMFAMissing(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	if acct.Root == nil || !acct.Root.MFAActive || acct.Root.MFAType != inventory.MFAVirtual {
+		return nil
+	}
+	return []Finding{rootFinding(acct, "Root account MFA is a virtual device, not a hardware one", map[string]string{"mfa_type": acct.Root.MFAType})}
+}
+
+func checkRootUsedRecently(_ *inventory.Inventory, acct *inventory.Account, now time.Time, cfg Config) []Finding {
+	if acct.Root == nil {
+		return nil
+	}
+	n := cfg.Thresholds.RootRecentUseDays
+	var uses []string
+	var last time.Time
+	note := func(what string, t time.Time) {
+		if olderThan(now, t, n) {
+			return
+		}
+		uses = append(uses, fmt.Sprintf("%s %s", what, date(t)))
+		if t.After(last) {
+			last = t
+		}
+	}
+	if known(acct.Root.PasswordLastUsed) {
+		note("password", *acct.Root.PasswordLastUsed)
+	}
+	for _, k := range acct.Root.AccessKeys {
+		if known(k.LastUsedAt) {
+			note(fmt.Sprintf("access key %d", k.Slot), *k.LastUsedAt)
+		}
+	}
+	for _, e := range acct.Events {
+		if e.Name == "ConsoleLogin" && e.ErrorCode == "" && (e.Username == "root" || e.Username == "<root_account>") {
+			note("ConsoleLogin event", e.Time)
+		}
+	}
+	if len(uses) == 0 {
+		return nil
+	}
+	sort.Strings(uses)
+	return []Finding{rootFinding(acct, fmt.Sprintf("Root account used %d days ago", days(now, last)),
+		map[string]string{"uses": strings.Join(uses, ", "), "last_used": last.UTC().Format(time.RFC3339), "threshold_days": itoa(n)})}
+}
+
+func checkPasswordPolicyWeak(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, cfg Config) []Finding {
+	if !acct.PasswordPolicyKnown {
+		return nil // reported as a gap, not as a finding
+	}
+	t := cfg.Thresholds
+	ev := map[string]string{"required_min_length": itoa(t.PasswordMinLength), "required_reuse_prevention": itoa(t.PasswordReusePrevention)}
+	var problems []string
+	p := acct.PasswordPolicy
+	if p == nil {
+		problems = append(problems, "no password policy")
+		ev["policy"] = "none"
+	} else {
+		ev["minimum_password_length"] = itoa(p.MinimumPasswordLength)
+		ev["password_reuse_prevention"] = itoa(p.PasswordReusePrevention)
+		if p.MinimumPasswordLength < t.PasswordMinLength {
+			problems = append(problems, fmt.Sprintf("minimum length %d < %d", p.MinimumPasswordLength, t.PasswordMinLength))
+		}
+		if p.PasswordReusePrevention < t.PasswordReusePrevention {
+			problems = append(problems, fmt.Sprintf("reuse prevention %d < %d", p.PasswordReusePrevention, t.PasswordReusePrevention))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return []Finding{{Resource: acct.ID, ResourceType: ResourceAccount,
+		Message: "Weak password policy: " + strings.Join(problems, ", "), Evidence: ev}}
+}
+
+func checkUserDirectPolicies(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	var out []Finding
+	for _, u := range acct.Users {
+		var names []string
+		for _, p := range u.AttachedPolicies {
+			names = append(names, "attached:"+p.Name)
+		}
+		for _, p := range u.InlinePolicies {
+			names = append(names, "inline:"+p.Name)
+		}
+		if len(names) == 0 {
+			continue
+		}
+		out = append(out, userFinding(acct, u, fmt.Sprintf("User has %d policies attached directly (not through groups)", len(names)),
+			map[string]string{"policies": strings.Join(names, ",")}, "users"))
+	}
+	return out
+}
+
+func checkSupportRoleMissing(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	for _, r := range acct.Roles {
+		for _, p := range r.AttachedPolicies {
+			if isAWSManaged(p.ARN, "AWSSupportAccess") {
+				return nil
+			}
+		}
+	}
+	return []Finding{{Resource: acct.ID, ResourceType: ResourceAccount,
+		Message: "No role has the AWSSupportAccess policy", Evidence: map[string]string{"roles_checked": itoa(len(acct.Roles))}}}
+}
+
+func checkExpiredServerCertificate(_ *inventory.Inventory, acct *inventory.Account, now time.Time, _ Config) []Finding {
+	var out []Finding
+	for _, c := range acct.ServerCertificates {
+		if c.Expiration.IsZero() || c.Expiration.After(now) {
+			continue
+		}
+		out = append(out, Finding{Resource: c.ARN, ResourceType: ResourceServerCertificate,
+			Message:  fmt.Sprintf("Server certificate %s expired %d days ago", c.Name, days(now, c.Expiration)),
+			Evidence: map[string]string{"name": c.Name, "expiration": date(c.Expiration), "days_expired": itoa(days(now, c.Expiration))}})
+	}
+	return out
+}
+
+func checkCloudShellFullAccess(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	has := func(ps []inventory.AttachedPolicy) bool {
+		for _, p := range ps {
+			if isAWSManaged(p.ARN, "AWSCloudShellFullAccess") {
+				return true
+			}
+		}
+		return false
+	}
+	var out []Finding
+	ev := map[string]string{"policy": "AWSCloudShellFullAccess"}
+	for _, u := range acct.Users {
+		if has(u.AttachedPolicies) {
+			out = append(out, userFinding(acct, u, "AWSCloudShellFullAccess is attached to user "+u.Name, map[string]string{"policy": "AWSCloudShellFullAccess"}, "users"))
+		}
+	}
+	for _, g := range acct.Groups {
+		if has(g.AttachedPolicies) {
+			out = append(out, Finding{Resource: g.ARN, ResourceType: ResourceGroup, Message: "AWSCloudShellFullAccess is attached to group " + g.Name, Evidence: ev})
+		}
+	}
+	for _, r := range acct.Roles {
+		if has(r.AttachedPolicies) {
+			out = append(out, Finding{Resource: r.ARN, ResourceType: ResourceRole, Message: "AWSCloudShellFullAccess is attached to role " + r.Name, Evidence: ev})
+		}
+	}
+	return out
+}
+
+// auditRoleName extracts the role name from the principal that audited the account
+// (arn:aws:sts::123:assumed-role/NAME/session or arn:aws:iam::123:role/path/NAME).
+func auditRoleName(auditedAs string) string {
+	if i := strings.Index(auditedAs, ":assumed-role/"); i >= 0 {
+		rest := auditedAs[i+len(":assumed-role/"):]
+		if j := strings.Index(rest, "/"); j >= 0 {
+			return rest[:j]
+		}
+		return rest
+	}
+	if i := strings.Index(auditedAs, ":role/"); i >= 0 {
+		rest := auditedAs[i+len(":role/"):]
+		return rest[strings.LastIndex(rest, "/")+1:]
+	}
+	return ""
+}
+
+func roleExcluded(name string, acct *inventory.Account, cfg Config) bool {
+	if name == auditRoleName(acct.AuditedAs) {
+		return true
+	}
+	for _, p := range cfg.ExcludeRoles {
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func checkUnusedRole(_ *inventory.Inventory, acct *inventory.Account, now time.Time, cfg Config) []Finding {
+	n := cfg.Thresholds.UnusedRoleDays
+	var out []Finding
+	for _, r := range acct.Roles {
+		if r.ServiceLinked || strings.HasPrefix(r.Path, "/aws-service-role/") || roleExcluded(r.Name, acct, cfg) {
+			continue
+		}
+		ev := map[string]string{"threshold_days": itoa(n), "last_used": lastUsed(r.LastUsedAt), "created": date(r.CreatedAt)}
+		var msg string
+		if known(r.LastUsedAt) {
+			if !olderThan(now, *r.LastUsedAt, n) {
+				continue
+			}
+			msg = fmt.Sprintf("Role %s last used %d days ago", r.Name, days(now, *r.LastUsedAt))
+			if r.LastUsedRegion != "" {
+				ev["last_used_region"] = r.LastUsedRegion
+				msg += " in " + r.LastUsedRegion
+			}
+		} else {
+			if r.CreatedAt.IsZero() || !olderThan(now, r.CreatedAt, n) {
+				continue
+			}
+			msg = fmt.Sprintf("Role %s never used (created %d days ago)", r.Name, days(now, r.CreatedAt))
+		}
+		out = append(out, Finding{Resource: r.ARN, ResourceType: ResourceRole, Message: msg, Evidence: ev})
+	}
+	return out
+}

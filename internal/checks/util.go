@@ -1,0 +1,102 @@
+package checks
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+const day = 24 * time.Hour
+
+// days is the whole number of days from t to now (floored; negative when t is later).
+func days(now, t time.Time) int {
+	d := now.Sub(t)
+	n := int(d / day)
+	if d < 0 && d%day != 0 {
+		n-- // floor, not truncation, for times in the future
+	}
+	return n
+}
+
+// olderThan reports whether t is more than n whole days before now: age > n fires,
+// age == n does not.
+func olderThan(now, t time.Time, n int) bool { return days(now, t) > n }
+
+// known reports whether a date is present (not nil and not the zero sentinel).
+func known(t *time.Time) bool { return t != nil && !t.IsZero() }
+
+func date(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// activeKey reports whether IAM reports the key as Active.
+func activeKey(k inventory.AccessKey) bool { return strings.EqualFold(k.Status, "Active") }
+
+// keyResource names a key: its id, or "<user ARN>/access_key_<n>" when the id is
+// unknown (credential-report-only inventories).
+func keyResource(u inventory.User, i int, k inventory.AccessKey) string {
+	if k.ID != "" {
+		return k.ID
+	}
+	return fmt.Sprintf("%s/access_key_%d", u.ARN, i+1)
+}
+
+// keyLabel is how messages name a key.
+func keyLabel(i int, k inventory.AccessKey) string {
+	if k.ID != "" {
+		return k.ID
+	}
+	return strconv.Itoa(i + 1)
+}
+
+// userHasMFA: any device, or the report's mfa_active when devices are unknown.
+func userHasMFA(u inventory.User) bool { return u.MFAActive || len(u.MFADevices) > 0 }
+
+// accountGap returns the account-wide gap (no Subject) of a section, if any.
+func accountGap(acct *inventory.Account, section string) (inventory.Gap, bool) {
+	for _, g := range acct.Gaps {
+		if g.Section == section && g.Subject == "" {
+			return g, true
+		}
+	}
+	return inventory.Gap{}, false
+}
+
+// subjectGaps describes the gaps that name a subject (a user, an event name), for evidence.
+func subjectGaps(acct *inventory.Account, subject string, sections ...string) string {
+	var parts []string
+	for _, g := range acct.Gaps {
+		if g.Subject != subject {
+			continue
+		}
+		for _, s := range sections {
+			if g.Section == s {
+				parts = append(parts, g.Section+": "+g.Message)
+			}
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// userFinding starts a finding about a user, with gap evidence when some of the user's
+// data could not be collected.
+func userFinding(acct *inventory.Account, u inventory.User, msg string, ev map[string]string, sections ...string) Finding {
+	if ev == nil {
+		ev = map[string]string{}
+	}
+	if g := subjectGaps(acct, u.Name, sections...); g != "" {
+		ev["collection_gaps"] = g
+	}
+	return Finding{Resource: u.ARN, ResourceType: ResourceUser, User: u.Name, Message: msg, Evidence: ev}
+}
+
+// lastUsed describes a last-use date for evidence.
+func lastUsed(t *time.Time) string {
+	if !known(t) {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
