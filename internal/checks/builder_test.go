@@ -21,7 +21,7 @@ func account() *acctB {
 	return &acctB{a: inventory.Account{ID: "111122223333", Name: "Production", State: "ACTIVE",
 		Status: inventory.StatusAudited, PasswordPolicyKnown: true,
 		PasswordPolicy: &inventory.PasswordPolicy{MinimumPasswordLength: 14, PasswordReusePrevention: 24},
-		Root: &inventory.Root{ARN: "arn:aws:iam::111122223333:root", MFAActive: true, MFAType: inventory.MFAHardware},
+		Root:           &inventory.Root{ARN: "arn:aws:iam::111122223333:root", MFAActive: true, MFAType: inventory.MFAHardware},
 		Roles: []inventory.Role{{Name: "Support", ARN: "arn:aws:iam::111122223333:role/Support", CreatedAt: agoT(10),
 			LastUsedAt: ago(1), AttachedPolicies: []inventory.AttachedPolicy{{Name: "AWSSupportAccess", ARN: "arn:aws:iam::aws:policy/AWSSupportAccess"}}}},
 	}}

@@ -32,7 +32,7 @@ type Check struct {
 	ReportAnswers bool
 	// ReportLacks says what a credential report is missing for this check.
 	ReportLacks string
-	Run          Func
+	Run         Func
 }
 
 // CIS returns the check's CIS references as "v3.0 1.5" and "v5.0 1.4".

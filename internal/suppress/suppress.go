@@ -1,0 +1,223 @@
+// Package suppress reads suppression rules and applies them to findings. A suppressed
+// finding stays in every output, marked with its reason; it counts towards neither the
+// exit code nor the scores. An expired rule suppresses nothing, and the run says so.
+package suppress
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+)
+
+// Rule suppresses the findings it matches. Every field set must match (fields left
+// empty match anything); values are exact strings or path.Match patterns ("dev-*").
+type Rule struct {
+	Check    string `yaml:"check" json:"check,omitempty"`       // check id
+	Account  string `yaml:"account" json:"account,omitempty"`   // account id or account name
+	User     string `yaml:"user" json:"user,omitempty"`         // user name
+	Key      string `yaml:"key" json:"key,omitempty"`           // access key id
+	Resource string `yaml:"resource" json:"resource,omitempty"` // resource (ARN, key id, account id)
+	Reason   string `yaml:"reason" json:"reason"`               // required
+	// Expires is the date the rule stops suppressing (YYYY-MM-DD, UTC; the rule is
+	// valid through the whole day before). Empty: never expires.
+	Expires string `yaml:"expires" json:"expires,omitempty"`
+
+	// Line is where the rule starts in its file.
+	Line int `yaml:"-" json:"line,omitempty"`
+	// expiresAt is Expires parsed.
+	expiresAt *time.Time
+}
+
+// ExpiresAt is the parsed expiry, nil when the rule never expires.
+func (r Rule) ExpiresAt() *time.Time { return r.expiresAt }
+
+// String describes the rule for messages.
+func (r Rule) String() string {
+	var parts []string
+	for _, kv := range [][2]string{{"check", r.Check}, {"account", r.Account}, {"user", r.User}, {"key", r.Key}, {"resource", r.Resource}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+	}
+	s := strings.Join(parts, " ")
+	if r.Expires != "" {
+		s += " (expires " + r.Expires + ")"
+	}
+	return s + ": " + r.Reason
+}
+
+// Rules is a suppression file's rules.
+type Rules []Rule
+
+type file struct {
+	Suppressions []Rule `yaml:"suppressions"`
+}
+
+// Load reads a suppressions file.
+func Load(p string) (Rules, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("read suppressions: %w", err)
+	}
+	return Parse(p, data)
+}
+
+// Parse reads suppression rules from YAML:
+//
+//	suppressions:
+//	  - check: access_key_not_rotated
+//	    account: "111122223333"
+//	    user: ci-*
+//	    reason: CI keys rotate with the pipeline, ticket SEC-42
+//	    expires: 2026-06-30
+//
+// Unknown keys, a missing reason, an unknown check id, a bad pattern or date are
+// errors naming the file, line and column.
+func Parse(name string, data []byte) (Rules, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Rules{}, nil
+	}
+	var f file
+	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		return nil, yamlError(name, err)
+	}
+	lines := ruleLines(data)
+	var errs []error
+	for i := range f.Suppressions {
+		r := &f.Suppressions[i]
+		if i < len(lines) {
+			r.Line = lines[i]
+		}
+		at := fmt.Sprintf("%s:%d", name, r.Line)
+		if strings.TrimSpace(r.Reason) == "" {
+			errs = append(errs, fmt.Errorf("%s: rule %d has no reason: every suppression needs one", at, i+1))
+		}
+		if r.Check == "" && r.Account == "" && r.User == "" && r.Key == "" && r.Resource == "" {
+			errs = append(errs, fmt.Errorf("%s: rule %d matches everything: give a check, account, user, key or resource", at, i+1))
+		}
+		if r.Check != "" && !strings.ContainsAny(r.Check, "*?[") {
+			if _, ok := checks.Lookup(r.Check); !ok {
+				errs = append(errs, fmt.Errorf("%s: rule %d: unknown check %q", at, i+1, r.Check))
+			}
+		}
+		for _, p := range []string{r.Check, r.Account, r.User, r.Key, r.Resource} {
+			if _, err := path.Match(p, ""); err != nil {
+				errs = append(errs, fmt.Errorf("%s: rule %d: bad pattern %q: %w", at, i+1, p, err))
+			}
+		}
+		if r.Expires != "" {
+			t, err := time.Parse("2006-01-02", r.Expires)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: rule %d: expires %q is not a date (YYYY-MM-DD)", at, i+1, r.Expires))
+			} else {
+				r.expiresAt = &t
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return Rules(f.Suppressions), nil
+}
+
+// ruleLines finds the line of each "- " item of the suppressions list.
+func ruleLines(data []byte) []int {
+	var out []int
+	in := false
+	indent := -1
+	for i, line := range strings.Split(string(data), "\n") {
+		trim := strings.TrimLeft(line, " ")
+		if strings.HasPrefix(trim, "suppressions:") && len(trim) == len(line) {
+			in = true
+			continue
+		}
+		if !in || strings.HasPrefix(trim, "#") || trim == "" {
+			continue
+		}
+		if strings.HasPrefix(trim, "- ") || trim == "-" {
+			n := len(line) - len(trim)
+			if indent < 0 {
+				indent = n
+			}
+			if n == indent {
+				out = append(out, i+1)
+			}
+		}
+	}
+	return out
+}
+
+func yamlError(name string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
+			return fmt.Errorf("%s:%d:%d: %s", name, tok.Position.Line, tok.Position.Column, ye.GetMessage())
+		}
+		return fmt.Errorf("%s: %s", name, ye.GetMessage())
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// Expired reports whether the rule no longer suppresses at now: from its expiry date on.
+func (r Rule) Expired(now time.Time) bool {
+	return r.expiresAt != nil && !now.Before(*r.expiresAt)
+}
+
+func match(pattern, value string) bool {
+	if pattern == "" {
+		return true
+	}
+	if pattern == value {
+		return true
+	}
+	ok, _ := path.Match(pattern, value)
+	return ok
+}
+
+// Matches reports whether the rule covers a finding (ignoring expiry).
+func (r Rule) Matches(f checks.Finding) bool {
+	if !match(r.Check, f.CheckID) || !match(r.User, f.User) || !match(r.Resource, f.Resource) {
+		return false
+	}
+	if r.Account != "" && !match(r.Account, f.AccountID) && !match(r.Account, f.AccountName) {
+		return false
+	}
+	if r.Key != "" && (f.ResourceType != checks.ResourceAccessKey || !match(r.Key, f.Resource)) {
+		return false
+	}
+	return true
+}
+
+// Apply marks the findings that a live rule matches as suppressed (the first matching
+// rule gives the reason and expiry) and returns the expired rules, so the run can
+// report them. An expired rule suppresses nothing.
+func Apply(findings []checks.Finding, rules Rules, now time.Time) (expired []Rule) {
+	for _, r := range rules {
+		if r.Expired(now) {
+			expired = append(expired, r)
+		}
+	}
+	for i := range findings {
+		f := &findings[i]
+		for _, r := range rules {
+			if r.Expired(now) || !r.Matches(*f) {
+				continue
+			}
+			f.State, f.Suppressed, f.SuppressionReason = checks.StateSuppressed, true, r.Reason
+			if r.expiresAt != nil {
+				t := *r.expiresAt
+				f.SuppressionExpires = &t
+			}
+			break
+		}
+	}
+	return expired
+}
