@@ -1,0 +1,126 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/csv"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// credReport is a credential report: a snapshot of the account taken when generation
+// started, available once ready.
+type credReport struct {
+	started, ready time.Time
+	content        []byte
+}
+
+// credReportColumns are AWS's credential report columns, in AWS's order.
+var credReportColumns = []string{
+	"user", "arn", "user_creation_time", "password_enabled", "password_last_used", "password_last_changed",
+	"password_next_rotation", "mfa_active",
+	"access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used_date", "access_key_1_last_used_region", "access_key_1_last_used_service",
+	"access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used_date", "access_key_2_last_used_region", "access_key_2_last_used_service",
+	"cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated",
+}
+
+func (c *call) generateCredentialReport(a *account, b *xw) *apiError {
+	r := a.report
+	switch {
+	case r != nil && c.now.Sub(r.started) < reportReuse && !c.now.Before(r.ready):
+		b.el("State", "COMPLETE")
+	case r != nil && c.now.Sub(r.started) < reportReuse:
+		b.el("State", "INPROGRESS")
+		b.el("Description", "Report generation in progress")
+	default:
+		a.report = &credReport{started: c.now, ready: c.now.Add(c.s.knobs.ReportGeneration.Duration),
+			content: buildCredentialReport(a, c.partition())}
+		b.el("State", "STARTED")
+		b.el("Description", "No report exists. Starting a new report generation task")
+	}
+	return nil
+}
+
+func (c *call) getCredentialReport(a *account, b *xw) *apiError {
+	r := a.report
+	if r == nil {
+		return errf(410, "ReportNotPresent", "Credential report not present. Call GenerateCredentialReport first.")
+	}
+	if c.now.Before(r.ready) {
+		return errf(404, "ReportInProgress", "Credential report is being generated. Try again later.")
+	}
+	b.el("Content", base64.StdEncoding.EncodeToString(r.content))
+	b.el("ReportFormat", "text/csv")
+	b.elTime("GeneratedTime", r.ready)
+	return nil
+}
+
+func reportTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }
+
+func reportTimeOr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return reportTime(*t)
+}
+
+// keyColumns renders the five columns of access_key_N (nil key: none).
+func keyColumns(k *key) []string {
+	if k == nil {
+		return []string{"false", "N/A", "N/A", "N/A", "N/A"}
+	}
+	cols := []string{fmt.Sprint(k.status == "Active"), reportTime(k.created), "N/A", "N/A", "N/A"}
+	if k.lastUsed != nil {
+		cols[2], cols[3], cols[4] = reportTime(*k.lastUsed), orDefault(k.region, "N/A"), orDefault(k.service, "N/A")
+	}
+	return cols
+}
+
+func firstTwo(keys []*key) (k1, k2 *key) {
+	sorted := append([]*key(nil), keys...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].created.Before(sorted[j].created) })
+	if len(sorted) > 0 {
+		k1 = sorted[0]
+	}
+	if len(sorted) > 1 {
+		k2 = sorted[1]
+	}
+	return k1, k2
+}
+
+// buildCredentialReport renders the account's credential report CSV as AWS does:
+// the <root_account> row first, then one row per user by name.
+func buildCredentialReport(a *account, partition string) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(credReportColumns)
+	rk1, rk2 := firstTwo(a.root.keys)
+	root := []string{"<root_account>", fmt.Sprintf("arn:%s:iam::%s:root", partition, a.id), reportTime(a.root.created),
+		"not_supported", reportTimeOr(a.root.passwordLastUsed, "no_information"), "not_supported", "not_supported",
+		fmt.Sprint(a.root.mfa != "" && a.root.mfa != "none")}
+	root = append(root, keyColumns(rk1)...)
+	root = append(root, keyColumns(rk2)...)
+	root = append(root, "false", "N/A", "false", "N/A")
+	_ = w.Write(root)
+	for _, u := range a.sortedUsers() {
+		row := []string{u.name, a.arn(partition, "user", u.path, u.name), reportTime(u.created)}
+		if u.password == nil {
+			row = append(row, "false", "N/A", "N/A", "N/A")
+		} else {
+			next := "N/A"
+			if p := a.passwordPolicy; p != nil && p.MaxPasswordAge > 0 {
+				next = reportTime(u.password.created.AddDate(0, 0, p.MaxPasswordAge))
+			}
+			row = append(row, "true", reportTimeOr(u.password.lastUsed, "no_information"), reportTime(u.password.created), next)
+		}
+		row = append(row, fmt.Sprint(len(u.mfa) > 0))
+		k1, k2 := firstTwo(u.keys)
+		row = append(row, keyColumns(k1)...)
+		row = append(row, keyColumns(k2)...)
+		row = append(row, "false", "N/A", "false", "N/A")
+		_ = w.Write(row)
+	}
+	w.Flush()
+	return buf.Bytes()
+}

@@ -1,0 +1,499 @@
+package sandbox
+
+import (
+	"encoding/base32"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+var iamWrites = map[string]func(c *call, a *account, b *xw) *apiError{
+	"CreateUser":             (*call).createUser,
+	"DeleteUser":             (*call).deleteUser,
+	"TagUser":                (*call).tagUser,
+	"CreateLoginProfile":     (*call).createLoginProfile,
+	"DeleteLoginProfile":     (*call).deleteLoginProfile,
+	"CreateAccessKey":        (*call).createAccessKey,
+	"UpdateAccessKey":        (*call).updateAccessKey,
+	"DeleteAccessKey":        (*call).deleteAccessKey,
+	"CreateVirtualMFADevice": (*call).createVirtualMFADevice,
+	"EnableMFADevice":        (*call).enableMFADevice,
+	"DeactivateMFADevice":    (*call).deactivateMFADevice,
+	"DeleteVirtualMFADevice": (*call).deleteVirtualMFADevice,
+	"PutUserPolicy":          (*call).putUserPolicy,
+	"DeleteUserPolicy":       (*call).deleteUserPolicy,
+	"AttachUserPolicy":       (*call).attachUserPolicy,
+	"DetachUserPolicy":       (*call).detachUserPolicy,
+	"AddUserToGroup":         (*call).addUserToGroup,
+	"RemoveUserFromGroup":    (*call).removeUserFromGroup,
+	"CreateGroup":            (*call).createGroup,
+}
+
+var userNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+// recordWrite adds the CloudTrail event of a successful IAM write (caller holds the
+// account's write lock). Resources come from the request's parameters plus extra.
+func (c *call) recordWrite(a *account, extra ...eventResource) {
+	e := &event{time: c.now, name: c.op, source: "iam.amazonaws.com", username: c.cred.Name,
+		userArn: c.cred.Arn, accessKeyID: c.cred.AccessKeyID, region: c.s.org.homeRegion, params: map[string]any{}}
+	switch c.cred.Kind {
+	case principalSession:
+		e.userType = "AssumedRole"
+	default:
+		e.userType = "IAMUser"
+	}
+	for _, k := range sortedKeys(c.form) {
+		switch k {
+		case "Action", "Version", "Password", "AuthenticationCode1", "AuthenticationCode2":
+			continue
+		}
+		e.params[lowerFirst(k)] = c.form.Get(k)
+	}
+	resParams := []struct{ param, typ string }{
+		{"UserName", "AWS::IAM::User"}, {"AccessKeyId", "AWS::IAM::AccessKey"}, {"GroupName", "AWS::IAM::Group"},
+		{"PolicyArn", "AWS::IAM::Policy"}, {"SerialNumber", "AWS::IAM::MFADevice"}, {"PolicyName", "AWS::IAM::Policy"},
+	}
+	for _, rp := range resParams {
+		if v := c.form.Get(rp.param); v != "" {
+			e.resources = append(e.resources, eventResource{rp.typ, v})
+		}
+	}
+	e.resources = append(e.resources, extra...)
+	a.addEvent(e)
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToLower(r[0])
+	return string(r)
+}
+
+func (c *call) createUser(a *account, b *xw) *apiError {
+	name := c.form.Get("UserName")
+	if !userNameRe.MatchString(name) {
+		return errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
+	}
+	if _, ok := a.users[name]; ok {
+		return errf(409, "EntityAlreadyExists", "User with name %s already exists.", name)
+	}
+	u := &user{name: name, path: orDefault(c.form.Get("Path"), "/"), id: stableID("AIDA", 17, a.id, "user", name, c.now.String()),
+		created: c.now, tags: c.formTags(), inline: map[string]string{}}
+	a.users[name] = u
+	b.open("User")
+	c.userXML(b, a, u, true)
+	b.close("User")
+	c.recordWrite(a)
+	return nil
+}
+
+// formTags reads Tags.member.N.Key/Value.
+func (c *call) formTags() map[string]string {
+	tags := map[string]string{}
+	for i := 1; ; i++ {
+		k := c.form.Get(fmt.Sprintf("Tags.member.%d.Key", i))
+		if k == "" {
+			return tags
+		}
+		tags[k] = c.form.Get(fmt.Sprintf("Tags.member.%d.Value", i))
+	}
+}
+
+func (c *call) deleteUser(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(u.keys) > 0:
+		return errf(409, "DeleteConflict", "Cannot delete entity, must delete access keys first.")
+	case u.password != nil:
+		return errf(409, "DeleteConflict", "Cannot delete entity, must delete login profile first.")
+	case len(u.mfa) > 0:
+		return errf(409, "DeleteConflict", "Cannot delete entity, must delete MFA device first.")
+	case len(u.inline) > 0:
+		return errf(409, "DeleteConflict", "Cannot delete entity, must delete policies first.")
+	case len(u.attached) > 0:
+		return errf(409, "DeleteConflict", "Cannot delete entity, must detach all policies first.")
+	case len(u.groups) > 0:
+		return errf(409, "DeleteConflict", "Cannot delete entity, must remove users from group first.")
+	}
+	delete(a.users, u.name)
+	c.recordWrite(a)
+	return nil
+}
+
+// namedUser is the user the UserName parameter names (required for writes).
+func (c *call) namedUser(a *account) (*user, *apiError) {
+	name := c.form.Get("UserName")
+	if name == "" {
+		return nil, errf(400, "ValidationError", "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null")
+	}
+	return c.targetUser(a)
+}
+
+func (c *call) tagUser(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	tags := c.formTags()
+	if len(u.tags)+len(tags) > 50 {
+		return errf(409, "LimitExceeded", "The number of tags has reached the maximum limit.")
+	}
+	for k, v := range tags {
+		u.tags[k] = v
+	}
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) createLoginProfile(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	if u.password != nil {
+		return errf(409, "EntityAlreadyExists", "Login Profile for user %s already exists.", u.name)
+	}
+	if c.form.Get("Password") == "" {
+		return errf(400, "ValidationError", "1 validation error detected: Value null at 'password' failed to satisfy constraint: Member must not be null")
+	}
+	u.password = &password{created: c.now}
+	b.open("LoginProfile")
+	b.el("UserName", u.name)
+	b.elTime("CreateDate", c.now)
+	b.elBool("PasswordResetRequired", c.form.Get("PasswordResetRequired") == "true")
+	b.close("LoginProfile")
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) deleteLoginProfile(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	if u.password == nil {
+		return errf(404, "NoSuchEntity", "Login Profile for User %s cannot be found.", u.name)
+	}
+	u.password = nil
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) createAccessKey(a *account, b *xw) *apiError {
+	u, err := c.targetUser(a)
+	if err != nil {
+		return err
+	}
+	if len(u.keys) >= 2 {
+		return errf(409, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")
+	}
+	k := &key{id: "AKIA" + randomString(16, upperAlnum), secret: randomString(40, secretChars), status: "Active", created: c.now}
+	u.keys = append(u.keys, k)
+	c.s.registerUserKey(a, u, k)
+	b.open("AccessKey")
+	b.el("UserName", u.name)
+	b.el("AccessKeyId", k.id)
+	b.el("Status", k.status)
+	b.el("SecretAccessKey", k.secret)
+	b.elTime("CreateDate", k.created)
+	b.close("AccessKey")
+	if c.form.Get("UserName") == "" {
+		c.recordWrite(a, eventResource{"AWS::IAM::User", u.name}, eventResource{"AWS::IAM::AccessKey", k.id})
+	} else {
+		c.recordWrite(a, eventResource{"AWS::IAM::AccessKey", k.id})
+	}
+	return nil
+}
+
+// userKey finds AccessKeyId among the keys of UserName (or of the caller).
+func (c *call) userKey(a *account) (*user, int, *apiError) {
+	u, err := c.targetUser(a)
+	if err != nil {
+		return nil, 0, err
+	}
+	id := c.form.Get("AccessKeyId")
+	for i, k := range u.keys {
+		if k.id == id {
+			return u, i, nil
+		}
+	}
+	return nil, 0, errf(404, "NoSuchEntity", "The Access Key with id %s cannot be found.", id)
+}
+
+func (c *call) updateAccessKey(a *account, b *xw) *apiError {
+	status := c.form.Get("Status")
+	if status != "Active" && status != "Inactive" {
+		return errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]", status)
+	}
+	u, i, err := c.userKey(a)
+	if err != nil {
+		return err
+	}
+	u.keys[i].status = status
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) deleteAccessKey(a *account, b *xw) *apiError {
+	u, i, err := c.userKey(a)
+	if err != nil {
+		return err
+	}
+	c.s.creds.remove(u.keys[i].id)
+	u.keys = append(u.keys[:i:i], u.keys[i+1:]...)
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) createVirtualMFADevice(a *account, b *xw) *apiError {
+	name := c.form.Get("VirtualMFADeviceName")
+	if !userNameRe.MatchString(name) {
+		return errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'virtualMFADeviceName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
+	}
+	path := orDefault(c.form.Get("Path"), "/")
+	serial := a.arn(c.partition(), "mfa", path, name)
+	if _, ok := a.virtualMFA[serial]; ok {
+		return errf(409, "EntityAlreadyExists", "MFADevice entity at the same path and name already exists.")
+	}
+	a.virtualMFA[serial] = &vmfa{serial: serial, created: c.now}
+	seed := base32.StdEncoding.EncodeToString([]byte(randomString(40, secretChars)))[:64]
+	b.open("VirtualMFADevice")
+	b.el("SerialNumber", serial)
+	b.el("Base32StringSeed", seed)
+	b.el("QRCodePNG", "iVBORw0KGgo=")
+	b.close("VirtualMFADevice")
+	c.recordWrite(a, eventResource{"AWS::IAM::MFADevice", serial})
+	return nil
+}
+
+var totpRe = regexp.MustCompile(`^\d{6}$`)
+
+func (c *call) enableMFADevice(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	serial := c.form.Get("SerialNumber")
+	if len(serial) < 9 {
+		return errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'serialNumber' failed to satisfy constraint: Member must have length greater than or equal to 9", serial)
+	}
+	if !totpRe.MatchString(c.form.Get("AuthenticationCode1")) || !totpRe.MatchString(c.form.Get("AuthenticationCode2")) {
+		return errf(403, "InvalidAuthenticationCode", "Authentication code for device is not valid.")
+	}
+	for _, d := range u.mfa {
+		if d.serial == serial {
+			return errf(409, "EntityAlreadyExists", "MFA Device is already in use.")
+		}
+	}
+	if len(u.mfa) >= 8 {
+		return errf(409, "LimitExceeded", "Cannot exceed quota for MFADevicesPerUser: 8")
+	}
+	kind := "hardware"
+	switch {
+	case strings.Contains(serial, ":mfa/"):
+		d, ok := a.virtualMFA[serial]
+		if !ok {
+			return errf(404, "NoSuchEntity", "VirtualMFADevice with serial number %s doesn't exist.", serial)
+		}
+		if d.user != "" {
+			return errf(409, "EntityAlreadyExists", "MFA Device is already in use.")
+		}
+		d.user, d.enabled, kind = u.name, c.now, "virtual"
+	case strings.Contains(serial, ":u2f/"):
+		kind = "fido"
+	}
+	u.mfa = append(u.mfa, &mfaDevice{kind: kind, serial: serial, enabled: c.now})
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) deactivateMFADevice(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	serial := c.form.Get("SerialNumber")
+	for i, d := range u.mfa {
+		if d.serial == serial {
+			u.mfa = append(u.mfa[:i:i], u.mfa[i+1:]...)
+			if v, ok := a.virtualMFA[serial]; ok {
+				v.user, v.enabled = "", time.Time{}
+			}
+			c.recordWrite(a)
+			return nil
+		}
+	}
+	return errf(404, "NoSuchEntity", "MFA Device with serial number %s does not exist.", serial)
+}
+
+func (c *call) deleteVirtualMFADevice(a *account, b *xw) *apiError {
+	serial := c.form.Get("SerialNumber")
+	d, ok := a.virtualMFA[serial]
+	if !ok {
+		return errf(404, "NoSuchEntity", "VirtualMFADevice with serial number %s doesn't exist.", serial)
+	}
+	if d.user != "" {
+		return errf(409, "DeleteConflict", "MFA VirtualDevice in use. Must deactivate first.")
+	}
+	delete(a.virtualMFA, serial)
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) putUserPolicy(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	name, doc := c.form.Get("PolicyName"), c.form.Get("PolicyDocument")
+	if name == "" || doc == "" {
+		return errf(400, "ValidationError", "PolicyName and PolicyDocument are required.")
+	}
+	if !strings.HasPrefix(strings.TrimSpace(doc), "{") {
+		return errf(400, "MalformedPolicyDocument", "Syntax errors in policy.")
+	}
+	u.inline[name] = doc
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) deleteUserPolicy(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	name := c.form.Get("PolicyName")
+	if _, ok := u.inline[name]; !ok {
+		return errf(404, "NoSuchEntity", "The user policy with name %s cannot be found.", name)
+	}
+	delete(u.inline, name)
+	c.recordWrite(a)
+	return nil
+}
+
+var policyArnRe = regexp.MustCompile(`^arn:[a-z-]+:iam::(aws|\d{12}):policy/.+$`)
+
+func (c *call) attachUserPolicy(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	arn := c.form.Get("PolicyArn")
+	if !policyArnRe.MatchString(arn) {
+		return errf(400, "InvalidInput", "ARN %s is not valid.", arn)
+	}
+	if !strings.Contains(arn, ":iam::aws:") && !a.hasPolicy(arn, c.partition()) {
+		return errf(404, "NoSuchEntity", "Policy %s does not exist or is not attachable.", arn)
+	}
+	if count(u.attached, arn) == 0 {
+		if len(u.attached) >= 10 {
+			return errf(409, "LimitExceeded", "Cannot exceed quota for PoliciesPerUser: 10")
+		}
+		u.attached = append(u.attached, arn)
+	}
+	c.recordWrite(a)
+	return nil
+}
+
+func (a *account) hasPolicy(arn, partition string) bool {
+	for _, p := range a.policies {
+		if a.arn(partition, "policy", "/", p.name) == arn {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) detachUserPolicy(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	arn := c.form.Get("PolicyArn")
+	for i, p := range u.attached {
+		if p == arn {
+			u.attached = append(u.attached[:i:i], u.attached[i+1:]...)
+			c.recordWrite(a)
+			return nil
+		}
+	}
+	return errf(404, "NoSuchEntity", "Policy %s was not found.", arn)
+}
+
+func (c *call) addUserToGroup(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	gn := c.form.Get("GroupName")
+	if _, ok := a.groups[gn]; !ok {
+		return errf(404, "NoSuchEntity", "The group with name %s cannot be found.", gn)
+	}
+	if count(u.groups, gn) == 0 {
+		u.groups = append(u.groups, gn)
+	}
+	c.recordWrite(a)
+	return nil
+}
+
+func (c *call) removeUserFromGroup(a *account, b *xw) *apiError {
+	u, err := c.namedUser(a)
+	if err != nil {
+		return err
+	}
+	gn := c.form.Get("GroupName")
+	if _, ok := a.groups[gn]; !ok {
+		return errf(404, "NoSuchEntity", "The group with name %s cannot be found.", gn)
+	}
+	for i, g := range u.groups {
+		if g == gn {
+			u.groups = append(u.groups[:i:i], u.groups[i+1:]...)
+			c.recordWrite(a)
+			return nil
+		}
+	}
+	return errf(404, "NoSuchEntity", "The user with name %s cannot be found in group %s.", u.name, gn)
+}
+
+func (c *call) createGroup(a *account, b *xw) *apiError {
+	name := c.form.Get("GroupName")
+	if !userNameRe.MatchString(name) {
+		return errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'groupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
+	}
+	if _, ok := a.groups[name]; ok {
+		return errf(409, "EntityAlreadyExists", "Group with name %s already exists.", name)
+	}
+	g := &group{name: name, id: stableID("AGPA", 17, a.id, "group", name), created: c.now, inline: map[string]string{}}
+	a.groups[name] = g
+	b.open("Group")
+	c.groupXML(b, a, g)
+	b.close("Group")
+	c.recordWrite(a)
+	return nil
+}
+
+// registerUserKey lets an IAM user's access key sign requests, served as that user.
+func (s *Server) registerUserKey(a *account, u *user, k *key) {
+	s.creds.put(&credential{AccessKeyID: k.id, Secret: k.secret, Account: a.id, Kind: principalUser, Name: u.name,
+		Arn: a.arn(s.org.partition, "user", u.path, u.name), userKey: k})
+}
+
+// touchKey records a user key's use (as AccessKeyLastUsed reports it) and tells
+// whether the key is active (an inactive key is refused, as on AWS).
+func (a *account) touchKey(k *key, now time.Time, service, region string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if k.status != "Active" {
+		return false
+	}
+	t := now.UTC().Truncate(time.Second)
+	k.lastUsed, k.service, k.region = &t, service, orDefault(region, "us-east-1")
+	return true
+}

@@ -1,0 +1,148 @@
+// Package sandbox serves a local, AWS-compatible Organization built from a scenario:
+// Organizations and CloudTrail (JSON 1.1), STS and IAM (Query/XML), with real SigV4
+// verification, AWS's error codes and shapes, and realism knobs (latency, per-account
+// token buckets, page caps, credential report timing, faults). Any AWS client (the SDK
+// for Go v2, the AWS CLI, boto3) works against it with only the endpoint URL changed.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/scenario"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Clock is the sandbox clock (relative scenario dates, report timing, session
+	// expiry, event times). Nil: the scenario's Now (advancing with real time) when set,
+	// else time.Now.
+	Clock func() time.Time
+	// Knobs override the scenario's knobs; see mergeKnobs for the rules. Nil: the
+	// scenario's knobs as they are.
+	Knobs *scenario.Knobs
+	// Logger receives diagnostics. Nil: discard.
+	Logger *slog.Logger
+}
+
+// maxBody bounds a request body (IAM's largest documents are far smaller).
+const maxBody = 8 << 20
+
+// Server is the sandbox endpoint. It is an http.Handler; Start also listens.
+type Server struct {
+	org    *org
+	knobs  knobs
+	clock  func() time.Time
+	wall   func() time.Time
+	log    *slog.Logger
+	creds  *credStore
+	stats  *counters
+	faults []*faultRule
+
+	httpSrv  *http.Server
+	listener net.Listener
+	url      string
+	done     chan struct{}
+}
+
+// New builds a Server serving the scenario's Organization.
+func New(sc *scenario.Scenario, opts Options) (*Server, error) {
+	if sc == nil {
+		return nil, errors.New("sandbox: nil scenario")
+	}
+	wall := time.Now
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+		if sc.Now != nil {
+			base := sc.Now.Resolve(time.Now())
+			start := time.Now()
+			clock = func() time.Time { return base.Add(time.Since(start)) }
+		}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	k, err := mergeKnobs(sc.Knobs, opts.Knobs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{knobs: k, clock: clock, wall: wall, log: log, creds: newCredStore(), stats: newCounters()}
+	s.org, err = buildOrg(sc, clock(), k)
+	if err != nil {
+		return nil, err
+	}
+	s.faults = buildFaults(k.Faults)
+	s.creds.put(&credential{
+		AccessKeyID: s.org.accessKeyID, Secret: s.org.secret, Account: s.org.mgmtID,
+		Kind: principalMgmtUser, Name: s.org.callerName,
+		Arn: fmt.Sprintf("arn:%s:iam::%s:user/%s", s.org.partition, s.org.mgmtID, s.org.callerName),
+	})
+	for _, a := range s.org.accounts {
+		for _, u := range a.users {
+			for _, key := range u.keys {
+				s.registerUserKey(a, u, key)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Start builds a Server and serves it on addr ("127.0.0.1:0" picks a free port) in the background.
+func Start(sc *scenario.Scenario, opts Options, addr string) (*Server, error) {
+	s, err := New(sc, opts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: listen on %s: %w", addr, err)
+	}
+	s.listener = ln
+	s.url = "http://" + ln.Addr().String()
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("sandbox stopped serving", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// URL is the endpoint (http://127.0.0.1:PORT); empty when the Server was not started.
+func (s *Server) URL() string { return s.url }
+
+// Credentials are the management account caller's access key id and secret.
+func (s *Server) Credentials() (accessKeyID, secretAccessKey string) {
+	return s.org.accessKeyID, s.org.secret
+}
+
+// Region is the partition's home region.
+func (s *Server) Region() string { return s.org.homeRegion }
+
+// Stats returns a snapshot of the call statistics.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// Close stops a started server (in-flight requests get 5 s to finish).
+func (s *Server) Close() error {
+	if s.httpSrv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.httpSrv.Shutdown(ctx)
+	if err != nil {
+		err = s.httpSrv.Close()
+	}
+	<-s.done
+	return err
+}
