@@ -169,28 +169,14 @@ func checkInactiveUser(_ *inventory.Inventory, acct *inventory.Account, now time
 	n := cfg.Thresholds.InactiveUserDays
 	var out []Finding
 	for _, u := range acct.Users {
-		if u.CreatedAt.IsZero() || !olderThan(now, u.CreatedAt, n) {
-			continue
-		}
-		if known(u.PasswordLastUsed) && !olderThan(now, *u.PasswordLastUsed, n) {
+		if !UserInactive(u, now, n) {
 			continue
 		}
 		last := u.PasswordLastUsed
-		recentKey := false
 		for _, k := range u.AccessKeys {
-			if !known(k.LastUsedAt) {
-				continue
-			}
-			if !olderThan(now, *k.LastUsedAt, n) {
-				recentKey = true
-				break
-			}
-			if !known(last) || k.LastUsedAt.After(*last) {
+			if known(k.LastUsedAt) && (!known(last) || k.LastUsedAt.After(*last)) {
 				last = k.LastUsedAt
 			}
-		}
-		if recentKey {
-			continue
 		}
 		ev := map[string]string{"created": date(u.CreatedAt), "last_activity": lastUsed(last), "threshold_days": itoa(n)}
 		msg := fmt.Sprintf("User inactive for more than %d days (no console sign-in or key use; last activity: %s)", n, lastActivity(last))

@@ -1,0 +1,140 @@
+package score
+
+import (
+	"testing"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/suppress"
+)
+
+var now = time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
+
+func ago(d int) *time.Time { t := now.Add(-time.Duration(d) * 24 * time.Hour); return &t }
+
+func key(id, status string, age int, used *time.Time) inventory.AccessKey {
+	return inventory.AccessKey{ID: id, Status: status, CreatedAt: *ago(age), LastUsedAt: used}
+}
+
+func acct(id string, users ...inventory.User) inventory.Account {
+	for i := range users {
+		users[i].ARN = "arn:aws:iam::" + id + ":user/" + users[i].Name
+		if users[i].CreatedAt.IsZero() {
+			users[i].CreatedAt = *ago(1000)
+		}
+	}
+	return inventory.Account{ID: id, Name: "acct-" + id, Status: inventory.StatusAudited, Users: users}
+}
+
+func TestRiskFormula(t *testing.T) {
+	cases := []struct {
+		in    RiskInputs
+		score int
+		label string
+	}{
+		{RiskInputs{}, 0, "low"},
+		{RiskInputs{KeysOver365: 1, Keys181To365: 1, Keys91To180: 1, UsersWithoutMFA: 1, ConsoleNeverSignedIn: 1, InactiveKeys: 1}, 23, "low"},
+		{RiskInputs{KeysOver365: 5}, 40, "medium"},
+		{RiskInputs{KeysOver365: 4, Keys181To365: 1, Keys91To180: 2, UsersWithoutMFA: 2, ConsoleNeverSignedIn: 1, InactiveKeys: 1}, 32 + 4 + 4 + 10 + 3 + 1, "medium"},
+		{RiskInputs{UsersWithoutMFA: 12}, 60, "high"},
+		{RiskInputs{UsersWithoutMFA: 16}, 80, "critical"},
+		{RiskInputs{KeysOver365: 100}, 100, "critical"},
+		{RiskInputs{InactiveKeys: 39}, 39, "low"},
+	}
+	for _, c := range cases {
+		if got := c.in.Risk(); got != c.score || RiskLabel(got) != c.label {
+			t.Errorf("%+v: %d %s, want %d %s", c.in, got, RiskLabel(got), c.score, c.label)
+		}
+	}
+}
+
+func demo() *inventory.Inventory {
+	a := acct("111111111111",
+		inventory.User{Name: "old", AccessKeys: []inventory.AccessKey{key("K400", "Active", 400, ago(1)), key("K200", "Active", 200, ago(200))}},
+		inventory.User{Name: "mid", AccessKeys: []inventory.AccessKey{key("K100", "Active", 100, nil), key("K90", "Active", 90, ago(3)), key("KIN", "Inactive", 500, nil)}},
+		inventory.User{Name: "nomfa", PasswordEnabled: true, PasswordLastUsed: ago(2)},
+		inventory.User{Name: "never", PasswordEnabled: true, MFAActive: true},
+		inventory.User{Name: "mfa", PasswordEnabled: true, PasswordLastUsed: ago(1), MFADevices: []inventory.MFADevice{{Type: inventory.MFAHardware}}},
+	)
+	b := acct("222222222222", inventory.User{Name: "clean", PasswordEnabled: true, PasswordLastUsed: ago(1), MFAActive: true})
+	c := inventory.Account{ID: "333333333333", Name: "Broken", Status: inventory.StatusNotAudited, Reason: "AccessDenied"}
+	return &inventory.Inventory{Accounts: []inventory.Account{a, b, c}}
+}
+
+func TestCompute(t *testing.T) {
+	inv := demo()
+	cfg := checks.DefaultConfig()
+	fs := checks.Run(inv, now, cfg)
+	s := Compute(inv, fs, now, cfg)
+	a, _ := s.Account("111111111111")
+	if a.ActiveKeys != 4 || a.KeyAges != (KeyAges{Days0To90: 1, Days91To180: 1, Days181To365: 1, Over365: 1}) {
+		t.Errorf("keys %d ages %+v", a.ActiveKeys, a.KeyAges)
+	}
+	if a.UnusedKeys != 1 || a.NeverUsedKeys != 1 || a.InactiveKeys != 1 || a.LongTermKeys != 5 || a.KeysOverRotation != 3 {
+		t.Errorf("unused %d never %d inactive %d long-term %d over %d", a.UnusedKeys, a.NeverUsedKeys, a.InactiveKeys, a.LongTermKeys, a.KeysOverRotation)
+	}
+	if a.ConsoleUsers != 3 || a.ConsoleUsersWithMFA != 2 || int(a.MFACoverage) != 66 {
+		t.Errorf("console %d mfa %d coverage %.1f", a.ConsoleUsers, a.ConsoleUsersWithMFA, a.MFACoverage)
+	}
+	// 8·1 + 4·1 + 2·1 + 5·1 (nomfa) + 3·1 (never) + 1·1 (KIN) = 23
+	if a.Risk != 23 || a.RiskLabel != "low" {
+		t.Errorf("risk %d %s (%+v)", a.Risk, a.RiskLabel, a.RiskInputs)
+	}
+	if a.Phase1.Complete || a.Phase2.Complete || a.Phase2.Advanced {
+		t.Errorf("phases %+v %+v", a.Phase1, a.Phase2)
+	}
+	// "mid", "old" (one key still used): inactive users are those with no activity in 90 days.
+	if a.InactiveUsers != 1 { // "never": no sign-in, no keys
+		t.Errorf("inactive users %d", a.InactiveUsers)
+	}
+	if a.Findings.Total() == 0 || a.Findings.Critical != 2 { // K400 (critical age) and nomfa (used 2 days ago)
+		t.Errorf("findings %+v", a.Findings)
+	}
+	b, _ := s.Account("222222222222")
+	if !b.Phase1.Complete || !b.Phase2.Complete || !b.Phase2.Advanced || b.MFACoverage != 100 || b.Risk != 0 {
+		t.Errorf("clean account %+v", b)
+	}
+	c, _ := s.Account("333333333333")
+	if c.Audited || c.RiskLabel != "unknown" || c.Findings.High != 1 {
+		t.Errorf("not audited account %+v", c)
+	}
+	o := s.Organization
+	if o.Accounts != 2 || o.ActiveKeys != 4 || o.ConsoleUsers != 4 || o.ConsoleUsersWithMFA != 3 || o.Risk != 23 || o.MFACoverage != 75 {
+		t.Errorf("org %+v", o)
+	}
+	if o.Findings.Total() != a.Findings.Total()+b.Findings.Total()+c.Findings.Total() {
+		t.Errorf("org findings %+v", o.Findings)
+	}
+}
+
+func TestSuppressedDoNotCount(t *testing.T) {
+	inv := demo()
+	cfg := checks.DefaultConfig()
+	fs := checks.Run(inv, now, cfg)
+	rules, err := suppress.Parse("s.yaml", []byte("suppressions:\n  - check: access_key_not_rotated\n    key: K400\n    reason: vendor\n  - check: console_without_mfa\n    user: nomfa\n    reason: break-glass\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suppress.Apply(fs, rules, now)
+	before := Compute(inv, checks.Run(inv, now, cfg), now, cfg)
+	after := Compute(inv, fs, now, cfg)
+	a0, _ := before.Account("111111111111")
+	a1, _ := after.Account("111111111111")
+	if a1.Risk != a0.Risk-8-5 {
+		t.Errorf("risk after suppression %d, want %d", a1.Risk, a0.Risk-13)
+	}
+	if a1.Findings.Critical != a0.Findings.Critical-2 || a1.Findings.Suppressed != 2 {
+		t.Errorf("counts %+v → %+v", a0.Findings, a1.Findings)
+	}
+	if a1.KeyAges != a0.KeyAges || a1.ConsoleUsersWithMFA != a0.ConsoleUsersWithMFA {
+		t.Error("facts must not change with suppressions")
+	}
+}
+
+func TestEmptyInventory(t *testing.T) {
+	s := Compute(&inventory.Inventory{}, nil, now, checks.DefaultConfig())
+	if s.Organization.Risk != 0 || !s.Organization.Phase1.Complete || s.Organization.MFACoverage != 100 || s.Accounts == nil {
+		t.Errorf("%+v", s)
+	}
+}
