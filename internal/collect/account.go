@@ -1,0 +1,137 @@
+package collect
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// gapFrom records a failed call. note (optional) says what is missing as a result.
+func gapFrom(accountID, section, subject, op string, err error, note string) inventory.Gap {
+	msg := fmt.Sprintf("%s failed: %v", op, err)
+	if note != "" {
+		msg = note + ": " + msg
+	}
+	return inventory.Gap{AccountID: accountID, Section: section, Subject: subject, Operation: op,
+		ErrorCode: errorCode(err), Message: msg}
+}
+
+// gapList collects gaps from several goroutines.
+type gapList struct {
+	mu   sync.Mutex
+	acct string
+	gaps []inventory.Gap
+}
+
+func (g *gapList) add(section, subject, op string, err error, note string) {
+	g.addGap(gapFrom(g.acct, section, subject, op, err, note))
+}
+
+func (g *gapList) addGap(gap inventory.Gap) {
+	g.mu.Lock()
+	g.gaps = append(g.gaps, gap)
+	g.mu.Unlock()
+}
+
+func (g *gapList) list() []inventory.Gap {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := append([]inventory.Gap{}, g.gaps...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Section != out[j].Section {
+			return out[i].Section < out[j].Section
+		}
+		return out[i].Subject < out[j].Subject
+	})
+	return out
+}
+
+func emptyAccount(a inventory.Account) inventory.Account {
+	a.Users = []inventory.User{}
+	a.Groups = []inventory.Group{}
+	a.Roles = []inventory.Role{}
+	a.Policies = []inventory.ManagedPolicy{}
+	a.ServerCertificates = []inventory.ServerCertificate{}
+	a.Events = []inventory.Event{}
+	a.Gaps = []inventory.Gap{}
+	return a
+}
+
+// auditAccount collects one account; it never fails: what cannot be collected is
+// recorded in Status/Reason and Gaps.
+func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Account) inventory.Account {
+	a = emptyAccount(a)
+	a.CollectedAt = opts.Clock().UTC()
+	if a.Status == inventory.StatusNotAudited { // decided during selection
+		return a
+	}
+	if a.State != "ACTIVE" {
+		a.Status = inventory.StatusNotAudited
+		a.Reason = fmt.Sprintf("account state is %s", a.State)
+		return a
+	}
+	calls := newCallCounter()
+	defer func() { a.APICalls = calls.snapshot() }()
+
+	cl, err := assumeOrFallback(ctx, d, opts, a, calls)
+	if err != nil {
+		a.Status = inventory.StatusNotAudited
+		a.Reason = err.Error()
+		a.APICalls = calls.snapshot()
+		return a
+	}
+	a.AuditedAs = cl.auditedAs
+
+	gaps := &gapList{acct: a.ID}
+	var iamRes iamResult
+	var events []inventory.Event
+	// CloudTrail runs beside IAM: the two have separate limits at AWS.
+	var g errgroup.Group
+	g.Go(func() error {
+		opts.progress(ProgressEvent{Kind: PhaseStarted, Account: a, Phase: "iam"})
+		iamRes = collectIAM(ctx, d, opts, cl.iam, a.ID, gaps)
+		return nil
+	})
+	g.Go(func() error {
+		opts.progress(ProgressEvent{Kind: PhaseStarted, Account: a, Phase: "cloudtrail"})
+		events = collectEvents(ctx, cl.trail, opts, gaps)
+		return nil
+	})
+	_ = g.Wait()
+
+	iamRes.apply(&a)
+	a.Events = events
+	a.Gaps = gaps.list()
+	a.Status = inventory.StatusAudited
+	if len(a.Gaps) > 0 {
+		a.Status = inventory.StatusPartial
+	}
+	return a
+}
+
+// assumeOrFallback assumes the audit role once. When that fails in the caller's own
+// account (usually the management account, where e.g. AWSControlTowerExecution does
+// not exist), the caller's credentials are used instead (defect 7).
+func assumeOrFallback(ctx context.Context, d *deps, opts Options, a inventory.Account, calls *callCounter) (accountClients, error) {
+	own := a.ID == d.caller.AccountID
+	if opts.Role == "" {
+		if own {
+			return d.own(a, calls), nil
+		}
+		return accountClients{}, fmt.Errorf("no role to assume in account %s: give the audit role's name with --role", a.ID)
+	}
+	cl, err := d.assume(ctx, a, calls)
+	if err == nil {
+		return cl, nil
+	}
+	if own {
+		return d.own(a, calls), nil
+	}
+	return accountClients{}, fmt.Errorf("cannot assume %s: %v; deploy the role %s to account %s, trusting the management account (see the StackSet in docs: iamaudit policy stackset)",
+		roleARN(d.partition, a.ID, opts.Role), err, opts.Role, a.ID)
+}

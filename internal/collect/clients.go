@@ -1,0 +1,188 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
+)
+
+// iamAPI is the part of the IAM client the collection uses.
+type iamAPI interface {
+	GenerateCredentialReport(context.Context, *iam.GenerateCredentialReportInput, ...func(*iam.Options)) (*iam.GenerateCredentialReportOutput, error)
+	GetCredentialReport(context.Context, *iam.GetCredentialReportInput, ...func(*iam.Options)) (*iam.GetCredentialReportOutput, error)
+	GetAccessKeyLastUsed(context.Context, *iam.GetAccessKeyLastUsedInput, ...func(*iam.Options)) (*iam.GetAccessKeyLastUsedOutput, error)
+	GetAccountSummary(context.Context, *iam.GetAccountSummaryInput, ...func(*iam.Options)) (*iam.GetAccountSummaryOutput, error)
+	GetAccountPasswordPolicy(context.Context, *iam.GetAccountPasswordPolicyInput, ...func(*iam.Options)) (*iam.GetAccountPasswordPolicyOutput, error)
+	GetLoginProfile(context.Context, *iam.GetLoginProfileInput, ...func(*iam.Options)) (*iam.GetLoginProfileOutput, error)
+	iam.GetAccountAuthorizationDetailsAPIClient
+	iam.ListVirtualMFADevicesAPIClient
+	iam.ListMFADevicesAPIClient
+	iam.ListAccessKeysAPIClient
+	iam.ListServerCertificatesAPIClient
+	iam.ListUsersAPIClient
+}
+
+// trailAPI is the part of the CloudTrail client the collection uses.
+type trailAPI interface {
+	cloudtrail.LookupEventsAPIClient
+}
+
+// orgAPI is the part of the Organizations client the collection uses.
+type orgAPI interface {
+	DescribeOrganization(context.Context, *organizations.DescribeOrganizationInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
+	DescribeOrganizationalUnit(context.Context, *organizations.DescribeOrganizationalUnitInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationalUnitOutput, error)
+	organizations.ListAccountsAPIClient
+	organizations.ListParentsAPIClient
+}
+
+// callCounter counts API call attempts per operation ("iam:ListAccessKeys").
+type callCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newCallCounter() *callCounter { return &callCounter{n: map[string]int{}} }
+
+func (c *callCounter) add(op string) {
+	c.mu.Lock()
+	c.n[op]++
+	c.mu.Unlock()
+}
+
+func (c *callCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.n) == 0 {
+		return nil
+	}
+	return maps.Clone(c.n)
+}
+
+// paceAndCount returns an SDK stack mutator that, on every attempt (it sits after
+// the retry middleware), waits for the limiter and counts the call as
+// "<prefix>:<Operation>". Retries are paced and counted too: they cost the same
+// quota at AWS.
+func paceAndCount(prefix string, lim *rate.Limiter, calls *callCounter) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		return s.Finalize.Insert(middleware.FinalizeMiddlewareFunc("iamaudit.PaceAndCount",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if lim != nil {
+					if err := lim.Wait(ctx); err != nil {
+						return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+					}
+				}
+				if calls != nil {
+					calls.add(prefix + ":" + awsmiddleware.GetOperationName(ctx))
+				}
+				return next.HandleFinalize(ctx, in)
+			}), "Retry", middleware.After)
+	}
+}
+
+// newRetryer builds a fresh retryer for one client. The SDK's client-side retry
+// quota (500 tokens) is shared by everything using one retryer and drains under
+// fan-out, after which calls fail without being sent ("retry quota exceeded",
+// aws-sdk-go-v2 issues 1665, 3413; aws-facts.md): ratelimit.None turns it off and
+// our own per-account limiters do the pacing. Attempts are raised as peers do.
+func newRetryer(maxAttempts int, maxBackoff time.Duration) func() aws.Retryer {
+	return func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.RateLimiter = ratelimit.None
+			o.MaxAttempts = maxAttempts
+			o.MaxBackoff = maxBackoff
+		})
+	}
+}
+
+// limiters are the per-account (or per-organization) token buckets, one per API family.
+type limiters struct {
+	iam, events *rate.Limiter
+}
+
+func newLimiter(perSecond float64) *rate.Limiter {
+	burst := int(perSecond / 4) // a short burst, a quarter second's worth
+	if burst < 1 {
+		burst = 1
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), burst)
+}
+
+// clientSet builds the clients of one account from an aws.Config whose Credentials
+// are that account's.
+type clientSet struct {
+	iam   *iam.Client
+	trail *cloudtrail.Client
+}
+
+func newClients(cfg aws.Config, opts Options, lim limiters, calls *callCounter) clientSet {
+	retryer := newRetryer(opts.MaxAttempts, opts.MaxBackoff)
+	return clientSet{
+		iam: iam.NewFromConfig(cfg, func(o *iam.Options) {
+			o.Retryer = retryer()
+			o.APIOptions = append(o.APIOptions, paceAndCount("iam", lim.iam, calls))
+		}),
+		trail: cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
+			o.Retryer = retryer()
+			o.APIOptions = append(o.APIOptions, paceAndCount("cloudtrail", lim.events, calls))
+		}),
+	}
+}
+
+func newSTS(cfg aws.Config, opts Options, calls *callCounter) *sts.Client {
+	retryer := newRetryer(opts.MaxAttempts, opts.MaxBackoff)
+	return sts.NewFromConfig(cfg, func(o *sts.Options) {
+		o.Retryer = retryer()
+		o.APIOptions = append(o.APIOptions, paceAndCount("sts", nil, calls))
+	})
+}
+
+func newOrganizations(cfg aws.Config, opts Options, lim *rate.Limiter) *organizations.Client {
+	retryer := newRetryer(opts.MaxAttempts, opts.MaxBackoff)
+	return organizations.NewFromConfig(cfg, func(o *organizations.Options) {
+		o.Retryer = retryer()
+		o.APIOptions = append(o.APIOptions, paceAndCount("organizations", lim, nil))
+	})
+}
+
+// errorCode returns the AWS error code of err ("" when it is not an API error).
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// isAccessDenied reports whether err is an authorization failure, which retrying
+// with the same credentials cannot fix.
+func isAccessDenied(err error) bool {
+	code := errorCode(err)
+	return strings.Contains(code, "AccessDenied") || code == "UnauthorizedOperation" ||
+		code == "UnrecognizedClientException" || code == "InvalidClientTokenId" || code == "ExpiredToken"
+}
+
+// homeRegion is where IAM, STS sign-in and IAM CloudTrail events live in a partition.
+func homeRegion(partition string) string {
+	switch partition {
+	case "aws-us-gov":
+		return "us-gov-west-1"
+	case "aws-cn":
+		return "cn-north-1"
+	}
+	return "us-east-1"
+}

@@ -1,0 +1,221 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// accountClients are the clients that collect one account.
+type accountClients struct {
+	iam       iamAPI
+	trail     trailAPI
+	auditedAs string
+}
+
+// deps are the collection's connections to AWS; Collect builds the real ones and
+// tests inject fakes.
+type deps struct {
+	org       orgAPI
+	caller    inventory.Caller
+	partition string
+	region    string
+	// assume assumes the audit role in the account (once) and returns its clients.
+	assume func(ctx context.Context, acct inventory.Account, calls *callCounter) (accountClients, error)
+	// own returns clients on the caller's own credentials (management account fallback).
+	own func(acct inventory.Account, calls *callCounter) accountClients
+	// sleep waits d or until ctx is done.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Collect audits the Organization the credentials in cfg belong to. It returns an
+// error only when nothing can be collected (no usable credentials, the accounts
+// cannot be listed); that error says what to do next. Every other failure becomes
+// a Gap in the inventory.
+func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inventory, error) {
+	opts = opts.withDefaults()
+	started := opts.Clock().UTC()
+
+	idCfg := cfg.Copy()
+	if idCfg.Region == "" {
+		idCfg.Region = homeRegion("aws")
+	}
+	ident, err := newSTS(idCfg, opts, nil).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("no usable AWS credentials (sts:GetCallerIdentity failed: %w): "+
+			"configure credentials for the Organization's management account (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID) and retry", err)
+	}
+	caller := inventory.Caller{AccountID: aws.ToString(ident.Account), ARN: aws.ToString(ident.Arn)}
+	partition := "aws"
+	if a, err := arn.Parse(caller.ARN); err == nil && a.Partition != "" {
+		partition = a.Partition
+	}
+	region := homeRegion(partition)
+	base := cfg.Copy()
+	base.Region = region
+
+	d := &deps{
+		org:       newOrganizations(base, opts, newLimiter(opts.OrgRate)),
+		caller:    caller,
+		partition: partition,
+		region:    region,
+		sleep:     sleepCtx,
+		own: func(acct inventory.Account, calls *callCounter) accountClients {
+			cs := newClients(base, opts, accountLimiters(opts), calls)
+			return accountClients{iam: cs.iam, trail: cs.trail, auditedAs: caller.ARN}
+		},
+		assume: func(ctx context.Context, acct inventory.Account, calls *callCounter) (accountClients, error) {
+			roleARN := roleARN(partition, acct.ID, opts.Role)
+			prov := stscreds.NewAssumeRoleProvider(newSTS(base, opts, calls), roleARN, func(o *stscreds.AssumeRoleOptions) {
+				o.RoleSessionName = opts.SessionName
+				if opts.ExternalID != "" {
+					o.ExternalID = aws.String(opts.ExternalID)
+				}
+			})
+			// One provider per account, cached: the role is assumed once and the cache
+			// refreshes it before expiry on long runs (defect 6; role chaining caps at 1 h).
+			creds := aws.NewCredentialsCache(prov)
+			if _, err := creds.Retrieve(ctx); err != nil {
+				return accountClients{}, err
+			}
+			acfg := base.Copy()
+			acfg.Credentials = creds
+			cs := newClients(acfg, opts, accountLimiters(opts), calls)
+			return accountClients{iam: cs.iam, trail: cs.trail,
+				auditedAs: fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, acct.ID, opts.Role, opts.SessionName)}, nil
+		},
+	}
+	return run(ctx, d, opts, started)
+}
+
+func accountLimiters(opts Options) limiters {
+	return limiters{iam: newLimiter(opts.IAMRate), events: newLimiter(opts.EventsRate)}
+}
+
+func roleARN(partition, accountID, role string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, accountID, role)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// run is Collect after the caller is known.
+func run(ctx context.Context, d *deps, opts Options, started time.Time) (*inventory.Inventory, error) {
+	opts = opts.withDefaults()
+	inv := &inventory.Inventory{
+		Schema:           inventory.Schema,
+		Tool:             "iamaudit",
+		Version:          opts.Version,
+		RunID:            started.Format("20060102_150405"),
+		StartedAt:        started,
+		Partition:        d.partition,
+		Region:           d.region,
+		EventWindowStart: started.Add(-time.Duration(opts.Days) * 24 * time.Hour),
+		EventWindowEnd:   started,
+		EventNames:       append([]string(nil), opts.EventNames...),
+		Caller:           &d.caller,
+		Accounts:         []inventory.Account{},
+		Gaps:             []inventory.Gap{},
+	}
+
+	org, gap := describeOrganization(ctx, d.org)
+	if gap != nil {
+		inv.Gaps = append(inv.Gaps, *gap)
+	}
+	inv.Organization = org
+
+	accounts, err := listAccounts(ctx, d.org)
+	if err != nil {
+		if len(accounts) == 0 {
+			return nil, listAccountsError(err, d.caller)
+		}
+		inv.Gaps = append(inv.Gaps, gapFrom("", "organization", "", "organizations:ListAccounts", err,
+			"the account list is incomplete: listing stopped part way"))
+	}
+	mgmt := ""
+	if org != nil {
+		mgmt = org.ManagementAccountID
+	}
+	for i := range accounts {
+		accounts[i].IsManagement = accounts[i].ID == mgmt
+	}
+
+	selected, gaps := selectAccounts(ctx, d.org, accounts, opts)
+	inv.Gaps = append(inv.Gaps, gaps...)
+
+	inv.Accounts = collectAccounts(ctx, d, opts, selected)
+	inv.FinishedAt = opts.Clock().UTC()
+	return inv, nil
+}
+
+// collectAccounts audits the accounts with bounded parallelism, keeping their order.
+func collectAccounts(ctx context.Context, d *deps, opts Options, accounts []inventory.Account) []inventory.Account {
+	out := make([]inventory.Account, len(accounts))
+	results := make(chan struct {
+		i    int
+		acct inventory.Account
+	})
+	var g errgroup.Group
+	g.SetLimit(opts.Concurrency)
+	go func() {
+		for i, a := range accounts {
+			g.Go(func() error {
+				opts.progress(ProgressEvent{Kind: AccountStarted, Account: a, Total: len(accounts)})
+				res := auditAccount(ctx, d, opts, a)
+				results <- struct {
+					i    int
+					acct inventory.Account
+				}{i, res}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		close(results)
+	}()
+	// Results are gathered on this one goroutine.
+	done := 0
+	for r := range results {
+		out[r.i] = r.acct
+		done++
+		var err error
+		if r.acct.Status == inventory.StatusNotAudited {
+			err = errors.New(r.acct.Reason)
+		}
+		opts.progress(ProgressEvent{Kind: AccountDone, Account: r.acct, Err: err, Done: done, Total: len(accounts)})
+		slog.Debug("account collected", "account", r.acct.ID, "status", r.acct.Status, "gaps", len(r.acct.Gaps))
+	}
+	return out
+}
+
+// listAccountsError explains, for the user, why the Organization cannot be listed.
+func listAccountsError(err error, caller inventory.Caller) error {
+	switch code := errorCode(err); {
+	case code == "AWSOrganizationsNotInUseException":
+		return fmt.Errorf("account %s (%s) is not in an AWS Organization (%w): run iamaudit with the credentials of an Organization's management account (--profile)",
+			caller.AccountID, caller.ARN, err)
+	case isAccessDenied(err):
+		return fmt.Errorf("organizations:ListAccounts was denied for %s (%w): run iamaudit with the management account's credentials (--profile) or grant organizations:ListAccounts",
+			caller.ARN, err)
+	default:
+		return fmt.Errorf("cannot list the Organization's accounts as %s (organizations:ListAccounts: %w): check the network and credentials, then retry",
+			caller.ARN, err)
+	}
+}

@@ -1,0 +1,130 @@
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// collectEvents looks up each event name in the window [now-Days, now], one lookup
+// attribute per call (LookupEvents takes only one), 50 events a page (the maximum),
+// paced by the account's 2/s limiter. A failed name is a Gap; the events found
+// before the failure are kept. An authorization failure stops the lookups (every
+// other name would be denied the same way) and is recorded for every name left.
+func collectEvents(ctx context.Context, c trailAPI, opts Options, gaps *gapList) []inventory.Event {
+	end := opts.Clock().UTC()
+	start := end.Add(-time.Duration(opts.Days) * 24 * time.Hour)
+	byID := map[string]inventory.Event{}
+	for i, name := range opts.EventNames {
+		err := lookupEvents(ctx, c, name, start, end, byID)
+		if err == nil {
+			continue
+		}
+		if isAccessDenied(err) {
+			gaps.add("events", strings.Join(opts.EventNames[i:], ","), "cloudtrail:LookupEvents", err,
+				"CloudTrail events are missing: grant cloudtrail:LookupEvents to the audit role")
+			break
+		}
+		gaps.add("events", name, "cloudtrail:LookupEvents", err, "events "+name+" are missing or incomplete")
+	}
+	out := make([]inventory.Event, 0, len(byID))
+	for _, e := range byID {
+		out = append(out, e)
+	}
+	sortEvents(out)
+	return out
+}
+
+func sortEvents(ev []inventory.Event) {
+	sort.Slice(ev, func(i, j int) bool {
+		if !ev[i].Time.Equal(ev[j].Time) {
+			return ev[i].Time.Before(ev[j].Time)
+		}
+		return ev[i].ID < ev[j].ID
+	})
+}
+
+func lookupEvents(ctx context.Context, c trailAPI, name string, start, end time.Time, into map[string]inventory.Event) error {
+	p := cloudtrail.NewLookupEventsPaginator(c, &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}},
+		StartTime:        aws.Time(start),
+		EndTime:          aws.Time(end),
+		MaxResults:       aws.Int32(50),
+	}, func(o *cloudtrail.LookupEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Events {
+			ev := convertEvent(e)
+			into[ev.ID] = ev
+		}
+	}
+	return nil
+}
+
+// cloudTrailRecord is the part of the CloudTrailEvent JSON that is kept.
+type cloudTrailRecord struct {
+	EventSource  string `json:"eventSource"`
+	ErrorCode    string `json:"errorCode"`
+	UserIdentity struct {
+		Type        string `json:"type"`
+		UserName    string `json:"userName"`
+		ARN         string `json:"arn"`
+		AccessKeyID string `json:"accessKeyId"`
+	} `json:"userIdentity"`
+	RequestParameters map[string]any `json:"requestParameters"`
+	ResponseElements  map[string]any `json:"responseElements"`
+}
+
+func convertEvent(e cttypes.Event) inventory.Event {
+	ev := inventory.Event{
+		ID:        aws.ToString(e.EventId),
+		Time:      utc(e.EventTime),
+		Name:      aws.ToString(e.EventName),
+		Source:    aws.ToString(e.EventSource),
+		Username:  aws.ToString(e.Username),
+		AccessKey: aws.ToString(e.AccessKeyId),
+		Resources: []inventory.EventResource{},
+	}
+	for _, r := range e.Resources {
+		ev.Resources = append(ev.Resources, inventory.EventResource{Type: aws.ToString(r.ResourceType), Name: aws.ToString(r.ResourceName)})
+	}
+	var rec cloudTrailRecord
+	if e.CloudTrailEvent != nil && json.Unmarshal([]byte(*e.CloudTrailEvent), &rec) == nil {
+		ev.RequestParameters = rec.RequestParameters
+		ev.ErrorCode = rec.ErrorCode
+		if ev.Source == "" {
+			ev.Source = rec.EventSource
+		}
+		if ev.AccessKey == "" {
+			ev.AccessKey = rec.UserIdentity.AccessKeyID
+		}
+		if ev.Username == "" {
+			ev.Username = identityName(rec.UserIdentity.Type, rec.UserIdentity.UserName, rec.UserIdentity.ARN)
+		}
+	}
+	return ev
+}
+
+// identityName names who performed an event when LookupEvents' Username is empty.
+func identityName(typ, userName, arn string) string {
+	switch {
+	case userName != "":
+		return userName
+	case typ == "Root":
+		return "root"
+	case arn != "":
+		return arn[strings.LastIndex(arn, "/")+1:]
+	}
+	return ""
+}

@@ -1,0 +1,752 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/iamaudit/iamaudit/internal/credreport"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// iamParallel bounds concurrent IAM calls within one account. The per-account IAM
+// limiter does the pacing; a few calls in flight hide the round trip.
+const iamParallel = 4
+
+// LastUsedSourceAPI marks key last-use data read with GetAccessKeyLastUsed.
+const LastUsedSourceAPI = "GetAccessKeyLastUsed"
+
+// opError is a failed call and the operation it was.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+func opOf(err error, fallback string) string {
+	var oe *opError
+	if errors.As(err, &oe) {
+		return oe.op
+	}
+	return fallback
+}
+
+// iamResult is everything IAM yielded for one account.
+type iamResult struct {
+	report       *inventory.CredentialReport
+	root         *inventory.Root
+	policy       *inventory.PasswordPolicy
+	policyKnown  bool
+	summary      map[string]int32
+	users        []inventory.User
+	groups       []inventory.Group
+	roles        []inventory.Role
+	policies     []inventory.ManagedPolicy
+	certificates []inventory.ServerCertificate
+}
+
+func (r iamResult) apply(a *inventory.Account) {
+	a.CredentialReport = r.report
+	a.Root = r.root
+	a.PasswordPolicy = r.policy
+	a.PasswordPolicyKnown = r.policyKnown
+	a.Summary = r.summary
+	if r.users != nil {
+		a.Users = r.users
+	}
+	if r.groups != nil {
+		a.Groups = r.groups
+	}
+	if r.roles != nil {
+		a.Roles = r.roles
+	}
+	if r.policies != nil {
+		a.Policies = r.policies
+	}
+	if r.certificates != nil {
+		a.ServerCertificates = r.certificates
+	}
+}
+
+// authDetails is the result of GetAccountAuthorizationDetails.
+type authDetails struct {
+	users    []types.UserDetail
+	groups   []types.GroupDetail
+	roles    []types.RoleDetail
+	policies []types.ManagedPolicyDetail
+}
+
+// virtualMFA indexes ListVirtualMFADevices (Assigned).
+type virtualMFA struct {
+	bySerial map[string]types.VirtualMFADevice
+	byUser   map[string][]types.VirtualMFADevice // user ARN → devices
+	root     *types.VirtualMFADevice
+}
+
+func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID string, gaps *gapList) iamResult {
+	var (
+		res        iamResult
+		rep        *credreport.Report
+		repErr     error
+		details    *authDetails
+		virtual    *virtualMFA
+		summaryErr error
+	)
+	// The independent bulk calls, side by side.
+	var g errgroup.Group
+	g.SetLimit(iamParallel)
+	g.Go(func() error {
+		rep, res.report, repErr = fetchReport(ctx, d, opts, c)
+		if repErr != nil {
+			gaps.add("credential_report", "", opOf(repErr, "iam:GetCredentialReport"), errors.Unwrap(repErr),
+				"no credential report: fell back to per-user calls (ListUsers, GetLoginProfile, ListMFADevices, ListAccessKeys, GetAccessKeyLastUsed); root user data is limited to GetAccountSummary")
+		}
+		return nil
+	})
+	g.Go(func() error {
+		var err error
+		if details, err = fetchAuthDetails(ctx, c); err != nil {
+			gaps.add("users", "", "iam:GetAccountAuthorizationDetails", err,
+				"groups, policies, permissions boundaries and tags of users, and all roles, groups and customer managed policies, are missing")
+		}
+		return nil
+	})
+	g.Go(func() error {
+		var err error
+		if virtual, err = fetchVirtualMFA(ctx, c); err != nil {
+			gaps.add("mfa", "", "iam:ListVirtualMFADevices", err, "virtual MFA devices are classified by serial only; the root user's MFA type may be unknown")
+		}
+		return nil
+	})
+	g.Go(func() error {
+		out, err := c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+		if err != nil {
+			summaryErr = err
+			gaps.add("summary", "", "iam:GetAccountSummary", err, "")
+			return nil
+		}
+		res.summary = out.SummaryMap
+		return nil
+	})
+	g.Go(func() error {
+		res.policy, res.policyKnown = fetchPasswordPolicy(ctx, c, gaps)
+		return nil
+	})
+	g.Go(func() error {
+		var err error
+		if res.certificates, err = fetchServerCertificates(ctx, c); err != nil {
+			gaps.add("server_certificates", "", "iam:ListServerCertificates", err, "")
+		}
+		return nil
+	})
+	_ = g.Wait()
+
+	if details != nil {
+		res.groups, res.roles, res.policies = convertDetails(details)
+	}
+	res.users = collectUsers(ctx, opts, c, userSources{report: rep, details: details, virtual: virtual}, gaps)
+	res.root = buildRoot(d.partition, accountID, rep, res.summary, summaryErr == nil, virtual, gaps)
+	return res
+}
+
+// ---- credential report ----
+
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d+1) // uniform in [d/2, 3d/2]
+}
+
+// fetchReport generates (or reuses) and reads the credential report. AWS itself
+// returns COMPLETE for a report under 4 hours old, which is then reused.
+func fetchReport(ctx context.Context, d *deps, opts Options, c iamAPI) (*credreport.Report, *inventory.CredentialReport, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.ReportTimeout)
+	defer cancel()
+	wait := func(n int) error {
+		backoff := opts.ReportPoll << min(n, 3) // 1x, 2x, 4x, 8x the base
+		return d.sleep(ctx, jitter(backoff))
+	}
+	reused, first := false, true
+	for regenerate := 0; ; regenerate++ {
+		for attempt := 0; ; attempt++ {
+			out, err := c.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+			if err == nil {
+				reused = first && out.State == types.ReportStateTypeComplete
+				break
+			}
+			// LimitExceeded (409): too many accounts generating at once; not retried by the SDK.
+			if errorCode(err) != "LimitExceeded" {
+				return nil, nil, &opError{"iam:GenerateCredentialReport", err}
+			}
+			if werr := wait(attempt); werr != nil {
+				return nil, nil, &opError{"iam:GenerateCredentialReport", fmt.Errorf("%w (last error: %v)", werr, err)}
+			}
+		}
+		first = false
+		for attempt := 0; ; attempt++ {
+			out, err := c.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+			if err == nil {
+				rep, perr := credreport.Parse(bytes.NewReader(out.Content))
+				if perr != nil {
+					return nil, nil, &opError{"iam:GetCredentialReport", fmt.Errorf("unreadable credential report: %w", perr)}
+				}
+				info := &inventory.CredentialReport{Reused: reused, FreshKeyData: opts.FreshKeyUsage}
+				if out.GeneratedTime != nil {
+					rep.GeneratedAt = out.GeneratedTime.UTC()
+					info.GeneratedAt = rep.GeneratedAt
+					info.AgeSeconds = int64(opts.Clock().Sub(rep.GeneratedAt) / time.Second)
+				}
+				return rep, info, nil
+			}
+			code := errorCode(err)
+			if code == "ReportExpired" || (code == "ReportNotPresent" && attempt > 0) {
+				if regenerate < 2 {
+					break // generate again
+				}
+			}
+			if code != "ReportInProgress" && code != "ReportNotPresent" {
+				return nil, nil, &opError{"iam:GetCredentialReport", err}
+			}
+			if werr := wait(attempt); werr != nil {
+				return nil, nil, &opError{"iam:GetCredentialReport", fmt.Errorf("%w (last error: %v)", werr, err)}
+			}
+		}
+	}
+}
+
+// ---- bulk lists ----
+
+func fetchAuthDetails(ctx context.Context, c iamAPI) (*authDetails, error) {
+	out := &authDetails{}
+	p := iam.NewGetAccountAuthorizationDetailsPaginator(c, &iam.GetAccountAuthorizationDetailsInput{
+		Filter: []types.EntityType{types.EntityTypeUser, types.EntityTypeGroup, types.EntityTypeRole, types.EntityTypeLocalManagedPolicy},
+	}, func(o *iam.GetAccountAuthorizationDetailsPaginatorOptions) {
+		o.Limit = 1000 // the largest page IAM gives
+		o.StopOnDuplicateToken = true
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err // a partial user list would look complete: drop it all
+		}
+		out.users = append(out.users, page.UserDetailList...)
+		out.groups = append(out.groups, page.GroupDetailList...)
+		out.roles = append(out.roles, page.RoleDetailList...)
+		out.policies = append(out.policies, page.Policies...)
+	}
+	return out, nil
+}
+
+func fetchVirtualMFA(ctx context.Context, c iamAPI) (*virtualMFA, error) {
+	v := &virtualMFA{bySerial: map[string]types.VirtualMFADevice{}, byUser: map[string][]types.VirtualMFADevice{}}
+	p := iam.NewListVirtualMFADevicesPaginator(c, &iam.ListVirtualMFADevicesInput{AssignmentStatus: types.AssignmentStatusTypeAssigned},
+		func(o *iam.ListVirtualMFADevicesPaginatorOptions) { o.Limit = 1000; o.StopOnDuplicateToken = true })
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, dev := range page.VirtualMFADevices {
+			serial := aws.ToString(dev.SerialNumber)
+			v.bySerial[serial] = dev
+			userARN := ""
+			if dev.User != nil {
+				userARN = aws.ToString(dev.User.Arn)
+			}
+			if strings.HasSuffix(serial, ":mfa/root-account-mfa-device") || strings.HasSuffix(userARN, ":root") {
+				dev := dev
+				v.root = &dev
+				continue
+			}
+			if userARN != "" {
+				v.byUser[userARN] = append(v.byUser[userARN], dev)
+			}
+		}
+	}
+	return v, nil
+}
+
+func fetchPasswordPolicy(ctx context.Context, c iamAPI, gaps *gapList) (*inventory.PasswordPolicy, bool) {
+	out, err := c.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
+	if err != nil {
+		if errorCode(err) == "NoSuchEntity" {
+			return nil, true // the account has no password policy
+		}
+		gaps.add("password_policy", "", "iam:GetAccountPasswordPolicy", err, "")
+		return nil, false
+	}
+	p := out.PasswordPolicy
+	if p == nil {
+		return nil, true
+	}
+	return &inventory.PasswordPolicy{
+		MinimumPasswordLength:      int(aws.ToInt32(p.MinimumPasswordLength)),
+		RequireSymbols:             p.RequireSymbols,
+		RequireNumbers:             p.RequireNumbers,
+		RequireUppercaseCharacters: p.RequireUppercaseCharacters,
+		RequireLowercaseCharacters: p.RequireLowercaseCharacters,
+		AllowUsersToChangePassword: p.AllowUsersToChangePassword,
+		ExpirePasswords:            p.ExpirePasswords,
+		MaxPasswordAge:             int(aws.ToInt32(p.MaxPasswordAge)),
+		PasswordReusePrevention:    int(aws.ToInt32(p.PasswordReusePrevention)),
+		HardExpiry:                 aws.ToBool(p.HardExpiry),
+	}, true
+}
+
+func fetchServerCertificates(ctx context.Context, c iamAPI) ([]inventory.ServerCertificate, error) {
+	out := []inventory.ServerCertificate{}
+	p := iam.NewListServerCertificatesPaginator(c, &iam.ListServerCertificatesInput{},
+		func(o *iam.ListServerCertificatesPaginatorOptions) { o.Limit = 1000; o.StopOnDuplicateToken = true })
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page.ServerCertificateMetadataList {
+			out = append(out, inventory.ServerCertificate{
+				Name:       aws.ToString(m.ServerCertificateName),
+				ARN:        aws.ToString(m.Arn),
+				UploadedAt: utc(m.UploadDate),
+				Expiration: utc(m.Expiration),
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func utc(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// decodeDocument URL-decodes a policy document as IAM returns it.
+func decodeDocument(s *string) string {
+	raw := aws.ToString(s)
+	if dec, err := url.QueryUnescape(raw); err == nil {
+		return dec
+	}
+	return raw
+}
+
+func attached(in []types.AttachedPolicy) []inventory.AttachedPolicy {
+	out := make([]inventory.AttachedPolicy, 0, len(in))
+	for _, p := range in {
+		out = append(out, inventory.AttachedPolicy{Name: aws.ToString(p.PolicyName), ARN: aws.ToString(p.PolicyArn)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
+	return out
+}
+
+func inline(in []types.PolicyDetail) []inventory.InlinePolicy {
+	out := make([]inventory.InlinePolicy, 0, len(in))
+	for _, p := range in {
+		out = append(out, inventory.InlinePolicy{Name: aws.ToString(p.PolicyName), Document: decodeDocument(p.PolicyDocument)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func convertDetails(d *authDetails) ([]inventory.Group, []inventory.Role, []inventory.ManagedPolicy) {
+	groups := make([]inventory.Group, 0, len(d.groups))
+	for _, g := range d.groups {
+		groups = append(groups, inventory.Group{
+			Name: aws.ToString(g.GroupName), ARN: aws.ToString(g.Arn),
+			AttachedPolicies: attached(g.AttachedManagedPolicies), InlinePolicies: inline(g.GroupPolicyList),
+		})
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].Name < groups[j].Name })
+	roles := make([]inventory.Role, 0, len(d.roles))
+	for _, r := range d.roles {
+		role := inventory.Role{
+			Name: aws.ToString(r.RoleName), ARN: aws.ToString(r.Arn), Path: aws.ToString(r.Path),
+			CreatedAt:        utc(r.CreateDate),
+			ServiceLinked:    strings.HasPrefix(aws.ToString(r.Path), "/aws-service-role/"),
+			AttachedPolicies: attached(r.AttachedManagedPolicies), InlinePolicies: inline(r.RolePolicyList),
+			TrustPolicy: decodeDocument(r.AssumeRolePolicyDocument),
+		}
+		if r.RoleLastUsed != nil {
+			role.LastUsedAt = utcPtr(r.RoleLastUsed.LastUsedDate)
+			role.LastUsedRegion = aws.ToString(r.RoleLastUsed.Region)
+		}
+		roles = append(roles, role)
+	}
+	sort.Slice(roles, func(i, j int) bool { return roles[i].Name < roles[j].Name })
+	policies := make([]inventory.ManagedPolicy, 0, len(d.policies))
+	for _, p := range d.policies {
+		mp := inventory.ManagedPolicy{Name: aws.ToString(p.PolicyName), ARN: aws.ToString(p.Arn), AttachmentCount: int(aws.ToInt32(p.AttachmentCount))}
+		for _, v := range p.PolicyVersionList {
+			if v.IsDefaultVersion || aws.ToString(v.VersionId) == aws.ToString(p.DefaultVersionId) {
+				mp.Document = decodeDocument(v.Document)
+				break
+			}
+		}
+		policies = append(policies, mp)
+	}
+	sort.Slice(policies, func(i, j int) bool { return policies[i].ARN < policies[j].ARN })
+	return groups, roles, policies
+}
+
+// ---- users ----
+
+type userSources struct {
+	report  *credreport.Report // nil when the credential report failed
+	details *authDetails       // nil when GetAccountAuthorizationDetails failed
+	virtual *virtualMFA        // nil when ListVirtualMFADevices failed
+}
+
+// baseUsers returns the account's users with what the bulk calls know of them, and
+// the ListUsers data when it had to be called.
+func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) []inventory.User {
+	var users []inventory.User
+	switch {
+	case src.details != nil:
+		for _, u := range src.details.users {
+			users = append(users, userFromDetail(u))
+		}
+	case src.report != nil:
+		for _, row := range src.report.Users() {
+			u := credreport.UserFromRow(row)
+			u.AccessKeys = []inventory.AccessKey{}
+			users = append(users, u)
+		}
+	}
+	if src.report != nil {
+		return users
+	}
+	// Without a credential report: ListUsers gives the list (if the details failed too)
+	// and each user's PasswordLastUsed.
+	listed := map[string]types.User{}
+	p := iam.NewListUsersPaginator(c, &iam.ListUsersInput{}, func(o *iam.ListUsersPaginatorOptions) { o.Limit = 1000; o.StopOnDuplicateToken = true })
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			note := "password last use of users is missing"
+			if src.details == nil {
+				note = "no user list could be read: every user is missing"
+			}
+			gaps.add("users", "", "iam:ListUsers", err, note)
+			return users
+		}
+		for _, u := range page.Users {
+			listed[aws.ToString(u.UserName)] = u
+		}
+	}
+	if src.details == nil {
+		for _, u := range listed {
+			users = append(users, inventory.User{Name: aws.ToString(u.UserName), ARN: aws.ToString(u.Arn), UserID: aws.ToString(u.UserId),
+				Path: aws.ToString(u.Path), CreatedAt: utc(u.CreateDate), MFADevices: []inventory.MFADevice{}, AccessKeys: []inventory.AccessKey{},
+				Groups: []string{}, AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}})
+		}
+	}
+	for i := range users {
+		if u, ok := listed[users[i].Name]; ok {
+			users[i].PasswordLastUsed = utcPtr(u.PasswordLastUsed)
+		}
+	}
+	return users
+}
+
+func userFromDetail(u types.UserDetail) inventory.User {
+	out := inventory.User{
+		Name: aws.ToString(u.UserName), ARN: aws.ToString(u.Arn), UserID: aws.ToString(u.UserId), Path: aws.ToString(u.Path),
+		CreatedAt:  utc(u.CreateDate),
+		MFADevices: []inventory.MFADevice{}, AccessKeys: []inventory.AccessKey{},
+		Groups:           append([]string{}, u.GroupList...),
+		AttachedPolicies: attached(u.AttachedManagedPolicies), InlinePolicies: inline(u.UserPolicyList),
+	}
+	sort.Strings(out.Groups)
+	if len(u.Tags) > 0 {
+		out.Tags = make(map[string]string, len(u.Tags))
+		for _, t := range u.Tags {
+			out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	if u.PermissionsBoundary != nil {
+		out.PermissionsBoundary = aws.ToString(u.PermissionsBoundary.PermissionsBoundaryArn)
+	}
+	return out
+}
+
+// collectUsers completes each user with password, MFA and keys, calling per user
+// only what the credential report cannot answer.
+func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, gaps *gapList) []inventory.User {
+	users := baseUsers(ctx, c, src, gaps)
+	var g errgroup.Group
+	g.SetLimit(iamParallel)
+	for i := range users {
+		g.Go(func() error {
+			var row *credreport.Row
+			if src.report != nil {
+				if r, ok := src.report.User(users[i].Name); ok {
+					row = &r
+				}
+			}
+			users[i] = completeUser(ctx, opts, c, users[i], row, src.virtual, gaps) // each goroutine owns users[i]
+			return nil
+		})
+	}
+	_ = g.Wait()
+	sort.SliceStable(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+	if users == nil {
+		users = []inventory.User{}
+	}
+	return users
+}
+
+func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User, row *credreport.Row, virtual *virtualMFA, gaps *gapList) inventory.User {
+	name := u.Name
+	// Password.
+	if row != nil {
+		u.PasswordEnabled = row.PasswordEnabled
+		u.PasswordLastUsed = row.PasswordLastUsed
+		u.PasswordLastChanged = row.PasswordLastChanged
+		if u.CreatedAt.IsZero() {
+			u.CreatedAt = row.UserCreationTime
+		}
+	} else {
+		_, err := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(name)})
+		switch {
+		case err == nil:
+			u.PasswordEnabled = true
+		case errorCode(err) == "NoSuchEntity":
+			u.PasswordEnabled = false
+		default:
+			gaps.add("users", name, "iam:GetLoginProfile", err, "whether the user has a console password is unknown")
+		}
+	}
+
+	// MFA: virtual devices from the bulk list; ListMFADevices only when the report
+	// says MFA is on (to learn hardware and FIDO devices) or there is no report row.
+	var devices []inventory.MFADevice
+	seen := map[string]bool{}
+	if virtual != nil {
+		for _, dev := range virtual.byUser[u.ARN] {
+			serial := aws.ToString(dev.SerialNumber)
+			seen[serial] = true
+			devices = append(devices, inventory.MFADevice{Serial: serial, Type: inventory.MFAVirtual, EnabledAt: utcPtr(dev.EnableDate)})
+		}
+	}
+	if row == nil || row.MFAActive {
+		listed, err := listMFADevices(ctx, c, name)
+		if err != nil {
+			gaps.add("mfa", name, "iam:ListMFADevices", err, "the user's MFA devices are unknown")
+		}
+		for _, dev := range listed {
+			serial := aws.ToString(dev.SerialNumber)
+			if seen[serial] {
+				continue
+			}
+			seen[serial] = true
+			devices = append(devices, inventory.MFADevice{Serial: serial, Type: classifyMFA(serial, virtual), EnabledAt: utcPtr(dev.EnableDate)})
+		}
+	}
+	sort.Slice(devices, func(i, j int) bool { return devices[i].Serial < devices[j].Serial })
+	u.MFADevices = append([]inventory.MFADevice{}, devices...)
+	u.MFAActive = len(devices) > 0 || (row != nil && row.MFAActive)
+
+	// Keys: ListAccessKeys only when the report shows a key (or there is no row).
+	u.AccessKeys = []inventory.AccessKey{}
+	if row != nil && !row.AccessKeys[0].Present() && !row.AccessKeys[1].Present() {
+		return u
+	}
+	keys, err := listAccessKeys(ctx, c, name)
+	if err != nil {
+		gaps.add("access_keys", name, "iam:ListAccessKeys", err, "the user's access keys are missing")
+		return u
+	}
+	for _, m := range matchKeys(keys, row) {
+		ak := inventory.AccessKey{ID: aws.ToString(m.meta.AccessKeyId), Status: string(m.meta.Status), CreatedAt: utc(m.meta.CreateDate)}
+		if m.slot != nil && !opts.FreshKeyUsage {
+			ak.LastUsedAt = m.slot.LastUsedDate
+			ak.LastUsedService = m.slot.LastUsedService
+			ak.LastUsedRegion = m.slot.LastUsedRegion
+			ak.LastUsedSource = credreport.LastUsedSourceReport
+		} else {
+			out, err := c.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: m.meta.AccessKeyId})
+			switch {
+			case err == nil && out.AccessKeyLastUsed != nil:
+				lu := out.AccessKeyLastUsed
+				ak.LastUsedAt = utcPtr(lu.LastUsedDate)
+				ak.LastUsedService = sentinelToEmpty(aws.ToString(lu.ServiceName))
+				ak.LastUsedRegion = sentinelToEmpty(aws.ToString(lu.Region))
+				ak.LastUsedSource = LastUsedSourceAPI
+			case err == nil:
+				ak.LastUsedSource = LastUsedSourceAPI
+			case m.slot != nil: // fresh data failed: the report's is better than none
+				ak.LastUsedAt = m.slot.LastUsedDate
+				ak.LastUsedService = m.slot.LastUsedService
+				ak.LastUsedRegion = m.slot.LastUsedRegion
+				ak.LastUsedSource = credreport.LastUsedSourceReport
+				gaps.add("access_keys", name, "iam:GetAccessKeyLastUsed", err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
+			default:
+				// LastUsedSource stays "": last use unknown (not "never used").
+				gaps.add("access_keys", name, "iam:GetAccessKeyLastUsed", err, "last use of key "+maskKey(ak.ID)+" is unknown")
+			}
+		}
+		u.AccessKeys = append(u.AccessKeys, ak)
+	}
+	sort.SliceStable(u.AccessKeys, func(i, j int) bool {
+		a, b := u.AccessKeys[i], u.AccessKeys[j]
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
+		}
+		return a.ID < b.ID
+	})
+	return u
+}
+
+// maskKey shows a key id's first 4 and last 4 characters, for messages.
+func maskKey(id string) string {
+	if len(id) <= 8 {
+		return id
+	}
+	return id[:4] + "…" + id[len(id)-4:]
+}
+
+func sentinelToEmpty(s string) string {
+	switch s {
+	case "N/A", "no_information", "not_supported":
+		return ""
+	}
+	return s
+}
+
+func listMFADevices(ctx context.Context, c iamAPI, user string) ([]types.MFADevice, error) {
+	var out []types.MFADevice
+	p := iam.NewListMFADevicesPaginator(c, &iam.ListMFADevicesInput{UserName: aws.String(user)},
+		func(o *iam.ListMFADevicesPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, page.MFADevices...)
+	}
+	return out, nil
+}
+
+func listAccessKeys(ctx context.Context, c iamAPI, user string) ([]types.AccessKeyMetadata, error) {
+	var out []types.AccessKeyMetadata
+	p := iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{UserName: aws.String(user)},
+		func(o *iam.ListAccessKeysPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.AccessKeyMetadata...)
+	}
+	return out, nil
+}
+
+// classifyMFA implements seed-contract defect 2: a device listed by
+// ListVirtualMFADevices, or with an ":mfa/" ARN serial, is Virtual; a FIDO key
+// (":u2f/" serial), a hardware TOTP token (plain serial like GAHT12345678), or
+// anything else is Hardware.
+func classifyMFA(serial string, virtual *virtualMFA) string {
+	if virtual != nil {
+		if _, ok := virtual.bySerial[serial]; ok {
+			return inventory.MFAVirtual
+		}
+	}
+	if strings.HasPrefix(serial, "arn:") && strings.Contains(serial, ":mfa/") {
+		return inventory.MFAVirtual
+	}
+	return inventory.MFAHardware
+}
+
+// keyMatch pairs a listed key with its credential report slot (nil when none).
+type keyMatch struct {
+	meta types.AccessKeyMetadata
+	slot *credreport.KeySlot
+}
+
+// matchKeys matches each key to the report slot whose last_rotated equals the key's
+// CreateDate to the second. Unmatched keys (created after the report, or rotated)
+// get a nil slot.
+func matchKeys(keys []types.AccessKeyMetadata, row *credreport.Row) []keyMatch {
+	out := make([]keyMatch, 0, len(keys))
+	used := [2]bool{}
+	for _, k := range keys {
+		m := keyMatch{meta: k}
+		if row != nil && k.CreateDate != nil {
+			created := k.CreateDate.UTC().Truncate(time.Second)
+			for i := range row.AccessKeys {
+				s := row.AccessKeys[i]
+				if used[i] || s.LastRotated == nil || !s.LastRotated.Truncate(time.Second).Equal(created) {
+					continue
+				}
+				used[i] = true
+				slot := s
+				m.slot = &slot
+				break
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// ---- root ----
+
+// buildRoot describes the root user from the report's <root_account> row, the
+// account summary and the virtual MFA list. Root MFA type: Virtual when a root
+// virtual device is listed, else Hardware when MFA is on, else None.
+func buildRoot(partition, accountID string, rep *credreport.Report, summary map[string]int32, summaryOK bool, virtual *virtualMFA, gaps *gapList) *inventory.Root {
+	var root *inventory.Root
+	var row credreport.Row
+	haveRow := false
+	if rep != nil {
+		row, haveRow = rep.Root()
+	}
+	switch {
+	case haveRow:
+		root = credreport.RootFromRow(row)
+	case summaryOK:
+		root = &inventory.Root{ARN: fmt.Sprintf("arn:%s:iam::%s:root", partition, accountID), AccessKeys: []inventory.RootKey{}}
+		note := "no <root_account> row in the credential report: root password and key last use are unknown"
+		if summary["AccountAccessKeysPresent"] > 0 {
+			// Reported as an active key: the summary says one exists but not its status.
+			root.AccessKeys = append(root.AccessKeys, inventory.RootKey{Slot: 1, Active: true})
+			note += "; GetAccountSummary says the root user has an access key, whose status is unknown (counted as active)"
+		}
+		gaps.addGap(inventory.Gap{AccountID: accountID, Section: "root", Message: note})
+	default:
+		gaps.addGap(inventory.Gap{AccountID: accountID, Section: "root", Message: "neither the credential report nor GetAccountSummary could be read: the root user is unknown"})
+		return nil
+	}
+	mfaOn := (haveRow && row.MFAActive) || (summaryOK && summary["AccountMFAEnabled"] > 0)
+	switch {
+	case virtual != nil && virtual.root != nil:
+		root.MFAActive, root.MFAType = true, inventory.MFAVirtual
+	case mfaOn && virtual != nil:
+		root.MFAActive, root.MFAType = true, inventory.MFAHardware
+	case mfaOn:
+		root.MFAActive, root.MFAType = true, "" // type unknown: ListVirtualMFADevices failed (gap recorded)
+	default:
+		root.MFAActive, root.MFAType = false, inventory.MFANone
+	}
+	return root
+}
