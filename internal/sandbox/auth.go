@@ -38,9 +38,9 @@ type credential struct {
 // credStore maps access key ids to credentials; sync.Map keeps the hot path lock-free.
 type credStore struct{ m sync.Map }
 
-func newCredStore() *credStore                       { return &credStore{} }
-func (c *credStore) put(cr *credential)              { c.m.Store(cr.AccessKeyID, cr) }
-func (c *credStore) remove(id string)                { c.m.Delete(id) }
+func newCredStore() *credStore          { return &credStore{} }
+func (c *credStore) put(cr *credential) { c.m.Store(cr.AccessKeyID, cr) }
+func (c *credStore) remove(id string)   { c.m.Delete(id) }
 func (c *credStore) get(id string) (*credential, bool) {
 	v, ok := c.m.Load(id)
 	if !ok {
@@ -245,7 +245,7 @@ func randomString(n int, alphabet string) string {
 }
 
 const (
-	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	upperAlnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 )
 

@@ -48,7 +48,7 @@ type account struct {
 	policies       []*policy
 	certs          []*cert
 	virtualMFA     map[string]*vmfa // serial -> device
-	events         []*event          // ascending by (time, seq)
+	events         []*event         // ascending by (time, seq)
 	report         *credReport
 }
 
@@ -118,7 +118,7 @@ type policy struct {
 }
 
 type cert struct {
-	name, id           string
+	name, id          string
 	uploaded, expires time.Time
 }
 
@@ -321,7 +321,7 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 			continue
 		}
 		a.roles = append(a.roles, &role{name: name, path: "/", id: stableID("AROA", 17, a.id, "role", name), created: accountCreated,
-			trust: fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:%s:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, g.partition, g.mgmtID),
+			trust:    fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:%s:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, g.partition, g.mgmtID),
 			attached: []string{fmt.Sprintf("arn:%s:iam::aws:policy/SecurityAudit", g.partition)}, inline: map[string]string{}})
 	}
 	for _, rs := range spec.Roles {
