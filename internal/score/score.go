@@ -129,8 +129,10 @@ type Score struct {
 
 // Scores holds every account's score and the Organization's.
 type Scores struct {
-	Accounts     []Score `json:"accounts"`
-	Organization Score   `json:"organization"`
+	// KeyRotationDays is the age above which an active key counts against phase 2.
+	KeyRotationDays int     `json:"key_rotation_days"`
+	Accounts        []Score `json:"accounts"`
+	Organization    Score   `json:"organization"`
 }
 
 // Account returns the score of an account by id.
@@ -180,7 +182,7 @@ func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time,
 			c.Low++
 		}
 	}
-	out := Scores{Accounts: []Score{}}
+	out := Scores{KeyRotationDays: cfg.Thresholds.KeyRotationMediumDays, Accounts: []Score{}}
 	org := Score{Audited: true}
 	for i := range inv.Accounts {
 		a := &inv.Accounts[i]

@@ -1,0 +1,70 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+)
+
+// FindingsColumns are the findings CSV's columns, in order (docs/checks.md). New
+// columns go at the end only.
+var FindingsColumns = []string{
+	"finding_id", "severity", "check_id", "title", "account_id", "account_name",
+	"resource_type", "resource", "user", "message", "evidence", "cis", "security_hub",
+	"remediation_workflow", "remediation_commands", "state", "suppressed",
+	"suppression_reason", "suppression_expires",
+}
+
+// WriteFindingsCSV writes one row per finding, in the order given. Evidence is
+// "key=value" pairs, sorted by key and joined with "; "; CIS and Security Hub
+// references are joined with "; "; remediation commands are one per line inside the
+// (quoted) cell. Every cell is CSV-injection safe (safeCell).
+func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(FindingsColumns); err != nil {
+		return fmt.Errorf("write findings csv: %w", err)
+	}
+	for _, f := range findings {
+		expires := ""
+		if f.SuppressionExpires != nil {
+			expires = f.SuppressionExpires.UTC().Format("2006-01-02")
+		}
+		row := []string{
+			f.ID, f.Severity.String(), f.CheckID, f.Title, f.AccountID, f.AccountName,
+			f.ResourceType, f.Resource, f.User, f.Message, evidenceCell(f.Evidence),
+			strings.Join(f.CIS, "; "), strings.Join(f.SecurityHub, "; "),
+			f.Remediation.Workflow, strings.Join(f.Remediation.Commands, "\n"),
+			f.State, strconv.FormatBool(f.Suppressed), f.SuppressionReason, expires,
+		}
+		for i := range row {
+			row[i] = safeCell(row[i])
+		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("write findings csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write findings csv: %w", err)
+	}
+	return nil
+}
+
+// evidenceCell joins evidence as "k=v; k=v", keys sorted.
+func evidenceCell(ev map[string]string) string {
+	keys := make([]string, 0, len(ev))
+	for k := range ev {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + ev[k]
+	}
+	return strings.Join(parts, "; ")
+}
