@@ -76,7 +76,6 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 		return a
 	}
 	calls := newCallCounter()
-	defer func() { a.APICalls = calls.snapshot() }()
 
 	cl, err := assumeOrFallback(ctx, d, opts, a, calls)
 	if err != nil {
@@ -107,6 +106,7 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 	iamRes.apply(&a)
 	a.Events = events
 	a.Gaps = gaps.list()
+	a.APICalls = calls.snapshot()
 	a.Status = inventory.StatusAudited
 	if len(a.Gaps) > 0 {
 		a.Status = inventory.StatusPartial

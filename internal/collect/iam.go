@@ -396,6 +396,9 @@ func convertDetails(d *authDetails) ([]inventory.Group, []inventory.Role, []inve
 	policies := make([]inventory.ManagedPolicy, 0, len(d.policies))
 	for _, p := range d.policies {
 		mp := inventory.ManagedPolicy{Name: aws.ToString(p.PolicyName), ARN: aws.ToString(p.Arn), AttachmentCount: int(aws.ToInt32(p.AttachmentCount))}
+		if mp.Name == "" { // some endpoints leave it out; the ARN ends with it
+			mp.Name = mp.ARN[strings.LastIndex(mp.ARN, "/")+1:]
+		}
 		for _, v := range p.PolicyVersionList {
 			if v.IsDefaultVersion || aws.ToString(v.VersionId) == aws.ToString(p.DefaultVersionId) {
 				mp.Document = decodeDocument(v.Document)
