@@ -118,7 +118,7 @@ func All() []Check {
 		{ID: "password_policy_weak", Title: "Weak account password policy", Severity: Medium,
 			CISv3: []string{"1.8", "1.9"}, CISv5: []string{"1.7", "1.8"}, SecurityHub: []string{"IAM.15", "IAM.16"},
 			Workflow: "Set the account password policy (CIS 1.8, 1.9)", Commands: cmdPasswordPolicy,
-			Needs: []string{"password_policy"}, ReportLacks: "the password policy", Run: checkPasswordPolicyWeak},
+			Needs: []string{"password_policy"}, ReportLacks: "password policy", Run: checkPasswordPolicyWeak},
 		{ID: "user_direct_policies", Title: "User has policies attached directly", Severity: Low,
 			CISv3: []string{"1.15"}, CISv5: []string{"1.14"}, SecurityHub: []string{"IAM.2"},
 			Workflow: "Grant permissions through groups (CIS 1.15)", Commands: cmdDirectPolicies,

@@ -1,13 +1,330 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/credreport"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/report"
+	"github.com/iamaudit/iamaudit/internal/score"
+	"github.com/iamaudit/iamaudit/internal/suppress"
 )
 
-// placeholder until the analyze command lands (issue 4).
+// analyzeOptions are the flags and arguments of `iamaudit analyze`.
+type analyzeOptions struct {
+	Files        []string
+	Config       string
+	Preset       string
+	Suppressions string
+	FailOn       string
+	OutputDir    string
+	Lang         string
+	Now          string
+	Version      string
+}
+
+// AddFlags registers the options' flags.
+func (o *analyzeOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Config, "config", "", "check configuration YAML (thresholds, severities, disabled checks); see configs/iamaudit.yaml")
+	fs.StringVar(&o.Preset, "preset", "", `threshold preset when no --config: "default" or "cis"`)
+	fs.StringVar(&o.Suppressions, "suppressions", "", "suppression rules YAML")
+	fs.StringVar(&o.FailOn, "fail-on", "", "exit with code 4 when an unsuppressed finding has this severity or higher (low, medium, high, critical)")
+	fs.StringVar(&o.OutputDir, "output-dir", "", "write the findings CSV and the JSON document into this directory")
+	fs.StringVar(&o.Lang, "lang", "en", "language of the summary: en or es")
+	fs.StringVar(&o.Now, "now", "", "reference time for ages (RFC 3339, e.g. 2026-03-05T00:00:00Z); default: the current time")
+}
+
 func newAnalyzeCmd(version string, streams IO) *cobra.Command {
-	return &cobra.Command{Use: "analyze", Short: "Run the checks offline on credential reports or a JSON inventory",
-		RunE: func(*cobra.Command, []string) error { return errors.New("not built yet") }}
+	opts := &analyzeOptions{Version: version}
+	cmd := &cobra.Command{
+		Use:   "analyze FILE...",
+		Short: "Run the checks offline on credential reports or a JSON inventory",
+		Long: `analyze runs the checks on files collected earlier, without calling AWS.
+
+Each FILE is either an IAM credential report CSV, as
+  aws iam get-credential-report --query Content --output text | base64 -d > 123456789012.csv
+gives (the account id comes from the <root_account> row, a user ARN, or a 12-digit
+file name), or the JSON document of an earlier iamaudit run.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("analyze needs at least one file: a credential report CSV or an iamaudit JSON inventory")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Files = args
+			return runAnalyze(cmd.Context(), opts, streams, time.Now)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// analyzeResult is what analyze computed, for the outputs.
+type analyzeResult struct {
+	Inventory *inventory.Inventory
+	Findings  []checks.Finding
+	Scores    score.Scores
+	Expired   []suppress.Rule
+	// ReportOnly is true when some input was a credential report.
+	ReportOnly bool
+}
+
+func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() time.Time) error {
+	now := clock().UTC()
+	if o.Now != "" {
+		t, err := time.Parse(time.RFC3339, o.Now)
+		if err != nil {
+			return usageErrorf("--now %q: use RFC 3339, e.g. 2026-03-05T00:00:00Z", o.Now)
+		}
+		now = t.UTC()
+	}
+	if o.Lang != "en" && o.Lang != "es" {
+		return usageErrorf("--lang %q: use en or es", o.Lang)
+	}
+	failOn := checks.SeverityUnset
+	if o.FailOn != "" {
+		s, err := checks.ParseSeverity(o.FailOn)
+		if err != nil {
+			return usageErrorf("--fail-on: %w", err)
+		}
+		failOn = s
+	}
+	cfg, err := analyzeConfig(o)
+	if err != nil {
+		return err
+	}
+	var rules suppress.Rules
+	if o.Suppressions != "" {
+		if rules, err = suppress.Load(o.Suppressions); err != nil {
+			return &UsageError{Err: err}
+		}
+	}
+	inv, reportOnly, err := loadInputs(o.Files, now, o.Version)
+	if err != nil {
+		return err
+	}
+	res := analyze(inv, now, cfg, rules)
+	res.ReportOnly = reportOnly
+
+	if reportOnly {
+		writeReportLimits(streams.Err)
+	}
+	if err := report.WriteSummary(streams.Out, res.Findings, res.Scores, res.Expired, o.Lang); err != nil {
+		return err
+	}
+	if o.OutputDir != "" {
+		if err := writeAnalyzeOutputs(o.OutputDir, res, streams.Err); err != nil {
+			return err
+		}
+	}
+	if failOn != checks.SeverityUnset {
+		n := 0
+		for _, f := range res.Findings {
+			if !f.Suppressed && f.Severity >= failOn {
+				n++
+			}
+		}
+		if n > 0 {
+			return &ExitCodeError{Code: ExitFindings, Msg: fmt.Sprintf("%d unsuppressed findings at or above %s", n, failOn)}
+		}
+	}
+	return nil
+}
+
+// analyze is the pure part: checks, suppressions, scores.
+func analyze(inv *inventory.Inventory, now time.Time, cfg checks.Config, rules suppress.Rules) analyzeResult {
+	fs := checks.Run(inv, now, cfg)
+	expired := suppress.Apply(fs, rules, now)
+	return analyzeResult{Inventory: inv, Findings: fs, Scores: score.Compute(inv, fs, now, cfg), Expired: expired}
+}
+
+func analyzeConfig(o *analyzeOptions) (checks.Config, error) {
+	if o.Config != "" {
+		if o.Preset != "" {
+			return checks.Config{}, usageErrorf("give --preset or --config, not both (a config file names its preset with `preset:`)")
+		}
+		cfg, err := checks.LoadConfig(o.Config)
+		if err != nil {
+			return checks.Config{}, &UsageError{Err: err}
+		}
+		return cfg, nil
+	}
+	cfg, err := checks.Preset(o.Preset)
+	if err != nil {
+		return checks.Config{}, usageErrorf("--preset: %w", err)
+	}
+	return cfg, nil
+}
+
+// writeReportLimits lists the checks a credential report cannot answer.
+func writeReportLimits(w io.Writer) {
+	fmt.Fprintln(w, "A credential report cannot answer these checks (they were not run on report-only accounts):")
+	for _, c := range checks.NotAnsweredByReport() {
+		fmt.Fprintf(w, "  - %s: the report has no %s\n", c.ID, c.ReportLacks)
+	}
+	fmt.Fprintln(w, "Key findings name keys by slot (the report has no key ids). Run `iamaudit run` for a full audit.")
+}
+
+var twelveDigits = regexp.MustCompile(`(^|[^0-9])([0-9]{12})([^0-9]|$)`)
+var arnAccount = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):`)
+
+// loadInputs reads every file and merges them into one inventory.
+func loadInputs(files []string, now time.Time, version string) (*inventory.Inventory, bool, error) {
+	merged := &inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", Version: version,
+		RunID: report.RunID(now), StartedAt: now, FinishedAt: now, Accounts: []inventory.Account{}, Gaps: []inventory.Gap{}}
+	seen := map[string]string{}
+	haveJSON, reportOnly := false, false
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, false, usageErrorf("read %s: %w", f, err)
+		}
+		var accts []inventory.Account
+		if isInventoryJSON(data) {
+			inv, err := decodeInventory(f, data)
+			if err != nil {
+				return nil, false, err
+			}
+			if !haveJSON { // the first inventory gives the run's metadata (event window …)
+				merged.Partition, merged.Region = inv.Partition, inv.Region
+				merged.EventWindowStart, merged.EventWindowEnd, merged.EventNames = inv.EventWindowStart, inv.EventWindowEnd, inv.EventNames
+				merged.Organization, merged.Caller = inv.Organization, inv.Caller
+				haveJSON = true
+			}
+			merged.Gaps = append(merged.Gaps, inv.Gaps...)
+			accts = inv.Accounts
+		} else {
+			acct, err := reportAccount(f, data)
+			if err != nil {
+				return nil, false, err
+			}
+			accts = []inventory.Account{acct}
+			reportOnly = true
+		}
+		for _, a := range accts {
+			if prev, ok := seen[a.ID]; ok {
+				return nil, false, usageErrorf("account %s is in both %s and %s: give each account once", a.ID, prev, f)
+			}
+			seen[a.ID] = f
+			merged.Accounts = append(merged.Accounts, a)
+		}
+	}
+	return merged, reportOnly, nil
+}
+
+// isInventoryJSON: a JSON object whose "schema" starts with "iamaudit.inventory/".
+func isInventoryJSON(data []byte) bool {
+	trim := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	if len(trim) == 0 || trim[0] != '{' {
+		return false
+	}
+	return true // an object is never a credential report; decodeInventory checks the schema
+}
+
+func decodeInventory(name string, data []byte) (*inventory.Inventory, error) {
+	var inv inventory.Inventory // extra top-level keys ("findings", "scores") are ignored
+	if err := json.Unmarshal(data, &inv); err != nil {
+		return nil, &UsageError{Err: fmt.Errorf("%s:%s: not a valid iamaudit JSON inventory: %w", name, jsonLine(data, err), err)}
+	}
+	if !strings.HasPrefix(inv.Schema, "iamaudit.inventory/") {
+		return nil, usageErrorf("%s:1: JSON without \"schema\": \"iamaudit.inventory/…\": give an iamaudit run's JSON file or a credential report CSV", name)
+	}
+	if inv.Schema != inventory.Schema {
+		return nil, usageErrorf("%s:1: schema %q is not supported (this iamaudit reads %q)", name, inv.Schema, inventory.Schema)
+	}
+	return &inv, nil
+}
+
+// jsonLine turns a JSON error's byte offset into a line number.
+func jsonLine(data []byte, err error) string {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(data)) {
+		return "1"
+	}
+	return fmt.Sprint(bytes.Count(data[:off], []byte("\n")) + 1)
+}
+
+func reportAccount(name string, data []byte) (inventory.Account, error) {
+	rep, err := credreport.Parse(bytes.NewReader(data))
+	if err != nil {
+		return inventory.Account{}, &UsageError{Err: fmt.Errorf("%s: not a credential report CSV: %w", name, err)}
+	}
+	id := ""
+	if row, ok := rep.Root(); ok {
+		if m := arnAccount.FindStringSubmatch(row.ARN); m != nil {
+			id = m[1]
+		}
+	}
+	if id == "" {
+		for _, row := range rep.Users() {
+			if m := arnAccount.FindStringSubmatch(row.ARN); m != nil {
+				id = m[1]
+				break
+			}
+		}
+	}
+	if id == "" {
+		if m := twelveDigits.FindStringSubmatch(filepath.Base(name)); m != nil {
+			id = m[2]
+		}
+	}
+	if id == "" {
+		return inventory.Account{}, usageErrorf("%s: cannot tell the account id (no ARN in the report): name the file after the 12-digit account id", name)
+	}
+	return credreport.ToAccount(rep, id, id), nil
+}
+
+// analyzeDocument is the JSON file: the inventory with findings and scores.
+type analyzeDocument struct {
+	*inventory.Inventory
+	Findings []checks.Finding `json:"findings"`
+	Scores   score.Scores     `json:"scores"`
+}
+
+func writeAnalyzeOutputs(dir string, res analyzeResult, msgs io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	runID := res.Inventory.RunID
+	csvPath := filepath.Join(dir, "iamaudit_findings_"+runID+".csv")
+	var buf bytes.Buffer
+	if err := report.WriteFindingsCSV(&buf, res.Findings); err != nil {
+		return err
+	}
+	if err := os.WriteFile(csvPath, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write findings: %w", err)
+	}
+	jsonPath := filepath.Join(dir, "iamaudit_"+runID+".json")
+	doc, err := json.MarshalIndent(analyzeDocument{Inventory: res.Inventory, Findings: res.Findings, Scores: res.Scores}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	if err := os.WriteFile(jsonPath, append(doc, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	fmt.Fprintf(msgs, "Findings exported: %s\nJSON exported: %s\n", csvPath, jsonPath)
+	return nil
 }
