@@ -1,13 +1,123 @@
 package cli
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
 
+	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/scenario"
 	"github.com/spf13/cobra"
 )
 
-// placeholder until the sandbox command lands (issue 2).
+// sandboxOptions are the flags of `iamaudit sandbox`.
+type sandboxOptions struct {
+	Listen          string
+	Scenario        string
+	Latency         string
+	PageCap         int
+	Rates           string
+	ReportTime      time.Duration
+	SessionDuration time.Duration
+	Faults          []string
+	Verbose         bool
+}
+
+func (o *sandboxOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:4599", "address to listen on (127.0.0.1:0 picks a free port)")
+	f.StringVar(&o.Scenario, "scenario", "", "scenario YAML file (default: the built-in demo Organization)")
+	f.StringVar(&o.Latency, "latency", "", "latency of every service: MEAN[,JITTER], e.g. 100ms,20ms")
+	f.IntVar(&o.PageCap, "page-cap", 0, "cap every list page at N items (1 exposes missing pagination)")
+	f.StringVar(&o.Rates, "rate", "", "rate limits per account and API family, e.g. iam=20,cloudtrail=2,organizations=5 (0 = off)")
+	f.DurationVar(&o.ReportTime, "report-time", 0, "credential report generation time (default: scenario's, else 2s)")
+	f.DurationVar(&o.SessionDuration, "session-duration", 0, "AssumeRole session length when the caller asks none (default 1h)")
+	f.StringArrayVar(&o.Faults, "fault", nil, "inject a fault, e.g. error=Throttling,rate=0.1,service=iam,operation=ListAccessKeys,account=ID (repeatable; error=slow,delay=2s or error=drop)")
+	f.BoolVar(&o.Verbose, "verbose", false, "log diagnostics to stderr")
+}
+
+// knobs turns the flags into scenario knob overrides (see sandbox.Options.Knobs).
+func (o *sandboxOptions) knobs() (*scenario.Knobs, error) {
+	k := &scenario.Knobs{PageCap: o.PageCap}
+	if o.PageCap < 0 {
+		return nil, usageErrorf("--page-cap %d: use 0 (no cap) or a positive number", o.PageCap)
+	}
+	if o.Latency != "" {
+		l, err := sandbox.ParseLatency(o.Latency)
+		if err != nil {
+			return nil, &UsageError{Err: fmt.Errorf("--latency: %w", err)}
+		}
+		k.Latency = map[string]scenario.Latency{"*": l}
+	}
+	if o.Rates != "" {
+		r, err := sandbox.ParseRates(o.Rates)
+		if err != nil {
+			return nil, &UsageError{Err: fmt.Errorf("--rate: %w", err)}
+		}
+		k.RateLimits = r
+	}
+	if o.ReportTime < 0 || o.SessionDuration < 0 {
+		return nil, usageErrorf("--report-time and --session-duration must not be negative")
+	}
+	k.ReportGeneration.Duration = o.ReportTime
+	k.SessionDuration.Duration = o.SessionDuration
+	for _, s := range o.Faults {
+		f, err := sandbox.ParseFault(s)
+		if err != nil {
+			return nil, &UsageError{Err: fmt.Errorf("--fault: %w", err)}
+		}
+		k.Faults = append(k.Faults, f)
+	}
+	return k, nil
+}
+
 func newSandboxCmd(streams IO) *cobra.Command {
-	return &cobra.Command{Use: "sandbox", Short: "Serve a local AWS-compatible Organization",
-		RunE: func(*cobra.Command, []string) error { return errors.New("not built yet") }}
+	opts := &sandboxOptions{}
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Serve a local AWS-compatible Organization",
+		Long: "sandbox serves a synthetic AWS Organization (Organizations, STS, IAM, CloudTrail) on a local\n" +
+			"endpoint that any AWS client can use: it prints the environment to export, then serves until\n" +
+			"interrupted, and prints call statistics (JSON) to stderr when it stops.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), opts, streams) },
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+func runSandbox(ctx context.Context, opts *sandboxOptions, streams IO) error {
+	k, err := opts.knobs()
+	if err != nil {
+		return err
+	}
+	sc := scenario.Demo()
+	if opts.Scenario != "" {
+		if sc, err = scenario.Load(opts.Scenario); err != nil {
+			return &UsageError{Err: fmt.Errorf("load scenario: %w", err)}
+		}
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if opts.Verbose {
+		logger = slog.New(slog.NewTextHandler(streams.Err, nil))
+	}
+	srv, err := sandbox.Start(sc, sandbox.Options{Knobs: k, Logger: logger}, opts.Listen)
+	if err != nil {
+		return fmt.Errorf("start the sandbox: %w (is another process using %s? try --listen 127.0.0.1:0)", err, opts.Listen)
+	}
+	ak, sk := srv.Credentials()
+	fmt.Fprintf(streams.Out, "export AWS_ENDPOINT_URL=%s\nexport AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_REGION=%s\n",
+		srv.URL(), ak, sk, srv.Region())
+	fmt.Fprintf(streams.Out, "# Sandbox Organization %q (%d accounts) is serving: paste the lines above into another shell, then run e.g. `aws organizations list-accounts` or `iamaudit run`. Ctrl-C stops it.\n",
+		sc.Name, len(sc.Accounts))
+	<-ctx.Done()
+	closeErr := srv.Close()
+	stats, _ := json.MarshalIndent(srv.Stats(), "", "  ")
+	fmt.Fprintf(streams.Err, "%s\n", stats)
+	if closeErr != nil {
+		return fmt.Errorf("stop the sandbox: %w", closeErr)
+	}
+	return nil
 }
