@@ -69,8 +69,15 @@ func Parse(name string, data []byte) (*Scenario, error) {
 			return nil, &Error{File: name, Line: line(body), Msg: "a scenario is a mapping with name, organization and accounts: see examples/scenario.yaml"}
 		}
 	}
+	if tag := firstCustomTag(body); tag != nil {
+		text := "!"
+		if tk := tag.GetToken(); tk != nil {
+			text = tk.Value
+		}
+		return nil, &Error{File: name, Line: line(tag), Msg: fmt.Sprintf("YAML tag %s is not supported in a scenario: remove it", text)}
+	}
 	var s Scenario
-	if err := yaml.NodeToValue(body, &s, yaml.Strict()); err != nil {
+	if err := decode(body, &s); err != nil {
 		return nil, yamlError(name, err)
 	}
 	if problems := validate(&s); len(problems) > 0 {
@@ -226,4 +233,35 @@ func accountIDs(accounts []Account) []string {
 		ids[i] = a.ID
 	}
 	return ids
+}
+
+// decode maps the document onto s, strictly. A panic inside the YAML decoder (a
+// bug of the library on malformed input, found by fuzzing) becomes an error.
+func decode(body ast.Node, s *Scenario) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML decoder could not read this document (%v): check its syntax", r)
+		}
+	}()
+	return yaml.NodeToValue(body, s, yaml.Strict())
+}
+
+// tagFinder finds the first tag other than the standard !! ones.
+type tagFinder struct{ found *ast.TagNode }
+
+func (f *tagFinder) Visit(n ast.Node) ast.Visitor {
+	if f.found != nil {
+		return nil
+	}
+	if t, ok := n.(*ast.TagNode); ok && (t.Start == nil || !strings.HasPrefix(t.Start.Value, "!!") || t.Value == nil) {
+		f.found = t
+		return nil
+	}
+	return f
+}
+
+func firstCustomTag(n ast.Node) *ast.TagNode {
+	f := &tagFinder{}
+	ast.Walk(f, n)
+	return f.found
 }

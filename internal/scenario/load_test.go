@@ -160,6 +160,8 @@ accounts:
 		{"not a mapping", `- a
 - b
 `, `x.yaml:1: a scenario is a mapping with name, organization and accounts: see examples/scenario.yaml`},
+		{"custom tag", base + `    email: !secret x
+`, `x.yaml:7: YAML tag !secret is not supported in a scenario: remove it`},
 		{"syntax", "name: [\n", `x.yaml:1: sequence end token ']' not found`},
 	}
 	for _, tt := range tests {
