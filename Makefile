@@ -19,5 +19,5 @@ bench:
 	go test -run '^$$' -bench . -benchtime 3s ./internal/sandbox/ ./internal/collect/ ./internal/audit/
 
 fuzz:
-	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/credreport/
-	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/scenario/
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/credreport/
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/scenario/
