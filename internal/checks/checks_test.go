@@ -272,6 +272,16 @@ func TestInactiveKeyNotDeleted(t *testing.T) {
 			i.EventNames = []string{"CreateAccessKey"}
 			return i
 		}()},
+		{name: "events gap for several names", inv: func() *inventory.Inventory {
+			i := evInv(nil, old)
+			i.Accounts[0].Gaps = []inventory.Gap{{Section: "events", Subject: "DeleteAccessKey,UpdateAccessKey,ConsoleLogin", Message: "throttled"}}
+			return i
+		}()},
+		{name: "events gap for another name only", inv: func() *inventory.Inventory {
+			i := evInv(nil, old)
+			i.Accounts[0].Gaps = []inventory.Gap{{Section: "events", Subject: "ConsoleLogin", Message: "throttled"}}
+			return i
+		}(), want: []Severity{Low}},
 		{name: "events gap for UpdateAccessKey", inv: func() *inventory.Inventory {
 			i := evInv(nil, old)
 			i.Accounts[0].Gaps = []inventory.Gap{{Section: "events", Subject: "UpdateAccessKey", Message: "throttled"}}

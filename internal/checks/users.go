@@ -239,8 +239,17 @@ func eventsLookedUp(inv *inventory.Inventory, acct *inventory.Account) bool {
 		return false
 	}
 	for _, g := range acct.Gaps {
-		if g.Section == "events" && (g.Subject == "" || g.Subject == "UpdateAccessKey") {
+		if g.Section != "events" {
+			continue
+		}
+		if g.Subject == "" {
 			return false
+		}
+		// collect names the event names it could not look up, joined with ",".
+		for _, n := range strings.Split(g.Subject, ",") {
+			if strings.TrimSpace(n) == "UpdateAccessKey" {
+				return false
+			}
 		}
 	}
 	return true
