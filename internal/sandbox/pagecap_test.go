@@ -32,15 +32,24 @@ func TestPageCapOneStillReturnsEverything(t *testing.T) {
 	}{
 		{"ListAccounts", 25, func() (int, int) {
 			p := organizations.NewListAccountsPaginator(org, &organizations.ListAccountsInput{})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.Accounts) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.Accounts) })
+			})
 		}},
 		{"ListAccountsForParent", 24, func() (int, int) {
 			p := organizations.NewListAccountsForParentPaginator(org, &organizations.ListAccountsForParentInput{ParentId: rootID})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.Accounts) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.Accounts) })
+			})
 		}},
 		{"ListOrganizationalUnitsForParent", 1, func() (int, int) {
 			p := organizations.NewListOrganizationalUnitsForParentPaginator(org, &organizations.ListOrganizationalUnitsForParentInput{ParentId: rootID})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.OrganizationalUnits) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.OrganizationalUnits) })
+			})
 		}},
 		{"ListUsers", 3, func() (int, int) {
 			p := iam.NewListUsersPaginator(ic, &iam.ListUsersInput{})
@@ -48,15 +57,24 @@ func TestPageCapOneStillReturnsEverything(t *testing.T) {
 		}},
 		{"ListAccessKeys", 2, func() (int, int) {
 			p := iam.NewListAccessKeysPaginator(ic, &iam.ListAccessKeysInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.AccessKeyMetadata) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.AccessKeyMetadata) })
+			})
 		}},
 		{"ListMFADevices", 2, func() (int, int) {
 			p := iam.NewListMFADevicesPaginator(ic, &iam.ListMFADevicesInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.MFADevices) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.MFADevices) })
+			})
 		}},
 		{"ListVirtualMFADevices", 2, func() (int, int) {
 			p := iam.NewListVirtualMFADevicesPaginator(ic, &iam.ListVirtualMFADevicesInput{})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.VirtualMFADevices) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.VirtualMFADevices) })
+			})
 		}},
 		{"GetAccountAuthorizationDetails", 3 + 2 + 3 + 1 + 3, func() (int, int) {
 			p := iam.NewGetAccountAuthorizationDetailsPaginator(ic, &iam.GetAccountAuthorizationDetailsInput{})
@@ -73,15 +91,24 @@ func TestPageCapOneStillReturnsEverything(t *testing.T) {
 		}},
 		{"ListGroupsForUser", 2, func() (int, int) {
 			p := iam.NewListGroupsForUserPaginator(ic, &iam.ListGroupsForUserInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.Groups) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.Groups) })
+			})
 		}},
 		{"ListAttachedUserPolicies", 2, func() (int, int) {
 			p := iam.NewListAttachedUserPoliciesPaginator(ic, &iam.ListAttachedUserPoliciesInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.AttachedPolicies) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.AttachedPolicies) })
+			})
 		}},
 		{"ListUserPolicies", 2, func() (int, int) {
 			p := iam.NewListUserPoliciesPaginator(ic, &iam.ListUserPoliciesInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.PolicyNames) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.PolicyNames) })
+			})
 		}},
 		{"ListServerCertificates", 2, func() (int, int) {
 			p := iam.NewListServerCertificatesPaginator(ic, &iam.ListServerCertificatesInput{})
@@ -103,15 +130,24 @@ func TestPageCapOneStillReturnsEverything(t *testing.T) {
 		}},
 		{"ListGroups", 2, func() (int, int) {
 			p := iam.NewListGroupsPaginator(ic, &iam.ListGroupsInput{})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.Groups) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.Groups) })
+			})
 		}},
 		{"ListVirtualMFADevices(management)", 1, func() (int, int) {
 			p := iam.NewListVirtualMFADevicesPaginator(mgmtIAM, &iam.ListVirtualMFADevicesInput{})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.VirtualMFADevices) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.VirtualMFADevices) })
+			})
 		}},
 		{"LookupEvents", 4, func() (int, int) {
 			p := cloudtrail.NewLookupEventsPaginator(ct, &cloudtrail.LookupEventsInput{})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.Events) }) })
+			return drainPages(t, p, func() (int, error) {
+				o, err := p.NextPage(c)
+				return lenOr(o, err, func() int { return len(o.Events) })
+			})
 		}},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,178 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/iamaudit/iamaudit/internal/scenario"
+)
+
+func TestMergeKnobs(t *testing.T) {
+	base := scenario.Knobs{
+		Latency:    map[string]scenario.Latency{"iam": {Mean: scenario.Duration{Duration: time.Second}}},
+		RateLimits: map[string]float64{"iam": 5}, PageCap: 3,
+		Faults: []scenario.Fault{{Error: "Throttling"}},
+	}
+	tests := []struct {
+		name  string
+		over  *scenario.Knobs
+		check func(t *testing.T, k knobs)
+	}{
+		{"nil keeps the scenario's, with defaults", nil, func(t *testing.T, k knobs) {
+			if k.PageCap != 3 || k.rate("iam") != 5 || k.rate("cloudtrail") != 2 || k.rate("organizations") != 5 || k.rate("sts") != 0 ||
+				k.ReportGeneration.Duration != 2*time.Second || k.SessionDuration.Duration != time.Hour || len(k.Faults) != 1 {
+				t.Fatalf("%+v", k)
+			}
+		}},
+		{"overrides replace named entries and add faults", &scenario.Knobs{
+			RateLimits: map[string]float64{"cloudtrail": 0}, PageCap: -1,
+			Latency: map[string]scenario.Latency{"*": {Mean: scenario.Duration{Duration: time.Millisecond}}},
+			Faults:  []scenario.Fault{{Error: "drop"}}, ReportGeneration: scenario.Duration{Duration: -1},
+		}, func(t *testing.T, k knobs) {
+			if k.PageCap != 0 || k.rate("iam") != 5 || k.rate("cloudtrail") != 0 || len(k.Faults) != 2 ||
+				k.latency("iam") != time.Second || k.latency("sts") != time.Millisecond || k.ReportGeneration.Duration != 0 {
+				t.Fatalf("%+v", k)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := mergeKnobs(base, tc.over)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, k)
+		})
+	}
+	if _, err := mergeKnobs(base, &scenario.Knobs{Faults: []scenario.Fault{{Error: "X", Rate: 2}}}); err == nil {
+		t.Fatal("a fault rate of 2 was accepted")
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	l, err := ParseLatency("100ms,20ms")
+	if err != nil || l.Mean.Duration != 100*time.Millisecond || l.Jitter.Duration != 20*time.Millisecond {
+		t.Fatalf("latency %+v %v", l, err)
+	}
+	r, err := ParseRates("iam=20,cloudtrail=2,organizations=0")
+	if err != nil || r["iam"] != 20 || r["cloudtrail"] != 2 || r["organizations"] != 0 {
+		t.Fatalf("rates %v %v", r, err)
+	}
+	f, err := ParseFault("error=ServiceUnavailable,rate=0.5,service=iam,operation=ListUsers,account=222222222222,count=2")
+	if err != nil || f.Error != "ServiceUnavailable" || f.Rate != 0.5 || f.Count != 2 || f.Account != prodID {
+		t.Fatalf("fault %+v %v", f, err)
+	}
+	for _, bad := range []func() error{
+		func() error { _, err := ParseLatency("fast"); return err },
+		func() error { _, err := ParseRates("ec2=5"); return err },
+		func() error { _, err := ParseRates("iam=-1"); return err },
+		func() error { _, err := ParseFault("rate=0.5"); return err },
+		func() error { _, err := ParseFault("error=X,colour=red"); return err },
+	} {
+		if bad() == nil {
+			t.Fatal("bad flag value accepted")
+		}
+	}
+}
+
+func TestFaults(t *testing.T) {
+	k := &scenario.Knobs{Faults: []scenario.Fault{
+		{Account: prodID, Service: "iam", Operation: "ListAccessKeys", Error: "AccessDenied"},
+		{Account: prodID, Operation: "ListMFADevices", Error: "ServiceUnavailable", Count: 1},
+		{Account: prodID, Operation: "GetUser", Error: "drop", Count: 1},
+		{Account: prodID, Operation: "ListUserTags", Error: "slow", Delay: scenario.Duration{Duration: 300 * time.Millisecond}},
+	}}
+	s := startTest(t, testScenario(), nil, k)
+	client := iam.NewFromConfig(assume(t, s, prodID, 3600))
+	c := ctx(t)
+	_, err := client.ListAccessKeys(c, &iam.ListAccessKeysInput{UserName: aws.String("alice")})
+	wantAPIError(t, err, "AccessDenied")
+	// A 503 once: the SDK retries and succeeds.
+	if _, err := client.ListMFADevices(c, &iam.ListMFADevicesInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatalf("503 not retried: %v", err)
+	}
+	// A dropped connection once: the SDK retries and succeeds.
+	if _, err := client.GetUser(c, &iam.GetUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatalf("dropped connection not retried: %v", err)
+	}
+	start := time.Now()
+	if _, err := client.ListUserTags(c, &iam.ListUserTagsInput{UserName: aws.String("alice")}); err != nil || time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("slow fault: %v after %v", err, time.Since(start))
+	}
+	// Other accounts are unaffected.
+	mg := iam.NewFromConfig(mgmtConfig(s))
+	if _, err := mg.ListVirtualMFADevices(c, &iam.ListVirtualMFADevicesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.FaultTotal != 4 || st.Faults[prodID]["iam:GetUser"] != 1 || st.Faults[prodID]["iam:ListAccessKeys"] != 1 {
+		t.Fatalf("fault stats %+v", st.Faults)
+	}
+}
+
+func TestLatencyAndStatsEndpoint(t *testing.T) {
+	k := &scenario.Knobs{Latency: map[string]scenario.Latency{"iam": {Mean: scenario.Duration{Duration: 200 * time.Millisecond}}}}
+	s := startTest(t, testScenario(), nil, k)
+	client := iam.NewFromConfig(mgmtConfig(s))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := client.ListUsers(ctx(t), &iam.ListUsersInput{}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Ten concurrent calls take about one latency, not ten: latency is outside any lock.
+	if d := time.Since(start); d < 200*time.Millisecond || d > 1500*time.Millisecond {
+		t.Fatalf("10 concurrent calls with 200ms latency took %v", d)
+	}
+	resp, err := http.Get(s.URL() + "/_sandbox/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var st Stats
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatalf("stats %q: %v", body, err)
+	}
+	if st.Calls[mgmtID]["iam:ListUsers"] != 10 || st.BytesOut == 0 || st.BytesIn == 0 {
+		t.Fatalf("stats %s", body)
+	}
+}
+
+func TestRateLimitDefaults(t *testing.T) {
+	// With the default limits (IAM 20/s per account), a burst from a client without retries sees Throttling.
+	s, err := Start(testScenario(), Options{}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg := mgmtConfig(s)
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	client := iam.NewFromConfig(cfg)
+	var throttled error
+	for i := 0; i < 40 && throttled == nil; i++ {
+		_, throttled = client.ListUsers(ctx(t), &iam.ListUsersInput{})
+	}
+	ae := wantAPIError(t, throttled, "Throttling")
+	if ae.ErrorMessage() != "Rate exceeded" {
+		t.Fatalf("message %q", ae.ErrorMessage())
+	}
+	var re *retry.MaxAttemptsError
+	if errors.As(throttled, &re) {
+		t.Fatal("a retryer was used")
+	}
+}
