@@ -59,9 +59,8 @@ func accountState(a orgtypes.Account) string {
 	if a.State != "" {
 		return string(a.State)
 	}
-	//lint:ignore SA1019 fallback for endpoints that predate State
-	if a.Status != "" { //nolint:staticcheck
-		return string(a.Status) //nolint:staticcheck
+	if a.Status != "" {
+		return string(a.Status)
 	}
 	return ""
 }
