@@ -1,18 +1,230 @@
 package cli
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/iamaudit/iamaudit/internal/audit"
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/report"
+	"github.com/iamaudit/iamaudit/internal/suppress"
 )
 
-// placeholder until the audit lands (issue 3).
-func newRunCmd(version string, streams IO) *cobra.Command {
-	return &cobra.Command{Use: "run", Short: "Audit the Organization",
-		RunE: func(*cobra.Command, []string) error { return errors.New("not built yet") }}
+// auditFlags are the flags `run` and `demo` share: what to collect, how to judge it,
+// where to write it.
+type auditFlags struct {
+	OutputDir       string
+	Lang            string
+	Days            int
+	Accounts        []string
+	ExcludeAccounts []string
+	OUs             []string
+	Concurrency     int
+	FreshKeyUsage   bool
+	ConfigPath      string
+	Preset          string
+	Suppressions    string
+	FailOn          string
+	NoProgress      bool
 }
 
-func newDemoCmd(version string, streams IO) *cobra.Command {
-	return &cobra.Command{Use: "demo", Short: "Audit the built-in demo Organization",
-		RunE: func(*cobra.Command, []string) error { return errors.New("not built yet") }}
+func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.OutputDir, "output-dir", ".", "directory for the reports (created if missing)")
+	fs.StringVar(&f.Lang, "lang", "en", "language of the console and CSV words: en or es")
+	fs.IntVar(&f.Days, "days", 90, "CloudTrail window in days (1-90; CloudTrail event history holds 90 days)")
+	fs.StringSliceVar(&f.Accounts, "accounts", nil, "audit only these account ids (comma separated)")
+	fs.StringSliceVar(&f.ExcludeAccounts, "exclude-accounts", nil, "skip these account ids (comma separated)")
+	fs.StringSliceVar(&f.OUs, "ou", nil, "audit only accounts under these OU ids (ou-…), recursively")
+	fs.IntVar(&f.Concurrency, "concurrency", 8, "accounts audited in parallel (1-64)")
+	fs.BoolVar(&f.FreshKeyUsage, "fresh-key-usage", false, "call GetAccessKeyLastUsed per key instead of trusting the credential report (which can be up to 4 hours stale)")
+	fs.StringVar(&f.ConfigPath, "config", "", "YAML file of check thresholds and severities")
+	fs.StringVar(&f.Preset, "preset", "", "check preset: default or cis (a --config file may name its own)")
+	fs.StringVar(&f.Suppressions, "suppressions", "", "YAML file of suppression rules")
+	fs.StringVar(&f.FailOn, "fail-on", "", "exit with code 4 when an unsuppressed finding at or above this severity exists: low, medium, high, critical")
+	fs.BoolVar(&f.NoProgress, "no-progress", false, "no live progress line, even on a terminal")
+}
+
+var accountIDRe = regexp.MustCompile(`^\d{12}$`)
+var ouIDRe = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$`)
+
+// auditOptions validates the flags and loads the files they name.
+func (f *auditFlags) auditOptions(streams IO, version string) (audit.Options, error) {
+	var o audit.Options
+	if _, err := report.MessagesFor(f.Lang); err != nil {
+		return o, &UsageError{Err: fmt.Errorf("--lang: %w", err)}
+	}
+	if f.Days < 1 || f.Days > 90 {
+		return o, usageErrorf("--days %d: must be between 1 and 90 (CloudTrail event history holds 90 days)", f.Days)
+	}
+	if f.Concurrency < 1 || f.Concurrency > 64 {
+		return o, usageErrorf("--concurrency %d: must be between 1 and 64", f.Concurrency)
+	}
+	for _, list := range [][]string{f.Accounts, f.ExcludeAccounts} {
+		for _, id := range list {
+			if !accountIDRe.MatchString(id) {
+				return o, usageErrorf("account id %q: must be 12 digits, e.g. 123456789012", id)
+			}
+		}
+	}
+	for _, id := range f.OUs {
+		if !ouIDRe.MatchString(id) {
+			return o, usageErrorf("--ou %q: not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)", id)
+		}
+	}
+	cfg := checks.DefaultConfig()
+	if f.Preset != "" {
+		p, err := checks.Preset(f.Preset)
+		if err != nil {
+			return o, &UsageError{Err: fmt.Errorf("--preset: %w", err)}
+		}
+		cfg = p
+	}
+	if f.ConfigPath != "" {
+		c, err := checks.LoadConfig(f.ConfigPath)
+		if err != nil {
+			return o, &UsageError{Err: err}
+		}
+		cfg = c
+	}
+	var rules suppress.Rules
+	if f.Suppressions != "" {
+		r, err := suppress.Load(f.Suppressions)
+		if err != nil {
+			return o, &UsageError{Err: err}
+		}
+		rules = r
+	}
+	if f.FailOn != "" {
+		s, err := checks.ParseSeverity(f.FailOn)
+		if err != nil {
+			return o, &UsageError{Err: fmt.Errorf("--fail-on: %w", err)}
+		}
+		o.FailOn = &s
+	}
+	o.Collect = collect.Options{
+		Days:            f.Days,
+		Accounts:        f.Accounts,
+		ExcludeAccounts: f.ExcludeAccounts,
+		OUs:             f.OUs,
+		Concurrency:     f.Concurrency,
+		FreshKeyUsage:   f.FreshKeyUsage,
+	}
+	o.OutputDir, o.Lang, o.Checks, o.Suppressions, o.Version = f.OutputDir, f.Lang, cfg, rules, version
+	o.Out, o.Err = streams.Out, streams.Err
+	o.Live = !f.NoProgress && isTerminal(streams.Err)
+	return o, nil
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// RunOptions are the options of `iamaudit run`.
+type RunOptions struct {
+	auditFlags
+	Role        string
+	Profile     string
+	Region      string
+	ExternalID  string
+	SessionName string
+}
+
+func newRunCmd(version string, streams IO) *cobra.Command {
+	return newRunCmdWith(version, streams, runAudit)
+}
+
+// newRunCmdWith takes the function that does the work, so flag parsing can be tested apart.
+func newRunCmdWith(version string, streams IO, runF func(context.Context, *RunOptions, IO, string) error) *cobra.Command {
+	opts := &RunOptions{}
+	cmd := &cobra.Command{
+		Use:   "run --role ROLE [flags]",
+		Short: "Audit every ACTIVE account of the Organization",
+		Long: `Audit every ACTIVE account of the AWS Organization: assume --role in each account (the
+management account is audited with your own credentials when the role is absent there),
+collect users, console passwords, MFA devices, access keys, the root user, policies and
+CloudTrail IAM events, evaluate the checks, and write:
+
+  iam_audit_report_YYYYMMDD_HHMMSS.csv    one row per access key (and per user without keys)
+  cloudtrail_events_YYYYMMDD_HHMMSS.csv   IAM events of the last --days days
+  iamaudit_YYYYMMDD_HHMMSS.json           the whole inventory, findings and scores
+  iamaudit_findings_YYYYMMDD_HHMMSS.csv   one row per finding
+
+Credentials and endpoints come from the standard AWS chain (--profile, AWS_PROFILE, SSO,
+environment, AWS_ENDPOINT_URL), as the AWS CLI does.
+
+Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
+3 some account or section could not be audited (outputs written); 4 a finding at or above
+--fail-on (takes precedence over 3).`,
+		Example: `  iamaudit run --profile mgmt --role AWSControlTowerExecution
+  iamaudit run --role IAMAuditRole --lang es --output-dir reports --fail-on high`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Role == "" {
+				return usageErrorf("--role is required: the role to assume in each account, e.g. --role AWSControlTowerExecution")
+			}
+			return runF(cmd.Context(), opts, streams, version)
+		},
+	}
+	fs := cmd.Flags()
+	opts.addFlags(fs)
+	fs.StringVar(&opts.Role, "role", "", "role name to assume in every account (required)")
+	fs.StringVar(&opts.Profile, "profile", "", "AWS CLI profile of the management account (default: the standard chain)")
+	fs.StringVar(&opts.Region, "region", "", "AWS region for the SDK (IAM and CloudTrail calls go to the partition's home region)")
+	fs.StringVar(&opts.ExternalID, "external-id", "", "external id required by the role's trust policy")
+	fs.StringVar(&opts.SessionName, "session-name", "iamaudit", "role session name (shows in CloudTrail)")
+	return cmd
+}
+
+func runAudit(ctx context.Context, opts *RunOptions, streams IO, version string) error {
+	aopts, err := opts.auditOptions(streams, version)
+	if err != nil {
+		return err
+	}
+	aopts.Collect.Role = opts.Role
+	aopts.Collect.ExternalID = opts.ExternalID
+	aopts.Collect.SessionName = opts.SessionName
+	var loadOpts []func(*config.LoadOptions) error
+	if opts.Profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return fmt.Errorf("cannot load AWS configuration: %w (check --profile and ~/.aws/config)", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return runAndExit(ctx, cfg, aopts)
+}
+
+// runAndExit runs the audit and turns its result into the documented exit code.
+func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error {
+	res, err := audit.Run(ctx, cfg, aopts)
+	if err != nil {
+		return err
+	}
+	if res.FailOnHit {
+		return &ExitCodeError{Code: ExitFindings, Msg: fmt.Sprintf("findings at or above --fail-on %s", *aopts.FailOn)}
+	}
+	if res.Incomplete {
+		return &ExitCodeError{Code: ExitIncomplete, Msg: "the audit is incomplete: some accounts or sections could not be audited (listed above)"}
+	}
+	if ctx.Err() != nil {
+		return &ExitCodeError{Code: ExitIncomplete, Msg: "interrupted: " + strings.TrimSpace(ctx.Err().Error())}
+	}
+	return nil
 }

@@ -581,7 +581,11 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 	}
 	for _, m := range matchKeys(keys, row) {
 		ak := inventory.AccessKey{ID: aws.ToString(m.meta.AccessKeyId), Status: string(m.meta.Status), CreatedAt: utc(m.meta.CreateDate)}
-		if m.slot != nil && !opts.FreshKeyUsage {
+		// The report's slot answers, unless --fresh-key-usage, or the slot says the key was
+		// used but not with which service (seen with emulators; AWS fills both): then
+		// GetAccessKeyLastUsed is asked, so the service column is never silently N/A.
+		reportComplete := m.slot != nil && (m.slot.LastUsedDate == nil || m.slot.LastUsedService != "")
+		if reportComplete && !opts.FreshKeyUsage {
 			ak.LastUsedAt = m.slot.LastUsedDate
 			ak.LastUsedService = m.slot.LastUsedService
 			ak.LastUsedRegion = m.slot.LastUsedRegion

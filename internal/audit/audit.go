@@ -1,0 +1,252 @@
+// Package audit runs one audit end to end: collect the Organization's inventory,
+// evaluate the checks, apply suppressions, score, and write every output. It is
+// what `iamaudit run` and `iamaudit demo` share.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/report"
+	"github.com/iamaudit/iamaudit/internal/score"
+	"github.com/iamaudit/iamaudit/internal/suppress"
+)
+
+// Options configure a run.
+type Options struct {
+	Collect      collect.Options
+	OutputDir    string // default "."
+	Lang         string // en, es
+	Checks       checks.Config
+	Suppressions suppress.Rules
+	// FailOn: an unsuppressed finding at or above it makes Result.FailOnHit true. Nil: never.
+	FailOn  *checks.Severity
+	Clock   func() time.Time
+	Version string
+	// Live shows a live progress line on Err (use only when Err is a terminal).
+	Live bool
+	Out  io.Writer // console report (the seed's lines)
+	Err  io.Writer // progress and diagnostics
+}
+
+// Result is what a run produced.
+type Result struct {
+	Inventory *inventory.Inventory
+	Findings  []checks.Finding
+	Scores    score.Scores
+	Expired   []suppress.Rule
+	Files     []string
+	// Incomplete: some account or section could not be audited.
+	Incomplete bool
+	// FailOnHit: an unsuppressed finding at or above Options.FailOn exists.
+	FailOnHit bool
+}
+
+// Run collects, evaluates and writes. It returns an error only when nothing useful
+// could be produced (no credentials, Organizations unreachable, outputs not writable).
+// An interrupted run still writes what it collected.
+func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.OutputDir == "" {
+		opts.OutputDir = "."
+	}
+	msgs, err := report.MessagesFor(opts.Lang)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.OutputDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the output directory %s: %w (choose another with --output-dir)", opts.OutputDir, err)
+	}
+	start := opts.Clock().UTC()
+	runID := report.RunID(start)
+
+	disp := newDisplay(opts.Out, opts.Err, opts.Live, msgs)
+	copts := opts.Collect
+	copts.Clock = opts.Clock
+	copts.Progress = disp.event
+	inv, cerr := collect.Collect(ctx, cfg, copts)
+	disp.finish()
+	if inv == nil {
+		if cerr == nil {
+			cerr = errors.New("collection produced nothing")
+		}
+		return nil, cerr
+	}
+	if cerr != nil {
+		// Interrupted part way: keep what was collected, and say it is incomplete.
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run", Message: "run interrupted: " + cerr.Error()})
+	}
+	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, runID
+	if inv.Schema == "" {
+		inv.Schema = inventory.Schema
+	}
+	if inv.StartedAt.IsZero() {
+		inv.StartedAt = start
+	}
+	inv.FinishedAt = opts.Clock().UTC()
+
+	res := Evaluate(inv, inv.FinishedAt, opts.Checks, opts.Suppressions, opts.FailOn)
+	// Outputs are written even when the context was cancelled: nothing collected is lost.
+	if err := writeOutputs(opts.OutputDir, runID, res, msgs, opts.Out); err != nil {
+		return res, err
+	}
+	report.WriteSummary(opts.Out, res.Findings, res.Scores, res.Expired, msgs.Lang)
+	printIncomplete(opts.Out, inv, msgs)
+	return res, nil
+}
+
+// Evaluate runs the checks, applies the suppressions and computes the scores.
+func Evaluate(inv *inventory.Inventory, now time.Time, cfg checks.Config, rules suppress.Rules, failOn *checks.Severity) *Result {
+	findings := checks.Run(inv, now, cfg)
+	expired := suppress.Apply(findings, rules, now)
+	res := &Result{
+		Inventory:  inv,
+		Findings:   findings,
+		Expired:    expired,
+		Scores:     score.Compute(inv, findings, now, cfg),
+		Incomplete: !inv.Complete(),
+	}
+	if failOn != nil {
+		for _, f := range findings {
+			if !f.Suppressed && f.Severity >= *failOn {
+				res.FailOnHit = true
+				break
+			}
+		}
+	}
+	return res
+}
+
+func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.Writer) error {
+	inv := res.Inventory
+	iamPath := filepath.Join(dir, report.IAMReportName(runID))
+	if err := writeFile(iamPath, func(w io.Writer) error {
+		return report.WriteCSV(w, report.IAMReportHeader, report.IAMReportRows(inv, msgs))
+	}); err != nil {
+		return err
+	}
+	evPath := filepath.Join(dir, report.EventsReportName(runID))
+	if err := writeFile(evPath, func(w io.Writer) error {
+		return report.WriteCSV(w, report.EventsReportHeader, report.EventRows(inv))
+	}); err != nil {
+		return err
+	}
+	jsonPath := filepath.Join(dir, report.JSONReportName(runID))
+	if err := writeFile(jsonPath, func(w io.Writer) error {
+		return report.WriteJSON(w, report.Document{Inventory: inv, Findings: res.Findings, Scores: res.Scores, ExpiredSuppressions: res.Expired})
+	}); err != nil {
+		return err
+	}
+	fPath := filepath.Join(dir, report.FindingsReportName(runID))
+	if err := writeFile(fPath, func(w io.Writer) error { return report.WriteFindingsCSV(w, res.Findings) }); err != nil {
+		return err
+	}
+	res.Files = []string{iamPath, evPath, jsonPath, fPath}
+
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, msgs.TotalKeys+"\n", report.KeyCount(inv))
+	fmt.Fprintf(out, msgs.ReportExported+"\n", iamPath)
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, msgs.TotalEvents+"\n", report.EventCount(inv))
+	fmt.Fprintf(out, msgs.EventsExported+"\n", evPath)
+	fmt.Fprintf(out, msgs.InventoryExported+"\n", jsonPath)
+	fmt.Fprintf(out, msgs.FindingsExported+"\n", fPath)
+	for _, a := range inv.Accounts {
+		if cr := a.CredentialReport; cr != nil && !cr.FreshKeyData && cr.AgeSeconds >= 15*60 {
+			fmt.Fprintf(out, msgs.StaleReport+"\n", a.Name, cr.AgeSeconds/60)
+		}
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// writeFile writes a file readable by its owner only (the outputs name every
+// credential of the Organization), through a temporary file renamed into place so
+// that no half-written report is ever left behind.
+func writeFile(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".iamaudit-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w (choose another --output-dir)", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// printIncomplete ends the console report with the accounts not audited and the
+// sections that could not be collected, so no gap is silent.
+func printIncomplete(out io.Writer, inv *inventory.Inventory, msgs report.Messages) {
+	active := inv.NotAudited()
+	sort.SliceStable(active, func(i, j int) bool { return active[i].Name < active[j].Name })
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, msgs.NotAuditedHeader+"\n", len(active))
+	for _, a := range active {
+		fmt.Fprintf(out, msgs.NotAuditedLine+"\n", a.Name, a.ID, a.Reason)
+	}
+	var gaps []inventory.Gap
+	gaps = append(gaps, inv.Gaps...)
+	names := map[string]string{}
+	for _, a := range inv.Accounts {
+		names[a.ID] = a.Name
+		if a.Status == inventory.StatusNotAudited {
+			continue
+		}
+		gaps = append(gaps, a.Gaps...)
+	}
+	if len(gaps) == 0 {
+		return
+	}
+	fmt.Fprintf(out, msgs.GapsHeader+"\n", len(gaps))
+	const maxShown = 20
+	for i, g := range gaps {
+		if i == maxShown {
+			fmt.Fprintf(out, "  … %d more\n", len(gaps)-maxShown)
+			break
+		}
+		where := names[g.AccountID]
+		if where == "" {
+			where = g.AccountID
+		}
+		if where == "" {
+			where = "organization"
+		}
+		subj, op := "", ""
+		if g.Subject != "" {
+			subj = " (" + g.Subject + ")"
+		}
+		if g.Operation != "" {
+			op = g.Operation
+			if g.ErrorCode != "" {
+				op += " " + g.ErrorCode
+			}
+			op += ": "
+		}
+		fmt.Fprintf(out, msgs.GapLine+"\n", where, g.Section, subj, op, g.Message)
+	}
+}

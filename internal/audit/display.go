@@ -1,0 +1,91 @@
+package audit
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/report"
+)
+
+// display prints the seed's per-account console lines as accounts progress and,
+// on a terminal, a live progress line (accounts done / total, current phase) on
+// the error stream. Collection workers call event concurrently.
+type display struct {
+	mu   sync.Mutex
+	out  io.Writer
+	msgs report.Messages
+	bar  *progressbar.ProgressBar // nil when not a terminal
+}
+
+func newDisplay(out, errw io.Writer, live bool, msgs report.Messages) *display {
+	d := &display{out: out, msgs: msgs}
+	if live {
+		d.bar = progressbar.NewOptions(-1,
+			progressbar.OptionSetWriter(errw),
+			progressbar.OptionSetDescription("listing accounts"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("accounts"),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionThrottle(0),
+		)
+	}
+	return d
+}
+
+func (d *display) println(format string, args ...any) {
+	if d.bar != nil {
+		_ = d.bar.Clear()
+	}
+	fmt.Fprintf(d.out, format+"\n", args...)
+	if d.bar != nil {
+		_ = d.bar.RenderBlank()
+	}
+}
+
+func (d *display) event(e collect.ProgressEvent) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bar != nil && e.Total > 0 && d.bar.GetMax() != e.Total {
+		d.bar.ChangeMax(e.Total)
+	}
+	switch e.Kind {
+	case collect.AccountStarted:
+		d.println(d.msgs.AuditingAccount, e.Account.Name, e.Account.ID)
+	case collect.PhaseStarted:
+		if e.Phase == "cloudtrail" {
+			d.println(d.msgs.QueryingTrail, e.Account.Name, e.Account.ID)
+		}
+	case collect.AccountDone:
+		if e.Err != nil {
+			d.println(d.msgs.ErrorInAccount, e.Account.Name, e.Err.Error())
+		}
+	}
+	if d.bar != nil {
+		d.bar.Describe(fmt.Sprintf("%s: %s", e.Account.Name, phaseOf(e)))
+		_ = d.bar.Set(e.Done)
+	}
+}
+
+func phaseOf(e collect.ProgressEvent) string {
+	switch e.Kind {
+	case collect.AccountDone:
+		return "done"
+	case collect.PhaseStarted:
+		return e.Phase
+	}
+	return "starting"
+}
+
+func (d *display) finish() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bar != nil {
+		_ = d.bar.Finish()
+		_ = d.bar.Clear()
+	}
+}

@@ -1,0 +1,41 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/score"
+	"github.com/iamaudit/iamaudit/internal/suppress"
+)
+
+// JSONReportName is the run's JSON file name.
+func JSONReportName(runID string) string { return "iamaudit_" + runID + ".json" }
+
+// FindingsReportName is the run's findings CSV file name.
+func FindingsReportName(runID string) string { return "iamaudit_findings_" + runID + ".csv" }
+
+// Document is the run's JSON file: the whole inventory (its fields at the top level,
+// schema inventory.Schema) plus the findings, the scores and the suppression rules
+// that have expired. `iamaudit analyze` reads it back as an inventory.
+type Document struct {
+	*inventory.Inventory
+	Findings            []checks.Finding `json:"findings"`
+	Scores              score.Scores     `json:"scores"`
+	ExpiredSuppressions []suppress.Rule  `json:"expired_suppressions"`
+}
+
+// WriteJSON writes the document, indented.
+func WriteJSON(w io.Writer, doc Document) error {
+	if doc.Findings == nil {
+		doc.Findings = []checks.Finding{}
+	}
+	if doc.ExpiredSuppressions == nil {
+		doc.ExpiredSuppressions = []suppress.Rule{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	// HTML-escaping stays on: the file may be opened in a browser.
+	return enc.Encode(doc)
+}
