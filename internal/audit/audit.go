@@ -209,12 +209,18 @@ func printIncomplete(out io.Writer, inv *inventory.Inventory, msgs report.Messag
 	for _, a := range active {
 		fmt.Fprintf(out, msgs.NotAuditedLine+"\n", a.Name, a.ID, a.Reason)
 	}
+	if skipped := inv.Skipped(); len(skipped) > 0 {
+		fmt.Fprintf(out, msgs.SkippedHeader+"\n", len(skipped))
+		for _, a := range skipped {
+			fmt.Fprintf(out, msgs.NotAuditedLine+"\n", a.Name, a.ID, a.State)
+		}
+	}
 	var gaps []inventory.Gap
 	gaps = append(gaps, inv.Gaps...)
 	names := map[string]string{}
 	for _, a := range inv.Accounts {
 		names[a.ID] = a.Name
-		if a.Status == inventory.StatusNotAudited {
+		if a.Status == inventory.StatusNotAudited || a.Status == inventory.StatusSkipped {
 			continue
 		}
 		gaps = append(gaps, a.Gaps...)

@@ -8,6 +8,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/report"
 )
 
@@ -61,7 +62,7 @@ func (d *display) event(e collect.ProgressEvent) {
 			d.println(d.msgs.QueryingTrail, e.Account.Name, e.Account.ID)
 		}
 	case collect.AccountDone:
-		if e.Err != nil {
+		if e.Err != nil && e.Account.Status == inventory.StatusNotAudited {
 			d.println(d.msgs.ErrorInAccount, e.Account.Name, e.Err.Error())
 		}
 	}

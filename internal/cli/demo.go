@@ -34,7 +34,7 @@ over HTTP. It writes the same files as 'run' and tells you where they are.
 
 The demo Organization is incomplete on purpose (one account lacks the audit role), so the
 summary lists it; the demo still exits 0 unless --fail-on is hit or it cannot run.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), opts, streams, version)
 		},

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes. The one place that maps outcomes to process exit codes.
@@ -48,4 +49,12 @@ func exitCode(err error) int {
 		return ec.Code
 	}
 	return ExitError
+}
+
+// noArgs rejects positional arguments as a usage error (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("unexpected argument %q: %s takes only flags (see --help)", args[0], cmd.CommandPath())
+	}
+	return nil
 }

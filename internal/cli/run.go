@@ -168,7 +168,7 @@ Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
 --fail-on (takes precedence over 3).`,
 		Example: `  iamaudit run --profile mgmt --role AWSControlTowerExecution
   iamaudit run --role IAMAuditRole --lang es --output-dir reports --fail-on high`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Role == "" {
 				return usageErrorf("--role is required: the role to assume in each account, e.g. --role AWSControlTowerExecution")

@@ -81,7 +81,7 @@ func newSandboxCmd(streams IO) *cobra.Command {
 		Long: "sandbox serves a synthetic AWS Organization (Organizations, STS, IAM, CloudTrail) on a local\n" +
 			"endpoint that any AWS client can use: it prints the environment to export, then serves until\n" +
 			"interrupted, and prints call statistics (JSON) to stderr when it stops.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), opts, streams) },
 	}
 	opts.AddFlags(cmd)

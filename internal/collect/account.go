@@ -2,10 +2,12 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
 
+	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -71,8 +73,8 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 		return a
 	}
 	if a.State != "ACTIVE" {
-		a.Status = inventory.StatusNotAudited
-		a.Reason = fmt.Sprintf("account state is %s", a.State)
+		a.Status = inventory.StatusSkipped
+		a.Reason = fmt.Sprintf("account state is %s (only ACTIVE accounts are audited)", a.State)
 		return a
 	}
 	calls := newCallCounter()
@@ -132,6 +134,16 @@ func assumeOrFallback(ctx context.Context, d *deps, opts Options, a inventory.Ac
 	if own {
 		return d.own(a, calls), nil
 	}
-	return accountClients{}, fmt.Errorf("cannot assume %s: %v; deploy the role %s to account %s, trusting the management account (see the StackSet in docs: iamaudit policy stackset)",
-		roleARN(d.partition, a.ID, opts.Role), err, opts.Role, a.ID)
+	return accountClients{}, fmt.Errorf("cannot assume %s: %s; deploy the role %s to account %s, trusting the management account (docs/permissions.md, deploy/iamaudit-role.yaml)",
+		roleARN(d.partition, a.ID, opts.Role), shortAPIError(err), opts.Role, a.ID)
+}
+
+// shortAPIError gives "Code: message" for an AWS API error, without the SDK's
+// wrapping (operation, request id, credential cache), for messages people read.
+func shortAPIError(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	return err.Error()
 }

@@ -178,7 +178,9 @@ func collectAccounts(ctx context.Context, d *deps, opts Options, accounts []inve
 	go func() {
 		for i, a := range accounts {
 			g.Go(func() error {
-				opts.progress(ProgressEvent{Kind: AccountStarted, Account: a, Total: len(accounts)})
+				if a.State == "ACTIVE" && a.Status != inventory.StatusNotAudited {
+					opts.progress(ProgressEvent{Kind: AccountStarted, Account: a, Total: len(accounts)})
+				}
 				res := auditAccount(ctx, d, opts, a)
 				results <- struct {
 					i    int

@@ -267,14 +267,14 @@ func TestCollectMoto(t *testing.T) {
 		for _, e := range events {
 			kinds[e.Kind]++
 		}
-		if kinds[AccountStarted] != 5 || kinds[AccountDone] != 5 || kinds[PhaseStarted] != 8 {
+		if kinds[AccountStarted] != 4 || kinds[AccountDone] != 5 || kinds[PhaseStarted] != 8 {
 			t.Errorf("progress = %v", kinds)
 		}
 	})
 
 	t.Run("closed account not audited", func(t *testing.T) {
 		a := accountByID(t, inv, o.closed)
-		if a.Status != inventory.StatusNotAudited || a.Reason != "account state is SUSPENDED" || a.State != "SUSPENDED" {
+		if a.Status != inventory.StatusSkipped || a.Reason != "account state is SUSPENDED (only ACTIVE accounts are audited)" || a.State != "SUSPENDED" {
 			t.Errorf("closed = %s %q %s", a.Status, a.Reason, a.State)
 		}
 	})
@@ -303,7 +303,9 @@ func TestCollectMoto(t *testing.T) {
 			t.Errorf("alice = %+v", alice)
 		}
 		if len(alice.AccessKeys) != 1 || alice.AccessKeys[0].ID != o.usedKey || alice.AccessKeys[0].Status != "Active" ||
-			alice.AccessKeys[0].LastUsedAt == nil || alice.AccessKeys[0].LastUsedSource != "credential_report" {
+			alice.AccessKeys[0].LastUsedAt == nil || alice.AccessKeys[0].LastUsedService != "sts" ||
+			// moto's report gives the date of use but not the service, so the key is asked about.
+			alice.AccessKeys[0].LastUsedSource != "GetAccessKeyLastUsed" {
 			t.Errorf("alice keys = %+v", alice.AccessKeys)
 		}
 		bob := userByName(t, a, "bob")
@@ -348,13 +350,14 @@ func TestCollectMoto(t *testing.T) {
 			"iam:GenerateCredentialReport": 1, "iam:GetCredentialReport": 1, "iam:GetAccountAuthorizationDetails": 1,
 			"iam:ListVirtualMFADevices": 1, "iam:GetAccountSummary": 1, "iam:GetAccountPasswordPolicy": 1, "iam:ListServerCertificates": 1,
 			"iam:ListAccessKeys": 2, "iam:ListMFADevices": 1, "sts:AssumeRole": 1,
+			"iam:GetAccessKeyLastUsed": 1, // the used key: moto's report lacks its service
 		}
 		for op, n := range want {
 			if a.APICalls[op] != n {
 				t.Errorf("APICalls[%s] = %d, want %d (all: %v)", op, a.APICalls[op], n, a.APICalls)
 			}
 		}
-		for _, op := range []string{"iam:GetAccessKeyLastUsed", "iam:GetLoginProfile", "iam:ListUsers"} {
+		for _, op := range []string{"iam:GetLoginProfile", "iam:ListUsers"} {
 			if a.APICalls[op] != 0 {
 				t.Errorf("APICalls[%s] = %d, want 0", op, a.APICalls[op])
 			}

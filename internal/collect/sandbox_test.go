@@ -97,7 +97,7 @@ func TestCollectSandbox(t *testing.T) {
 	if legacy.Status != inventory.StatusNotAudited || !strings.Contains(legacy.Reason, "deploy the role IAMAuditRole to account "+sbLegacy) {
 		t.Errorf("legacy = %s %q", legacy.Status, legacy.Reason)
 	}
-	if gone := accountByID(t, inv, sbSuspend); gone.Status != inventory.StatusNotAudited || gone.Reason != "account state is SUSPENDED" {
+	if gone := accountByID(t, inv, sbSuspend); gone.Status != inventory.StatusSkipped || gone.Reason != "account state is SUSPENDED (only ACTIVE accounts are audited)" {
 		t.Errorf("suspended = %s %q", gone.Status, gone.Reason)
 	}
 

@@ -413,10 +413,10 @@ func TestRun(t *testing.T) {
 		for _, a := range inv.Accounts {
 			ids = append(ids, a.ID[:1]+":"+a.Status)
 		}
-		if strings.Join(ids, ",") != "1:audited,2:audited,3:audited,4:not_audited,5:audited" {
+		if strings.Join(ids, ",") != "1:audited,2:audited,3:audited,4:skipped,5:audited" {
 			t.Errorf("accounts = %v", ids)
 		}
-		if !inv.Accounts[0].IsManagement || inv.Organization.ID != "o-fake" || len(inv.Gaps) != 0 || inv.Complete() || len(inv.NotAudited()) != 1 {
+		if !inv.Accounts[0].IsManagement || inv.Organization.ID != "o-fake" || len(inv.Gaps) != 0 || !inv.Complete() || len(inv.NotAudited()) != 0 || len(inv.Skipped()) != 1 {
 			t.Errorf("inventory = %+v", inv)
 		}
 		if len(done) != 5 || done[4] != 5 {

@@ -17,7 +17,8 @@ const Schema = "iamaudit.inventory/v1"
 const (
 	StatusAudited    = "audited"     // everything was collected
 	StatusPartial    = "partial"     // audited, but some sections have gaps (see Gaps)
-	StatusNotAudited = "not_audited" // nothing could be collected (see Reason)
+	StatusNotAudited = "not_audited" // an ACTIVE account where nothing could be collected (see Reason)
+	StatusSkipped    = "skipped"     // not ACTIVE (SUSPENDED, PENDING_CLOSURE, CLOSED): only ACTIVE accounts are audited
 )
 
 // MFA device types, as the seed's mfa_status column spells them.
@@ -305,7 +306,7 @@ type Gap struct {
 	Message   string `json:"message"`
 }
 
-// NotAudited lists the accounts that could not be audited at all.
+// NotAudited lists the ACTIVE accounts that could not be audited at all.
 func (inv *Inventory) NotAudited() []Account {
 	var out []Account
 	for _, a := range inv.Accounts {
@@ -316,12 +317,26 @@ func (inv *Inventory) NotAudited() []Account {
 	return out
 }
 
-// Complete reports whether every account was fully audited and nothing is missing.
+// Skipped lists the accounts not audited because they are not ACTIVE.
+func (inv *Inventory) Skipped() []Account {
+	var out []Account
+	for _, a := range inv.Accounts {
+		if a.Status == StatusSkipped {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Complete reports whether every ACTIVE account was fully audited and nothing is missing.
 func (inv *Inventory) Complete() bool {
 	if len(inv.Gaps) > 0 {
 		return false
 	}
 	for _, a := range inv.Accounts {
+		if a.Status == StatusSkipped {
+			continue
+		}
 		if a.Status != StatusAudited || len(a.Gaps) > 0 {
 			return false
 		}

@@ -25,6 +25,7 @@ type Messages struct {
 	FindingsExported  string // file
 	NotAuditedHeader  string // count
 	NotAuditedLine    string // name, id, reason
+	SkippedHeader     string // count
 	GapsHeader        string // count
 	GapLine           string // account, section, " (subject)", "operation code: ", message
 	StaleReport       string // account name, age in minutes
@@ -47,6 +48,7 @@ var english = Messages{
 	FindingsExported:      "Findings exported: %s",
 	NotAuditedHeader:      "Accounts not audited: %d",
 	NotAuditedLine:        "  - %s (%s): %s",
+	SkippedHeader:         "Accounts skipped (not ACTIVE): %d",
 	GapsHeader:            "Incomplete data (%d gaps; details in the JSON file):",
 	GapLine:               "  - %s: %s%s: %s%s",
 	StaleReport:           "Note: %s: key last-use data comes from a credential report %d minutes old (up to 4 hours stale); use --fresh-key-usage for live data.",
@@ -69,6 +71,7 @@ var spanish = Messages{
 	FindingsExported:      "Hallazgos exportados: %s",
 	NotAuditedHeader:      "Cuentas no auditadas: %d",
 	NotAuditedLine:        "  - %s (%s): %s",
+	SkippedHeader:         "Cuentas omitidas (no ACTIVE): %d",
 	GapsHeader:            "Datos incompletos (%d vacíos; detalles en el archivo JSON):",
 	GapLine:               "  - %s: %s%s: %s%s",
 	StaleReport:           "Nota: %s: el último uso de las claves viene de un reporte de credenciales de hace %d minutos (hasta 4 horas de retraso); use --fresh-key-usage para datos en vivo.",

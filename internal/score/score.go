@@ -243,7 +243,7 @@ func finish(s *Score) {
 }
 
 func accountScore(a *inventory.Account, sup suppressedSet, now time.Time, cfg checks.Config) Score {
-	s := Score{AccountID: a.ID, AccountName: a.Name, Audited: a.Status != inventory.StatusNotAudited}
+	s := Score{AccountID: a.ID, AccountName: a.Name, Audited: a.Status == inventory.StatusAudited || a.Status == inventory.StatusPartial}
 	if !s.Audited {
 		s.RiskLabel = "unknown"
 		s.Phase1 = Phase{Name: "MFA"}

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/scenario"
+)
+
+// Flag parsing and validation, apart from the audit itself (runF hook).
+func TestRunFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+		check    func(t *testing.T, o *RunOptions)
+	}{
+		{name: "role required", args: []string{"run"}, wantCode: ExitUsage, wantErr: "--role is required"},
+		{name: "unknown flag", args: []string{"run", "--role", "R", "--colour"}, wantCode: ExitUsage, wantErr: "unknown flag: --colour"},
+		{name: "stray argument", args: []string{"run", "--role", "R", "extra"}, wantCode: ExitUsage, wantErr: "unexpected argument \"extra\""},
+		{name: "all flags", args: []string{"run", "--role", "IAMAuditRole", "--profile", "mgmt", "--region", "eu-west-1",
+			"--output-dir", "out", "--lang", "es", "--days", "30", "--accounts", "111111111111,222222222222",
+			"--exclude-accounts", "333333333333", "--ou", "ou-ab12-cdef3456", "--concurrency", "16",
+			"--external-id", "xyz", "--session-name", "me", "--fail-on", "high", "--fresh-key-usage"},
+			check: func(t *testing.T, o *RunOptions) {
+				if o.Role != "IAMAuditRole" || o.Profile != "mgmt" || o.Region != "eu-west-1" || o.OutputDir != "out" ||
+					o.Lang != "es" || o.Days != 30 || len(o.Accounts) != 2 || o.ExcludeAccounts[0] != "333333333333" ||
+					o.OUs[0] != "ou-ab12-cdef3456" || o.Concurrency != 16 || o.ExternalID != "xyz" || o.SessionName != "me" ||
+					o.FailOn != "high" || !o.FreshKeyUsage {
+					t.Errorf("options not parsed: %+v", o)
+				}
+				if _, err := o.auditOptions(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}, "test"); err != nil {
+					t.Errorf("valid options rejected: %v", err)
+				}
+			}},
+		{name: "defaults", args: []string{"run", "--role", "R"}, check: func(t *testing.T, o *RunOptions) {
+			if o.Days != 90 || o.Lang != "en" || o.OutputDir != "." || o.Concurrency != 8 || o.SessionName != "iamaudit" {
+				t.Errorf("defaults: %+v", o)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *RunOptions
+			var out, errw bytes.Buffer
+			streams := IO{Out: &out, Err: &errw}
+			root := NewRootCmd("test", streams)
+			for _, c := range root.Commands() {
+				if c.Name() == "run" {
+					root.RemoveCommand(c)
+				}
+			}
+			root.AddCommand(newRunCmdWith("test", streams, func(_ context.Context, o *RunOptions, _ IO, _ string) error {
+				got = o
+				return nil
+			}))
+			root.SetArgs(tt.args)
+			_, err := root.ExecuteC()
+			code := exitCode(err)
+			if isFlagError(err) {
+				code = ExitUsage
+			}
+			if code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d (err %v)", code, tt.wantCode, err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.wantErr)
+			}
+			if tt.check != nil {
+				tt.check(t, got)
+			}
+		})
+	}
+}
+
+// Bad values are usage errors that say what to do, before any AWS call.
+func TestRunBadValues(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--days", "120"}, "--days 120: must be between 1 and 90"},
+		{[]string{"--days", "0"}, "must be between 1 and 90"},
+		{[]string{"--lang", "fr"}, `unknown language "fr": use en or es`},
+		{[]string{"--accounts", "12345"}, `account id "12345": must be 12 digits`},
+		{[]string{"--ou", "ou-bad"}, `--ou "ou-bad": not an OU id`},
+		{[]string{"--concurrency", "0"}, "--concurrency 0: must be between 1 and 64"},
+		{[]string{"--fail-on", "urgent"}, "--fail-on"},
+		{[]string{"--preset", "nist"}, "--preset"},
+		{[]string{"--config", "/nonexistent/iamaudit.yaml"}, "/nonexistent/iamaudit.yaml"},
+		{[]string{"--suppressions", "/nonexistent/s.yaml"}, "/nonexistent/s.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, append([]string{"run", "--role", "R"}, tt.args...)...)
+			if code != ExitUsage {
+				t.Errorf("exit code %d, want %d; stderr %s", code, ExitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.want)
+			}
+			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
+				t.Errorf("stack trace on stderr: %s", stderr)
+			}
+		})
+	}
+}
+
+// sandboxEnv points the standard AWS chain at a sandbox serving the demo
+// Organization, as a user would with the export lines of `iamaudit sandbox`.
+func sandboxEnv(t *testing.T, sc *scenario.Scenario) *sandbox.Server {
+	t.Helper()
+	srv, err := sandbox.Start(sc, sandbox.Options{}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	akid, secret := srv.Credentials()
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", akid)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_REGION", srv.Region())
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return srv
+}
+
+// `iamaudit run` takes credentials and endpoint from the standard chain; the exit
+// codes say whether the audit is complete and whether --fail-on was hit.
+func TestRunAgainstSandboxExitCodes(t *testing.T) {
+	sandboxEnv(t, scenario.Demo())
+
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "run", "--role", "IAMAuditRole", "--output-dir", dir, "--no-progress")
+	if code != ExitIncomplete {
+		t.Fatalf("exit code %d, want %d (Development-Sandbox lacks the role)\n%s\n%s", code, ExitIncomplete, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "Accounts not audited: 1") || !strings.Contains(stdout, "Development-Sandbox (678901234567): cannot assume") {
+		t.Errorf("summary does not list the account not audited:\n%s", stdout)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) != 4 {
+		t.Errorf("output files: %v", files)
+	}
+
+	code, _, _ = runCLI(t, "run", "--role", "IAMAuditRole", "--output-dir", t.TempDir(), "--fail-on", "critical")
+	if code != ExitFindings {
+		t.Errorf("--fail-on critical: exit code %d, want %d", code, ExitFindings)
+	}
+
+	// Only the accounts asked for: a complete audit exits 0.
+	code, stdout, stderr = runCLI(t, "run", "--role", "IAMAuditRole", "--output-dir", t.TempDir(), "--accounts", "567890123456", "--lang", "es")
+	if code != ExitOK {
+		t.Errorf("one good account: exit code %d, want 0\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "Auditando cuenta: Staging (567890123456)") || strings.Contains(stdout, "Auditando cuenta: Production") {
+		t.Errorf("--accounts / --lang es not honoured:\n%s", stdout)
+	}
+}
+
+// A profile from the AWS config file works as with the AWS CLI.
+func TestRunWithProfile(t *testing.T) {
+	srv := sandboxEnv(t, scenario.Demo())
+	akid, secret := srv.Credentials()
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	cfgFile := os.Getenv("AWS_CONFIG_FILE")
+	if err := os.WriteFile(cfgFile, []byte("[profile mgmt]\nregion = us-east-1\naws_access_key_id = "+akid+"\naws_secret_access_key = "+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "run", "--profile", "mgmt", "--role", "IAMAuditRole", "--accounts", "567890123456", "--output-dir", t.TempDir())
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "run", "--profile", "nosuch", "--role", "IAMAuditRole", "--output-dir", t.TempDir())
+	if code != ExitError || !strings.Contains(stderr, "nosuch") {
+		t.Errorf("unknown profile: exit %d, stderr %s", code, stderr)
+	}
+}
+
+// Wrong credentials: the run cannot start; the error says what to do, no stack trace.
+func TestRunWrongCredentials(t *testing.T) {
+	sandboxEnv(t, scenario.Demo())
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, "run", "--role", "IAMAuditRole", "--output-dir", dir)
+	if code != ExitError {
+		t.Fatalf("exit code %d, want %d; %s", code, ExitError, stderr)
+	}
+	if !strings.Contains(stderr, "SignatureDoesNotMatch") {
+		t.Errorf("stderr: %s", stderr)
+	}
+	t.Logf("wrong secret: %s", stderr)
+}
