@@ -130,6 +130,16 @@ func TestDemoAudit(t *testing.T) {
 		t.Errorf("JSON inventory: schema %q, %d accounts", back.Schema, len(back.Accounts))
 	}
 
+	// A SUSPENDED account is out of scope: skipped, listed apart, no finding.
+	for _, f := range r.res.Findings {
+		if f.AccountName == "Legacy-Archive" {
+			t.Errorf("finding on the SUSPENDED account: %s %s", f.CheckID, f.Message)
+		}
+	}
+	if len(inv.Skipped()) != 1 || !strings.Contains(r.out, "Accounts skipped (not ACTIVE): 1") {
+		t.Errorf("skipped accounts: %v\n%s", inv.Skipped(), r.out)
+	}
+
 	// The demo Organization fires every check at least once.
 	fired := map[string]int{}
 	for _, f := range r.res.Findings {

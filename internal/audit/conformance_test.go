@@ -98,7 +98,7 @@ func startMoto(t *testing.T) string {
 	return ""
 }
 
-func sdkConfig(t *testing.T, url, akid, secret, token string) aws.Config {
+func sdkConfig(t testing.TB, url, akid, secret, token string) aws.Config {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),

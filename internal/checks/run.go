@@ -15,6 +15,9 @@ func Run(inv *inventory.Inventory, now time.Time, cfg Config) []Finding {
 	out := []Finding{}
 	for ai := range inv.Accounts {
 		acct := &inv.Accounts[ai]
+		if acct.Status == inventory.StatusSkipped {
+			continue // not ACTIVE: only ACTIVE accounts are audited
+		}
 		for _, c := range all {
 			if !cfg.Enabled(c.ID) {
 				continue

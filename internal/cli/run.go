@@ -45,7 +45,7 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.Accounts, "accounts", nil, "audit only these account ids (comma separated)")
 	fs.StringSliceVar(&f.ExcludeAccounts, "exclude-accounts", nil, "skip these account ids (comma separated)")
 	fs.StringSliceVar(&f.OUs, "ou", nil, "audit only accounts under these OU ids (ou-…), recursively")
-	fs.IntVar(&f.Concurrency, "concurrency", 8, "accounts audited in parallel (1-64)")
+	fs.IntVar(&f.Concurrency, "concurrency", 16, "accounts audited in parallel (1-64)")
 	fs.BoolVar(&f.FreshKeyUsage, "fresh-key-usage", false, "call GetAccessKeyLastUsed per key instead of trusting the credential report (which can be up to 4 hours stale)")
 	fs.StringVar(&f.ConfigPath, "config", "", "YAML file of check thresholds and severities")
 	fs.StringVar(&f.Preset, "preset", "", "check preset: default or cis (a --config file may name its own)")

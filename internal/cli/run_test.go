@@ -40,7 +40,7 @@ func TestRunFlags(t *testing.T) {
 				}
 			}},
 		{name: "defaults", args: []string{"run", "--role", "R"}, check: func(t *testing.T, o *RunOptions) {
-			if o.Days != 90 || o.Lang != "en" || o.OutputDir != "." || o.Concurrency != 8 || o.SessionName != "iamaudit" {
+			if o.Days != 90 || o.Lang != "en" || o.OutputDir != "." || o.Concurrency != 16 || o.SessionName != "iamaudit" {
 				t.Errorf("defaults: %+v", o)
 			}
 		}},

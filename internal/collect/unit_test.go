@@ -537,7 +537,7 @@ func TestConvertEvent(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	o := Options{}.withDefaults()
-	if o.SessionName != "iamaudit" || o.Days != 90 || o.Concurrency != 8 || o.IAMRate != 15 || o.EventsRate != 2 || o.OrgRate != 4 ||
+	if o.SessionName != "iamaudit" || o.Days != 90 || o.Concurrency != 16 || o.IAMRate != 15 || o.EventsRate != 2 || o.OrgRate != 4 ||
 		o.ReportPoll != 2*time.Second || len(o.EventNames) != 12 || o.MaxAttempts != 10 || o.MaxBackoff != 20*time.Second {
 		t.Errorf("defaults = %+v", o)
 	}

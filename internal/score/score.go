@@ -185,6 +185,9 @@ func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time,
 	out := Scores{KeyRotationDays: cfg.Thresholds.KeyRotationMediumDays, Accounts: []Score{}}
 	org := Score{Audited: true}
 	for i := range inv.Accounts {
+		if inv.Accounts[i].Status == inventory.StatusSkipped {
+			continue // not ACTIVE: out of scope, listed apart by the report
+		}
 		a := &inv.Accounts[i]
 		s := accountScore(a, sup, now, cfg)
 		if c := counts[a.ID]; c != nil {
