@@ -86,8 +86,12 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 		return nil, cerr
 	}
 	if cerr != nil {
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run", Message: cerr.Error()})
+	}
+	if ctx.Err() != nil {
 		// Interrupted part way: keep what was collected, and say it is incomplete.
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run", Message: "run interrupted: " + cerr.Error()})
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run",
+			Message: "run interrupted (" + ctx.Err().Error() + "): what was collected until then is written; the sections cut short are listed as gaps"})
 	}
 	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, runID
 	if inv.Schema == "" {

@@ -67,8 +67,10 @@ func (d *display) event(e collect.ProgressEvent) {
 		}
 	}
 	if d.bar != nil {
+		if e.Kind == collect.AccountDone {
+			_ = d.bar.Set(e.Done) // only AccountDone events carry the count
+		}
 		d.bar.Describe(fmt.Sprintf("%s: %s", e.Account.Name, phaseOf(e)))
-		_ = d.bar.Set(e.Done)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -217,14 +216,14 @@ func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error 
 	if err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		return &ExitCodeError{Code: ExitIncomplete, Msg: "interrupted: the outputs hold what was collected until then"}
+	}
 	if res.FailOnHit {
 		return &ExitCodeError{Code: ExitFindings, Msg: fmt.Sprintf("findings at or above --fail-on %s", *aopts.FailOn)}
 	}
 	if res.Incomplete {
 		return &ExitCodeError{Code: ExitIncomplete, Msg: "the audit is incomplete: some accounts or sections could not be audited (listed above)"}
-	}
-	if ctx.Err() != nil {
-		return &ExitCodeError{Code: ExitIncomplete, Msg: "interrupted: " + strings.TrimSpace(ctx.Err().Error())}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -200,4 +201,25 @@ func TestRunWrongCredentials(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 	t.Logf("wrong secret: %s", stderr)
+}
+
+// An interrupted run (Ctrl-C) still writes what it collected, lists the sections cut
+// short, and exits 3.
+func TestRunInterruptedKeepsWhatWasCollected(t *testing.T) {
+	sandboxEnv(t, scenario.Demo())
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var out, errw bytes.Buffer
+	code := Run(ctx, []string{"run", "--role", "IAMAuditRole", "--output-dir", dir}, "test", IO{In: strings.NewReader(""), Out: &out, Err: &errw})
+	if code != ExitIncomplete {
+		t.Fatalf("exit code %d, want %d\n%s\n%s", code, ExitIncomplete, out.String(), errw.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) != 4 {
+		t.Errorf("outputs after interruption: %v", files)
+	}
+	if !strings.Contains(out.String(), "run interrupted") || !strings.Contains(errw.String(), "interrupted") {
+		t.Errorf("interruption not reported:\n%s\n%s", out.String(), errw.String())
+	}
 }
