@@ -94,6 +94,17 @@ func TestSeedDefectsEndToEnd(t *testing.T) {
 			}
 		}
 	})
+	t.Run("console: the seed's own Spanish words", func(t *testing.T) {
+		for _, want := range []string{"Auditando cuenta: Production (345678901234)\n",
+			"  Consultando CloudTrail en cuenta: Production (345678901234)\n",
+			"Error en cuenta Development-Sandbox: ",
+			"\nTotal de Access Keys encontradas: 13\nReporte exportado: ",
+			"\nTotal de eventos CloudTrail encontrados: ", "Reporte de eventos CloudTrail exportado: "} {
+			if !strings.Contains(r.out, want) {
+				t.Errorf("console lacks %q:\n%s", want, r.out)
+			}
+		}
+	})
 	t.Run("8: both files always have their header", func(t *testing.T) {
 		if !strings.HasPrefix(readFile(t, r.res.Files[1]), strings.Join(report.EventsReportHeader, ",")+"\n") {
 			t.Error("events file lacks its header")
