@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,8 @@ func (e *flagError) Unwrap() error { return e.err }
 func isFlagError(err error) bool {
 	var fe *flagError
 	var ue *UsageError
-	return errors.As(err, &fe) || errors.As(err, &ue)
+	// cobra reports an unknown subcommand with an untyped error.
+	return err != nil && (errors.As(err, &fe) || errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command "))
 }
 
 // NewRootCmd builds the command tree.

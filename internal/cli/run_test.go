@@ -223,3 +223,10 @@ func TestRunInterruptedKeepsWhatWasCollected(t *testing.T) {
 		t.Errorf("interruption not reported:\n%s\n%s", out.String(), errw.String())
 	}
 }
+
+func TestUnknownCommandIsUsageError(t *testing.T) {
+	code, _, stderr := runCLI(t, "bogus")
+	if code != ExitUsage || !strings.Contains(stderr, `unknown command "bogus"`) || !strings.Contains(stderr, "--help") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
