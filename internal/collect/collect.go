@@ -46,14 +46,22 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 	opts = opts.withDefaults()
 	started := opts.Clock().UTC()
 
+	// The caller's partition is not known yet: STS is asked in the configured region,
+	// else in the aws partition's home region (credentials of aws-us-gov or aws-cn
+	// need a region of their own partition configured).
 	idCfg := cfg.Copy()
-	if idCfg.Region == "" {
+	regionGuessed := idCfg.Region == ""
+	if regionGuessed {
 		idCfg.Region = homeRegion("aws")
 	}
 	ident, err := newSTS(idCfg, opts, nil).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
+		hint := ""
+		if regionGuessed {
+			hint = " (for AWS GovCloud or China, also set AWS_REGION to a region of that partition, e.g. us-gov-west-1 or cn-north-1)"
+		}
 		return nil, fmt.Errorf("no usable AWS credentials (sts:GetCallerIdentity failed: %w): "+
-			"configure credentials for the Organization's management account (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID) and retry", err)
+			"configure credentials for the Organization's management account (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)%s and retry", err, hint)
 	}
 	caller := inventory.Caller{AccountID: aws.ToString(ident.Account), ARN: aws.ToString(ident.Arn)}
 	partition := "aws"
