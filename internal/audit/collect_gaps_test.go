@@ -1,0 +1,399 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/iamaudit/iamaudit/internal/audit"
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/credreport"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/report"
+	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/scenario"
+)
+
+// The clean Organization's accounts (internal/scenario/clean.yaml).
+const (
+	cleanManagement  = "310987654321"
+	cleanProduction  = "320987654321"
+	cleanDevelopment = "330987654321"
+)
+
+// offsetClock is a clock that advances in real time from base, plus an offset the
+// test can move forward (the sandbox and the audit share it).
+type offsetClock struct {
+	base   time.Time
+	start  time.Time
+	offset atomic.Int64
+}
+
+func newOffsetClock(base time.Time) *offsetClock {
+	return &offsetClock{base: base, start: time.Now()}
+}
+
+func (c *offsetClock) now() time.Time {
+	return c.base.Add(time.Since(c.start) + time.Duration(c.offset.Load()))
+}
+
+func (c *offsetClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// auditRun is one audit.Run against a started sandbox.
+type auditRun struct {
+	res     *audit.Result
+	out     string
+	stats   sandbox.Stats
+	elapsed time.Duration
+}
+
+// runAudit audits srv with the given collection options (the role and a fast
+// report poll are filled in when empty).
+func runAudit(t *testing.T, srv *sandbox.Server, clock func() time.Time, copts collect.Options) auditRun {
+	t.Helper()
+	if copts.Role == "" {
+		copts.Role = "IAMAuditRole"
+	}
+	if copts.ReportPoll == 0 {
+		copts.ReportPoll = 100 * time.Millisecond
+	}
+	akid, secret := srv.Credentials()
+	cfg := sdkConfigIn(t, srv.URL(), akid, secret, srv.Region())
+	var out, errw bytes.Buffer
+	began := time.Now()
+	res, err := audit.Run(context.Background(), cfg, audit.Options{
+		Collect: copts, OutputDir: t.TempDir(), Lang: "en", Checks: checks.DefaultConfig(),
+		Clock: clock, Version: "test", Out: &out, Err: &errw,
+	})
+	if err != nil {
+		t.Fatalf("audit.Run: %v\n%s", err, errw.String())
+	}
+	return auditRun{res: res, out: out.String(), stats: srv.Stats(), elapsed: time.Since(began)}
+}
+
+func startSandbox(t *testing.T, sc *scenario.Scenario, clock func() time.Time, knobs *scenario.Knobs) *sandbox.Server {
+	t.Helper()
+	srv, err := sandbox.Start(sc, sandbox.Options{Clock: clock, Knobs: knobs}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func accountByID(t *testing.T, inv *inventory.Inventory, id string) inventory.Account {
+	t.Helper()
+	for _, a := range inv.Accounts {
+		if a.ID == id {
+			return a
+		}
+	}
+	t.Fatalf("account %s not in the inventory", id)
+	return inventory.Account{}
+}
+
+// section renders part of an account for comparison; times come from the same
+// scenario dates in both runs.
+func section(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// withoutKeys is the account's users with their access keys removed.
+func withoutKeys(users []inventory.User) []inventory.User {
+	out := make([]inventory.User, len(users))
+	for i, u := range users {
+		u.AccessKeys = nil
+		out[i] = u
+	}
+	return out
+}
+
+// An error in one part of one account loses only that part, and says so: the rest
+// of the account is collected (compared with an audit without the fault), the gap
+// names its section, operation and error code, the account is partial, the run is
+// incomplete, the console lists the gap, and the other accounts are unaffected.
+func TestFaultLosesOnlyItsPart(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Second)
+	// LookupEvents is not rate limited here (in the sandbox nor in collect) so that
+	// each run takes seconds; the limits themselves are tested elsewhere.
+	noEventsLimit := map[string]float64{"cloudtrail": 0}
+	copts := collect.Options{EventsRate: 1000, MaxAttempts: 3, MaxBackoff: 20 * time.Millisecond}
+
+	clock := clockFrom(base)
+	baseline := runAudit(t, startSandbox(t, scenario.Clean(), clock, &scenario.Knobs{RateLimits: noEventsLimit}), clock, copts)
+	if baseline.res.Incomplete {
+		t.Fatalf("the clean Organization's audit is incomplete without faults: %+v", baseline.res.Inventory.Gaps)
+	}
+	want := accountByID(t, baseline.res.Inventory, cleanProduction)
+	if len(want.Users) != 3 || len(want.Events) != 3 || len(want.Roles) != 5 || report.KeyCount(baseline.res.Inventory) == 0 {
+		t.Fatalf("baseline Production: %d users, %d events, %d roles", len(want.Users), len(want.Events), len(want.Roles))
+	}
+
+	for _, tc := range []struct {
+		name       string
+		fault      scenario.Fault
+		section    string
+		op, code   string
+		subjects   []string // gap subjects expected (nil: one gap without subject)
+		eachName   bool     // one gap per CloudTrail event name
+		same       func(a inventory.Account) any
+		lost       func(t *testing.T, a inventory.Account)
+		maxElapsed time.Duration
+	}{
+		{
+			name:    "ListAccessKeys denied",
+			fault:   scenario.Fault{Account: cleanProduction, Service: "iam", Operation: "ListAccessKeys", Error: "AccessDenied", Rate: 1},
+			section: "access_keys", op: "iam:ListAccessKeys", code: "AccessDenied",
+			subjects: []string{"ci-deploy", "maria.garcia"}, // the users the report shows with keys
+			same: func(a inventory.Account) any {
+				return []any{withoutKeys(a.Users), a.Groups, a.Roles, a.Policies, a.Events, a.ServerCertificates, a.Root, a.PasswordPolicy, a.Summary}
+			},
+			lost: func(t *testing.T, a inventory.Account) {
+				for _, u := range a.Users {
+					if len(u.AccessKeys) != 0 {
+						t.Errorf("%s has keys although ListAccessKeys was denied: %+v", u.Name, u.AccessKeys)
+					}
+				}
+			},
+		},
+		{
+			name:    "GetAccountAuthorizationDetails denied",
+			fault:   scenario.Fault{Account: cleanProduction, Service: "iam", Operation: "GetAccountAuthorizationDetails", Error: "AccessDenied", Rate: 1},
+			section: "users", op: "iam:GetAccountAuthorizationDetails", code: "AccessDenied",
+			same: func(a inventory.Account) any {
+				// The credential report and the per-user calls still give every user, its
+				// password, MFA and keys.
+				type user struct {
+					Name, ARN       string
+					Password, MFA   bool
+					LastUsed        *time.Time
+					MFADevices      []inventory.MFADevice
+					AccessKeys      []inventory.AccessKey
+					PasswordChanged *time.Time
+				}
+				var us []user
+				for _, u := range a.Users {
+					us = append(us, user{u.Name, u.ARN, u.PasswordEnabled, u.MFAActive, u.PasswordLastUsed, u.MFADevices, u.AccessKeys, u.PasswordLastChanged})
+				}
+				return []any{us, a.Events, a.ServerCertificates, a.Root, a.PasswordPolicy, a.Summary}
+			},
+			lost: func(t *testing.T, a inventory.Account) {
+				if len(a.Roles) != 0 || len(a.Groups) != 0 {
+					t.Errorf("roles %d, groups %d: only GetAccountAuthorizationDetails gives them", len(a.Roles), len(a.Groups))
+				}
+			},
+		},
+		{
+			name:    "LookupEvents throttled for ever",
+			fault:   scenario.Fault{Account: cleanProduction, Service: "cloudtrail", Operation: "LookupEvents", Error: "ThrottlingException", Rate: 1},
+			section: "events", op: "cloudtrail:LookupEvents", code: "ThrottlingException", eachName: true,
+			same: func(a inventory.Account) any {
+				return []any{a.Users, a.Groups, a.Roles, a.Policies, a.ServerCertificates, a.Root, a.PasswordPolicy, a.Summary}
+			},
+			lost: func(t *testing.T, a inventory.Account) {
+				if len(a.Events) != 0 {
+					t.Errorf("events found although every LookupEvents was throttled: %+v", a.Events)
+				}
+			},
+			// 12 event names × 3 attempts, backoff ≤ 20 ms: well under a second of
+			// retrying; the bound leaves room for a loaded machine.
+			maxElapsed: 30 * time.Second,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := clockFrom(base)
+			srv := startSandbox(t, scenario.Clean(), clock, &scenario.Knobs{RateLimits: noEventsLimit, Faults: []scenario.Fault{tc.fault}})
+			r := runAudit(t, srv, clock, copts)
+			inv := r.res.Inventory
+			got := accountByID(t, inv, cleanProduction)
+			t.Logf("elapsed %v; Production calls %v", r.elapsed, got.APICalls)
+			if r.stats.FaultTotal == 0 {
+				t.Fatalf("the fault never fired: %+v", r.stats)
+			}
+			if tc.maxElapsed > 0 && r.elapsed > tc.maxElapsed {
+				t.Errorf("the run took %v, want under %v", r.elapsed, tc.maxElapsed)
+			}
+
+			// The rest of the account is collected, as without the fault.
+			if g, w := section(t, tc.same(got)), section(t, tc.same(want)); g != w {
+				t.Errorf("what the fault did not touch differs from the audit without it:\n got %s\nwant %s", g, w)
+			}
+			tc.lost(t, got)
+
+			// The gap says what, where and why.
+			if got.Status != inventory.StatusPartial {
+				t.Errorf("Production status %s, want partial", got.Status)
+			}
+			var subjects []string
+			for _, g := range got.Gaps {
+				if g.Section != tc.section || g.Operation != tc.op || g.ErrorCode != tc.code || g.AccountID != cleanProduction || g.Message == "" {
+					t.Errorf("unexpected gap %+v", g)
+					continue
+				}
+				subjects = append(subjects, g.Subject)
+			}
+			switch {
+			case tc.eachName:
+				if strings.Join(subjects, ",") != strings.Join(sortedCopy(collect.DefaultEventNames), ",") {
+					t.Errorf("events gaps name %v, want every event name %v", subjects, collect.DefaultEventNames)
+				}
+			case tc.subjects != nil:
+				if strings.Join(subjects, ",") != strings.Join(tc.subjects, ",") {
+					t.Errorf("gap subjects %v, want %v", subjects, tc.subjects)
+				}
+			default:
+				if len(subjects) != 1 || subjects[0] != "" {
+					t.Errorf("gaps %+v, want one for the account", got.Gaps)
+				}
+			}
+			if !r.res.Incomplete {
+				t.Error("the run is not marked incomplete")
+			}
+			// The console lists the gap with its operation and code.
+			line := fmt.Sprintf("  - Production: %s", tc.section)
+			opCode := tc.op + " " + tc.code + ": "
+			if !strings.Contains(r.out, "Incomplete data (") || !containsLineWith(r.out, line, opCode) {
+				t.Errorf("console does not list the gap (%q … %q):\n%s", line, opCode, r.out)
+			}
+
+			// The other accounts are unaffected.
+			for _, id := range []string{cleanManagement, cleanDevelopment} {
+				a, b := accountByID(t, inv, id), accountByID(t, baseline.res.Inventory, id)
+				if a.Status != inventory.StatusAudited || len(a.Gaps) != 0 {
+					t.Errorf("%s: %s %+v", a.Name, a.Status, a.Gaps)
+				}
+				if id == cleanManagement {
+					continue // its caller's key is used by the audit itself: last use moves
+				}
+				if g, w := section(t, []any{a.Users, a.Roles, a.Groups, a.Events}), section(t, []any{b.Users, b.Roles, b.Groups, b.Events}); g != w {
+					t.Errorf("%s differs from the audit without the fault:\n got %s\nwant %s", a.Name, g, w)
+				}
+			}
+		})
+	}
+}
+
+// With a fault that never stops and the SDK's retry settings, LookupEvents is
+// attempted exactly MaxAttempts times per event name: retries are bounded and
+// nothing hangs.
+func TestThrottlingStormRetriesAreBounded(t *testing.T) {
+	clock := clockFrom(time.Now().UTC().Truncate(time.Second))
+	srv := startSandbox(t, scenario.Clean(), clock, &scenario.Knobs{RateLimits: map[string]float64{"cloudtrail": 0},
+		Faults: []scenario.Fault{{Service: "cloudtrail", Operation: "LookupEvents", Error: "ThrottlingException", Rate: 1}}})
+	const attempts = 2
+	r := runAudit(t, srv, clock, collect.Options{EventsRate: 1000, MaxAttempts: attempts, MaxBackoff: 10 * time.Millisecond,
+		EventNames: []string{"CreateUser", "CreateAccessKey"}})
+	for _, id := range []string{cleanManagement, cleanProduction, cleanDevelopment} {
+		if got := r.stats.Calls[id]["cloudtrail:LookupEvents"]; got != 2*attempts {
+			t.Errorf("account %s: %d LookupEvents calls, want %d (2 names × %d attempts)", id, got, 2*attempts, attempts)
+		}
+		a := accountByID(t, r.res.Inventory, id)
+		if a.Status != inventory.StatusPartial || len(a.Gaps) != 2 {
+			t.Errorf("%s: %s %+v", a.Name, a.Status, a.Gaps)
+		}
+		if a.APICalls["cloudtrail:LookupEvents"] != 2*attempts {
+			t.Errorf("%s: collect counted %d LookupEvents attempts, want %d", a.Name, a.APICalls["cloudtrail:LookupEvents"], 2*attempts)
+		}
+	}
+}
+
+// A credential report reused from earlier (older than 15 minutes) is flagged in the
+// inventory and on the console; --fresh-key-usage reads every key's last use live.
+func TestStaleCredentialReport(t *testing.T) {
+	clk := newOffsetClock(time.Now().UTC().Truncate(time.Second))
+	srv := startSandbox(t, scenario.Clean(), clk.now, &scenario.Knobs{RateLimits: map[string]float64{"cloudtrail": 0}})
+	akid, secret := srv.Credentials()
+	cfg := sdkConfigIn(t, srv.URL(), akid, secret, srv.Region())
+
+	// Production's report is generated an hour before the audit.
+	prod := assume(t, cfg, cleanProduction, "IAMAuditRole")
+	if _, err := iam.NewFromConfig(prod).GenerateCredentialReport(context.Background(), &iam.GenerateCredentialReportInput{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(time.Hour)
+
+	en, err := report.MessagesFor("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The note up to the age: "Note: Production: key last-use data comes from a credential report".
+	staleNote := func(name string) string {
+		return strings.SplitN(fmt.Sprintf(en.StaleReport, name, 0), " 0 minutes", 2)[0]
+	}
+	for _, fresh := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fresh key usage %v", fresh), func(t *testing.T) {
+			r := runAudit(t, srv, clk.now, collect.Options{EventsRate: 1000, FreshKeyUsage: fresh})
+			inv := r.res.Inventory
+			p := accountByID(t, inv, cleanProduction)
+			cr := p.CredentialReport
+			if cr == nil || !cr.Reused || cr.AgeSeconds < 55*60 || cr.AgeSeconds > 65*60 || cr.FreshKeyData != fresh {
+				t.Fatalf("Production report: %+v, want reused, about 3600 s old, fresh key data %v", cr, fresh)
+			}
+			for _, id := range []string{cleanManagement, cleanDevelopment} {
+				a := accountByID(t, inv, id)
+				if cr := a.CredentialReport; cr == nil || (!fresh && cr.Reused) || cr.AgeSeconds > 5*60 {
+					t.Errorf("%s report: %+v, want just generated", a.Name, cr)
+				}
+			}
+			wantNote := !fresh // the note is for report data; live data needs none
+			if got := strings.Contains(r.out, staleNote("Production")); got != wantNote {
+				t.Errorf("stale note for Production printed %v, want %v:\n%s", got, wantNote, r.out)
+			}
+			if strings.Contains(r.out, staleNote("Development")) || strings.Contains(r.out, staleNote("Management")) {
+				t.Errorf("a stale note for a fresh report:\n%s", r.out)
+			}
+			keys := 0
+			for _, a := range inv.Accounts {
+				for _, u := range a.Users {
+					for _, k := range u.AccessKeys {
+						keys++
+						if want := map[bool]string{true: collect.LastUsedSourceAPI, false: credreport.LastUsedSourceReport}[fresh]; k.LastUsedSource != want {
+							t.Errorf("%s/%s key %s last use from %q, want %q", a.Name, u.Name, k.ID, k.LastUsedSource, want)
+						}
+					}
+				}
+			}
+			if keys == 0 {
+				t.Fatal("no keys audited")
+			}
+		})
+	}
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func containsLineWith(text string, parts ...string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
