@@ -330,9 +330,10 @@ func (w *xw) open(n string)  { w.b.WriteString("<" + n + ">") }
 func (w *xw) close(n string) { w.b.WriteString("</" + n + ">") }
 func (w *xw) el(n, v string) {
 	w.open(n)
-	_ = xml.EscapeText(&w.b, []byte(v))
+	w.text(v)
 	w.close(n)
 }
+func (w *xw) text(v string)                { _ = xml.EscapeText(&w.b, []byte(v)) }
 func (w *xw) elTime(n string, t time.Time) { w.el(n, isoTime(t)) }
 func (w *xw) elBool(n string, v bool)      { w.el(n, fmt.Sprint(v)) }
 func (w *xw) elInt(n string, v int)        { w.el(n, fmt.Sprint(v)) }

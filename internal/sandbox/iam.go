@@ -26,20 +26,20 @@ func init() {
 	iamOps = map[string]iamHandler{
 		"ListUsers":                      {fn: (*call).listUsers},
 		"GetUser":                        {fn: (*call).getUser},
-		"ListAccessKeys":                 {fn: (*call).listAccessKeys},
+		"ListAccessKeys":                 {fn: onUser((*call).listAccessKeys)},
 		"GetAccessKeyLastUsed":           {fn: (*call).getAccessKeyLastUsed},
-		"ListMFADevices":                 {fn: (*call).listMFADevices},
+		"ListMFADevices":                 {fn: onUser((*call).listMFADevices)},
 		"ListVirtualMFADevices":          {fn: (*call).listVirtualMFADevices},
-		"GetLoginProfile":                {fn: (*call).getLoginProfile},
+		"GetLoginProfile":                {fn: onUser((*call).getLoginProfile)},
 		"GenerateCredentialReport":       {write: true, fn: (*call).generateCredentialReport},
 		"GetCredentialReport":            {fn: (*call).getCredentialReport},
 		"GetAccountSummary":              {fn: (*call).getAccountSummary},
 		"GetAccountPasswordPolicy":       {fn: (*call).getAccountPasswordPolicy},
 		"GetAccountAuthorizationDetails": {fn: (*call).getAccountAuthorizationDetails},
-		"ListUserTags":                   {fn: (*call).listUserTags},
-		"ListGroupsForUser":              {fn: (*call).listGroupsForUser},
-		"ListAttachedUserPolicies":       {fn: (*call).listAttachedUserPolicies},
-		"ListUserPolicies":               {fn: (*call).listUserPolicies},
+		"ListUserTags":                   {fn: onUser((*call).listUserTags)},
+		"ListGroupsForUser":              {fn: onUser((*call).listGroupsForUser)},
+		"ListAttachedUserPolicies":       {fn: onUser((*call).listAttachedUserPolicies)},
+		"ListUserPolicies":               {fn: onUser((*call).listUserPolicies)},
 		"ListServerCertificates":         {fn: (*call).listServerCertificates},
 		"ListEntitiesForPolicy":          {fn: (*call).listEntitiesForPolicy},
 		"ListRoles":                      {fn: (*call).listRoles},
@@ -74,6 +74,18 @@ func (c *call) serveIAM() *apiError {
 	return nil
 }
 
+// onUser is the handler of a read on the user that UserName names, or on the calling
+// IAM user when UserName is absent (NoSuchEntity when there is no such user).
+func onUser(fn func(c *call, a *account, u *user, b *xw) *apiError) func(c *call, a *account, b *xw) *apiError {
+	return func(c *call, a *account, b *xw) *apiError {
+		u, err := c.targetUser(a)
+		if err != nil {
+			return err
+		}
+		return fn(c, a, u, b)
+	}
+}
+
 // iamPage reads Marker and MaxItems and returns the bounds of the page over n items.
 func (c *call) iamPage(n int) (start, end int, next string, err *apiError) {
 	asked := 0
@@ -92,6 +104,24 @@ func (c *call) iamPage(n int) (start, end int, next string, err *apiError) {
 		return 0, 0, "", errf(400, "ValidationError", "Invalid Marker.")
 	}
 	return start, end, next, nil
+}
+
+// listPage writes the page of items that Marker and MaxItems select: the element list
+// with one <member> per item (member writes its content), then IsTruncated and Marker.
+func listPage[T any](c *call, b *xw, list string, items []T, member func(T)) *apiError {
+	start, end, next, err := c.iamPage(len(items))
+	if err != nil {
+		return err
+	}
+	b.open(list)
+	for _, it := range items[start:end] {
+		b.open("member")
+		member(it)
+		b.close("member")
+	}
+	b.close(list)
+	writeTruncation(b, next)
+	return nil
 }
 
 func writeTruncation(b *xw, next string) {
@@ -156,19 +186,7 @@ func (c *call) listUsers(a *account, b *xw) *apiError {
 			users = append(users, u)
 		}
 	}
-	start, end, next, err := c.iamPage(len(users))
-	if err != nil {
-		return err
-	}
-	b.open("Users")
-	for _, u := range users[start:end] {
-		b.open("member")
-		c.userXML(b, a, u, false)
-		b.close("member")
-	}
-	b.close("Users")
-	writeTruncation(b, next)
-	return nil
+	return listPage(c, b, "Users", users, func(u *user) { c.userXML(b, a, u, false) })
 }
 
 func (c *call) getUser(a *account, b *xw) *apiError {
@@ -195,27 +213,13 @@ func (c *call) getUser(a *account, b *xw) *apiError {
 	return nil
 }
 
-func (c *call) listAccessKeys(a *account, b *xw) *apiError {
-	u, err := c.targetUser(a)
-	if err != nil {
-		return err
-	}
-	start, end, next, err := c.iamPage(len(u.keys))
-	if err != nil {
-		return err
-	}
-	b.open("AccessKeyMetadata")
-	for _, k := range u.keys[start:end] {
-		b.open("member")
+func (c *call) listAccessKeys(a *account, u *user, b *xw) *apiError {
+	return listPage(c, b, "AccessKeyMetadata", u.keys, func(k *key) {
 		b.el("UserName", u.name)
 		b.el("AccessKeyId", k.id)
 		b.el("Status", k.status)
 		b.elTime("CreateDate", k.created)
-		b.close("member")
-	}
-	b.close("AccessKeyMetadata")
-	writeTruncation(b, next)
-	return nil
+	})
 }
 
 // findKey finds an access key of the account (a user's or the root's).
@@ -255,26 +259,12 @@ func (c *call) getAccessKeyLastUsed(a *account, b *xw) *apiError {
 	return nil
 }
 
-func (c *call) listMFADevices(a *account, b *xw) *apiError {
-	u, err := c.targetUser(a)
-	if err != nil {
-		return err
-	}
-	start, end, next, err := c.iamPage(len(u.mfa))
-	if err != nil {
-		return err
-	}
-	b.open("MFADevices")
-	for _, d := range u.mfa[start:end] {
-		b.open("member")
+func (c *call) listMFADevices(a *account, u *user, b *xw) *apiError {
+	return listPage(c, b, "MFADevices", u.mfa, func(d *mfaDevice) {
 		b.el("UserName", u.name)
 		b.el("SerialNumber", d.serial)
 		b.elTime("EnableDate", d.enabled)
-		b.close("member")
-	}
-	b.close("MFADevices")
-	writeTruncation(b, next)
-	return nil
+	})
 }
 
 func (c *call) listVirtualMFADevices(a *account, b *xw) *apiError {
@@ -292,13 +282,7 @@ func (c *call) listVirtualMFADevices(a *account, b *xw) *apiError {
 		}
 		devs = append(devs, d)
 	}
-	start, end, next, err := c.iamPage(len(devs))
-	if err != nil {
-		return err
-	}
-	b.open("VirtualMFADevices")
-	for _, d := range devs[start:end] {
-		b.open("member")
+	return listPage(c, b, "VirtualMFADevices", devs, func(d *vmfa) {
 		b.el("SerialNumber", d.serial)
 		switch {
 		case d.user == rootUser:
@@ -320,27 +304,23 @@ func (c *call) listVirtualMFADevices(a *account, b *xw) *apiError {
 		if d.user != "" {
 			b.elTime("EnableDate", d.enabled)
 		}
-		b.close("member")
-	}
-	b.close("VirtualMFADevices")
-	writeTruncation(b, next)
-	return nil
+	})
 }
 
-func (c *call) getLoginProfile(a *account, b *xw) *apiError {
-	u, err := c.targetUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) getLoginProfile(a *account, u *user, b *xw) *apiError {
 	if u.password == nil {
 		return errf(404, "NoSuchEntity", "Login Profile for User %s cannot be found.", u.name)
 	}
-	b.open("LoginProfile")
-	b.el("UserName", u.name)
-	b.elTime("CreateDate", u.password.created)
-	b.elBool("PasswordResetRequired", false)
-	b.close("LoginProfile")
+	loginProfileXML(b, u.name, u.password.created, false)
 	return nil
+}
+
+func loginProfileXML(b *xw, userName string, created time.Time, resetRequired bool) {
+	b.open("LoginProfile")
+	b.el("UserName", userName)
+	b.elTime("CreateDate", created)
+	b.elBool("PasswordResetRequired", resetRequired)
+	b.close("LoginProfile")
 }
 
 func (c *call) getAccountSummary(a *account, b *xw) *apiError {
@@ -433,11 +413,15 @@ func attachedXML(b *xw, arns []string) {
 	b.open("AttachedManagedPolicies")
 	for _, arn := range arns {
 		b.open("member")
-		b.el("PolicyName", arn[strings.LastIndex(arn, "/")+1:])
-		b.el("PolicyArn", arn)
+		attachedPolicyXML(b, arn)
 		b.close("member")
 	}
 	b.close("AttachedManagedPolicies")
+}
+
+func attachedPolicyXML(b *xw, arn string) {
+	b.el("PolicyName", arn[strings.LastIndex(arn, "/")+1:])
+	b.el("PolicyArn", arn)
 }
 
 func inlineXML(b *xw, list string, m map[string]string) {
@@ -507,13 +491,8 @@ func (c *call) getAccountAuthorizationDetails(a *account, b *xw) *apiError {
 		return err
 	}
 	page := entries[start:end]
-	b.open("UserDetailList")
-	for _, e := range page {
-		if e.kind != "User" {
-			continue
-		}
+	kindList(b, "UserDetailList", "User", page, func(e authEntry) {
 		u := e.u
-		b.open("member")
 		b.el("Path", u.path)
 		b.el("UserName", u.name)
 		b.el("UserId", u.id)
@@ -529,39 +508,15 @@ func (c *call) getAccountAuthorizationDetails(a *account, b *xw) *apiError {
 		if len(u.tags) > 0 {
 			tagsXML(b, u.tags)
 		}
-		b.close("member")
-	}
-	b.close("UserDetailList")
-	b.open("GroupDetailList")
-	for _, e := range page {
-		if e.kind != "Group" {
-			continue
-		}
-		g := e.g
-		b.open("member")
-		b.el("Path", "/")
-		b.el("GroupName", g.name)
-		b.el("GroupId", g.id)
-		b.el("Arn", a.arn(c.partition(), "group", "/", g.name))
-		b.elTime("CreateDate", g.created)
-		inlineXML(b, "GroupPolicyList", g.inline)
-		attachedXML(b, g.attached)
-		b.close("member")
-	}
-	b.close("GroupDetailList")
-	b.open("RoleDetailList")
-	for _, e := range page {
-		if e.kind != "Role" {
-			continue
-		}
+	})
+	kindList(b, "GroupDetailList", "Group", page, func(e authEntry) {
+		c.groupXML(b, a, e.g)
+		inlineXML(b, "GroupPolicyList", e.g.inline)
+		attachedXML(b, e.g.attached)
+	})
+	kindList(b, "RoleDetailList", "Role", page, func(e authEntry) {
 		r := e.r
-		b.open("member")
-		b.el("Path", r.path)
-		b.el("RoleName", r.name)
-		b.el("RoleId", r.id)
-		b.el("Arn", a.arn(c.partition(), "role", r.path, r.name))
-		b.elTime("CreateDate", r.created)
-		b.el("AssumeRolePolicyDocument", policyDoc(r.trust))
+		c.roleXML(b, a, r)
 		b.raw("<InstanceProfileList></InstanceProfileList>")
 		inlineXML(b, "RolePolicyList", r.inline)
 		attachedXML(b, r.attached)
@@ -571,9 +526,7 @@ func (c *call) getAccountAuthorizationDetails(a *account, b *xw) *apiError {
 			b.el("Region", orDefault(r.lastUsedRegion, c.s.org.homeRegion))
 		}
 		b.close("RoleLastUsed")
-		b.close("member")
-	}
-	b.close("RoleDetailList")
+	})
 	b.open("Policies")
 	for _, e := range page {
 		switch e.kind {
@@ -591,6 +544,28 @@ func (c *call) getAccountAuthorizationDetails(a *account, b *xw) *apiError {
 	b.close("Policies")
 	writeTruncation(b, next)
 	return nil
+}
+
+// kindList writes the entries of one kind as the element list, one <member> each.
+func kindList(b *xw, list, kind string, entries []authEntry, member func(authEntry)) {
+	b.open(list)
+	for _, e := range entries {
+		if e.kind == kind {
+			b.open("member")
+			member(e)
+			b.close("member")
+		}
+	}
+	b.close(list)
+}
+
+func (c *call) roleXML(b *xw, a *account, r *role) {
+	b.el("Path", r.path)
+	b.el("RoleName", r.name)
+	b.el("RoleId", r.id)
+	b.el("Arn", a.arn(c.partition(), "role", r.path, r.name))
+	b.elTime("CreateDate", r.created)
+	b.el("AssumeRolePolicyDocument", policyDoc(r.trust))
 }
 
 func (c *call) policyDetailXML(b *xw, name, id, arn, doc string, created time.Time, attachments int) {
@@ -662,47 +637,15 @@ func count(list []string, v string) int {
 	return n
 }
 
-func (c *call) listUserTags(a *account, b *xw) *apiError {
-	u, err := c.targetUser(a)
-	if err != nil {
-		return err
-	}
-	keys := sortedKeys(u.tags)
-	start, end, next, err := c.iamPage(len(keys))
-	if err != nil {
-		return err
-	}
-	b.open("Tags")
-	for _, k := range keys[start:end] {
-		b.open("member")
+func (c *call) listUserTags(a *account, u *user, b *xw) *apiError {
+	return listPage(c, b, "Tags", sortedKeys(u.tags), func(k string) {
 		b.el("Key", k)
 		b.el("Value", u.tags[k])
-		b.close("member")
-	}
-	b.close("Tags")
-	writeTruncation(b, next)
-	return nil
+	})
 }
 
-func (c *call) listGroupsForUser(a *account, b *xw) *apiError {
-	u, err := c.targetUser(a)
-	if err != nil {
-		return err
-	}
-	start, end, next, err := c.iamPage(len(u.groups))
-	if err != nil {
-		return err
-	}
-	b.open("Groups")
-	for _, gn := range u.groups[start:end] {
-		g := a.groups[gn]
-		b.open("member")
-		c.groupXML(b, a, g)
-		b.close("member")
-	}
-	b.close("Groups")
-	writeTruncation(b, next)
-	return nil
+func (c *call) listGroupsForUser(a *account, u *user, b *xw) *apiError {
+	return listPage(c, b, "Groups", u.groups, func(gn string) { c.groupXML(b, a, a.groups[gn]) })
 }
 
 func (c *call) groupXML(b *xw, a *account, g *group) {
@@ -713,67 +656,25 @@ func (c *call) groupXML(b *xw, a *account, g *group) {
 	b.elTime("CreateDate", g.created)
 }
 
-func (c *call) listAttachedUserPolicies(a *account, b *xw) *apiError {
-	u, err := c.targetUser(a)
-	if err != nil {
-		return err
-	}
-	start, end, next, err := c.iamPage(len(u.attached))
-	if err != nil {
-		return err
-	}
-	b.open("AttachedPolicies")
-	for _, arn := range u.attached[start:end] {
-		b.open("member")
-		b.el("PolicyName", arn[strings.LastIndex(arn, "/")+1:])
-		b.el("PolicyArn", arn)
-		b.close("member")
-	}
-	b.close("AttachedPolicies")
-	writeTruncation(b, next)
-	return nil
+func (c *call) listAttachedUserPolicies(a *account, u *user, b *xw) *apiError {
+	return listPage(c, b, "AttachedPolicies", u.attached, func(arn string) { attachedPolicyXML(b, arn) })
 }
 
-func (c *call) listUserPolicies(a *account, b *xw) *apiError {
-	u, err := c.targetUser(a)
-	if err != nil {
-		return err
-	}
-	names := sortedKeys(u.inline)
-	start, end, next, err := c.iamPage(len(names))
-	if err != nil {
-		return err
-	}
-	b.open("PolicyNames")
-	for _, n := range names[start:end] {
-		b.el("member", n)
-	}
-	b.close("PolicyNames")
-	writeTruncation(b, next)
-	return nil
+func (c *call) listUserPolicies(a *account, u *user, b *xw) *apiError {
+	return listPage(c, b, "PolicyNames", sortedKeys(u.inline), b.text)
 }
 
 func (c *call) listServerCertificates(a *account, b *xw) *apiError {
 	certs := append([]*cert(nil), a.certs...)
 	sort.Slice(certs, func(i, j int) bool { return certs[i].name < certs[j].name })
-	start, end, next, err := c.iamPage(len(certs))
-	if err != nil {
-		return err
-	}
-	b.open("ServerCertificateMetadataList")
-	for _, ct := range certs[start:end] {
-		b.open("member")
+	return listPage(c, b, "ServerCertificateMetadataList", certs, func(ct *cert) {
 		b.el("Path", "/")
 		b.el("ServerCertificateName", ct.name)
 		b.el("ServerCertificateId", ct.id)
 		b.el("Arn", a.arn(c.partition(), "server-certificate", "/", ct.name))
 		b.elTime("UploadDate", ct.uploaded)
 		b.elTime("Expiration", ct.expires)
-		b.close("member")
-	}
-	b.close("ServerCertificateMetadataList")
-	writeTruncation(b, next)
-	return nil
+	})
 }
 
 func (c *call) listEntitiesForPolicy(a *account, b *xw) *apiError {
@@ -826,40 +727,12 @@ func (c *call) listEntitiesForPolicy(a *account, b *xw) *apiError {
 }
 
 func (c *call) listRoles(a *account, b *xw) *apiError {
-	start, end, next, err := c.iamPage(len(a.roles))
-	if err != nil {
-		return err
-	}
-	b.open("Roles")
-	for _, r := range a.roles[start:end] {
-		b.open("member")
-		b.el("Path", r.path)
-		b.el("RoleName", r.name)
-		b.el("RoleId", r.id)
-		b.el("Arn", a.arn(c.partition(), "role", r.path, r.name))
-		b.elTime("CreateDate", r.created)
-		b.el("AssumeRolePolicyDocument", policyDoc(r.trust))
+	return listPage(c, b, "Roles", a.roles, func(r *role) {
+		c.roleXML(b, a, r)
 		b.elInt("MaxSessionDuration", 3600)
-		b.close("member")
-	}
-	b.close("Roles")
-	writeTruncation(b, next)
-	return nil
+	})
 }
 
 func (c *call) listGroups(a *account, b *xw) *apiError {
-	names := sortedKeys(a.groups)
-	start, end, next, err := c.iamPage(len(names))
-	if err != nil {
-		return err
-	}
-	b.open("Groups")
-	for _, n := range names[start:end] {
-		b.open("member")
-		c.groupXML(b, a, a.groups[n])
-		b.close("member")
-	}
-	b.close("Groups")
-	writeTruncation(b, next)
-	return nil
+	return listPage(c, b, "Groups", sortedKeys(a.groups), func(n string) { c.groupXML(b, a, a.groups[n]) })
 }

@@ -11,25 +11,55 @@ import (
 
 var iamWrites = map[string]func(c *call, a *account, b *xw) *apiError{
 	"CreateUser":             (*call).createUser,
-	"DeleteUser":             (*call).deleteUser,
-	"TagUser":                (*call).tagUser,
-	"CreateLoginProfile":     (*call).createLoginProfile,
-	"DeleteLoginProfile":     (*call).deleteLoginProfile,
+	"DeleteUser":             userWrite((*call).deleteUser),
+	"TagUser":                userWrite((*call).tagUser),
+	"CreateLoginProfile":     userWrite((*call).createLoginProfile),
+	"DeleteLoginProfile":     userWrite((*call).deleteLoginProfile),
 	"CreateAccessKey":        (*call).createAccessKey,
 	"UpdateAccessKey":        (*call).updateAccessKey,
 	"DeleteAccessKey":        (*call).deleteAccessKey,
 	"CreateVirtualMFADevice": (*call).createVirtualMFADevice,
-	"EnableMFADevice":        (*call).enableMFADevice,
-	"DeactivateMFADevice":    (*call).deactivateMFADevice,
+	"EnableMFADevice":        userWrite((*call).enableMFADevice),
+	"DeactivateMFADevice":    userWrite((*call).deactivateMFADevice),
 	"DeleteVirtualMFADevice": (*call).deleteVirtualMFADevice,
-	"PutUserPolicy":          (*call).putUserPolicy,
-	"DeleteUserPolicy":       (*call).deleteUserPolicy,
-	"AttachUserPolicy":       (*call).attachUserPolicy,
-	"DetachUserPolicy":       (*call).detachUserPolicy,
-	"AddUserToGroup":         (*call).addUserToGroup,
-	"RemoveUserFromGroup":    (*call).removeUserFromGroup,
+	"PutUserPolicy":          userWrite((*call).putUserPolicy),
+	"DeleteUserPolicy":       userWrite((*call).deleteUserPolicy),
+	"AttachUserPolicy":       userWrite((*call).attachUserPolicy),
+	"DetachUserPolicy":       userWrite((*call).detachUserPolicy),
+	"AddUserToGroup":         userWrite((*call).addUserToGroup),
+	"RemoveUserFromGroup":    userWrite((*call).removeUserFromGroup),
 	"CreateGroup":            (*call).createGroup,
 }
+
+// userWrite is the handler of a write on the user that UserName names: it finds the
+// user (ValidationError without UserName, NoSuchEntity when absent), applies fn, and
+// records the CloudTrail event when fn succeeds.
+func userWrite(fn func(c *call, a *account, u *user, b *xw) *apiError) func(c *call, a *account, b *xw) *apiError {
+	return func(c *call, a *account, b *xw) *apiError {
+		u, err := c.namedUser(a)
+		if err != nil {
+			return err
+		}
+		if err := fn(c, a, u, b); err != nil {
+			return err
+		}
+		c.recordWrite(a)
+		return nil
+	}
+}
+
+// without returns list without its first item that match selects (a new slice: the
+// old one may be shared), and whether there was one.
+func without[T any](list []T, match func(T) bool) ([]T, bool) {
+	for i, x := range list {
+		if match(x) {
+			return append(list[:i:i], list[i+1:]...), true
+		}
+	}
+	return list, false
+}
+
+func equal[T comparable](v T) func(T) bool { return func(x T) bool { return x == v } }
 
 var userNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
@@ -103,11 +133,7 @@ func (c *call) formTags() map[string]string {
 	}
 }
 
-func (c *call) deleteUser(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) deleteUser(a *account, u *user, b *xw) *apiError {
 	switch {
 	case len(u.keys) > 0:
 		return errf(409, "DeleteConflict", "Cannot delete entity, must delete access keys first.")
@@ -123,7 +149,6 @@ func (c *call) deleteUser(a *account, b *xw) *apiError {
 		return errf(409, "DeleteConflict", "Cannot delete entity, must remove users from group first.")
 	}
 	delete(a.users, u.name)
-	c.recordWrite(a)
 	return nil
 }
 
@@ -136,11 +161,7 @@ func (c *call) namedUser(a *account) (*user, *apiError) {
 	return c.targetUser(a)
 }
 
-func (c *call) tagUser(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) tagUser(a *account, u *user, b *xw) *apiError {
 	tags := c.formTags()
 	if len(u.tags)+len(tags) > 50 {
 		return errf(409, "LimitExceeded", "The number of tags has reached the maximum limit.")
@@ -148,15 +169,10 @@ func (c *call) tagUser(a *account, b *xw) *apiError {
 	for k, v := range tags {
 		u.tags[k] = v
 	}
-	c.recordWrite(a)
 	return nil
 }
 
-func (c *call) createLoginProfile(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) createLoginProfile(a *account, u *user, b *xw) *apiError {
 	if u.password != nil {
 		return errf(409, "EntityAlreadyExists", "Login Profile for user %s already exists.", u.name)
 	}
@@ -164,25 +180,15 @@ func (c *call) createLoginProfile(a *account, b *xw) *apiError {
 		return errf(400, "ValidationError", "1 validation error detected: Value null at 'password' failed to satisfy constraint: Member must not be null")
 	}
 	u.password = &password{created: c.now}
-	b.open("LoginProfile")
-	b.el("UserName", u.name)
-	b.elTime("CreateDate", c.now)
-	b.elBool("PasswordResetRequired", c.form.Get("PasswordResetRequired") == "true")
-	b.close("LoginProfile")
-	c.recordWrite(a)
+	loginProfileXML(b, u.name, c.now, c.form.Get("PasswordResetRequired") == "true")
 	return nil
 }
 
-func (c *call) deleteLoginProfile(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) deleteLoginProfile(a *account, u *user, b *xw) *apiError {
 	if u.password == nil {
 		return errf(404, "NoSuchEntity", "Login Profile for User %s cannot be found.", u.name)
 	}
 	u.password = nil
-	c.recordWrite(a)
 	return nil
 }
 
@@ -275,11 +281,7 @@ func (c *call) createVirtualMFADevice(a *account, b *xw) *apiError {
 
 var totpRe = regexp.MustCompile(`^\d{6}$`)
 
-func (c *call) enableMFADevice(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) enableMFADevice(a *account, u *user, b *xw) *apiError {
 	serial := c.form.Get("SerialNumber")
 	if len(serial) < 9 {
 		return errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'serialNumber' failed to satisfy constraint: Member must have length greater than or equal to 9", serial)
@@ -310,27 +312,19 @@ func (c *call) enableMFADevice(a *account, b *xw) *apiError {
 		kind = "fido"
 	}
 	u.mfa = append(u.mfa, &mfaDevice{kind: kind, serial: serial, enabled: c.now})
-	c.recordWrite(a)
 	return nil
 }
 
-func (c *call) deactivateMFADevice(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) deactivateMFADevice(a *account, u *user, b *xw) *apiError {
 	serial := c.form.Get("SerialNumber")
-	for i, d := range u.mfa {
-		if d.serial == serial {
-			u.mfa = append(u.mfa[:i:i], u.mfa[i+1:]...)
-			if v, ok := a.virtualMFA[serial]; ok {
-				v.user, v.enabled = "", time.Time{}
-			}
-			c.recordWrite(a)
-			return nil
-		}
+	var found bool
+	if u.mfa, found = without(u.mfa, func(d *mfaDevice) bool { return d.serial == serial }); !found {
+		return errf(404, "NoSuchEntity", "MFA Device with serial number %s does not exist.", serial)
 	}
-	return errf(404, "NoSuchEntity", "MFA Device with serial number %s does not exist.", serial)
+	if v, ok := a.virtualMFA[serial]; ok {
+		v.user, v.enabled = "", time.Time{}
+	}
+	return nil
 }
 
 func (c *call) deleteVirtualMFADevice(a *account, b *xw) *apiError {
@@ -347,11 +341,7 @@ func (c *call) deleteVirtualMFADevice(a *account, b *xw) *apiError {
 	return nil
 }
 
-func (c *call) putUserPolicy(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) putUserPolicy(a *account, u *user, b *xw) *apiError {
 	name, doc := c.form.Get("PolicyName"), c.form.Get("PolicyDocument")
 	if name == "" || doc == "" {
 		return errf(400, "ValidationError", "PolicyName and PolicyDocument are required.")
@@ -360,31 +350,21 @@ func (c *call) putUserPolicy(a *account, b *xw) *apiError {
 		return errf(400, "MalformedPolicyDocument", "Syntax errors in policy.")
 	}
 	u.inline[name] = doc
-	c.recordWrite(a)
 	return nil
 }
 
-func (c *call) deleteUserPolicy(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) deleteUserPolicy(a *account, u *user, b *xw) *apiError {
 	name := c.form.Get("PolicyName")
 	if _, ok := u.inline[name]; !ok {
 		return errf(404, "NoSuchEntity", "The user policy with name %s cannot be found.", name)
 	}
 	delete(u.inline, name)
-	c.recordWrite(a)
 	return nil
 }
 
 var policyArnRe = regexp.MustCompile(`^arn:[a-z-]+:iam::(aws|\d{12}):policy/.+$`)
 
-func (c *call) attachUserPolicy(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) attachUserPolicy(a *account, u *user, b *xw) *apiError {
 	arn := c.form.Get("PolicyArn")
 	if !policyArnRe.MatchString(arn) {
 		return errf(400, "InvalidInput", "ARN %s is not valid.", arn)
@@ -398,7 +378,6 @@ func (c *call) attachUserPolicy(a *account, b *xw) *apiError {
 		}
 		u.attached = append(u.attached, arn)
 	}
-	c.recordWrite(a)
 	return nil
 }
 
@@ -411,55 +390,45 @@ func (a *account) hasPolicy(arn, partition string) bool {
 	return false
 }
 
-func (c *call) detachUserPolicy(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
-	if err != nil {
-		return err
-	}
+func (c *call) detachUserPolicy(a *account, u *user, b *xw) *apiError {
 	arn := c.form.Get("PolicyArn")
-	for i, p := range u.attached {
-		if p == arn {
-			u.attached = append(u.attached[:i:i], u.attached[i+1:]...)
-			c.recordWrite(a)
-			return nil
-		}
+	var found bool
+	if u.attached, found = without(u.attached, equal(arn)); !found {
+		return errf(404, "NoSuchEntity", "Policy %s was not found.", arn)
 	}
-	return errf(404, "NoSuchEntity", "Policy %s was not found.", arn)
+	return nil
 }
 
-func (c *call) addUserToGroup(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
+func (c *call) addUserToGroup(a *account, u *user, b *xw) *apiError {
+	gn, err := c.namedGroup(a)
 	if err != nil {
 		return err
-	}
-	gn := c.form.Get("GroupName")
-	if _, ok := a.groups[gn]; !ok {
-		return errf(404, "NoSuchEntity", "The group with name %s cannot be found.", gn)
 	}
 	if count(u.groups, gn) == 0 {
 		u.groups = append(u.groups, gn)
 	}
-	c.recordWrite(a)
 	return nil
 }
 
-func (c *call) removeUserFromGroup(a *account, b *xw) *apiError {
-	u, err := c.namedUser(a)
+func (c *call) removeUserFromGroup(a *account, u *user, b *xw) *apiError {
+	gn, err := c.namedGroup(a)
 	if err != nil {
 		return err
 	}
+	var found bool
+	if u.groups, found = without(u.groups, equal(gn)); !found {
+		return errf(404, "NoSuchEntity", "The user with name %s cannot be found in group %s.", u.name, gn)
+	}
+	return nil
+}
+
+// namedGroup is the GroupName parameter, a group of the account.
+func (c *call) namedGroup(a *account) (string, *apiError) {
 	gn := c.form.Get("GroupName")
 	if _, ok := a.groups[gn]; !ok {
-		return errf(404, "NoSuchEntity", "The group with name %s cannot be found.", gn)
+		return "", errf(404, "NoSuchEntity", "The group with name %s cannot be found.", gn)
 	}
-	for i, g := range u.groups {
-		if g == gn {
-			u.groups = append(u.groups[:i:i], u.groups[i+1:]...)
-			c.recordWrite(a)
-			return nil
-		}
-	}
-	return errf(404, "NoSuchEntity", "The user with name %s cannot be found in group %s.", u.name, gn)
+	return gn, nil
 }
 
 func (c *call) createGroup(a *account, b *xw) *apiError {

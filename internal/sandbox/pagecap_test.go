@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,123 +32,62 @@ func TestPageCapOneStillReturnsEverything(t *testing.T) {
 		run  func() (items, pages int)
 	}{
 		{"ListAccounts", 25, func() (int, int) {
-			p := organizations.NewListAccountsPaginator(org, &organizations.ListAccountsInput{})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.Accounts) })
-			})
+			return drain(c, t, organizations.NewListAccountsPaginator(org, &organizations.ListAccountsInput{}), func(o *organizations.ListAccountsOutput) int { return len(o.Accounts) })
 		}},
 		{"ListAccountsForParent", 24, func() (int, int) {
-			p := organizations.NewListAccountsForParentPaginator(org, &organizations.ListAccountsForParentInput{ParentId: rootID})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.Accounts) })
-			})
+			return drain(c, t, organizations.NewListAccountsForParentPaginator(org, &organizations.ListAccountsForParentInput{ParentId: rootID}), func(o *organizations.ListAccountsForParentOutput) int { return len(o.Accounts) })
 		}},
 		{"ListOrganizationalUnitsForParent", 1, func() (int, int) {
-			p := organizations.NewListOrganizationalUnitsForParentPaginator(org, &organizations.ListOrganizationalUnitsForParentInput{ParentId: rootID})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.OrganizationalUnits) })
-			})
+			return drain(c, t, organizations.NewListOrganizationalUnitsForParentPaginator(org, &organizations.ListOrganizationalUnitsForParentInput{ParentId: rootID}), func(o *organizations.ListOrganizationalUnitsForParentOutput) int { return len(o.OrganizationalUnits) })
 		}},
 		{"ListUsers", 3, func() (int, int) {
-			p := iam.NewListUsersPaginator(ic, &iam.ListUsersInput{})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.Users) }) })
+			return drain(c, t, iam.NewListUsersPaginator(ic, &iam.ListUsersInput{}), func(o *iam.ListUsersOutput) int { return len(o.Users) })
 		}},
 		{"ListAccessKeys", 2, func() (int, int) {
-			p := iam.NewListAccessKeysPaginator(ic, &iam.ListAccessKeysInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.AccessKeyMetadata) })
-			})
+			return drain(c, t, iam.NewListAccessKeysPaginator(ic, &iam.ListAccessKeysInput{UserName: alice}), func(o *iam.ListAccessKeysOutput) int { return len(o.AccessKeyMetadata) })
 		}},
 		{"ListMFADevices", 2, func() (int, int) {
-			p := iam.NewListMFADevicesPaginator(ic, &iam.ListMFADevicesInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.MFADevices) })
-			})
+			return drain(c, t, iam.NewListMFADevicesPaginator(ic, &iam.ListMFADevicesInput{UserName: alice}), func(o *iam.ListMFADevicesOutput) int { return len(o.MFADevices) })
 		}},
 		{"ListVirtualMFADevices", 2, func() (int, int) {
-			p := iam.NewListVirtualMFADevicesPaginator(ic, &iam.ListVirtualMFADevicesInput{})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.VirtualMFADevices) })
-			})
+			return drain(c, t, iam.NewListVirtualMFADevicesPaginator(ic, &iam.ListVirtualMFADevicesInput{}), func(o *iam.ListVirtualMFADevicesOutput) int { return len(o.VirtualMFADevices) })
 		}},
 		{"GetAccountAuthorizationDetails", 3 + 2 + 3 + 1 + 3, func() (int, int) {
-			p := iam.NewGetAccountAuthorizationDetailsPaginator(ic, &iam.GetAccountAuthorizationDetailsInput{})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int {
-					return len(o.UserDetailList) + len(o.GroupDetailList) + len(o.RoleDetailList) + len(o.Policies)
-				})
+			return drain(c, t, iam.NewGetAccountAuthorizationDetailsPaginator(ic, &iam.GetAccountAuthorizationDetailsInput{}), func(o *iam.GetAccountAuthorizationDetailsOutput) int {
+				return len(o.UserDetailList) + len(o.GroupDetailList) + len(o.RoleDetailList) + len(o.Policies)
 			})
 		}},
 		{"ListUserTags", 3, func() (int, int) {
-			p := iam.NewListUserTagsPaginator(ic, &iam.ListUserTagsInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.Tags) }) })
+			return drain(c, t, iam.NewListUserTagsPaginator(ic, &iam.ListUserTagsInput{UserName: alice}), func(o *iam.ListUserTagsOutput) int { return len(o.Tags) })
 		}},
 		{"ListGroupsForUser", 2, func() (int, int) {
-			p := iam.NewListGroupsForUserPaginator(ic, &iam.ListGroupsForUserInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.Groups) })
-			})
+			return drain(c, t, iam.NewListGroupsForUserPaginator(ic, &iam.ListGroupsForUserInput{UserName: alice}), func(o *iam.ListGroupsForUserOutput) int { return len(o.Groups) })
 		}},
 		{"ListAttachedUserPolicies", 2, func() (int, int) {
-			p := iam.NewListAttachedUserPoliciesPaginator(ic, &iam.ListAttachedUserPoliciesInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.AttachedPolicies) })
-			})
+			return drain(c, t, iam.NewListAttachedUserPoliciesPaginator(ic, &iam.ListAttachedUserPoliciesInput{UserName: alice}), func(o *iam.ListAttachedUserPoliciesOutput) int { return len(o.AttachedPolicies) })
 		}},
 		{"ListUserPolicies", 2, func() (int, int) {
-			p := iam.NewListUserPoliciesPaginator(ic, &iam.ListUserPoliciesInput{UserName: alice})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.PolicyNames) })
-			})
+			return drain(c, t, iam.NewListUserPoliciesPaginator(ic, &iam.ListUserPoliciesInput{UserName: alice}), func(o *iam.ListUserPoliciesOutput) int { return len(o.PolicyNames) })
 		}},
 		{"ListServerCertificates", 2, func() (int, int) {
-			p := iam.NewListServerCertificatesPaginator(ic, &iam.ListServerCertificatesInput{})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.ServerCertificateMetadataList) })
-			})
+			return drain(c, t, iam.NewListServerCertificatesPaginator(ic, &iam.ListServerCertificatesInput{}), func(o *iam.ListServerCertificatesOutput) int { return len(o.ServerCertificateMetadataList) })
 		}},
 		{"ListEntitiesForPolicy", 2, func() (int, int) {
-			p := iam.NewListEntitiesForPolicyPaginator(ic, &iam.ListEntitiesForPolicyInput{PolicyArn: admin})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.PolicyUsers) + len(o.PolicyGroups) + len(o.PolicyRoles) })
+			return drain(c, t, iam.NewListEntitiesForPolicyPaginator(ic, &iam.ListEntitiesForPolicyInput{PolicyArn: admin}), func(o *iam.ListEntitiesForPolicyOutput) int {
+				return len(o.PolicyUsers) + len(o.PolicyGroups) + len(o.PolicyRoles)
 			})
 		}},
 		{"ListRoles", 3, func() (int, int) {
-			p := iam.NewListRolesPaginator(ic, &iam.ListRolesInput{})
-			return drainPages(t, p, func() (int, error) { o, err := p.NextPage(c); return lenOr(o, err, func() int { return len(o.Roles) }) })
+			return drain(c, t, iam.NewListRolesPaginator(ic, &iam.ListRolesInput{}), func(o *iam.ListRolesOutput) int { return len(o.Roles) })
 		}},
 		{"ListGroups", 2, func() (int, int) {
-			p := iam.NewListGroupsPaginator(ic, &iam.ListGroupsInput{})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.Groups) })
-			})
+			return drain(c, t, iam.NewListGroupsPaginator(ic, &iam.ListGroupsInput{}), func(o *iam.ListGroupsOutput) int { return len(o.Groups) })
 		}},
 		{"ListVirtualMFADevices(management)", 1, func() (int, int) {
-			p := iam.NewListVirtualMFADevicesPaginator(mgmtIAM, &iam.ListVirtualMFADevicesInput{})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.VirtualMFADevices) })
-			})
+			return drain(c, t, iam.NewListVirtualMFADevicesPaginator(mgmtIAM, &iam.ListVirtualMFADevicesInput{}), func(o *iam.ListVirtualMFADevicesOutput) int { return len(o.VirtualMFADevices) })
 		}},
 		{"LookupEvents", 4, func() (int, int) {
-			p := cloudtrail.NewLookupEventsPaginator(ct, &cloudtrail.LookupEventsInput{})
-			return drainPages(t, p, func() (int, error) {
-				o, err := p.NextPage(c)
-				return lenOr(o, err, func() int { return len(o.Events) })
-			})
+			return drain(c, t, cloudtrail.NewLookupEventsPaginator(ct, &cloudtrail.LookupEventsInput{}), func(o *cloudtrail.LookupEventsOutput) int { return len(o.Events) })
 		}},
 	}
 	for _, tc := range cases {
@@ -163,21 +103,21 @@ func TestPageCapOneStillReturnsEverything(t *testing.T) {
 	}
 }
 
-func lenOr[O any](o O, err error, n func() int) (int, error) {
-	if err != nil {
-		return 0, err
-	}
-	return n(), nil
+// pager is an SDK paginator of outputs O; F is its service's option function type.
+type pager[O, F any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...F) (*O, error)
 }
 
-func drainPages(t *testing.T, p interface{ HasMorePages() bool }, next func() (int, error)) (items, pages int) {
+// drain reads every page of p and counts the items (n of each page) and pages.
+func drain[O, F any](c context.Context, t *testing.T, p pager[O, F], n func(*O) int) (items, pages int) {
 	t.Helper()
 	for p.HasMorePages() {
-		n, err := next()
+		o, err := p.NextPage(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		items += n
+		items += n(o)
 		pages++
 		if pages > 1000 {
 			t.Fatal("paginator does not end")
