@@ -98,15 +98,14 @@ func paceAndCount(prefix string, lim *rate.Limiter, calls *callCounter) func(*mi
 // quota (500 tokens) is shared by everything using one retryer and drains under
 // fan-out, after which calls fail without being sent ("retry quota exceeded",
 // aws-sdk-go-v2 issues 1665, 3413; aws-facts.md): ratelimit.None turns it off and
-// our own per-account limiters do the pacing. Attempts are raised as peers do.
-func newRetryer(maxAttempts int, maxBackoff time.Duration) func() aws.Retryer {
-	return func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.RateLimiter = ratelimit.None
-			o.MaxAttempts = maxAttempts
-			o.MaxBackoff = maxBackoff
-		})
-	}
+// our own per-account limiters do the pacing. Attempts are raised as peers do
+// (defaultMaxAttempts). Never share the result between clients.
+func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.RateLimiter = ratelimit.None
+		o.MaxAttempts = maxAttempts
+		o.MaxBackoff = maxBackoff
+	})
 }
 
 // limiters are the per-account (or per-organization) token buckets, one per API family.
@@ -129,32 +128,37 @@ type clientSet struct {
 	trail *cloudtrail.Client
 }
 
+// newClients builds the IAM and CloudTrail clients of one account, each paced by
+// that account's limiter of its API family. Every client gets its own retryer. RetryMaxAttempts is cleared because the SDK
+// would otherwise wrap that retryer with the attempts of the shared configuration
+// (AWS_MAX_ATTEMPTS, max_attempts in ~/.aws/config), undoing Options.MaxAttempts.
 func newClients(cfg aws.Config, opts Options, lim limiters, calls *callCounter) clientSet {
-	retryer := newRetryer(opts.MaxAttempts, opts.MaxBackoff)
 	return clientSet{
 		iam: iam.NewFromConfig(cfg, func(o *iam.Options) {
-			o.Retryer = retryer()
+			o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
 			o.APIOptions = append(o.APIOptions, paceAndCount("iam", lim.iam, calls))
 		}),
 		trail: cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
-			o.Retryer = retryer()
+			o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
 			o.APIOptions = append(o.APIOptions, paceAndCount("cloudtrail", lim.events, calls))
 		}),
 	}
 }
 
+// newSTS is unpaced: AssumeRole is called once per account and STS publishes no
+// rate (aws-facts.md); its retryer still backs off on throttling.
 func newSTS(cfg aws.Config, opts Options, calls *callCounter) *sts.Client {
-	retryer := newRetryer(opts.MaxAttempts, opts.MaxBackoff)
 	return sts.NewFromConfig(cfg, func(o *sts.Options) {
-		o.Retryer = retryer()
+		o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
 		o.APIOptions = append(o.APIOptions, paceAndCount("sts", nil, calls))
 	})
 }
 
+// newOrganizations is paced by lim, the one Organizations limiter of the run:
+// Organizations' limits are per organization, not per account.
 func newOrganizations(cfg aws.Config, opts Options, lim *rate.Limiter) *organizations.Client {
-	retryer := newRetryer(opts.MaxAttempts, opts.MaxBackoff)
 	return organizations.NewFromConfig(cfg, func(o *organizations.Options) {
-		o.Retryer = retryer()
+		o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
 		o.APIOptions = append(o.APIOptions, paceAndCount("organizations", lim, nil))
 	})
 }

@@ -57,7 +57,7 @@ func lookupEvents(ctx context.Context, c trailAPI, name string, start, end time.
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}},
 		StartTime:        aws.Time(start),
 		EndTime:          aws.Time(end),
-		MaxResults:       aws.Int32(50),
+		MaxResults:       aws.Int32(50), // the most LookupEvents gives per page (aws-facts.md)
 	}, func(o *cloudtrail.LookupEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

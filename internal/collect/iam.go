@@ -24,6 +24,10 @@ import (
 // limiter does the pacing; a few calls in flight hide the round trip.
 const iamParallel = 4
 
+// iamMaxItems is the largest page IAM list calls give (MaxItems 1000; default 100,
+// aws-facts.md): fewer round trips per account.
+const iamMaxItems = 1000
+
 // LastUsedSourceAPI marks key last-use data read with GetAccessKeyLastUsed.
 const LastUsedSourceAPI = "GetAccessKeyLastUsed"
 
@@ -211,6 +215,8 @@ func fetchReport(ctx context.Context, d *deps, opts Options, c iamAPI) (*credrep
 			}
 			code := errorCode(err)
 			if code == "ReportExpired" || (code == "ReportNotPresent" && attempt > 0) {
+				// The report expired (or vanished) between generation and reading: generate
+				// it again, twice at most, then give up with a gap.
 				if regenerate < 2 {
 					break // generate again
 				}
@@ -232,7 +238,7 @@ func fetchAuthDetails(ctx context.Context, c iamAPI) (*authDetails, error) {
 	p := iam.NewGetAccountAuthorizationDetailsPaginator(c, &iam.GetAccountAuthorizationDetailsInput{
 		Filter: []types.EntityType{types.EntityTypeUser, types.EntityTypeGroup, types.EntityTypeRole, types.EntityTypeLocalManagedPolicy},
 	}, func(o *iam.GetAccountAuthorizationDetailsPaginatorOptions) {
-		o.Limit = 1000 // the largest page IAM gives
+		o.Limit = iamMaxItems
 		o.StopOnDuplicateToken = true
 	})
 	for p.HasMorePages() {
@@ -251,7 +257,10 @@ func fetchAuthDetails(ctx context.Context, c iamAPI) (*authDetails, error) {
 func fetchVirtualMFA(ctx context.Context, c iamAPI) (*virtualMFA, error) {
 	v := &virtualMFA{bySerial: map[string]types.VirtualMFADevice{}, byUser: map[string][]types.VirtualMFADevice{}}
 	p := iam.NewListVirtualMFADevicesPaginator(c, &iam.ListVirtualMFADevicesInput{AssignmentStatus: types.AssignmentStatusTypeAssigned},
-		func(o *iam.ListVirtualMFADevicesPaginatorOptions) { o.Limit = 1000; o.StopOnDuplicateToken = true })
+		func(o *iam.ListVirtualMFADevicesPaginatorOptions) {
+			o.Limit = iamMaxItems
+			o.StopOnDuplicateToken = true
+		})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -307,7 +316,10 @@ func fetchPasswordPolicy(ctx context.Context, c iamAPI, gaps *gapList) (*invento
 func fetchServerCertificates(ctx context.Context, c iamAPI) ([]inventory.ServerCertificate, error) {
 	out := []inventory.ServerCertificate{}
 	p := iam.NewListServerCertificatesPaginator(c, &iam.ListServerCertificatesInput{},
-		func(o *iam.ListServerCertificatesPaginatorOptions) { o.Limit = 1000; o.StopOnDuplicateToken = true })
+		func(o *iam.ListServerCertificatesPaginatorOptions) {
+			o.Limit = iamMaxItems
+			o.StopOnDuplicateToken = true
+		})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -441,7 +453,7 @@ func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) []
 	// Without a credential report: ListUsers gives the list (if the details failed too)
 	// and each user's PasswordLastUsed.
 	listed := map[string]types.User{}
-	p := iam.NewListUsersPaginator(c, &iam.ListUsersInput{}, func(o *iam.ListUsersPaginatorOptions) { o.Limit = 1000; o.StopOnDuplicateToken = true })
+	p := iam.NewListUsersPaginator(c, &iam.ListUsersInput{}, func(o *iam.ListUsersPaginatorOptions) { o.Limit = iamMaxItems; o.StopOnDuplicateToken = true })
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -695,7 +707,7 @@ type keyMatch struct {
 // get a nil slot.
 func matchKeys(keys []types.AccessKeyMetadata, row *credreport.Row) []keyMatch {
 	out := make([]keyMatch, 0, len(keys))
-	used := [2]bool{}
+	used := [2]bool{} // the report has two key slots per user
 	for _, k := range keys {
 		m := keyMatch{meta: k}
 		if row != nil && k.CreateDate != nil {

@@ -102,10 +102,13 @@ const (
 	// Organizations publishes no rate; its limits are per organization (shared by all
 	// our workers), so stay well below the IAM figure.
 	defaultOrgRate     = 4
-	defaultReportPoll  = 2 * time.Second // report generation takes 5–10 s (peer figure)
-	defaultMaxAttempts = 10              // peers use 9–25 with ratelimit.None (aws-facts.md)
-	defaultMaxBackoff  = 20 * time.Second
-	defaultReportWait  = 5 * time.Minute
+	defaultReportPoll  = 2 * time.Second  // report generation takes 5–10 s (peer figure)
+	defaultMaxAttempts = 10               // peers use 9–25 with ratelimit.None (aws-facts.md)
+	defaultMaxBackoff  = 20 * time.Second // the SDK standard retryer's own cap (aws-facts.md)
+	// A report takes 5–10 s (peer figure); with many accounts at once LimitExceeded
+	// and queueing stretch that to minutes; past 5 min the account falls back to
+	// per-user calls rather than holding the run.
+	defaultReportWait = 5 * time.Minute
 )
 
 func (o Options) withDefaults() Options {

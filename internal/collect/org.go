@@ -35,7 +35,10 @@ func describeOrganization(ctx context.Context, c orgAPI) (*inventory.Organizatio
 func listAccounts(ctx context.Context, c orgAPI) ([]inventory.Account, error) {
 	var out []inventory.Account
 	p := organizations.NewListAccountsPaginator(c, &organizations.ListAccountsInput{},
-		func(o *organizations.ListAccountsPaginatorOptions) { o.StopOnDuplicateToken = true })
+		func(o *organizations.ListAccountsPaginatorOptions) {
+			o.Limit = 20 // the most ListAccounts gives per page (MaxResults 1–20, aws-facts.md)
+			o.StopOnDuplicateToken = true
+		})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
