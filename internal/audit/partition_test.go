@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,16 +101,19 @@ func TestPartitionFollowsCaller(t *testing.T) {
 			}
 			base := time.Now().UTC().Truncate(time.Second)
 			clock := clockFrom(base)
-			srv, err := sandbox.Start(sc, sandbox.Options{Clock: clock}, "127.0.0.1:0")
+			srv, err := sandbox.New(sc, sandbox.Options{Clock: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer srv.Close()
 			if srv.Region() != tc.home {
 				t.Fatalf("sandbox region = %s, want the partition's home region %s", srv.Region(), tc.home)
 			}
+			// Every request's signing scope is recorded: the region each call went to.
+			signed := &scopeRecorder{regions: map[string]int{}}
+			hs := httptest.NewServer(signed.wrap(srv))
+			defer hs.Close()
 			akid, secret := srv.Credentials()
-			cfg := sdkConfigIn(t, srv.URL(), akid, secret, srv.Region())
+			cfg := sdkConfigIn(t, hs.URL, akid, secret, srv.Region())
 			var out, errw bytes.Buffer
 			dir := t.TempDir()
 			res, err := audit.Run(context.Background(), cfg, audit.Options{
@@ -186,6 +193,17 @@ func TestPartitionFollowsCaller(t *testing.T) {
 			})
 
 			t.Run("regions", func(t *testing.T) {
+				// Every call was signed for the partition's home region.
+				scopes := signed.snapshot()
+				t.Logf("calls by signing scope: %v", scopes)
+				if len(scopes) < 4 { // sts, organizations, iam, cloudtrail
+					t.Errorf("signing scopes %v: the recorder saw too little", scopes)
+				}
+				for scope, n := range scopes {
+					if !strings.HasSuffix(scope, "/"+tc.home) {
+						t.Errorf("%d calls signed for %s, want %s", n, scope, tc.home)
+					}
+				}
 				// Every region the inventory reports is one of the partition's.
 				for _, a := range inv.Accounts {
 					for _, u := range a.Users {
@@ -220,6 +238,33 @@ func TestPartitionFollowsCaller(t *testing.T) {
 			})
 		})
 	}
+}
+
+// scopeRecorder counts requests by "service/region" of their SigV4 credential scope.
+type scopeRecorder struct {
+	mu      sync.Mutex
+	regions map[string]int
+}
+
+var credentialScope = regexp.MustCompile(`Credential=[^/]+/[0-9]+/([^/]+)/([^/]+)/aws4_request`)
+
+func (s *scopeRecorder) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := "unsigned"
+		if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+			key = m[2] + "/" + m[1]
+		}
+		s.mu.Lock()
+		s.regions[key]++
+		s.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *scopeRecorder) snapshot() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.regions)
 }
 
 func clip(s string, n int) string {
