@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -55,6 +56,16 @@ type Server struct {
 func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 	if sc == nil {
 		return nil, errors.New("sandbox: nil scenario")
+	}
+	if !scenario.GeneratorApplied(sc) {
+		// Built as Go values: generate and normalise as Parse would, on a copy of the
+		// account list (the listed accounts' own defaults are filled in place).
+		cp := *sc
+		cp.Accounts = slices.Clone(sc.Accounts)
+		if err := scenario.Normalize(&cp); err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		sc = &cp
 	}
 	wall := time.Now
 	clock := opts.Clock

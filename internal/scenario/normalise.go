@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -313,4 +314,48 @@ func slug(s string) string {
 		return "account"
 	}
 	return out
+}
+
+// Normalize validates a scenario built as Go values and fills it in as Parse does a
+// file's: every default, then the generator's accounts (unless they are already there,
+// as in a parsed scenario), normalised too. It works in place and is idempotent. The
+// errors name the scenario (there are no lines to point at).
+func Normalize(s *Scenario) error {
+	check := func() error {
+		problems := validate(s)
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = &Error{File: s.Name, Msg: p.msg}
+		}
+		return errors.Join(errs...)
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	normalise(s)
+	if s.Generator == nil || GeneratorApplied(s) {
+		return nil
+	}
+	s.Accounts = append(s.Accounts, Generate(*s.Generator, s.Organization.Partition, accountIDs(s.Accounts))...)
+	for i := range s.Accounts {
+		normaliseAccount(&s.Accounts[i], s.Organization.Partition, s.Organization.ManagementAccountID)
+	}
+	return check()
+}
+
+// GeneratorApplied tells whether s already holds its generator's accounts after the
+// listed ones (true for Parse's output; true when s has no generator). Generate draws
+// the first account's id before anything else, so a one-account, user-less run with
+// the same seed and reserved ids gives that id.
+func GeneratorApplied(s *Scenario) bool {
+	if s.Generator == nil {
+		return true
+	}
+	g := *s.Generator
+	listed := len(s.Accounts) - g.Accounts
+	if g.Accounts <= 0 || listed < 0 {
+		return g.Accounts <= 0
+	}
+	first := Generate(Generator{Seed: g.Seed, Accounts: 1}, s.Organization.Partition, accountIDs(s.Accounts[:listed]))
+	return s.Accounts[listed].ID == first[0].ID
 }
