@@ -50,6 +50,12 @@ func (c *call) getCredentialReport(a *account, b *xw) *apiError {
 	if c.now.Before(r.ready) {
 		return errf(404, "ReportInProgress", "Credential report is being generated. Try again later.")
 	}
+	// Assumption: a report is served for as long as GenerateCredentialReport would reuse
+	// it (4 hours from its start). AWS documents ReportExpired but not the age at which
+	// a report expires; answering it then keeps the report at most 4 hours stale.
+	if c.now.Sub(r.started) >= reportReuse {
+		return errf(410, "ReportExpired", "Credential report has expired. Call GenerateCredentialReport to generate a new one.")
+	}
 	b.el("Content", base64.StdEncoding.EncodeToString(r.content))
 	b.el("ReportFormat", "text/csv")
 	b.elTime("GeneratedTime", r.ready)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -223,7 +224,22 @@ func TestCredentialReport(t *testing.T) {
 	if err != nil || strings.Contains(string(rep2.Content), "dave") || !rep2.GeneratedTime.Equal(*rep.GeneratedTime) {
 		t.Fatalf("report changed within 4h: %v", err)
 	}
-	clock.Advance(4 * time.Hour)
+	// Served until 4 hours after generation started; then ReportExpired (410) until a
+	// new GenerateCredentialReport.
+	clock.Advance(3*time.Hour - 7*time.Second)
+	if _, err := client.GetCredentialReport(ctx(t), &iam.GetCredentialReportInput{}); err != nil {
+		t.Fatalf("report 1s short of 4h old: %v", err)
+	}
+	clock.Advance(time.Second)
+	_, err = client.GetCredentialReport(ctx(t), &iam.GetCredentialReportInput{})
+	wantAPIError(t, err, "ReportExpired")
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 410 {
+		t.Fatalf("ReportExpired status: %v", err)
+	}
+	clock.Advance(time.Hour)
+	_, err = client.GetCredentialReport(ctx(t), &iam.GetCredentialReportInput{})
+	wantAPIError(t, err, "ReportExpired")
 	if gen, _ = client.GenerateCredentialReport(ctx(t), &iam.GenerateCredentialReportInput{}); gen.State != iamtypes.ReportStateTypeStarted {
 		t.Fatalf("state after 4h: %s", gen.State)
 	}
