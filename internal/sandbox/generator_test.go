@@ -26,15 +26,12 @@ func orgAccountIDs(t *testing.T, s *Server) []string {
 	t.Helper()
 	var ids []string
 	p := organizations.NewListAccountsPaginator(organizations.NewFromConfig(mgmtConfig(s)), &organizations.ListAccountsInput{})
-	for p.HasMorePages() {
-		o, err := p.NextPage(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+	drain(ctx(t), t, p, func(o *organizations.ListAccountsOutput) int {
 		for _, a := range o.Accounts {
 			ids = append(ids, *a.Id)
 		}
-	}
+		return len(o.Accounts)
+	})
 	slices.Sort(ids)
 	return ids
 }
