@@ -27,10 +27,7 @@ func keyID(f Finding) string {
 func nameFromARN(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
 
 func cmdAccountNotAudited(f Finding, cfg Config) []string {
-	role := "ROLE_NAME"
-	if len(cfg.ExcludeRoles) > 0 && !strings.ContainsAny(cfg.ExcludeRoles[0], "*?[") {
-		role = cfg.ExcludeRoles[0]
-	}
+	role := "ROLE_NAME" // the --role of the run, filled in by localize
 	return []string{
 		fmt.Sprintf("aws sts assume-role --role-arn arn:aws:iam::%s:role/%s --role-session-name iamaudit-check --profile MANAGEMENT_PROFILE", f.AccountID, role),
 		"aws cloudformation describe-stack-instances --stack-set-name IAMAuditRole --stack-instance-account " + f.AccountID + " --stack-instance-region us-east-1 --profile MANAGEMENT_PROFILE",

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"strings"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -29,7 +30,7 @@ func Run(inv *inventory.Inventory, now time.Time, cfg Config) []Finding {
 				continue
 			}
 			for _, f := range c.Run(inv, acct, now, cfg) {
-				out = append(out, complete(f, c, acct, cfg))
+				out = append(out, complete(f, c, inv, acct, cfg))
 			}
 		}
 	}
@@ -47,7 +48,7 @@ func missing(acct *inventory.Account, sections []string) bool {
 }
 
 // complete fills what the table knows about a check's finding.
-func complete(f Finding, c Check, acct *inventory.Account, cfg Config) Finding {
+func complete(f Finding, c Check, inv *inventory.Inventory, acct *inventory.Account, cfg Config) Finding {
 	f.CheckID, f.Title = c.ID, c.Title
 	f.AccountID, f.AccountName = acct.ID, acct.Name
 	if f.Severity == SeverityUnset {
@@ -56,14 +57,42 @@ func complete(f Finding, c Check, acct *inventory.Account, cfg Config) Finding {
 	if s, ok := cfg.Severity[c.ID]; ok && s != SeverityUnset {
 		f.Severity = s
 	}
+	if p := inv.Partition; p != "" && p != "aws" && strings.HasPrefix(f.Resource, "arn:aws:") {
+		f.Resource = "arn:" + p + ":" + strings.TrimPrefix(f.Resource, "arn:aws:") // fallback ARNs built without a partition
+	}
 	f.ID = FindingID(c.ID, acct.ID, f.Resource)
 	f.CIS, f.SecurityHub = c.CIS(), append([]string(nil), c.SecurityHub...)
 	f.Remediation = Remediation{Workflow: c.Workflow}
 	if c.Commands != nil {
-		f.Remediation.Commands = c.Commands(f, cfg)
+		f.Remediation.Commands = localize(c.Commands(f, cfg), inv)
 	}
 	if f.State == "" {
 		f.State = StateOpen
 	}
 	return f
+}
+
+// localize writes the commands for the audited Organization: ARNs in its partition
+// (aws-us-gov, aws-cn), its home region instead of us-east-1, and the audit role
+// that was used instead of the ROLE_NAME placeholder.
+func localize(cmds []string, inv *inventory.Inventory) []string {
+	var pairs []string
+	if p := inv.Partition; p != "" && p != "aws" {
+		pairs = append(pairs, "arn:aws:", "arn:"+p+":")
+	}
+	if r := inv.Region; r != "" && r != "us-east-1" {
+		pairs = append(pairs, "us-east-1", r)
+	}
+	if inv.AuditRole != "" {
+		pairs = append(pairs, "ROLE_NAME", inv.AuditRole)
+	}
+	if len(pairs) == 0 {
+		return cmds
+	}
+	r := strings.NewReplacer(pairs...)
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		out[i] = r.Replace(c)
+	}
+	return out
 }

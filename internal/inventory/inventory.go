@@ -41,6 +41,8 @@ type Inventory struct {
 	// EventWindow is the CloudTrail LookupEvents window (the last --days days).
 	EventWindowStart time.Time `json:"event_window_start"`
 	EventWindowEnd   time.Time `json:"event_window_end"`
+	// AuditRole is the role name the run assumed in each account (--role).
+	AuditRole string `json:"audit_role,omitempty"`
 	// EventNames are the CloudTrail event names that were looked up.
 	EventNames []string `json:"event_names"`
 

@@ -103,7 +103,7 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 	c.cred = cred
 	c.acct = s.org.byID[cred.Account]
 	bump(&s.stats.calls, statKey(cred.Account, c.service, c.op))
-	if cred.userKey != nil && !c.acct.touchKey(cred.userKey, s.clock(), c.service, c.region) {
+	if cred.userKey != nil && !c.acct.touchKey(cred.userKey, s.clock(), c.service, orDefault(c.region, s.org.homeRegion)) {
 		c.fail(c.authFailure(&authError{"InvalidClientTokenId", "The security token included in the request is invalid."}))
 		return
 	}

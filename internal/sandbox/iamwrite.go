@@ -463,6 +463,6 @@ func (a *account) touchKey(k *key, now time.Time, service, region string) bool {
 		return false
 	}
 	t := now.UTC().Truncate(time.Second)
-	k.lastUsed, k.service, k.region = &t, service, orDefault(region, "us-east-1")
+	k.lastUsed, k.service, k.region = &t, service, region
 	return true
 }

@@ -277,7 +277,7 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 		a.virtualMFA[serial] = &vmfa{serial: serial, user: rootUser, created: a.root.created, enabled: a.root.created}
 	}
 	for i, ks := range spec.Root.AccessKeys {
-		a.root.keys = append(a.root.keys, buildKey(ks, a.id, "<root>", i, now, a.root.created))
+		a.root.keys = append(a.root.keys, buildKey(ks, g.homeRegion, a.id, "<root>", i, now, a.root.created))
 	}
 	for _, gs := range spec.Groups {
 		a.groups[gs.Name] = &group{name: gs.Name, id: stableID("AGPA", 17, a.id, "group", gs.Name), created: accountCreated,
@@ -312,7 +312,7 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 			u.mfa = append(u.mfa, d)
 		}
 		for i, ks := range us.AccessKeys {
-			u.keys = append(u.keys, buildKey(ks, a.id, u.name, i, now, u.created))
+			u.keys = append(u.keys, buildKey(ks, g.homeRegion, a.id, u.name, i, now, u.created))
 		}
 		a.users[u.name] = u
 	}
@@ -349,7 +349,7 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 
 const rootUser = "<root>"
 
-func buildKey(ks scenario.Key, acct, owner string, i int, now, def time.Time) *key {
+func buildKey(ks scenario.Key, homeRegion, acct, owner string, i int, now, def time.Time) *key {
 	k := &key{id: ks.ID, secret: ks.Secret, status: orDefault(ks.Status, "Active"),
 		created: resolveOr(ks.CreatedAt, now, def), lastUsed: resolve(ks.LastUsed, now), service: ks.Service, region: ks.Region}
 	if k.id == "" {
@@ -363,7 +363,7 @@ func buildKey(ks scenario.Key, acct, owner string, i int, now, def time.Time) *k
 			k.service = "iam"
 		}
 		if k.region == "" {
-			k.region = "us-east-1"
+			k.region = homeRegion
 		}
 	}
 	return k

@@ -22,7 +22,11 @@ var (
 	genTeams    = []string{"payments", "platform", "data", "identity", "search", "mobile", "billing", "analytics", "core", "growth"}
 	genEnvs     = []string{"prod", "staging", "dev", "sandbox", "shared"}
 	genServices = []string{"s3", "s3", "s3", "ec2", "sts", "sts", "lambda", "dynamodb", "iam", "cloudwatch", "sqs", "kms", "secretsmanager", "ecr"}
-	genRegions  = []string{"us-east-1", "us-east-1", "us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "sa-east-1"}
+	genRegions  = map[string][]string{
+		"aws":        {"us-east-1", "us-east-1", "us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "sa-east-1"},
+		"aws-us-gov": {"us-gov-west-1", "us-gov-west-1", "us-gov-east-1"},
+		"aws-cn":     {"cn-north-1", "cn-north-1", "cn-northwest-1"},
+	}
 	genEvents   = []string{"CreateAccessKey", "CreateAccessKey", "DeleteAccessKey", "DeleteAccessKey", "UpdateAccessKey",
 		"CreateUser", "DeleteUser", "DeleteLoginProfile", "CreateLoginProfile", "EnableMFADevice", "DeactivateMFADevice",
 		"PutUserPolicy", "DeleteUserPolicy", "ConsoleLogin"}
@@ -158,7 +162,7 @@ func (ag accountGen) root(acct string) Root {
 		k := Key{ID: keyID(acct, "root", 0), CreatedAt: ag.span(r.CreatedAt, 400, 2000)}
 		if ag.chance(0.5) {
 			k.LastUsed = ag.span(k.CreatedAt, 0, 300)
-			k.Service, k.Region = ag.pick(genServices), ag.pick(genRegions)
+			k.Service, k.Region = ag.pick(genServices), ag.pick(genRegions[ag.partition])
 		}
 		r.AccessKeys = []Key{k}
 	}
@@ -248,7 +252,7 @@ func (ag accountGen) user(j int, acct string, names map[string]bool) User {
 				hi = 7
 			}
 			k.LastUsed = ag.span(k.CreatedAt, 0, hi)
-			k.Service, k.Region = ag.pick(genServices), ag.pick(genRegions)
+			k.Service, k.Region = ag.pick(genServices), ag.pick(genRegions[ag.partition])
 		}
 		u.AccessKeys = append(u.AccessKeys, k)
 	}
@@ -276,10 +280,10 @@ func (ag accountGen) roles() []Role {
 		switch x := ag.rng.Float64(); {
 		case x < 0.6:
 			r.LastUsed = ag.span(r.CreatedAt, 0, 10)
-			r.LastUsedRegion = ag.pick(genRegions)
+			r.LastUsedRegion = ag.pick(genRegions[ag.partition])
 		case x < 0.85:
 			r.LastUsed = ag.span(r.CreatedAt, 91, forever)
-			r.LastUsedRegion = ag.pick(genRegions)
+			r.LastUsedRegion = ag.pick(genRegions[ag.partition])
 		}
 		if ag.chance(0.1) {
 			r.AttachedPolicies = []string{"AWSCloudShellFullAccess"}

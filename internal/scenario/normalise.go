@@ -14,7 +14,6 @@ import (
 const (
 	defaultPartition   = "aws"
 	defaultCallerName  = "audit-runner"
-	defaultRegion      = "us-east-1"
 	defaultKeyService  = "sts" // a key's last use when last_used is set without a service
 	defaultRootAge     = 5 * 365 * Day
 	defaultUserAge     = 400 * Day
@@ -138,7 +137,7 @@ func normaliseAccount(a *Account, partition, managementID string) {
 		}
 	}
 	for i := range r.AccessKeys {
-		normaliseKey(&r.AccessKeys[i], a.ID, "root", i, r.CreatedAt)
+		normaliseKey(&r.AccessKeys[i], partition, a.ID, "root", i, r.CreatedAt)
 	}
 
 	for i := range a.Users {
@@ -167,7 +166,7 @@ func normaliseAccount(a *Account, partition, managementID string) {
 			}
 		}
 		for j := range u.AccessKeys {
-			normaliseKey(&u.AccessKeys[j], a.ID, u.Name, j, u.CreatedAt)
+			normaliseKey(&u.AccessKeys[j], partition, a.ID, u.Name, j, u.CreatedAt)
 		}
 	}
 	for i := range a.Groups {
@@ -182,7 +181,7 @@ func normaliseAccount(a *Account, partition, managementID string) {
 			ro.CreatedAt = Ago(defaultRoleAge)
 		}
 		if ro.LastUsed != nil && ro.LastUsedRegion == "" {
-			ro.LastUsedRegion = defaultRegion
+			ro.LastUsedRegion = HomeRegion(partition)
 		}
 		if ro.TrustPolicy == "" {
 			ro.TrustPolicy = trustPolicy(ro, partition, a.ID)
@@ -207,7 +206,7 @@ func normaliseAccount(a *Account, partition, managementID string) {
 	}
 }
 
-func normaliseKey(k *Key, acct, owner string, slot int, ownerCreated *Date) {
+func normaliseKey(k *Key, partition, acct, owner string, slot int, ownerCreated *Date) {
 	if k.ID == "" {
 		k.ID = keyID(acct, owner, slot)
 	}
@@ -225,7 +224,7 @@ func normaliseKey(k *Key, acct, owner string, slot int, ownerCreated *Date) {
 			k.Service = defaultKeyService
 		}
 		if k.Region == "" {
-			k.Region = defaultRegion
+			k.Region = HomeRegion(partition)
 		}
 	}
 }
@@ -358,4 +357,16 @@ func GeneratorApplied(s *Scenario) bool {
 	}
 	first := Generate(Generator{Seed: g.Seed, Accounts: 1}, s.Organization.Partition, accountIDs(s.Accounts[:listed]))
 	return s.Accounts[listed].ID == first[0].ID
+}
+
+// HomeRegion is the region of a partition's global services (IAM, STS, the IAM
+// events of CloudTrail): us-east-1, us-gov-west-1, cn-north-1.
+func HomeRegion(partition string) string {
+	switch partition {
+	case "aws-us-gov":
+		return "us-gov-west-1"
+	case "aws-cn":
+		return "cn-north-1"
+	}
+	return "us-east-1"
 }
