@@ -27,7 +27,7 @@ var (
 		"aws-us-gov": {"us-gov-west-1", "us-gov-west-1", "us-gov-east-1"},
 		"aws-cn":     {"cn-north-1", "cn-north-1", "cn-northwest-1"},
 	}
-	genEvents   = []string{"CreateAccessKey", "CreateAccessKey", "DeleteAccessKey", "DeleteAccessKey", "UpdateAccessKey",
+	genEvents = []string{"CreateAccessKey", "CreateAccessKey", "DeleteAccessKey", "DeleteAccessKey", "UpdateAccessKey",
 		"CreateUser", "DeleteUser", "DeleteLoginProfile", "CreateLoginProfile", "EnableMFADevice", "DeactivateMFADevice",
 		"PutUserPolicy", "DeleteUserPolicy", "ConsoleLogin"}
 )
