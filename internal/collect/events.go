@@ -23,17 +23,31 @@ func collectEvents(ctx context.Context, c trailAPI, opts Options, gaps *gapList)
 	end := opts.Clock().UTC()
 	start := end.Add(-time.Duration(opts.Days) * 24 * time.Hour)
 	byID := map[string]inventory.Event{}
+	failures := 0 // consecutive event names that failed after all retries
 	for i, name := range opts.EventNames {
 		err := lookupEvents(ctx, c, name, start, end, byID)
 		if err == nil {
+			failures = 0
 			continue
 		}
-		if isAccessDenied(err) {
-			gaps.add("events", strings.Join(opts.EventNames[i:], ","), "cloudtrail:LookupEvents", err,
+		rest := strings.Join(opts.EventNames[i:], ",")
+		switch {
+		case ctx.Err() != nil:
+			gaps.add("events", rest, "cloudtrail:LookupEvents", err, "events not looked up: the run was interrupted")
+		case isAccessDenied(err):
+			gaps.add("events", rest, "cloudtrail:LookupEvents", err,
 				"CloudTrail events are missing: grant cloudtrail:LookupEvents to the audit role")
-			break
+		default:
+			gaps.add("events", name, "cloudtrail:LookupEvents", err, "events "+name+" are missing or incomplete")
+			// Two names in a row failing after every retry (a throttling storm, an
+			// outage): give up on the rest rather than spend minutes per name.
+			if failures++; failures < 2 || i+1 == len(opts.EventNames) {
+				continue
+			}
+			gaps.add("events", strings.Join(opts.EventNames[i+1:], ","), "cloudtrail:LookupEvents", err,
+				"events not looked up: CloudTrail failed for two event names in a row after all retries; rerun later")
 		}
-		gaps.add("events", name, "cloudtrail:LookupEvents", err, "events "+name+" are missing or incomplete")
+		break
 	}
 	out := make([]inventory.Event, 0, len(byID))
 	for _, e := range byID {
