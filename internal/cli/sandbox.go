@@ -108,8 +108,9 @@ func runSandbox(ctx context.Context, opts *sandboxOptions, streams IO) error {
 		return fmt.Errorf("start the sandbox: %w (is another process using %s? try --listen 127.0.0.1:0)", err, opts.Listen)
 	}
 	ak, sk := srv.Credentials()
-	fmt.Fprintf(streams.Out, "export AWS_ENDPOINT_URL=%s\nexport AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_REGION=%s\n",
-		srv.URL(), ak, sk, srv.Region())
+	// AWS_DEFAULT_REGION too: the AWS CLI v1 and older SDKs read only that one.
+	fmt.Fprintf(streams.Out, "export AWS_ENDPOINT_URL=%s\nexport AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_REGION=%s\nexport AWS_DEFAULT_REGION=%s\n",
+		srv.URL(), ak, sk, srv.Region(), srv.Region())
 	fmt.Fprintf(streams.Out, "# Sandbox Organization %q (%d accounts) is serving: paste the lines above into another shell, then run e.g. `aws organizations list-accounts` or `iamaudit run`. Ctrl-C stops it.\n",
 		sc.Name, len(sc.Accounts))
 	<-ctx.Done()

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,35 +40,15 @@ func TestSandboxCommand(t *testing.T) {
 		defer func() { _ = cmd.Process.Kill() }()
 		sc := bufio.NewScanner(stdout)
 		var lines []string
-		for len(lines) < 5 && sc.Scan() {
+		for len(lines) < 6 && sc.Scan() {
 			lines = append(lines, sc.Text())
 		}
-		if len(lines) < 5 || !strings.HasPrefix(lines[0], "export AWS_ENDPOINT_URL=http://127.0.0.1:") ||
+		if len(lines) < 6 || !strings.HasPrefix(lines[0], "export AWS_ENDPOINT_URL=http://127.0.0.1:") ||
 			!strings.HasPrefix(lines[1], "export AWS_ACCESS_KEY_ID=") || !strings.HasPrefix(lines[2], "export AWS_SECRET_ACCESS_KEY=") ||
-			lines[3] != "export AWS_REGION=us-east-1" || !strings.HasPrefix(lines[4], "# ") {
+			lines[3] != "export AWS_REGION=us-east-1" || lines[4] != "export AWS_DEFAULT_REGION=us-east-1" || !strings.HasPrefix(lines[5], "# ") {
 			t.Fatalf("first lines:\n%s\nstderr: %s", strings.Join(lines, "\n"), stderr.String())
 		}
-		env := map[string]string{}
-		for _, l := range lines[:4] {
-			k, v, _ := strings.Cut(strings.TrimPrefix(l, "export "), "=")
-			env[k] = v
-		}
-		dir := t.TempDir()
-		var cliEnv []string
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") {
-				cliEnv = append(cliEnv, kv)
-			}
-		}
-		for k, v := range env {
-			cliEnv = append(cliEnv, k+"="+v)
-		}
-		cliEnv = append(cliEnv, "AWS_CONFIG_FILE="+filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "cr"),
-			"AWS_EC2_METADATA_DISABLED=true", "AWS_DEFAULT_REGION=us-east-1")
-		var accounts struct{ Accounts []struct{ Id string } }
-		if se, err := awsCLI(t, cliEnv, &accounts, "--endpoint-url", env["AWS_ENDPOINT_URL"], "organizations", "list-accounts"); err != nil || len(accounts.Accounts) < 2 {
-			t.Fatalf("list-accounts against the demo: %v %s", err, se)
-		}
+		accounts := evalExportsAndListAccounts(t, strings.Join(lines[:5], "\n"))
 		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +66,7 @@ func TestSandboxCommand(t *testing.T) {
 		if err := json.Unmarshal(stderr.Bytes(), &st); err != nil {
 			t.Fatalf("stats on stderr %q: %v", stderr.String(), err)
 		}
-		if st.Requests < int64(len(accounts.Accounts)) {
+		if st.Requests < int64(len(accounts)) {
 			t.Fatalf("stats: %+v (page cap 1 means one request per account)", st)
 		}
 	})
@@ -107,4 +86,33 @@ func TestSandboxCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// evalExportsAndListAccounts evals the sandbox's export lines in a shell whose
+// environment holds nothing but PATH and an empty HOME (no AWS_* variable, no
+// ~/.aws files), as a user pasting them would, then runs `aws organizations
+// list-accounts` there and returns the account ids.
+func evalExportsAndListAccounts(t *testing.T, exports string) []string {
+	t.Helper()
+	awsPath, err := exec.LookPath("aws")
+	if err != nil {
+		t.Fatalf("the AWS CLI is required for this test (pip install awscli): %v", err)
+	}
+	script := exports + "\nexec aws --output json organizations list-accounts\n"
+	cmd := exec.Command("/bin/sh", "-c", `eval "$EXPORTS_UNDER_TEST"`)
+	cmd.Env = []string{"PATH=" + filepath.Dir(awsPath) + ":/usr/bin:/bin", "HOME=" + t.TempDir(), "EXPORTS_UNDER_TEST=" + script}
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("eval the export lines, then aws organizations list-accounts: %v\n%s", err, se.String())
+	}
+	var out struct{ Accounts []struct{ Id string } }
+	if err := json.Unmarshal(so.Bytes(), &out); err != nil || len(out.Accounts) < 2 {
+		t.Fatalf("list-accounts output %q: %v", so.String(), err)
+	}
+	ids := make([]string, len(out.Accounts))
+	for i, a := range out.Accounts {
+		ids[i] = a.Id
+	}
+	return ids
 }
