@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/sandbox"
@@ -40,6 +42,9 @@ func (o *sandboxOptions) AddFlags(cmd *cobra.Command) {
 
 // knobs turns the flags into scenario knob overrides (see sandbox.Options.Knobs).
 func (o *sandboxOptions) knobs() (*scenario.Knobs, error) {
+	if err := validListen(o.Listen); err != nil {
+		return nil, err
+	}
 	k := &scenario.Knobs{PageCap: o.PageCap}
 	if o.PageCap < 0 {
 		return nil, usageErrorf("--page-cap %d: use 0 (no cap) or a positive number", o.PageCap)
@@ -71,6 +76,20 @@ func (o *sandboxOptions) knobs() (*scenario.Knobs, error) {
 		k.Faults = append(k.Faults, f)
 	}
 	return k, nil
+}
+
+// validListen checks that --listen is HOST:PORT with a port number (host may be empty).
+func validListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		if n, perr := strconv.Atoi(port); perr != nil || n < 0 || n > 65535 {
+			err = fmt.Errorf("bad port %q", port)
+		}
+	}
+	if err != nil {
+		return usageErrorf("--listen %s: want HOST:PORT, e.g. 127.0.0.1:4599", addr)
+	}
+	return nil
 }
 
 func newSandboxCmd(streams IO) *cobra.Command {

@@ -70,19 +70,28 @@ func TestSandboxCommand(t *testing.T) {
 			t.Fatalf("stats: %+v (page cap 1 means one request per account)", st)
 		}
 	})
-	for _, args := range [][]string{
-		{"sandbox", "--rate", "ec2=1"},
-		{"sandbox", "--latency", "soon"},
-		{"sandbox", "--fault", "rate=1"},
-		{"sandbox", "--page-cap", "-2"},
-		{"sandbox", "--scenario", "/nonexistent/scenario.yaml"},
+	for _, tc := range []struct {
+		args []string
+		want string // in the output; empty: any
+	}{
+		{args: []string{"sandbox", "--rate", "ec2=1"}},
+		{args: []string{"sandbox", "--latency", "soon"}},
+		{args: []string{"sandbox", "--fault", "rate=1"}},
+		{args: []string{"sandbox", "--page-cap", "-2"}},
+		{args: []string{"sandbox", "--scenario", "/nonexistent/scenario.yaml"}},
+		{args: []string{"sandbox", "--listen", "nohost"}, want: "--listen nohost: want HOST:PORT, e.g. 127.0.0.1:4599"},
+		{args: []string{"sandbox", "--listen", "127.0.0.1:http"}, want: "--listen 127.0.0.1:http: want HOST:PORT"},
+		{args: []string{"sandbox", "--listen", "127.0.0.1:99999"}, want: "--listen 127.0.0.1:99999: want HOST:PORT"},
 	} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			cmd := exec.Command(bin, args...)
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 				t.Fatalf("want exit code 2, got %v: %s", err, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Fatalf("output %q lacks %q", out, tc.want)
 			}
 		})
 	}
