@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -67,11 +68,11 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(opts.OutputDir, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create the output directory %s: %w (choose another with --output-dir)", opts.OutputDir, err)
+	if err := CheckOutputDir(opts.OutputDir); err != nil {
+		return nil, err
 	}
 	start := opts.Clock().UTC()
-	runID := report.RunID(start)
+	runID := uniqueRunID(opts.OutputDir, report.RunID(start))
 
 	disp := newDisplay(opts.Out, opts.Err, opts.Live, msgs)
 	copts := opts.Collect
@@ -171,7 +172,7 @@ func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.W
 	fmt.Fprintf(out, msgs.FindingsExported+"\n", fPath)
 	for _, a := range inv.Accounts {
 		if cr := a.CredentialReport; cr != nil && !cr.FreshKeyData && cr.AgeSeconds >= 15*60 {
-			fmt.Fprintf(out, msgs.StaleReport+"\n", a.Name, cr.AgeSeconds/60)
+			fmt.Fprintf(out, msgs.StaleReport+"\n", a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))
 		}
 	}
 	fmt.Fprintln(out)
@@ -197,6 +198,18 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	// Link, not rename: it fails if path exists, so a concurrent run is never overwritten.
+	err = os.Link(tmp.Name(), path)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("writing %s: %w (another run wrote it at the same moment? run again)", path, err)
+	}
+	// A file system without hard links: rename, after checking nothing is there.
+	if _, serr := os.Lstat(path); serr == nil {
+		return fmt.Errorf("writing %s: the file already exists", path)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -260,4 +273,38 @@ func printIncomplete(out io.Writer, inv *inventory.Inventory, msgs report.Messag
 		}
 		fmt.Fprintf(out, msgs.GapLine+"\n", where, g.Section, subj, op, g.Message)
 	}
+}
+
+// CheckOutputDir creates the output directory (0700) if needed and proves it is
+// writable, before any AWS call: a run that cannot write must fail in a second,
+// not after auditing the whole Organization.
+func CheckOutputDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create the output directory %s: %w (choose another with --output-dir)", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".iamaudit-write-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in the output directory %s: %w (choose another with --output-dir)", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// uniqueRunID returns id, or id_2, id_3… when a file of that run id already exists in
+// dir (two runs started in the same second must not overwrite each other).
+func uniqueRunID(dir, id string) string {
+	taken := func(c string) bool {
+		for _, n := range []string{report.IAMReportName(c), report.EventsReportName(c), report.JSONReportName(c), report.FindingsReportName(c)} {
+			if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	c := id
+	for i := 2; taken(c); i++ {
+		c = fmt.Sprintf("%s_%d", id, i)
+	}
+	return c
 }

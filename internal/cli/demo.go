@@ -2,14 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 
+	"github.com/iamaudit/iamaudit/internal/audit"
+	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
@@ -57,7 +62,17 @@ func runDemo(ctx context.Context, opts *DemoOptions, streams IO, version string)
 			return &UsageError{Err: err}
 		}
 	}
-	srv, err := sandbox.Start(sc, sandbox.Options{}, "127.0.0.1:0")
+	if err := audit.CheckOutputDir(opts.OutputDir); err != nil {
+		return err
+	}
+	// One clock for the sandbox and the audit: a scenario that pins "now" is audited
+	// at that time, so ages and the CloudTrail window agree with its dates.
+	clock := time.Now
+	if sc.Now != nil {
+		base, start := sc.Now.Resolve(time.Now()), time.Now()
+		clock = func() time.Time { return base.Add(time.Since(start)) }
+	}
+	srv, err := sandbox.Start(sc, sandbox.Options{Clock: clock}, "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("cannot start the sandbox: %w", err)
 	}
@@ -67,14 +82,20 @@ func runDemo(ctx context.Context, opts *DemoOptions, streams IO, version string)
 	if err != nil {
 		return err
 	}
+	msgs, _ := report.MessagesFor(opts.Lang) // validated by auditOptions
 	aopts.Collect.Role = demoRole
 	aopts.Collect.SessionName = "iamaudit-demo"
-	fmt.Fprintf(streams.Out, "Demo Organization %q served by the sandbox at %s\n\n", sc.Name, srv.URL())
+	aopts.Clock = clock
+	fmt.Fprintf(streams.Out, msgs.DemoServed+"\n\n", sc.Name, srv.URL())
 	start := time.Now()
 	err = runAndExit(ctx, cfg, aopts)
-	fmt.Fprintf(streams.Out, "\nDemo audit took %s. Outputs are in %s/\n", time.Since(start).Round(time.Millisecond), opts.OutputDir)
-	fmt.Fprintf(streams.Out, "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>\n")
-	if ec, ok := err.(*ExitCodeError); ok && ec.Code == ExitIncomplete && ctx.Err() == nil {
+	var ec *ExitCodeError
+	if err != nil && !errors.As(err, &ec) {
+		return err // nothing was written: say only what went wrong
+	}
+	fmt.Fprintf(streams.Out, "\n"+msgs.DemoTook+"\n", time.Since(start).Round(time.Millisecond), opts.OutputDir+string(os.PathSeparator))
+	fmt.Fprintln(streams.Out, msgs.DemoNext)
+	if ec != nil && ec.Code == ExitIncomplete && ctx.Err() == nil {
 		return nil // expected: the demo Organization has an account without the audit role
 	}
 	return err
@@ -85,6 +106,7 @@ func runDemo(ctx context.Context, opts *DemoOptions, streams IO, version string)
 func sandboxConfig(ctx context.Context, url, region, akid, secret string) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(region),
+		config.WithLogger(logging.Nop{}),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(akid, secret, "")),
 		config.WithBaseEndpoint(url),
 		config.WithSharedConfigFiles([]string{}),

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -54,6 +56,28 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 }
 
 var accountIDRe = regexp.MustCompile(`^\d{12}$`)
+
+// IAM's own patterns: a role name (without its path) and a role session name.
+var roleNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+var sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+var externalIDRe = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+
+func (o *RunOptions) validateRole() error {
+	switch {
+	case o.Role == "":
+		return usageErrorf("--role is required: the role to assume in each account, e.g. --role AWSControlTowerExecution")
+	case strings.HasPrefix(o.Role, "arn:"):
+		return usageErrorf("--role %q: give the role's name, not its ARN (e.g. --role %s); the account ids come from the Organization", o.Role, o.Role[strings.LastIndex(o.Role, "/")+1:])
+	case !roleNameRe.MatchString(o.Role):
+		return usageErrorf("--role %q: not a valid IAM role name (1-64 letters, digits and +=,.@_-)", o.Role)
+	case !sessionNameRe.MatchString(o.SessionName):
+		return usageErrorf("--session-name %q: not a valid role session name (2-64 letters, digits and +=,.@_-)", o.SessionName)
+	case o.ExternalID != "" && (len(o.ExternalID) < 2 || len(o.ExternalID) > 1224 || !externalIDRe.MatchString(o.ExternalID)):
+		return usageErrorf("--external-id: 2-1224 letters, digits and +=,.@:/-")
+	}
+	return nil
+}
+
 var ouIDRe = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$`)
 
 // auditOptions validates the flags and loads the files they name.
@@ -169,8 +193,8 @@ Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
   iamaudit run --role IAMAuditRole --lang es --output-dir reports --fail-on high`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Role == "" {
-				return usageErrorf("--role is required: the role to assume in each account, e.g. --role AWSControlTowerExecution")
+			if err := opts.validateRole(); err != nil {
+				return err
 			}
 			return runF(cmd.Context(), opts, streams, version)
 		},
@@ -193,7 +217,8 @@ func runAudit(ctx context.Context, opts *RunOptions, streams IO, version string)
 	aopts.Collect.Role = opts.Role
 	aopts.Collect.ExternalID = opts.ExternalID
 	aopts.Collect.SessionName = opts.SessionName
-	var loadOpts []func(*config.LoadOptions) error
+	// The SDK's own log lines (e.g. IMDS fallbacks) are not for the user: our errors say what failed.
+	loadOpts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if opts.Profile != "" {
 		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
 	}

@@ -92,6 +92,9 @@ func TestRunBadValues(t *testing.T) {
 		{[]string{"--accounts", "12345"}, `account id "12345": must be 12 digits`},
 		{[]string{"--ou", "ou-bad"}, `--ou "ou-bad": not an OU id`},
 		{[]string{"--concurrency", "0"}, "--concurrency 0: must be between 1 and 64"},
+		{[]string{"--role", "arn:aws:iam::123456789012:role/IAMAuditRole"}, "give the role's name, not its ARN (e.g. --role IAMAuditRole)"},
+		{[]string{"--role", "bad role!"}, "not a valid IAM role name"},
+		{[]string{"--session-name", "bad name with spaces"}, "not a valid role session name"},
 		{[]string{"--fail-on", "urgent"}, "--fail-on"},
 		{[]string{"--preset", "nist"}, "--preset"},
 		{[]string{"--config", "/nonexistent/iamaudit.yaml"}, "/nonexistent/iamaudit.yaml"},
@@ -228,5 +231,24 @@ func TestUnknownCommandIsUsageError(t *testing.T) {
 	code, _, stderr := runCLI(t, "bogus")
 	if code != ExitUsage || !strings.Contains(stderr, `unknown command "bogus"`) || !strings.Contains(stderr, "--help") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// An output directory that cannot be written fails before any AWS call.
+func TestRunUnwritableOutputDirFailsFirst(t *testing.T) {
+	srv := sandboxEnv(t, scenario.Demo())
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "run", "--role", "IAMAuditRole", "--output-dir", filepath.Join(file, "reports"))
+	if code != ExitError || !strings.Contains(stderr, "--output-dir") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if n := srv.Stats().Requests; n != 0 {
+		t.Errorf("%d AWS requests made before finding the output directory unusable", n)
+	}
+	if strings.Contains(stdout, "Auditing account") {
+		t.Errorf("audit started: %s", stdout)
 	}
 }

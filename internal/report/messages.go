@@ -1,6 +1,9 @@
 package report
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Messages are the console lines and CSV words of one language. English is the
 // default; Spanish reproduces the seed's own words exactly (seed-contract.md).
@@ -14,25 +17,31 @@ type Messages struct {
 	KeyNeverUsed          string // last_used_date when never used
 
 	// Console lines (fmt formats).
-	AuditingAccount   string // name, id
-	QueryingTrail     string // name, id
-	ErrorInAccount    string // name, error
-	TotalKeys         string // count
-	ReportExported    string // file
-	TotalEvents       string // count
-	EventsExported    string // file
-	InventoryExported string // file
-	FindingsExported  string // file
-	NotAuditedHeader  string // count
-	NotAuditedLine    string // name, id, reason
-	SkippedHeader     string // count
-	GapsHeader        string // count
-	GapLine           string // account, section, " (subject)", "operation code: ", message
-	StaleReport       string // account name, age in minutes
+	AuditingAccount                         string // name, id
+	QueryingTrail                           string // name, id
+	ErrorInAccount                          string // name, error
+	TotalKeys                               string // count
+	ReportExported                          string // file
+	TotalEvents                             string // count
+	EventsExported                          string // file
+	InventoryExported                       string // file
+	FindingsExported                        string // file
+	NotAuditedHeader                        string // count
+	NotAuditedLine                          string // name, id, reason
+	SkippedHeader                           string // count
+	GapsHeader                              string // count
+	GapLine                                 string // account, section, " (subject)", "operation code: ", message
+	StaleReport                             string // account name, age (report.Age)
+	Hour, Hours, Minute, Minutes, Day, Days string
+	DemoServed, DemoTook, DemoNext          string
 }
 
 var english = Messages{
-	Lang:                  "en",
+	Lang: "en",
+	Hour: "hour", Hours: "hours", Minute: "minute", Minutes: "minutes", Day: "day", Days: "days",
+	DemoServed:            "Demo Organization %q served by the sandbox at %s",
+	DemoTook:              "Demo audit took %s. Outputs are in %s",
+	DemoNext:              "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
 	PasswordConfigured:    "Configured",
 	PasswordNotConfigured: "Not configured",
 	PasswordNever:         "Never",
@@ -51,11 +60,15 @@ var english = Messages{
 	SkippedHeader:         "Accounts skipped (not ACTIVE): %d",
 	GapsHeader:            "Incomplete data (%d gaps; details in the JSON file):",
 	GapLine:               "  - %s: %s%s: %s%s",
-	StaleReport:           "Note: %s: key last-use data comes from a credential report %d minutes old (up to 4 hours stale); use --fresh-key-usage for live data.",
+	StaleReport:           "Note: %s: key last-use data comes from a credential report generated %s ago (AWS reuses a report for up to 4 hours); use --fresh-key-usage for live data.",
 }
 
 var spanish = Messages{
-	Lang:                  "es",
+	Lang: "es",
+	Hour: "hora", Hours: "horas", Minute: "minuto", Minutes: "minutos", Day: "día", Days: "días",
+	DemoServed:            "Organización de demostración %q servida por el sandbox en %s",
+	DemoTook:              "La auditoría de demostración tardó %s. Los resultados están en %s",
+	DemoNext:              "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
 	PasswordConfigured:    "Configurada",
 	PasswordNotConfigured: "No configurada",
 	PasswordNever:         "Nunca",
@@ -74,7 +87,7 @@ var spanish = Messages{
 	SkippedHeader:         "Cuentas omitidas (no ACTIVE): %d",
 	GapsHeader:            "Datos incompletos (%d vacíos; detalles en el archivo JSON):",
 	GapLine:               "  - %s: %s%s: %s%s",
-	StaleReport:           "Nota: %s: el último uso de las claves viene de un reporte de credenciales de hace %d minutos (hasta 4 horas de retraso); use --fresh-key-usage para datos en vivo.",
+	StaleReport:           "Nota: %s: el último uso de las claves viene de un reporte de credenciales generado hace %s (AWS reutiliza un reporte hasta 4 horas); use --fresh-key-usage para datos en vivo.",
 }
 
 // Langs are the supported languages.
@@ -89,4 +102,21 @@ func MessagesFor(lang string) (Messages, error) {
 		return spanish, nil
 	}
 	return Messages{}, fmt.Errorf("unknown language %q: use en or es", lang)
+}
+
+// Age writes a duration for people: "3 days", "5 hours", "20 minutes".
+func Age(d time.Duration, m Messages) string {
+	unit := func(n int64, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	}
+	switch {
+	case d >= 48*time.Hour:
+		return unit(int64(d/(24*time.Hour)), m.Day, m.Days)
+	case d >= 2*time.Hour:
+		return unit(int64(d/time.Hour), m.Hour, m.Hours)
+	}
+	return unit(int64(d/time.Minute), m.Minute, m.Minutes)
 }
