@@ -118,15 +118,26 @@ func (s *Server) verify(r *http.Request, body []byte, sc sigScope) (*credential,
 		return nil, &authError{"IncompleteSignature", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."}
 	}
 	if !within(signedAt, now, maxSkew) && !within(signedAt, s.wall(), maxSkew) {
-		const f = "20060102T150405Z"
-		return nil, &authError{"SignatureDoesNotMatch", fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 15 min.)",
-			amzDate, now.UTC().Add(-maxSkew).Format(f), now.UTC().Format(f))}
+		return nil, &authError{"SignatureDoesNotMatch", skewMessage(amzDate, signedAt, now)}
 	}
 	want := signature(cred.Secret, sc, amzDate, canonicalRequest(r, body, sc.signedHeaders))
 	if !hmac.Equal([]byte(want), []byte(sc.signature)) {
 		return nil, &authError{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 	}
 	return cred, nil
+}
+
+// skewMessage is AWS's message for a request signed more than 15 minutes away from
+// now: "Signature expired" in the past, "Signature not yet current" in the future.
+func skewMessage(amzDate string, signedAt, now time.Time) string {
+	const f = "20060102T150405Z"
+	now = now.UTC()
+	if signedAt.After(now) {
+		return fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 15 min.)",
+			amzDate, now.Add(maxSkew).Format(f), now.Format(f))
+	}
+	return fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 15 min.)",
+		amzDate, now.Add(-maxSkew).Format(f), now.Format(f))
 }
 
 func within(a, b time.Time, d time.Duration) bool {

@@ -205,7 +205,7 @@ func (c *call) authFailure(e *authError) *apiError {
 	case "InvalidClientTokenId":
 		return errf(403, "UnrecognizedClientException", "%s", e.message)
 	case "SignatureDoesNotMatch":
-		if strings.HasPrefix(e.message, "Signature expired") {
+		if strings.HasPrefix(e.message, "Signature expired") || strings.HasPrefix(e.message, "Signature not yet current") {
 			return errf(400, "InvalidSignatureException", "%s", e.message)
 		}
 		return errf(403, "InvalidSignatureException", "%s", e.message)
