@@ -60,9 +60,15 @@ func TestAWSCLI(t *testing.T) {
 	mgmt := isolatedEnv(t, s, ak, sk, "")
 	ep := []string{"--endpoint-url", s.URL()}
 
-	var accounts struct{ Accounts []struct{ Id, State string } }
+	var accounts struct{ Accounts []map[string]any }
 	if se, err := awsCLI(t, mgmt, &accounts, append(ep, "organizations", "list-accounts")...); err != nil || len(accounts.Accounts) != 25 {
 		t.Fatalf("list-accounts: %v %s (%d accounts)", err, se, len(accounts.Accounts))
+	}
+	for _, a := range accounts.Accounts {
+		// AWS retired the account Status field (2026-09-09): only State remains.
+		if _, ok := a["Status"]; ok || a["State"] == nil {
+			t.Fatalf("account %v: want State and no Status", a)
+		}
 	}
 	var assumed struct {
 		Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }

@@ -102,7 +102,9 @@ func (c *call) listAccounts(in []*account, req orgsRequest) *apiError {
 	for _, a := range in[start:end] {
 		out = append(out, map[string]any{
 			"Id": a.id, "Arn": c.s.org.accountArn(a.id), "Email": a.email, "Name": a.name,
-			"State": a.state, "Status": legacyStatus(a.state), "JoinedMethod": joinedMethod(a.id == c.s.org.mgmtID),
+			// State only: AWS retired the Status field on 2026-09-09, so a client that
+			// still reads Status finds it empty here as it would on AWS.
+			"State": a.state, "JoinedMethod": joinedMethod(a.id == c.s.org.mgmtID),
 			"JoinedTimestamp": float64(a.joined.Unix()),
 		})
 	}
@@ -114,15 +116,6 @@ func withToken(m map[string]any, next string) map[string]any {
 		m["NextToken"] = next
 	}
 	return m
-}
-
-// legacyStatus maps State to the retired Status field old clients still read.
-func legacyStatus(state string) string {
-	switch state {
-	case "ACTIVE", "PENDING_CLOSURE":
-		return state
-	}
-	return "SUSPENDED"
 }
 
 func joinedMethod(mgmt bool) string {
