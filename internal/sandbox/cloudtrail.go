@@ -170,6 +170,8 @@ func (c *call) eventJSON(a *account, e *event) map[string]any {
 	switch e.userType {
 	case "Root":
 		identity["principalId"] = a.id
+	case "Unknown":
+		delete(identity, "arn")
 	case "AssumedRole":
 		role := strings.Split(e.userArn, "/")
 		roleName := ""
@@ -209,6 +211,9 @@ func (c *call) eventJSON(a *account, e *event) map[string]any {
 	}
 	if e.accessKeyID != "" {
 		out["AccessKeyId"] = e.accessKeyID
+	}
+	if e.username == "" {
+		delete(out, "Username") // as AWS: no Username when CloudTrail cannot name the performer
 	}
 	return out
 }

@@ -444,8 +444,8 @@ func scenarioEvent(es scenario.Event, g *org, acct string, now time.Time) *event
 	case e.username == "root":
 		e.userType, e.userArn = "Root", fmt.Sprintf("arn:%s:iam::%s:root", g.partition, acct)
 	case e.username == "":
-		e.username = g.callerName
-		fallthrough
+		// Unknown performer: LookupEvents gives no Username (reports show N/A).
+		e.userType = "Unknown"
 	default:
 		e.userType, e.userArn = "IAMUser", fmt.Sprintf("arn:%s:iam::%s:user/%s", g.partition, acct, e.username)
 	}
