@@ -10,7 +10,9 @@ import (
 // Run applies every enabled check to every account and returns the findings sorted by
 // severity (highest first), account, resource and check. An account that was not
 // audited yields only account_not_audited. A check whose inventory section has an
-// account-wide gap does not run for that account (the gap is reported on its own).
+// account-wide gap does not run for that account (the gap is reported on its own),
+// and a finding about a user is dropped when a gap naming that user leaves one of
+// the check's UserNeeds unknown: no finding is built on data that was not collected.
 func Run(inv *inventory.Inventory, now time.Time, cfg Config) []Finding {
 	all := All()
 	out := []Finding{}
@@ -30,6 +32,9 @@ func Run(inv *inventory.Inventory, now time.Time, cfg Config) []Finding {
 				continue
 			}
 			for _, f := range c.Run(inv, acct, now, cfg) {
+				if userUnknown(acct, f, c.UserNeeds) {
+					continue
+				}
 				out = append(out, complete(f, c, inv, acct, cfg))
 			}
 		}
@@ -45,6 +50,16 @@ func missing(acct *inventory.Account, sections []string) bool {
 		}
 	}
 	return false
+}
+
+// userUnknown reports whether a finding about a user rests on a section that a
+// per-user gap left unknown.
+func userUnknown(acct *inventory.Account, f Finding, needs []string) bool {
+	if f.User == "" || (f.ResourceType != ResourceUser && f.ResourceType != ResourceAccessKey) {
+		return false
+	}
+	_, ok := UserGap(acct, f.User, append([]string{SectionUsers}, needs...)...)
+	return ok
 }
 
 // complete fills what the table knows about a check's finding.

@@ -4,6 +4,7 @@
 package score
 
 import (
+	"slices"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
@@ -90,8 +91,11 @@ func RiskLabel(score int) string {
 
 // Phase is one AWS Security Maturity Model stage.
 type Phase struct {
-	Name     string `json:"name"`
-	Complete bool   `json:"complete"`
+	Name string `json:"name"`
+	// Known is false when the phase's inputs are incomplete (collection gaps, or an
+	// account not audited): Complete and Advanced are then false and mean nothing.
+	Known    bool `json:"known"`
+	Complete bool `json:"complete"`
 	// Advanced (phase 2 only): no IAM user has a long-term access key at all.
 	Advanced bool `json:"advanced,omitempty"`
 }
@@ -101,15 +105,23 @@ type Score struct {
 	AccountID   string `json:"account_id,omitempty"`
 	AccountName string `json:"account_name,omitempty"`
 	// Audited is false for an account that could not be audited: its facts are unknown
-	// (zero) and it is left out of the Organization's figures.
-	Audited  bool   `json:"audited"`
+	// (zero) and it is left out of the Organization's counts.
+	Audited bool `json:"audited"`
+	// Known is false when some figure below rests on incomplete data: the account was
+	// not audited, or a gap (account-wide or about one user) hit a section the score
+	// uses. UnknownSections lists those sections ("not_audited" for an account that
+	// could not be audited; for the Organization, the union of its accounts').
+	Known           bool     `json:"known"`
+	UnknownSections []string `json:"unknown_sections,omitempty"`
 	Accounts int    `json:"accounts,omitempty"` // Organization only: audited accounts
 	Findings Counts `json:"findings"`
 
 	Users               int     `json:"users"`
 	ConsoleUsers        int     `json:"console_users"`
 	ConsoleUsersWithMFA int     `json:"console_users_with_mfa"`
-	MFACoverage         float64 `json:"mfa_coverage_percent"` // 100 when there are no console users
+	// MFACoverage is null when unknown (a gap in users, mfa or password, or not
+	// audited); 100 when there are no console users.
+	MFACoverage *float64 `json:"mfa_coverage_percent"`
 	ActiveKeys          int     `json:"active_keys"`
 	KeyAges             KeyAges `json:"active_key_ages"`
 	UnusedKeys          int     `json:"unused_keys"`     // active, last used more than unused_key_days ago
@@ -121,8 +133,12 @@ type Score struct {
 	KeysOverRotation int `json:"keys_over_rotation"`
 
 	RiskInputs RiskInputs `json:"risk_inputs"`
-	Risk       int        `json:"risk_score"`
-	RiskLabel  string     `json:"risk_label"`
+	// Risk is null when unknown (a gap in users, mfa, password or access_keys, or
+	// not audited); RiskLabel is then "unknown" and RiskAtLeast is the score of
+	// what was collected (a lower bound).
+	Risk        *int   `json:"risk_score"`
+	RiskAtLeast int    `json:"risk_at_least"`
+	RiskLabel   string `json:"risk_label"`
 	Phase1     Phase      `json:"phase1"`
 	Phase2     Phase      `json:"phase2"`
 }
@@ -183,7 +199,7 @@ func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time,
 		}
 	}
 	out := Scores{KeyRotationDays: cfg.Thresholds.KeyRotationMediumDays, Accounts: []Score{}}
-	org := Score{Audited: true}
+	org := Score{Audited: true, Known: true}
 	for i := range inv.Accounts {
 		if inv.Accounts[i].Status == inventory.StatusSkipped {
 			continue // not ACTIVE: out of scope, listed apart by the report
@@ -199,6 +215,7 @@ func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time,
 			org.Accounts++
 			addFacts(&org, s)
 		}
+		org.UnknownSections = union(org.UnknownSections, s.UnknownSections)
 	}
 	finish(&org)
 	out.Organization = org
@@ -233,26 +250,71 @@ func addFacts(o *Score, s Score) {
 	r.InactiveKeys += s.RiskInputs.InactiveKeys
 }
 
-// finish derives coverage, risk and phases from the counted facts.
-func finish(s *Score) {
-	s.MFACoverage = 100
-	if s.ConsoleUsers > 0 {
-		s.MFACoverage = float64(s.ConsoleUsersWithMFA) * 100 / float64(s.ConsoleUsers)
+// Sections each figure rests on.
+var (
+	coverageSections = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword}
+	keySections      = []string{checks.SectionUsers, checks.SectionAccessKeys}
+	riskSections     = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword, checks.SectionAccessKeys}
+	notAudited       = "not_audited"
+)
+
+func union(a, b []string) []string {
+	for _, s := range b {
+		if !slices.Contains(a, s) {
+			a = append(a, s)
+		}
 	}
-	s.Risk = s.RiskInputs.Risk()
-	s.RiskLabel = RiskLabel(s.Risk)
-	s.Phase1 = Phase{Name: "MFA", Complete: s.ConsoleUsers == s.ConsoleUsersWithMFA}
-	s.Phase2 = Phase{Name: "Use temporary credentials", Complete: s.KeysOverRotation == 0, Advanced: s.LongTermKeys == 0}
+	slices.Sort(a)
+	return a
+}
+
+// knownFrom reports whether none of sections is unknown.
+func knownFrom(unknown []string, sections []string) bool {
+	if slices.Contains(unknown, notAudited) {
+		return false
+	}
+	for _, s := range sections {
+		if slices.Contains(unknown, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// finish derives coverage, risk and phases from the counted facts and says which of
+// them are known.
+func finish(s *Score) {
+	covKnown := knownFrom(s.UnknownSections, coverageSections)
+	keysKnown := knownFrom(s.UnknownSections, keySections)
+	riskKnown := knownFrom(s.UnknownSections, riskSections)
+	s.Known = len(s.UnknownSections) == 0
+	s.MFACoverage = nil
+	if covKnown {
+		c := 100.0
+		if s.ConsoleUsers > 0 {
+			c = float64(s.ConsoleUsersWithMFA) * 100 / float64(s.ConsoleUsers)
+		}
+		s.MFACoverage = &c
+	}
+	s.RiskAtLeast = s.RiskInputs.Risk()
+	s.Risk, s.RiskLabel = nil, "unknown"
+	if riskKnown {
+		r := s.RiskAtLeast
+		s.Risk, s.RiskLabel = &r, RiskLabel(r)
+	}
+	s.Phase1 = Phase{Name: "MFA", Known: covKnown, Complete: covKnown && s.ConsoleUsers == s.ConsoleUsersWithMFA}
+	s.Phase2 = Phase{Name: "Use temporary credentials", Known: keysKnown,
+		Complete: keysKnown && s.KeysOverRotation == 0, Advanced: keysKnown && s.LongTermKeys == 0}
 }
 
 func accountScore(a *inventory.Account, sup suppressedSet, now time.Time, cfg checks.Config) Score {
 	s := Score{AccountID: a.ID, AccountName: a.Name, Audited: a.Status == inventory.StatusAudited || a.Status == inventory.StatusPartial}
 	if !s.Audited {
-		s.RiskLabel = "unknown"
-		s.Phase1 = Phase{Name: "MFA"}
-		s.Phase2 = Phase{Name: "Use temporary credentials"}
+		s.UnknownSections = []string{notAudited}
+		finish(&s)
 		return s
 	}
+	s.UnknownSections = checks.SectionsUnknown(a, checks.SectionUsers, checks.SectionAccessKeys, checks.SectionMFA, checks.SectionPassword)
 	t := cfg.Thresholds
 	for _, u := range a.Users {
 		s.Users++

@@ -1,6 +1,9 @@
 package score
 
 import (
+	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,12 +77,12 @@ func TestCompute(t *testing.T) {
 	if a.UnusedKeys != 1 || a.NeverUsedKeys != 1 || a.InactiveKeys != 1 || a.LongTermKeys != 5 || a.KeysOverRotation != 3 {
 		t.Errorf("unused %d never %d inactive %d long-term %d over %d", a.UnusedKeys, a.NeverUsedKeys, a.InactiveKeys, a.LongTermKeys, a.KeysOverRotation)
 	}
-	if a.ConsoleUsers != 3 || a.ConsoleUsersWithMFA != 2 || int(a.MFACoverage) != 66 {
-		t.Errorf("console %d mfa %d coverage %.1f", a.ConsoleUsers, a.ConsoleUsersWithMFA, a.MFACoverage)
+	if a.ConsoleUsers != 3 || a.ConsoleUsersWithMFA != 2 || a.MFACoverage == nil || int(*a.MFACoverage) != 66 {
+		t.Errorf("console %d mfa %d coverage %v", a.ConsoleUsers, a.ConsoleUsersWithMFA, a.MFACoverage)
 	}
 	// 8·1 + 4·1 + 2·1 + 5·1 (nomfa) + 3·1 (never) + 1·1 (KIN) = 23
-	if a.Risk != 23 || a.RiskLabel != "low" {
-		t.Errorf("risk %d %s (%+v)", a.Risk, a.RiskLabel, a.RiskInputs)
+	if a.Risk == nil || *a.Risk != 23 || a.RiskLabel != "low" || !a.Known {
+		t.Errorf("risk %v %s (%+v)", a.Risk, a.RiskLabel, a.RiskInputs)
 	}
 	if a.Phase1.Complete || a.Phase2.Complete || a.Phase2.Advanced {
 		t.Errorf("phases %+v %+v", a.Phase1, a.Phase2)
@@ -92,16 +95,21 @@ func TestCompute(t *testing.T) {
 		t.Errorf("findings %+v", a.Findings)
 	}
 	b, _ := s.Account("222222222222")
-	if !b.Phase1.Complete || !b.Phase2.Complete || !b.Phase2.Advanced || b.MFACoverage != 100 || b.Risk != 0 {
+	if !b.Phase1.Complete || !b.Phase2.Complete || !b.Phase2.Advanced || pct(b.MFACoverage) != 100 || b.Risk == nil || *b.Risk != 0 {
 		t.Errorf("clean account %+v", b)
 	}
 	c, _ := s.Account("333333333333")
-	if c.Audited || c.RiskLabel != "unknown" || c.Findings.High != 1 {
+	if c.Audited || c.Known || c.RiskLabel != "unknown" || c.Risk != nil || c.MFACoverage != nil || c.Phase1.Known || c.Phase2.Known || c.Findings.High != 1 {
 		t.Errorf("not audited account %+v", c)
 	}
 	o := s.Organization
-	if o.Accounts != 2 || o.ActiveKeys != 4 || o.ConsoleUsers != 4 || o.ConsoleUsersWithMFA != 3 || o.Risk != 23 || o.MFACoverage != 75 {
+	if o.Accounts != 2 || o.ActiveKeys != 4 || o.ConsoleUsers != 4 || o.ConsoleUsersWithMFA != 3 || o.RiskAtLeast != 23 {
 		t.Errorf("org %+v", o)
+	}
+	// One account was not audited: the Organization's coverage, risk and phases are unknown.
+	if o.Known || o.Risk != nil || o.MFACoverage != nil || o.RiskLabel != "unknown" || o.Phase1.Known || o.Phase1.Complete || o.Phase2.Known ||
+		!slices.Equal(o.UnknownSections, []string{"not_audited"}) {
+		t.Errorf("org with a not-audited account %+v", o)
 	}
 	if o.Findings.Total() != a.Findings.Total()+b.Findings.Total()+c.Findings.Total() {
 		t.Errorf("org findings %+v", o.Findings)
@@ -121,8 +129,8 @@ func TestSuppressedDoNotCount(t *testing.T) {
 	after := Compute(inv, fs, now, cfg)
 	a0, _ := before.Account("111111111111")
 	a1, _ := after.Account("111111111111")
-	if a1.Risk != a0.Risk-8-5 {
-		t.Errorf("risk after suppression %d, want %d", a1.Risk, a0.Risk-13)
+	if *a1.Risk != *a0.Risk-8-5 {
+		t.Errorf("risk after suppression %d, want %d", *a1.Risk, *a0.Risk-13)
 	}
 	if a1.Findings.Critical != a0.Findings.Critical-2 || a1.Findings.Suppressed != 2 {
 		t.Errorf("counts %+v → %+v", a0.Findings, a1.Findings)
@@ -134,7 +142,61 @@ func TestSuppressedDoNotCount(t *testing.T) {
 
 func TestEmptyInventory(t *testing.T) {
 	s := Compute(&inventory.Inventory{}, nil, now, checks.DefaultConfig())
-	if s.Organization.Risk != 0 || !s.Organization.Phase1.Complete || s.Organization.MFACoverage != 100 || s.Accounts == nil {
+	if s.Organization.Risk == nil || *s.Organization.Risk != 0 || !s.Organization.Phase1.Complete || pct(s.Organization.MFACoverage) != 100 || s.Accounts == nil {
 		t.Errorf("%+v", s)
+	}
+}
+
+func pct(p *float64) float64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+// TestGapsMakeFiguresUnknown: a gap in a section a figure uses makes that figure
+// unknown (null in JSON), never 0 or 100 from missing data.
+func TestGapsMakeFiguresUnknown(t *testing.T) {
+	clean := func(gaps ...inventory.Gap) *inventory.Inventory {
+		a := acct("222222222222", inventory.User{Name: "clean", PasswordEnabled: true, PasswordLastUsed: ago(1), MFAActive: true},
+			inventory.User{Name: "amy"})
+		a.Status, a.Gaps = inventory.StatusPartial, gaps
+		return &inventory.Inventory{Accounts: []inventory.Account{a}}
+	}
+	cases := []struct {
+		name                   string
+		gap                    inventory.Gap
+		coverage, phase2, risk bool // known?
+	}{
+		{"mfa of one user", inventory.Gap{Section: "mfa", Subject: "amy", Operation: "iam:ListMFADevices"}, false, true, false},
+		{"password of one user", inventory.Gap{Section: "password", Subject: "amy"}, false, true, false},
+		{"keys of one user", inventory.Gap{Section: "access_keys", Subject: "amy", Operation: "iam:ListAccessKeys"}, true, false, false},
+		{"key last use only", inventory.Gap{Section: "access_keys", Subject: "amy", Operation: "iam:GetAccessKeyLastUsed"}, true, true, true},
+		{"everything about one user", inventory.Gap{Section: "users", Subject: "amy"}, false, false, false},
+		{"user list", inventory.Gap{Section: "users", Operation: "iam:ListUsers"}, false, false, false},
+		{"policies and tags only", inventory.Gap{Section: "users", Operation: "iam:GetAccountAuthorizationDetails"}, true, true, true},
+		{"virtual MFA types only", inventory.Gap{Section: "mfa", Operation: "iam:ListVirtualMFADevices"}, true, true, true},
+		{"roles", inventory.Gap{Section: "roles"}, true, true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			inv := clean(c.gap)
+			s := Compute(inv, checks.Run(inv, now, checks.DefaultConfig()), now, checks.DefaultConfig())
+			for _, sc := range []Score{s.Accounts[0], s.Organization} {
+				if (sc.MFACoverage != nil) != c.coverage || sc.Phase1.Known != c.coverage || (!c.coverage && sc.Phase1.Complete) {
+					t.Errorf("coverage %v phase1 %+v, want known=%v", sc.MFACoverage, sc.Phase1, c.coverage)
+				}
+				if sc.Phase2.Known != c.phase2 || (!c.phase2 && (sc.Phase2.Complete || sc.Phase2.Advanced)) {
+					t.Errorf("phase2 %+v, want known=%v", sc.Phase2, c.phase2)
+				}
+				if (sc.Risk != nil) != c.risk || (!c.risk && sc.RiskLabel != "unknown") {
+					t.Errorf("risk %v %s, want known=%v", sc.Risk, sc.RiskLabel, c.risk)
+				}
+			}
+			b, _ := json.Marshal(s.Accounts[0])
+			if !c.coverage && !strings.Contains(string(b), `"mfa_coverage_percent":null`) {
+				t.Errorf("unknown coverage must be null in JSON: %s", b)
+			}
+		})
 	}
 }

@@ -1,0 +1,73 @@
+package checks
+
+import "github.com/iamaudit/iamaudit/internal/inventory"
+
+// Inventory sections a check or a score can depend on, as Gap.Section names them.
+// SectionKeyLastUse is not a Gap section: it is the last-use part of access_keys
+// (a failed iam:GetAccessKeyLastUsed leaves the key list known but its last use not).
+const (
+	SectionUsers      = "users"
+	SectionAccessKeys = "access_keys"
+	SectionKeyLastUse = "access_keys.last_used"
+	SectionMFA        = "mfa"
+	SectionPassword   = "password"
+)
+
+// gapCovers reports whether gap g leaves section unknown. A gap in "users" about a
+// subject leaves everything about that user unknown.
+func gapCovers(g inventory.Gap, section string) bool {
+	switch {
+	case g.Section == SectionUsers && g.Subject != "":
+		return true
+	case section == SectionKeyLastUse:
+		return g.Section == SectionAccessKeys
+	case g.Section != section:
+		return false
+	case section == SectionAccessKeys && g.Operation == "iam:GetAccessKeyLastUsed":
+		return false // only the last use is missing, the keys are known
+	case section == SectionMFA && g.Subject == "" && g.Operation == "iam:ListVirtualMFADevices":
+		return false // only the device types are missing, not whether users have MFA
+	}
+	return true
+}
+
+// UserGap returns the first per-user gap (Subject = the user's name) that leaves one
+// of sections unknown for that user.
+func UserGap(acct *inventory.Account, user string, sections ...string) (inventory.Gap, bool) {
+	for _, g := range acct.Gaps {
+		if g.Subject != user || user == "" {
+			continue
+		}
+		for _, s := range sections {
+			if gapCovers(g, s) {
+				return g, true
+			}
+		}
+	}
+	return inventory.Gap{}, false
+}
+
+// SectionsUnknown lists which of sections are unknown, for any user, in an account:
+// an account-wide gap, or a per-user gap of any user. Scores use it to tell a figure
+// built on complete data from one built on partial data.
+func SectionsUnknown(acct *inventory.Account, sections ...string) []string {
+	var out []string
+	for _, s := range sections {
+		for _, g := range acct.Gaps {
+			if g.Section == SectionUsers && g.Subject == "" && !accountWideUsers(g) {
+				continue // policies, groups and tags only: no score figure uses them
+			}
+			if accountWideUsers(g) || gapCovers(g, s) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// accountWideUsers: an account-wide gap in the user list (not just in the users'
+// policies, groups and tags, which GetAccountAuthorizationDetails adds).
+func accountWideUsers(g inventory.Gap) bool {
+	return g.Section == SectionUsers && g.Subject == "" && g.Operation != "iam:GetAccountAuthorizationDetails"
+}

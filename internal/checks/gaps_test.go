@@ -1,0 +1,89 @@
+package checks
+
+import (
+	"testing"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// TestUserGapsSilenceChecks: a check does not fire for a user whose needed data a
+// per-user gap left unknown, and still fires for the other users.
+func TestUserGapsSilenceChecks(t *testing.T) {
+	// "bob" fires every user check; "amy" is the same user, and gets the gap.
+	risky := func(name string) inventory.User {
+		return inventory.User{Name: name, PasswordEnabled: true,
+			AccessKeys: []inventory.AccessKey{key("K1"+name, "Active", 400, nil), key("K2"+name, "Active", 300, ago(200))},
+			AttachedPolicies: []inventory.AttachedPolicy{{Name: "AdministratorAccess", ARN: "arn:aws:iam::aws:policy/AdministratorAccess"},
+				{Name: "AWSCloudShellFullAccess", ARN: "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"}}}
+	}
+	gap := func(section, op string) inventory.Gap {
+		return inventory.Gap{AccountID: "111122223333", Section: section, Subject: "amy", Operation: op, Message: "AccessDenied"}
+	}
+	cases := []struct {
+		check  string
+		gap    inventory.Gap
+		silent bool
+	}{
+		{"console_without_mfa", gap("mfa", "iam:ListMFADevices"), true},
+		{"console_without_mfa", gap("password", "iam:GetLoginProfile"), true},
+		{"console_without_mfa", gap("users", "iam:GetLoginProfile"), true},
+		{"console_without_mfa", gap("access_keys", "iam:ListAccessKeys"), false},
+		{"access_key_not_rotated", gap("access_keys", "iam:ListAccessKeys"), true},
+		{"access_key_not_rotated", gap("access_keys", "iam:GetAccessKeyLastUsed"), false}, // only last use is missing
+		{"access_key_not_rotated", gap("mfa", "iam:ListMFADevices"), false},
+		{"access_key_never_used", gap("access_keys", "iam:GetAccessKeyLastUsed"), true},
+		{"access_key_unused", gap("access_keys", "iam:GetAccessKeyLastUsed"), true},
+		{"access_key_unused", gap("users", ""), true},
+		{"multiple_active_keys", gap("access_keys", "iam:ListAccessKeys"), true},
+		{"console_password_unused", gap("password", "iam:GetLoginProfile"), true},
+		{"console_password_unused", gap("mfa", "iam:ListMFADevices"), false},
+		{"inactive_user", gap("access_keys", "iam:ListAccessKeys"), true},
+		{"inactive_user", gap("password", "iam:GetLoginProfile"), true},
+		{"inactive_user", gap("mfa", "iam:ListMFADevices"), false},
+		{"user_without_owner", gap("users", "iam:GetUser"), true},
+		{"admin_policy_on_user", gap("users", "iam:ListAttachedUserPolicies"), true},
+		{"user_direct_policies", gap("users", "iam:ListAttachedUserPolicies"), true},
+		{"cloudshell_full_access", gap("users", "iam:ListAttachedUserPolicies"), true},
+	}
+	for _, c := range cases {
+		t.Run(c.check+"/"+c.gap.Section+"/"+c.gap.Operation, func(t *testing.T) {
+			inv := account().user(risky("amy")).user(risky("bob")).with(func(a *inventory.Account) {
+				a.Status = inventory.StatusPartial
+				a.Gaps = []inventory.Gap{c.gap}
+			}).inv()
+			users := map[string]int{}
+			for _, f := range Run(inv, now, only(c.check, DefaultConfig())) {
+				users[f.User]++
+			}
+			if users["bob"] == 0 {
+				t.Fatalf("%s does not fire for bob (no gap): the case proves nothing", c.check)
+			}
+			if got := users["amy"] > 0; got == c.silent {
+				t.Errorf("%s fired for amy with gap %+v: %v, want %v", c.check, c.gap, got, !c.silent)
+			}
+		})
+	}
+}
+
+// TestKeyWithoutID: keys from the credential report have no id; key checks still
+// fire, with a resource naming the user and the key slot, stable across runs.
+func TestKeyWithoutID(t *testing.T) {
+	u := owned("svc")
+	u.AccessKeys = []inventory.AccessKey{{Status: "Active", CreatedAt: agoT(400)}, {Status: "Active", CreatedAt: agoT(200), LastUsedAt: ago(150)}}
+	inv := account().user(u).inv()
+	for _, id := range []string{"access_key_not_rotated", "access_key_unused", "access_key_never_used"} {
+		fs := Run(inv, now, only(id, DefaultConfig()))
+		if len(fs) == 0 {
+			t.Fatalf("%s: no finding for keys without id", id)
+		}
+		again := Run(inv, now, only(id, DefaultConfig()))
+		for i, f := range fs {
+			if f.Resource != "arn:aws:iam::111122223333:user/svc/access_key_1" && f.Resource != "arn:aws:iam::111122223333:user/svc/access_key_2" {
+				t.Errorf("%s: resource %q", id, f.Resource)
+			}
+			if f.ID != again[i].ID || f.ID != FindingID(id, "111122223333", f.Resource) {
+				t.Errorf("%s: finding id not stable", id)
+			}
+		}
+	}
+}
