@@ -113,7 +113,7 @@ func checkRootUsedRecently(_ *inventory.Inventory, acct *inventory.Account, now 
 		return nil
 	}
 	sort.Strings(uses)
-	return []Finding{rootFinding(acct, fmt.Sprintf("Root account used %d days ago", days(now, last)),
+	return []Finding{rootFinding(acct, fmt.Sprintf("Root account used %s ago", nDays(days(now, last))),
 		map[string]string{"uses": strings.Join(uses, ", "), "last_used": last.UTC().Format(time.RFC3339), "threshold_days": itoa(n)})}
 }
 
@@ -158,7 +158,7 @@ func checkUserDirectPolicies(_ *inventory.Inventory, acct *inventory.Account, _ 
 		if len(names) == 0 {
 			continue
 		}
-		out = append(out, userFinding(acct, u, fmt.Sprintf("User has %d policies attached directly (not through groups)", len(names)),
+		out = append(out, userFinding(acct, u, fmt.Sprintf("User has %s attached directly (not through groups)", plural(len(names), "policy", "policies")),
 			map[string]string{"policies": strings.Join(names, ",")}, "users"))
 	}
 	return out
@@ -183,7 +183,7 @@ func checkExpiredServerCertificate(_ *inventory.Inventory, acct *inventory.Accou
 			continue
 		}
 		out = append(out, Finding{Resource: c.ARN, ResourceType: ResourceServerCertificate,
-			Message:  fmt.Sprintf("Server certificate %s expired %d days ago", c.Name, days(now, c.Expiration)),
+			Message:  fmt.Sprintf("Server certificate %s expired %s ago", c.Name, nDays(days(now, c.Expiration))),
 			Evidence: map[string]string{"name": c.Name, "expiration": date(c.Expiration), "days_expired": itoa(days(now, c.Expiration))}})
 	}
 	return out
@@ -260,7 +260,7 @@ func checkUnusedRole(_ *inventory.Inventory, acct *inventory.Account, now time.T
 			if !olderThan(now, *r.LastUsedAt, n) {
 				continue
 			}
-			msg = fmt.Sprintf("Role %s last used %d days ago", r.Name, days(now, *r.LastUsedAt))
+			msg = fmt.Sprintf("Role %s last used %s ago", r.Name, nDays(days(now, *r.LastUsedAt)))
 			if r.LastUsedRegion != "" {
 				ev["last_used_region"] = r.LastUsedRegion
 				msg += " in " + r.LastUsedRegion
@@ -269,7 +269,7 @@ func checkUnusedRole(_ *inventory.Inventory, acct *inventory.Account, now time.T
 			if r.CreatedAt.IsZero() || !olderThan(now, r.CreatedAt, n) {
 				continue
 			}
-			msg = fmt.Sprintf("Role %s never used (created %d days ago)", r.Name, days(now, r.CreatedAt))
+			msg = fmt.Sprintf("Role %s never used (created %s ago)", r.Name, nDays(days(now, r.CreatedAt)))
 		}
 		out = append(out, Finding{Resource: r.ARN, ResourceType: ResourceRole, Message: msg, Evidence: ev})
 	}

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -85,5 +86,31 @@ func TestKeyWithoutID(t *testing.T) {
 				t.Errorf("%s: finding id not stable", id)
 			}
 		}
+	}
+}
+
+// TestMessagesSingular: "1 day", "1 policy", never "1 days" or "1 policies".
+func TestMessagesSingular(t *testing.T) {
+	u := owned("svc")
+	u.PasswordEnabled, u.PasswordLastUsed = true, ago(1)
+	u.AttachedPolicies = []inventory.AttachedPolicy{{Name: "P", ARN: "arn:aws:iam::111122223333:policy/P"}}
+	inv := account().user(u).inv()
+	cfg := DefaultConfig()
+	cfg.Thresholds.UnusedPasswordDays = 0
+	var msgs []string
+	for _, f := range Run(inv, now, cfg) {
+		msgs = append(msgs, f.Message)
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"User has 1 policy attached directly", "Console password unused for 1 day"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no %q in:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, " 1 days") || strings.Contains(all, " 1 policies") {
+		t.Errorf("plural with 1:\n%s", all)
+	}
+	if plural(2, "policy", "policies") != "2 policies" || nDays(0) != "0 days" {
+		t.Error("plural")
 	}
 }

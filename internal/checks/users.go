@@ -20,7 +20,7 @@ func checkConsoleWithoutMFA(_ *inventory.Inventory, acct *inventory.Account, now
 		msg := "Console access enabled but MFA not configured"
 		if known(u.PasswordLastUsed) && !olderThan(now, *u.PasswordLastUsed, cfg.Thresholds.RecentPasswordUseDays) {
 			sev = Critical
-			msg = fmt.Sprintf("Console access enabled but MFA not configured (password used %d days ago)", days(now, *u.PasswordLastUsed))
+			msg = fmt.Sprintf("Console access enabled but MFA not configured (password used %s ago)", nDays(days(now, *u.PasswordLastUsed)))
 		}
 		f := userFinding(acct, u, msg, ev, "mfa", "users")
 		f.Severity = sev
@@ -45,7 +45,7 @@ func checkAccessKeyNotRotated(_ *inventory.Inventory, acct *inventory.Account, n
 			case age > t.KeyRotationHighDays:
 				sev = High
 			}
-			f := keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s is %d days old (not rotated)", keyLabel(i, k), age))
+			f := keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s is %s old (not rotated)", keyLabel(i, k), nDays(age)))
 			f.Evidence["created"] = date(k.CreatedAt)
 			f.Evidence["age_days"] = itoa(age)
 			f.Evidence["thresholds_days"] = fmt.Sprintf("%d/%d/%d", t.KeyRotationMediumDays, t.KeyRotationHighDays, t.KeyRotationCriticalDays)
@@ -82,7 +82,7 @@ func checkAccessKeyNeverUsed(_ *inventory.Inventory, acct *inventory.Account, no
 				continue
 			}
 			age := days(now, k.CreatedAt)
-			f := keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s has never been used (created %d days ago)", keyLabel(i, k), age))
+			f := keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s has never been used (created %s ago)", keyLabel(i, k), nDays(age)))
 			f.Evidence["created"] = date(k.CreatedAt)
 			f.Evidence["age_days"] = itoa(age)
 			f.Evidence["grace_days"] = itoa(grace)
@@ -102,7 +102,7 @@ func checkAccessKeyUnused(_ *inventory.Inventory, acct *inventory.Account, now t
 				continue
 			}
 			idle := days(now, *k.LastUsedAt)
-			f := keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s unused for %d days", keyLabel(i, k), idle))
+			f := keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s unused for %s", keyLabel(i, k), nDays(idle)))
 			f.Evidence["days_unused"] = itoa(idle)
 			f.Evidence["threshold_days"] = itoa(n)
 			out = append(out, f)
@@ -151,7 +151,7 @@ func checkConsolePasswordUnused(_ *inventory.Inventory, acct *inventory.Account,
 			}
 			idle := days(now, *u.PasswordLastUsed)
 			ev["days_unused"] = itoa(idle)
-			out = append(out, userFinding(acct, u, fmt.Sprintf("Console password unused for %d days", idle), ev))
+			out = append(out, userFinding(acct, u, fmt.Sprintf("Console password unused for %s", nDays(idle)), ev))
 			continue
 		}
 		set := passwordSetAt(u)
@@ -160,7 +160,7 @@ func checkConsolePasswordUnused(_ *inventory.Inventory, acct *inventory.Account,
 		}
 		ev["password_set"] = date(set)
 		ev["days_since_set"] = itoa(days(now, set))
-		out = append(out, userFinding(acct, u, fmt.Sprintf("Console password never used (set %d days ago)", days(now, set)), ev))
+		out = append(out, userFinding(acct, u, fmt.Sprintf("Console password never used (set %s ago)", nDays(days(now, set))), ev))
 	}
 	return out
 }
@@ -179,7 +179,7 @@ func checkInactiveUser(_ *inventory.Inventory, acct *inventory.Account, now time
 			}
 		}
 		ev := map[string]string{"created": date(u.CreatedAt), "last_activity": lastUsed(last), "threshold_days": itoa(n)}
-		msg := fmt.Sprintf("User inactive for more than %d days (no console sign-in or key use; last activity: %s)", n, lastActivity(last))
+		msg := fmt.Sprintf("User inactive for more than %s (no console sign-in or key use; last activity: %s)", nDays(n), lastActivity(last))
 		out = append(out, userFinding(acct, u, msg, ev, "access_keys"))
 	}
 	return out
@@ -271,7 +271,7 @@ func checkInactiveKeyNotDeleted(inv *inventory.Inventory, acct *inventory.Accoun
 				if !olderThan(now, at, n) {
 					continue
 				}
-				f = keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s was deactivated %d days ago and still exists", k.ID, days(now, at)))
+				f = keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s was deactivated %s ago and still exists", k.ID, nDays(days(now, at))))
 				f.Evidence["deactivated"] = at.UTC().Format(time.RFC3339)
 				f.Evidence["days_inactive"] = itoa(days(now, at))
 			} else {

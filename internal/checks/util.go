@@ -100,3 +100,14 @@ func lastUsed(t *time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
+
+// plural is "1 policy", "2 policies".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return itoa(n) + " " + many
+}
+
+// nDays is "1 day", "2 days".
+func nDays(n int) string { return plural(n, "day", "days") }
