@@ -13,6 +13,7 @@ type orgsRequest struct {
 	NextToken  string `json:"NextToken"`
 	ParentID   string `json:"ParentId"`
 	ChildID    string `json:"ChildId"`
+	OUID       string `json:"OrganizationalUnitId"`
 }
 
 func (c *call) serveOrganizations() *apiError {
@@ -71,10 +72,15 @@ func (c *call) serveOrganizations() *apiError {
 		}
 		out := []any{}
 		for _, o := range in[start:end] {
-			out = append(out, map[string]any{"Id": o.id, "Name": o.name,
-				"Arn": fmt.Sprintf("arn:%s:organizations::%s:ou/%s/%s", g.partition, g.mgmtID, g.id, o.id)})
+			out = append(out, g.ouJSON(o))
 		}
 		return c.okJSON(withToken(map[string]any{"OrganizationalUnits": out}, next))
+	case "DescribeOrganizationalUnit":
+		o, ok := g.ouByID[req.OUID]
+		if !ok {
+			return errf(400, "OrganizationalUnitNotFoundException", "We can't find an organizational unit (OU) with the OrganizationalUnitId that you specified.")
+		}
+		return c.okJSON(map[string]any{"OrganizationalUnit": g.ouJSON(o)})
 	case "ListParents":
 		var parent string
 		if a, ok := g.byID[req.ChildID]; ok {
@@ -87,6 +93,10 @@ func (c *call) serveOrganizations() *apiError {
 		typ := "ORGANIZATIONAL_UNIT"
 		if parent == g.rootID {
 			typ = "ROOT"
+		}
+		// One parent: a page of any size holds it, and no NextToken follows.
+		if _, _, _, ok := page(req.NextToken, 1, c.s.knobs.pageSize(req.MaxResults, orgsMaxResults, orgsMaxResults)); !ok {
+			return errf(400, "InvalidInputException", "You specified an invalid value for nextToken.")
 		}
 		return c.okJSON(map[string]any{"Parents": []any{map[string]any{"Id": parent, "Type": typ}}})
 	}
@@ -131,6 +141,11 @@ func (g *org) orgArn() string {
 
 func (g *org) accountArn(id string) string {
 	return fmt.Sprintf("arn:%s:organizations::%s:account/%s/%s", g.partition, g.mgmtID, g.id, id)
+}
+
+func (g *org) ouJSON(o *ou) map[string]any {
+	return map[string]any{"Id": o.id, "Name": o.name,
+		"Arn": fmt.Sprintf("arn:%s:organizations::%s:ou/%s/%s", g.partition, g.mgmtID, g.id, o.id)}
 }
 
 func (g *org) isParent(id string) bool {
