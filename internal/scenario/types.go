@@ -9,7 +9,8 @@ import "time"
 type Scenario struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description,omitempty"`
-	// Now fixes the sandbox clock (absolute date). Empty: the real clock.
+	// Now fixes the sandbox clock (absolute date). Empty: the real clock. Only the
+	// sandbox uses it: clients (iamaudit run, demo) keep their own clock.
 	Now          *Date        `yaml:"now,omitempty"`
 	Organization Organization `yaml:"organization"`
 	Accounts     []Account    `yaml:"accounts"`
