@@ -28,10 +28,38 @@ type gapList struct {
 	mu   sync.Mutex
 	acct string
 	gaps []inventory.Gap
+	// ctx is the run's context: once it is done, failures are the interruption's, and
+	// each section gets one gap for the whole account (interrupted) instead of one per
+	// user or key.
+	ctx         context.Context
+	interrupted map[string]bool // sections with an interruption gap
+}
+
+func newGapList(ctx context.Context, accountID string) *gapList {
+	return &gapList{ctx: ctx, acct: accountID}
 }
 
 func (g *gapList) add(section, subject, op string, err error, note string) {
+	if g.ctx != nil && g.ctx.Err() != nil {
+		g.addInterrupted(section, op, err)
+		return
+	}
 	g.addGap(gapFrom(g.acct, section, subject, op, err, note))
+}
+
+// addInterrupted records that section was cut short by the interruption, once per
+// section, without Subject: the section is unknown for the whole account.
+func (g *gapList) addInterrupted(section, op string, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.interrupted[section] {
+		return
+	}
+	if g.interrupted == nil {
+		g.interrupted = map[string]bool{}
+	}
+	g.interrupted[section] = true
+	g.gaps = append(g.gaps, gapFrom(g.acct, section, "", op, err, "not collected: the run was interrupted"))
 }
 
 func (g *gapList) addGap(gap inventory.Gap) {
@@ -88,7 +116,7 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 	}
 	a.AuditedAs = cl.auditedAs
 
-	gaps := &gapList{acct: a.ID}
+	gaps := newGapList(ctx, a.ID)
 	var iamRes iamResult
 	var events []inventory.Event
 	// CloudTrail runs beside IAM: the two have separate limits at AWS.

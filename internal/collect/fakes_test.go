@@ -34,6 +34,8 @@ type fakeIAM struct {
 	keys          map[string][]types.AccessKeyMetadata
 	lastUsed      map[string]types.AccessKeyLastUsed
 	login         map[string]bool
+	// passwordLastUsed is GetUser's and ListUsers' PasswordLastUsed per user.
+	passwordLastUsed map[string]*time.Time
 	fail          map[string]error
 	failUser      map[string]string
 	calls         map[string]int
@@ -113,6 +115,20 @@ func (f *fakeIAM) GetLoginProfile(_ context.Context, in *iam.GetLoginProfileInpu
 	return &iam.GetLoginProfileOutput{LoginProfile: &types.LoginProfile{UserName: in.UserName}}, nil
 }
 
+func (f *fakeIAM) GetUser(_ context.Context, in *iam.GetUserInput, _ ...func(*iam.Options)) (*iam.GetUserOutput, error) {
+	user := aws.ToString(in.UserName)
+	if err := f.call("GetUser", user); err != nil {
+		return nil, err
+	}
+	for _, u := range f.users {
+		if aws.ToString(u.UserName) == user {
+			return &iam.GetUserOutput{User: &types.User{UserName: u.UserName, Arn: u.Arn, UserId: u.UserId, CreateDate: u.CreateDate,
+				PasswordLastUsed: f.passwordLastUsed[user]}}, nil
+		}
+	}
+	return nil, apiErr("NoSuchEntity")
+}
+
 func (f *fakeIAM) GetAccountAuthorizationDetails(context.Context, *iam.GetAccountAuthorizationDetailsInput, ...func(*iam.Options)) (*iam.GetAccountAuthorizationDetailsOutput, error) {
 	if err := f.call("GetAccountAuthorizationDetails", ""); err != nil {
 		return nil, err
@@ -156,7 +172,8 @@ func (f *fakeIAM) ListUsers(context.Context, *iam.ListUsersInput, ...func(*iam.O
 	}
 	out := &iam.ListUsersOutput{}
 	for _, u := range f.users {
-		out.Users = append(out.Users, types.User{UserName: u.UserName, Arn: u.Arn, UserId: u.UserId, CreateDate: u.CreateDate})
+		out.Users = append(out.Users, types.User{UserName: u.UserName, Arn: u.Arn, UserId: u.UserId, CreateDate: u.CreateDate,
+			PasswordLastUsed: f.passwordLastUsed[aws.ToString(u.UserName)]})
 	}
 	return out, nil
 }

@@ -31,6 +31,24 @@ const iamMaxItems = 1000
 // LastUsedSourceAPI marks key last-use data read with GetAccessKeyLastUsed.
 const LastUsedSourceAPI = "GetAccessKeyLastUsed"
 
+// Gap sections about users. A Gap in one of these sections with Subject = a user's
+// name says that part of that user is unknown (a check that needs the section does
+// not fire for that user); without Subject, it is unknown for every user of the
+// account. Every per-user unknown collect leaves is recorded in one of these.
+const (
+	// SectionUsers: the user list itself (ListUsers, GetAccountAuthorizationDetails),
+	// and users' groups, policies, permissions boundaries and tags.
+	SectionUsers = "users"
+	// SectionPassword: whether the user has a console password, and its last sign-in
+	// (GetLoginProfile, GetUser).
+	SectionPassword = "password"
+	// SectionMFA: the user's MFA devices (ListMFADevices, ListVirtualMFADevices).
+	SectionMFA = "mfa"
+	// SectionAccessKeys: the user's access keys, their ids and last use
+	// (ListAccessKeys, GetAccessKeyLastUsed).
+	SectionAccessKeys = "access_keys"
+)
+
 // opError is a failed call and the operation it was.
 type opError struct {
 	op  string
@@ -123,7 +141,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	g.Go(func() error {
 		var err error
 		if details, err = fetchAuthDetails(ctx, c); err != nil {
-			gaps.add("users", "", "iam:GetAccountAuthorizationDetails", err,
+			gaps.add(SectionUsers, "", "iam:GetAccountAuthorizationDetails", err,
 				"groups, policies, permissions boundaries and tags of users, and all roles, groups and customer managed policies, are missing")
 		}
 		return nil
@@ -131,7 +149,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	g.Go(func() error {
 		var err error
 		if virtual, err = fetchVirtualMFA(ctx, c); err != nil {
-			gaps.add("mfa", "", "iam:ListVirtualMFADevices", err, "virtual MFA devices are classified by serial only; the root user's MFA type may be unknown")
+			gaps.add(SectionMFA, "", "iam:ListVirtualMFADevices", err, "virtual MFA devices are classified by serial only; the root user's MFA type may be unknown")
 		}
 		return nil
 	})
@@ -431,10 +449,12 @@ type userSources struct {
 	virtual *virtualMFA        // nil when ListVirtualMFADevices failed
 }
 
-// baseUsers returns the account's users with what the bulk calls know of them, and
-// the ListUsers data when it had to be called.
-func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) []inventory.User {
-	var users []inventory.User
+// baseUsers returns the account's users with what the bulk calls know of them. Without
+// a credential report it also calls ListUsers (the list, if the details failed too, and
+// each user's PasswordLastUsed); lastUseKnown names the users whose PasswordLastUsed
+// it read.
+func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) (users []inventory.User, lastUseKnown map[string]bool) {
+	lastUseKnown = map[string]bool{}
 	switch {
 	case src.details != nil:
 		for _, u := range src.details.users {
@@ -448,21 +468,19 @@ func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) []
 		}
 	}
 	if src.report != nil {
-		return users
+		return users, lastUseKnown
 	}
-	// Without a credential report: ListUsers gives the list (if the details failed too)
-	// and each user's PasswordLastUsed.
 	listed := map[string]types.User{}
 	p := iam.NewListUsersPaginator(c, &iam.ListUsersInput{}, func(o *iam.ListUsersPaginatorOptions) { o.Limit = iamMaxItems; o.StopOnDuplicateToken = true })
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			note := "password last use of users is missing"
 			if src.details == nil {
-				note = "no user list could be read: every user is missing"
+				gaps.add(SectionUsers, "", "iam:ListUsers", err, "no user list could be read: every user is missing")
 			}
-			gaps.add("users", "", "iam:ListUsers", err, note)
-			return users
+			// With the details, each user's last sign-in is asked with GetUser instead
+			// (or becomes a "password" gap of that user).
+			return users, lastUseKnown
 		}
 		for _, u := range page.Users {
 			listed[aws.ToString(u.UserName)] = u
@@ -478,9 +496,10 @@ func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) []
 	for i := range users {
 		if u, ok := listed[users[i].Name]; ok {
 			users[i].PasswordLastUsed = utcPtr(u.PasswordLastUsed)
+			lastUseKnown[users[i].Name] = true
 		}
 	}
-	return users
+	return users, lastUseKnown
 }
 
 func userFromDetail(u types.UserDetail) inventory.User {
@@ -507,7 +526,7 @@ func userFromDetail(u types.UserDetail) inventory.User {
 // collectUsers completes each user with password, MFA and keys, calling per user
 // only what the credential report cannot answer.
 func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, gaps *gapList) []inventory.User {
-	users := baseUsers(ctx, c, src, gaps)
+	users, lastUseKnown := baseUsers(ctx, c, src, gaps)
 	var g errgroup.Group
 	g.SetLimit(iamParallel)
 	for i := range users {
@@ -518,7 +537,8 @@ func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, 
 					row = &r
 				}
 			}
-			users[i] = completeUser(ctx, opts, c, users[i], row, src.virtual, gaps) // each goroutine owns users[i]
+			in := userInputs{row: row, virtual: src.virtual, lastUseKnown: lastUseKnown[users[i].Name], staleReport: src.report != nil}
+			users[i] = completeUser(ctx, opts, c, users[i], in, gaps) // each goroutine owns users[i]
 			return nil
 		})
 	}
@@ -530,8 +550,19 @@ func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, 
 	return users
 }
 
-func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User, row *credreport.Row, virtual *virtualMFA, gaps *gapList) inventory.User {
-	name := u.Name
+// userInputs is what the bulk calls know of one user.
+type userInputs struct {
+	row          *credreport.Row // the user's credential report row; nil when none
+	virtual      *virtualMFA     // nil when ListVirtualMFADevices failed
+	lastUseKnown bool            // PasswordLastUsed was read with ListUsers
+	staleReport  bool            // there is a report, but without the user (newer than it)
+}
+
+// completeUser fills in the user's password, MFA and keys. Every part it cannot learn
+// becomes a Gap with Subject = the user's name, in the sections SectionPassword,
+// SectionMFA and SectionAccessKeys.
+func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User, in userInputs, gaps *gapList) inventory.User {
+	name, row, virtual := u.Name, in.row, in.virtual
 	// Password.
 	if row != nil {
 		u.PasswordEnabled = row.PasswordEnabled
@@ -541,15 +572,7 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 			u.CreatedAt = row.UserCreationTime
 		}
 	} else {
-		_, err := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(name)})
-		switch {
-		case err == nil:
-			u.PasswordEnabled = true
-		case errorCode(err) == "NoSuchEntity":
-			u.PasswordEnabled = false
-		default:
-			gaps.add("users", name, "iam:GetLoginProfile", err, "whether the user has a console password is unknown")
-		}
+		u = passwordWithoutReport(ctx, c, u, in, gaps)
 	}
 
 	// MFA: virtual devices from the bulk list; ListMFADevices only when the report
@@ -566,7 +589,7 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 	if row == nil || row.MFAActive {
 		listed, err := listMFADevices(ctx, c, name)
 		if err != nil {
-			gaps.add("mfa", name, "iam:ListMFADevices", err, "the user's MFA devices are unknown")
+			gaps.add(SectionMFA, name, "iam:ListMFADevices", err, "the user's MFA devices are unknown")
 		}
 		for _, dev := range listed {
 			serial := aws.ToString(dev.SerialNumber)
@@ -588,7 +611,12 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 	}
 	keys, err := listAccessKeys(ctx, c, name)
 	if err != nil {
-		gaps.add("access_keys", name, "iam:ListAccessKeys", err, "the user's access keys are missing")
+		u.AccessKeys = keysFromReport(row)
+		note := "the user's access keys are missing"
+		if len(u.AccessKeys) > 0 {
+			note = "the user's access key ids are unknown: the credential report's key slots (status, creation, last use) are kept"
+		}
+		gaps.add(SectionAccessKeys, name, "iam:ListAccessKeys", err, note)
 		return u
 	}
 	for _, m := range matchKeys(keys, row) {
@@ -618,10 +646,10 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 				ak.LastUsedService = m.slot.LastUsedService
 				ak.LastUsedRegion = m.slot.LastUsedRegion
 				ak.LastUsedSource = credreport.LastUsedSourceReport
-				gaps.add("access_keys", name, "iam:GetAccessKeyLastUsed", err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
+				gaps.add(SectionAccessKeys, name, "iam:GetAccessKeyLastUsed", err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
 			default:
 				// LastUsedSource stays "": last use unknown (not "never used").
-				gaps.add("access_keys", name, "iam:GetAccessKeyLastUsed", err, "last use of key "+maskKey(ak.ID)+" is unknown")
+				gaps.add(SectionAccessKeys, name, "iam:GetAccessKeyLastUsed", err, "last use of key "+maskKey(ak.ID)+" is unknown")
 			}
 		}
 		u.AccessKeys = append(u.AccessKeys, ak)
@@ -634,6 +662,59 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 		return a.ID < b.ID
 	})
 	return u
+}
+
+// passwordWithoutReport learns the console password of a user the credential report
+// does not answer for (no report, or a reused report older than the user):
+// GetLoginProfile says whether there is one, and GetUser its last use when ListUsers
+// did not. What stays unknown is a SectionPassword gap of the user: a nil
+// PasswordLastUsed would otherwise read as "never signed in".
+func passwordWithoutReport(ctx context.Context, c iamAPI, u inventory.User, in userInputs, gaps *gapList) inventory.User {
+	name := u.Name
+	_, err := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(name)})
+	switch {
+	case err == nil:
+		u.PasswordEnabled = true
+	case errorCode(err) == "NoSuchEntity":
+		u.PasswordEnabled = false
+		return u // no password: no last use to learn
+	default:
+		gaps.add(SectionPassword, name, "iam:GetLoginProfile", err, "whether the user has a console password, and its last sign-in, are unknown")
+		return u
+	}
+	if in.lastUseKnown {
+		return u
+	}
+	out, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
+	if err == nil && out.User != nil {
+		u.PasswordLastUsed = utcPtr(out.User.PasswordLastUsed)
+		return u
+	}
+	note := "last console sign-in unknown"
+	if in.staleReport {
+		note = "last console sign-in unknown: the user is newer than the credential report"
+	}
+	if err == nil {
+		err = errors.New("GetUser returned no user")
+	}
+	gaps.add(SectionPassword, name, "iam:GetUser", err, note)
+	return u
+}
+
+// keysFromReport describes the keys of the row's present slots, without ids (the
+// report has none), when ListAccessKeys could not: the report's status, creation and
+// last use are better than no keys at all (which would read as "a user without keys").
+func keysFromReport(row *credreport.Row) []inventory.AccessKey {
+	keys := []inventory.AccessKey{}
+	if row == nil {
+		return keys
+	}
+	for _, slot := range row.AccessKeys {
+		if slot.Present() {
+			keys = append(keys, credreport.KeyFromSlot(slot, ""))
+		}
+	}
+	return keys
 }
 
 // maskKey shows a key id's first 4 and last 4 characters, for messages.

@@ -1,0 +1,221 @@
+package collect
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/iamaudit/iamaudit/internal/credreport"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// gapOf returns the account's gap in section about subject.
+func gapOf(a inventory.Account, section, subject string) (inventory.Gap, bool) {
+	for _, g := range a.Gaps {
+		if g.Section == section && g.Subject == subject {
+			return g, true
+		}
+	}
+	return inventory.Gap{}, false
+}
+
+func userNamed(t *testing.T, a inventory.Account, name string) inventory.User {
+	t.Helper()
+	for _, u := range a.Users {
+		if u.Name == name {
+			return u
+		}
+	}
+	t.Fatalf("no user %s among %+v", name, a.Users)
+	return inventory.User{}
+}
+
+// withUser adds an IAM user the credential report does not know (created after it).
+func withUser(f *fakeIAM, name string, password bool, lastUsed *time.Time) {
+	f.users = append(f.users, types.UserDetail{UserName: aws.String(name), Arn: aws.String("arn:aws:iam::222222222222:user/" + name),
+		UserId: aws.String("AID" + name), CreateDate: ts("2026-02-28T00:00:00Z")})
+	f.login[name] = password
+	if f.passwordLastUsed == nil {
+		f.passwordLastUsed = map[string]*time.Time{}
+	}
+	f.passwordLastUsed[name] = lastUsed
+}
+
+// A failed call never turns what is already known into "none": the report's data is
+// kept, and every per-user unknown is a gap of that user in one of the user sections.
+func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(f *fakeIAM)
+		check func(t *testing.T, a inventory.Account, f *fakeIAM)
+	}{
+		{"ListAccessKeys denied: the report's key slots are kept without ids", func(f *fakeIAM) {
+			f.fail = map[string]error{"ListAccessKeys": apiErr("AccessDenied")}
+		}, func(t *testing.T, a inventory.Account, _ *fakeIAM) {
+			carol := userNamed(t, a, "carol")
+			want := []inventory.AccessKey{
+				{ID: "", Status: "Active", CreatedAt: *ts("2024-02-01T00:00:00Z"), LastUsedAt: ts("2026-02-01T00:00:00Z"), LastUsedService: "s3", LastUsedRegion: "us-east-1", LastUsedSource: credreport.LastUsedSourceReport},
+				{ID: "", Status: "Active", CreatedAt: *ts("2024-03-01T00:00:00Z"), LastUsedAt: ts("2026-02-01T00:00:00Z"), LastUsedService: "s3", LastUsedRegion: "us-east-1", LastUsedSource: credreport.LastUsedSourceReport},
+			}
+			if fmt.Sprint(carol.AccessKeys) != fmt.Sprint(want) {
+				t.Errorf("carol keys\n got %+v\nwant %+v", carol.AccessKeys, want)
+			}
+			if k := userNamed(t, a, "alice").AccessKeys; len(k) != 1 || k[0].ID != "" || k[0].Status != "Active" || k[0].LastUsedAt == nil {
+				t.Errorf("alice keys %+v", k)
+			}
+			for _, user := range []string{"alice", "carol"} {
+				g, ok := gapOf(a, SectionAccessKeys, user)
+				if !ok || g.Operation != "iam:ListAccessKeys" || g.ErrorCode != "AccessDenied" || !strings.Contains(g.Message, "key slots") {
+					t.Errorf("%s gap %+v", user, g)
+				}
+			}
+			if _, ok := gapOf(a, SectionAccessKeys, "bob"); ok || len(userNamed(t, a, "bob").AccessKeys) != 0 {
+				t.Errorf("bob has no key in the report: no call, no gap: %+v", a.Gaps)
+			}
+		}},
+		{"no report and the per-user calls fail: a gap per unknown section of the user", func(f *fakeIAM) {
+			f.fail = map[string]error{"GenerateCredentialReport": apiErr("AccessDenied"), "ListUsers": apiErr("AccessDenied"),
+				"GetLoginProfile": apiErr("AccessDenied"), "ListMFADevices": apiErr("AccessDenied"), "ListAccessKeys": apiErr("AccessDenied"),
+				"GetUser": apiErr("AccessDenied")}
+			f.failUser = map[string]string{"GetLoginProfile": "alice", "ListMFADevices": "alice", "ListAccessKeys": "alice", "GetUser": "bob"}
+		}, func(t *testing.T, a inventory.Account, f *fakeIAM) {
+			for _, want := range []struct{ section, subject, op string }{
+				{SectionPassword, "alice", "iam:GetLoginProfile"},
+				{SectionMFA, "alice", "iam:ListMFADevices"},
+				{SectionAccessKeys, "alice", "iam:ListAccessKeys"},
+				{SectionPassword, "bob", "iam:GetUser"}, // has a password; ListUsers failed, so GetUser asks its last use
+			} {
+				if g, ok := gapOf(a, want.section, want.subject); !ok || g.Operation != want.op || g.ErrorCode != "AccessDenied" {
+					t.Errorf("no %s gap for %s (%s): %+v", want.section, want.subject, want.op, a.Gaps)
+				}
+			}
+			if _, ok := gapOf(a, SectionPassword, "carol"); ok || f.calls["GetUser"] != 1 { // bob only: alice's password is a gap already
+				t.Errorf("carol has no password: no last use to ask (GetUser calls %d), gaps %+v", f.calls["GetUser"], a.Gaps)
+			}
+			for _, g := range a.Gaps {
+				if g.Subject != "" && !isUserSection(g.Section) {
+					t.Errorf("per-user gap outside the user sections: %+v", g)
+				}
+			}
+		}},
+		{"no report: password last use from ListUsers, not asked again", func(f *fakeIAM) {
+			f.fail = map[string]error{"GenerateCredentialReport": apiErr("AccessDenied")}
+			f.passwordLastUsed = map[string]*time.Time{"alice": ts("2026-02-27T09:00:00Z")}
+		}, func(t *testing.T, a inventory.Account, f *fakeIAM) {
+			if u := userNamed(t, a, "alice"); u.PasswordLastUsed == nil || !u.PasswordLastUsed.Equal(*ts("2026-02-27T09:00:00Z")) {
+				t.Errorf("alice last sign-in %v", u.PasswordLastUsed)
+			}
+			if f.calls["GetUser"] != 0 {
+				t.Errorf("GetUser called %d times", f.calls["GetUser"])
+			}
+		}},
+		{"user newer than a reused report: last sign-in from GetUser", func(f *fakeIAM) {
+			withUser(f, "dave", true, ts("2026-03-01T08:00:00Z"))
+			withUser(f, "erin", false, nil)
+		}, func(t *testing.T, a inventory.Account, f *fakeIAM) {
+			dave := userNamed(t, a, "dave")
+			if !dave.PasswordEnabled || dave.PasswordLastUsed == nil || !dave.PasswordLastUsed.Equal(*ts("2026-03-01T08:00:00Z")) {
+				t.Errorf("dave = %+v", dave)
+			}
+			if erin := userNamed(t, a, "erin"); erin.PasswordEnabled || erin.PasswordLastUsed != nil {
+				t.Errorf("erin = %+v", erin)
+			}
+			if len(a.Gaps) != 0 || f.calls["GetUser"] != 1 || f.calls["GetLoginProfile"] != 2 {
+				t.Errorf("gaps %+v, calls %v: GetUser only for dave, who has a password", a.Gaps, f.calls)
+			}
+		}},
+		{"user newer than a reused report, GetUser denied: a password gap, not 'never'", func(f *fakeIAM) {
+			withUser(f, "dave", true, ts("2026-03-01T08:00:00Z"))
+			f.fail = map[string]error{"GetUser": apiErr("AccessDenied")}
+		}, func(t *testing.T, a inventory.Account, _ *fakeIAM) {
+			g, ok := gapOf(a, SectionPassword, "dave")
+			if !ok || g.Operation != "iam:GetUser" || !strings.HasPrefix(g.Message, "last console sign-in unknown: the user is newer than the credential report") {
+				t.Errorf("gap %+v ok %v; all %+v", g, ok, a.Gaps)
+			}
+			if dave := userNamed(t, a, "dave"); !dave.PasswordEnabled || dave.PasswordLastUsed != nil {
+				t.Errorf("dave = %+v", dave)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fakeAccount()
+			tt.setup(f)
+			a := auditAccount(context.Background(), fakeDeps(f, &fakeTrail{}), unitOptions(), prodAccount)
+			if a.Status != inventory.StatusPartial && len(a.Gaps) > 0 {
+				t.Errorf("status %s with gaps", a.Status)
+			}
+			tt.check(t, a, f)
+		})
+	}
+}
+
+func isUserSection(s string) bool {
+	switch s {
+	case SectionUsers, SectionPassword, SectionMFA, SectionAccessKeys, "events":
+		return true // events gaps name event names as their subject
+	}
+	return false
+}
+
+// interruptingIAM interrupts the run at the first ListAccessKeys: that call and every
+// later one fail with the context's error, as the SDK's do.
+type interruptingIAM struct {
+	iamAPI
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *interruptingIAM) ListAccessKeys(context.Context, *iam.ListAccessKeysInput, ...func(*iam.Options)) (*iam.ListAccessKeysOutput, error) {
+	c.cancel()
+	return nil, fmt.Errorf("operation error IAM: ListAccessKeys, %w", c.ctx.Err())
+}
+
+// slowTrail answers LookupEvents only when the run is interrupted.
+type slowTrail struct{}
+
+func (slowTrail) LookupEvents(ctx context.Context, _ *cloudtrail.LookupEventsInput, _ ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
+	<-ctx.Done()
+	return nil, fmt.Errorf("operation error CloudTrail: LookupEvents, %w", ctx.Err())
+}
+
+// An interrupted account: what was cut short is a gap (not an empty result), one per
+// section for the whole account, not one per user.
+func TestInterruptedSectionsAreOneGapEach(t *testing.T) {
+	f := fakeAccount()
+	var rows []string
+	f.keys = map[string][]types.AccessKeyMetadata{}
+	for i := range 40 {
+		name := fmt.Sprintf("svc-%02d", i)
+		withUser(f, name, false, nil)
+		rows = append(rows, name+",false,false,2024-01-01T00:00:00+00:00,N/A")
+		f.keys[name] = []types.AccessKeyMetadata{{AccessKeyId: aws.String(fmt.Sprintf("AKIASVC%013d", i)), Status: types.StatusTypeActive, CreateDate: ts("2024-01-01T00:00:00Z")}}
+	}
+	f.report = reportCSV(rows...)
+	f.users = f.users[3:] // only the svc users
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ia := &interruptingIAM{iamAPI: f, ctx: ctx, cancel: cancel}
+	a := auditAccount(ctx, fakeDeps(ia, slowTrail{}), unitOptions(), prodAccount)
+
+	perSection := map[string]int{}
+	for _, g := range a.Gaps {
+		perSection[g.Section]++
+		if g.Subject != "" || !strings.Contains(g.Message, "interrupted") {
+			t.Errorf("interruption gap %+v: want the whole account's section, saying the run was interrupted", g)
+		}
+	}
+	if perSection[SectionAccessKeys] != 1 || perSection["events"] != 1 {
+		t.Errorf("gaps per section %v, want one access_keys and one events gap; gaps %+v", perSection, a.Gaps)
+	}
+	if a.Status != inventory.StatusPartial || len(a.Users) != 40 {
+		t.Errorf("status %s, %d users", a.Status, len(a.Users))
+	}
+}
