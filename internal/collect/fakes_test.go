@@ -36,9 +36,9 @@ type fakeIAM struct {
 	login         map[string]bool
 	// passwordLastUsed is GetUser's and ListUsers' PasswordLastUsed per user.
 	passwordLastUsed map[string]*time.Time
-	fail          map[string]error
-	failUser      map[string]string
-	calls         map[string]int
+	fail             map[string]error
+	failUser         map[string]string
+	calls            map[string]int
 }
 
 func (f *fakeIAM) call(op, user string) error {
