@@ -8,12 +8,23 @@ import (
 // profile is the placeholder the seed's workflows use for the account's CLI profile.
 const profile = "--profile ACCOUNT_PROFILE"
 
-// q quotes a value for a POSIX shell when it needs it.
+// q quotes a value for a POSIX shell when it needs it: anything outside
+// [A-Za-z0-9._@+=,/:-], or a leading "-" or "=" (zsh expands a leading "=").
 func q(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-/:") == "" {
+	if s != "" && s[0] != '-' && s[0] != '=' && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-/:") == "" {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// opt is an option and its value for the AWS CLI, shell-quoted: "--user-name alice",
+// "--user-name 'a b'", and "--user-name='-x'" for a value that starts with "-", which
+// the CLI would otherwise read as an option whatever the shell quoting.
+func opt(flag, v string) string {
+	if strings.HasPrefix(v, "-") {
+		return flag + "=" + q(v)
+	}
+	return flag + " " + q(v)
 }
 
 // keyID is the key id for commands, or a placeholder when the inventory has none.
@@ -53,59 +64,59 @@ func cmdRootUsed(f Finding, _ Config) []string {
 }
 
 func cmdConsoleWithoutMFA(f Finding, _ Config) []string {
-	u := q(f.User)
+	un := opt("--user-name", f.User)
 	return []string{
-		"aws iam put-user-policy --user-name " + u + " --policy-name RequireMFAPolicy --policy-document file://require-mfa.json " + profile,
-		"aws iam list-mfa-devices --user-name " + u + " " + profile,
-		"aws iam delete-user-policy --user-name " + u + " --policy-name RequireMFAPolicy " + profile + "  # once MFA is enabled",
+		"aws iam put-user-policy " + un + " --policy-name RequireMFAPolicy --policy-document file://require-mfa.json " + profile,
+		"aws iam list-mfa-devices " + un + " " + profile,
+		"aws iam delete-user-policy " + un + " --policy-name RequireMFAPolicy " + profile + "  # once MFA is enabled",
 	}
 }
 
 func cmdDisableKey(f Finding, _ Config) []string {
-	u, k := q(f.User), keyID(f)
+	un, k := opt("--user-name", f.User), keyID(f)
 	return []string{
-		"aws iam update-access-key --user-name " + u + " --access-key-id " + k + " --status Inactive " + profile,
+		"aws iam update-access-key " + un + " --access-key-id " + k + " --status Inactive " + profile,
 		"aws cloudtrail lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue=" + k + " " + profile,
-		"aws iam delete-access-key --user-name " + u + " --access-key-id " + k + " " + profile + "  # after 48 hours without issues",
+		"aws iam delete-access-key " + un + " --access-key-id " + k + " " + profile + "  # after 48 hours without issues",
 	}
 }
 
 func cmdRotateKey(f Finding, cfg Config) []string {
-	u := q(f.User)
-	return append([]string{"aws iam create-access-key --user-name " + u + " " + profile + "  # deploy the new key first (workflow 5)"},
+	un := opt("--user-name", f.User)
+	return append([]string{"aws iam create-access-key " + un + " " + profile + "  # deploy the new key first (workflow 5)"},
 		cmdDisableKey(f, cfg)...)
 }
 
 func cmdDeleteKey(f Finding, _ Config) []string {
-	return []string{"aws iam delete-access-key --user-name " + q(f.User) + " --access-key-id " + keyID(f) + " " + profile}
+	return []string{"aws iam delete-access-key " + opt("--user-name", f.User) + " --access-key-id " + keyID(f) + " " + profile}
 }
 
 func cmdMultipleKeys(f Finding, _ Config) []string {
-	u := q(f.User)
+	un := opt("--user-name", f.User)
 	return []string{
-		"aws iam list-access-keys --user-name " + u + " " + profile,
-		"aws iam update-access-key --user-name " + u + " --access-key-id OLD_KEY_ID --status Inactive " + profile,
-		"aws iam delete-access-key --user-name " + u + " --access-key-id OLD_KEY_ID " + profile + "  # after 48 hours without issues",
+		"aws iam list-access-keys " + un + " " + profile,
+		"aws iam update-access-key " + un + " --access-key-id OLD_KEY_ID --status Inactive " + profile,
+		"aws iam delete-access-key " + un + " --access-key-id OLD_KEY_ID " + profile + "  # after 48 hours without issues",
 	}
 }
 
 func cmdPasswordUnused(f Finding, _ Config) []string {
-	return []string{"aws iam delete-login-profile --user-name " + q(f.User) + " " + profile}
+	return []string{"aws iam delete-login-profile " + opt("--user-name", f.User) + " " + profile}
 }
 
 func cmdDeleteUser(f Finding, _ Config) []string {
-	u := q(f.User)
+	un := opt("--user-name", f.User)
 	return []string{
-		"aws iam list-attached-user-policies --user-name " + u + " " + profile,
-		"aws iam list-user-policies --user-name " + u + " " + profile,
-		"aws iam list-groups-for-user --user-name " + u + " " + profile,
-		"aws iam list-access-keys --user-name " + u + " " + profile,
-		"aws iam delete-access-key --user-name " + u + " --access-key-id ACCESS_KEY_ID " + profile,
-		"aws iam delete-login-profile --user-name " + u + " " + profile,
-		"aws iam remove-user-from-group --user-name " + u + " --group-name GROUP_NAME " + profile,
-		"aws iam detach-user-policy --user-name " + u + " --policy-arn POLICY_ARN " + profile,
-		"aws iam delete-user-policy --user-name " + u + " --policy-name POLICY_NAME " + profile,
-		"aws iam delete-user --user-name " + u + " " + profile,
+		"aws iam list-attached-user-policies " + un + " " + profile,
+		"aws iam list-user-policies " + un + " " + profile,
+		"aws iam list-groups-for-user " + un + " " + profile,
+		"aws iam list-access-keys " + un + " " + profile,
+		"aws iam delete-access-key " + un + " --access-key-id ACCESS_KEY_ID " + profile,
+		"aws iam delete-login-profile " + un + " " + profile,
+		"aws iam remove-user-from-group " + un + " --group-name GROUP_NAME " + profile,
+		"aws iam detach-user-policy " + un + " --policy-arn POLICY_ARN " + profile,
+		"aws iam delete-user-policy " + un + " --policy-name POLICY_NAME " + profile,
+		"aws iam delete-user " + un + " " + profile,
 	}
 }
 
@@ -114,20 +125,20 @@ func cmdTagOwner(f Finding, cfg Config) []string {
 	if len(cfg.OwnerTags) > 0 {
 		tag = cfg.OwnerTags[0]
 	}
-	u := q(f.User)
+	un := opt("--user-name", f.User)
 	return []string{
-		"aws iam list-user-tags --user-name " + u + " " + profile,
-		"aws iam tag-user --user-name " + u + " --tags Key=" + q(tag) + ",Value=OWNER " + profile,
+		"aws iam list-user-tags " + un + " " + profile,
+		"aws iam tag-user " + un + " --tags Key=" + q(tag) + ",Value=OWNER " + profile,
 	}
 }
 
 func cmdDeleteRole(f Finding, _ Config) []string {
-	r := q(nameFromARN(f.Resource))
+	rn := opt("--role-name", nameFromARN(f.Resource))
 	return []string{
-		"aws iam get-role --role-name " + r + " --query Role.RoleLastUsed " + profile,
-		"aws iam list-attached-role-policies --role-name " + r + " " + profile,
-		"aws iam list-role-policies --role-name " + r + " " + profile,
-		"aws iam delete-role --role-name " + r + " " + profile + "  # after detaching its policies and removing it from instance profiles",
+		"aws iam get-role " + rn + " --query Role.RoleLastUsed " + profile,
+		"aws iam list-attached-role-policies " + rn + " " + profile,
+		"aws iam list-role-policies " + rn + " " + profile,
+		"aws iam delete-role " + rn + " " + profile + "  # after detaching its policies and removing it from instance profiles",
 	}
 }
 
@@ -137,26 +148,26 @@ func cmdPasswordPolicy(_ Finding, cfg Config) []string {
 }
 
 func cmdDirectPolicies(f Finding, _ Config) []string {
-	u := q(f.User)
+	un := opt("--user-name", f.User)
 	var out []string
 	for _, p := range strings.Split(f.Evidence["policies"], ",") {
 		switch {
 		case strings.HasPrefix(p, "attached:"):
-			out = append(out, "aws iam detach-user-policy --user-name "+u+" --policy-arn POLICY_ARN_OF_"+q(strings.TrimPrefix(p, "attached:"))+" "+profile)
+			out = append(out, "aws iam detach-user-policy "+un+" --policy-arn POLICY_ARN_OF_"+q(strings.TrimPrefix(p, "attached:"))+" "+profile)
 		case strings.HasPrefix(p, "inline:"):
-			out = append(out, "aws iam delete-user-policy --user-name "+u+" --policy-name "+q(strings.TrimPrefix(p, "inline:"))+" "+profile)
+			out = append(out, "aws iam delete-user-policy "+un+" "+opt("--policy-name", strings.TrimPrefix(p, "inline:"))+" "+profile)
 		}
 	}
-	return append([]string{"aws iam add-user-to-group --user-name " + u + " --group-name GROUP_NAME " + profile + "  # grant the same permissions through a group first"}, out...)
+	return append([]string{"aws iam add-user-to-group " + un + " --group-name GROUP_NAME " + profile + "  # grant the same permissions through a group first"}, out...)
 }
 
 func cmdAdminPolicy(f Finding, _ Config) []string {
-	u := q(f.User)
+	un := opt("--user-name", f.User)
 	return []string{
-		"aws iam list-attached-user-policies --user-name " + u + " " + profile,
-		"aws iam detach-user-policy --user-name " + u + " --policy-arn arn:aws:iam::aws:policy/AdministratorAccess " + profile,
-		"aws iam list-groups-for-user --user-name " + u + " " + profile,
-		"aws iam remove-user-from-group --user-name " + u + " --group-name ADMIN_GROUP " + profile,
+		"aws iam list-attached-user-policies " + un + " " + profile,
+		"aws iam detach-user-policy " + un + " --policy-arn arn:aws:iam::aws:policy/AdministratorAccess " + profile,
+		"aws iam list-groups-for-user " + un + " " + profile,
+		"aws iam remove-user-from-group " + un + " --group-name ADMIN_GROUP " + profile,
 	}
 }
 
@@ -168,17 +179,17 @@ func cmdSupportRole(f Finding, _ Config) []string {
 }
 
 func cmdDeleteCert(f Finding, _ Config) []string {
-	return []string{"aws iam delete-server-certificate --server-certificate-name " + q(f.Evidence["name"]) + " " + profile}
+	return []string{"aws iam delete-server-certificate " + opt("--server-certificate-name", f.Evidence["name"]) + " " + profile}
 }
 
 func cmdCloudShell(f Finding, _ Config) []string {
 	arn := "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"
-	name := q(nameFromARN(f.Resource))
+	name := nameFromARN(f.Resource)
 	switch f.ResourceType {
 	case ResourceGroup:
-		return []string{"aws iam detach-group-policy --group-name " + name + " --policy-arn " + arn + " " + profile}
+		return []string{"aws iam detach-group-policy " + opt("--group-name", name) + " --policy-arn " + arn + " " + profile}
 	case ResourceRole:
-		return []string{"aws iam detach-role-policy --role-name " + name + " --policy-arn " + arn + " " + profile}
+		return []string{"aws iam detach-role-policy " + opt("--role-name", name) + " --policy-arn " + arn + " " + profile}
 	}
-	return []string{"aws iam detach-user-policy --user-name " + q(f.User) + " --policy-arn " + arn + " " + profile}
+	return []string{"aws iam detach-user-policy " + opt("--user-name", f.User) + " --policy-arn " + arn + " " + profile}
 }
