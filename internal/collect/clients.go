@@ -46,9 +46,9 @@ type trailAPI interface {
 // orgAPI is the part of the Organizations client the collection uses.
 type orgAPI interface {
 	DescribeOrganization(context.Context, *organizations.DescribeOrganizationInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
-	DescribeOrganizationalUnit(context.Context, *organizations.DescribeOrganizationalUnitInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationalUnitOutput, error)
 	organizations.ListAccountsAPIClient
 	organizations.ListParentsAPIClient
+	organizations.ListOrganizationalUnitsForParentAPIClient
 }
 
 // callCounter counts API call attempts per operation ("iam:ListAccessKeys").

@@ -3,6 +3,9 @@ package collect
 import (
 	"context"
 	"errors"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,6 +205,7 @@ type fakeOrg struct {
 	parent   map[string]string // child → parent id
 	ouName   map[string]string
 	listErr  error
+	namesErr error
 	mu       sync.Mutex
 	calls    map[string]int
 }
@@ -220,14 +224,32 @@ func (f *fakeOrg) DescribeOrganization(context.Context, *organizations.DescribeO
 	return &organizations.DescribeOrganizationOutput{Organization: &orgtypes.Organization{Id: aws.String("o-fake"), MasterAccountId: aws.String(f.mgmt)}}, nil
 }
 
-func (f *fakeOrg) DescribeOrganizationalUnit(_ context.Context, in *organizations.DescribeOrganizationalUnitInput, _ ...func(*organizations.Options)) (*organizations.DescribeOrganizationalUnitOutput, error) {
-	f.count("DescribeOrganizationalUnit")
-	id := aws.ToString(in.OrganizationalUnitId)
-	name, ok := f.ouName[id]
-	if !ok {
-		return nil, apiErr("OrganizationalUnitNotFoundException")
+// ListOrganizationalUnitsForParent lists the OUs whose parent is ParentId, one a
+// page, to exercise pagination; namesErr makes it fail.
+func (f *fakeOrg) ListOrganizationalUnitsForParent(_ context.Context, in *organizations.ListOrganizationalUnitsForParentInput, _ ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error) {
+	f.count("ListOrganizationalUnitsForParent")
+	if f.namesErr != nil {
+		return nil, f.namesErr
 	}
-	return &organizations.DescribeOrganizationalUnitOutput{OrganizationalUnit: &orgtypes.OrganizationalUnit{Id: in.OrganizationalUnitId, Name: aws.String(name)}}, nil
+	var ids []string
+	for child, parent := range f.parent {
+		if parent == aws.ToString(in.ParentId) && strings.HasPrefix(child, "ou-") {
+			ids = append(ids, child)
+		}
+	}
+	sort.Strings(ids)
+	start := 0
+	if in.NextToken != nil {
+		start = slices.Index(ids, *in.NextToken)
+	}
+	out := &organizations.ListOrganizationalUnitsForParentOutput{}
+	if start < len(ids) {
+		out.OrganizationalUnits = []orgtypes.OrganizationalUnit{{Id: aws.String(ids[start]), Name: aws.String(f.ouName[ids[start]])}}
+	}
+	if start+1 < len(ids) {
+		out.NextToken = aws.String(ids[start+1])
+	}
+	return out, nil
 }
 
 // ListAccounts serves two accounts a page, to exercise pagination.

@@ -68,8 +68,12 @@ func accountState(a orgtypes.Account) string {
 	return ""
 }
 
-// selectAccounts applies --accounts, --exclude-accounts and --ou. OU paths are
-// resolved only when --ou is used (one ListParents per account, OUs cached).
+// selectAccounts applies --accounts, --exclude-accounts and --ou. With --ou, an
+// account that is not ACTIVE is kept without any OU lookup (it is reported as
+// skipped, never audited); an ACTIVE account is kept when one of its ancestors
+// (ListParents, walked up to the root) is one of the OUs, and dropped otherwise.
+// The OU path's names come from ListOrganizationalUnitsForParent, from the root
+// down, once per run. Both calls are in docs/permissions.md's policy.
 func selectAccounts(ctx context.Context, c orgAPI, accounts []inventory.Account, opts Options) ([]inventory.Account, []inventory.Gap) {
 	var gaps []inventory.Gap
 	present := map[string]bool{}
@@ -94,13 +98,13 @@ func selectAccounts(ctx context.Context, c orgAPI, accounts []inventory.Account,
 		if slices.Contains(opts.ExcludeAccounts, a.ID) {
 			continue
 		}
-		if tree != nil {
-			ids, names, err := tree.ancestors(ctx, a.ID)
+		if tree != nil && a.State == "ACTIVE" {
+			ids, err := tree.ancestors(ctx, a.ID)
 			if err != nil {
 				// Cannot tell whether it is under the OUs: keep it visible rather than
 				// silently dropping it.
 				a.Status = inventory.StatusNotAudited
-				a.Reason = fmt.Sprintf("cannot tell whether the account is under --ou %s: %v; grant organizations:ListParents and organizations:DescribeOrganizationalUnit, or select accounts with --accounts",
+				a.Reason = fmt.Sprintf("cannot tell whether the account is under --ou %s: %v; grant organizations:ListParents (docs/permissions.md), or select accounts with --accounts",
 					strings.Join(opts.OUs, ","), err)
 				out = append(out, a)
 				continue
@@ -108,9 +112,13 @@ func selectAccounts(ctx context.Context, c orgAPI, accounts []inventory.Account,
 			if !intersects(ids, opts.OUs) {
 				continue
 			}
-			a.OUPath = strings.Join(names, "/")
+			a.OUPath = tree.path(ctx, ids)
 		}
 		out = append(out, a)
+	}
+	if tree != nil && tree.namesErr != nil {
+		gaps = append(gaps, gapFrom("", "organization", "", "organizations:ListOrganizationalUnitsForParent", tree.namesErr,
+			"OU names are unknown: OU paths show OU ids"))
 	}
 	return out, gaps
 }
@@ -124,41 +132,39 @@ func intersects(a, b []string) bool {
 	return false
 }
 
-// ouTree resolves an account's ancestors (root first), caching what it learns.
+// ouTree resolves an account's ancestors, caching what it learns during one run.
 type ouTree struct {
 	c      orgAPI
-	parent map[string]string // child id → parent id
-	name   map[string]string // parent id → name
+	parent map[string]string // child id → parent id (ListParents)
+	// name maps OU id → name (ListOrganizationalUnitsForParent from the root down),
+	// read once, when the first path is needed; namesErr is why it failed.
+	name     map[string]string
+	namesErr error
 }
 
 func newOUTree(c orgAPI) *ouTree {
-	return &ouTree{c: c, parent: map[string]string{}, name: map[string]string{}}
+	return &ouTree{c: c, parent: map[string]string{}}
 }
 
-// ancestors returns the ids and names of the account's ancestors, root first.
-func (t *ouTree) ancestors(ctx context.Context, accountID string) ([]string, []string, error) {
-	var ids, names []string
+// ancestors returns the ids of the account's ancestors, root first.
+func (t *ouTree) ancestors(ctx context.Context, accountID string) ([]string, error) {
+	var ids []string
 	id := accountID
 	for depth := 0; depth < 10; depth++ { // Organizations nests OUs at most 5 deep
 		pid, err := t.parentOf(ctx, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if pid == "" {
 			break
 		}
-		name, err := t.nameOf(ctx, pid)
-		if err != nil {
-			return nil, nil, err
-		}
 		ids = append([]string{pid}, ids...)
-		names = append([]string{name}, names...)
 		if strings.HasPrefix(pid, "r-") {
 			break
 		}
 		id = pid
 	}
-	return ids, names, nil
+	return ids, nil
 }
 
 func (t *ouTree) parentOf(ctx context.Context, id string) (string, error) {
@@ -177,21 +183,52 @@ func (t *ouTree) parentOf(ctx context.Context, id string) (string, error) {
 	return p, nil
 }
 
-func (t *ouTree) nameOf(ctx context.Context, id string) (string, error) {
-	if strings.HasPrefix(id, "r-") {
-		return "Root", nil
+// path names the ancestors ("Root/Workloads/Prod"); an OU whose name could not be
+// read shows its id.
+func (t *ouTree) path(ctx context.Context, ids []string) string {
+	if t.name == nil && len(ids) > 0 && strings.HasPrefix(ids[0], "r-") {
+		t.name, t.namesErr = ouNames(ctx, t.c, ids[0])
 	}
-	if n, ok := t.name[id]; ok {
-		return n, nil
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		switch n, ok := t.name[id]; {
+		case strings.HasPrefix(id, "r-"):
+			names[i] = "Root"
+		case ok:
+			names[i] = n
+		default:
+			names[i] = id
+		}
 	}
-	out, err := t.c.DescribeOrganizationalUnit(ctx, &organizations.DescribeOrganizationalUnitInput{OrganizationalUnitId: aws.String(id)})
-	if err != nil {
-		return "", fmt.Errorf("organizations:DescribeOrganizationalUnit %s: %w", id, err)
+	return strings.Join(names, "/")
+}
+
+// ouNames lists every OU under root, level by level. On an error it returns the names
+// read so far and the error.
+func ouNames(ctx context.Context, c orgAPI, root string) (map[string]string, error) {
+	names := map[string]string{}
+	level := []string{root}
+	for depth := 0; depth < 10 && len(level) > 0; depth++ { // OUs nest at most 5 deep
+		var next []string
+		for _, parent := range level {
+			p := organizations.NewListOrganizationalUnitsForParentPaginator(c, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(parent)},
+				func(o *organizations.ListOrganizationalUnitsForParentPaginatorOptions) {
+					o.Limit = 20 // the most Organizations list calls give per page (aws-facts.md)
+					o.StopOnDuplicateToken = true
+				})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					return names, fmt.Errorf("organizations:ListOrganizationalUnitsForParent %s: %w", parent, err)
+				}
+				for _, ou := range page.OrganizationalUnits {
+					id := aws.ToString(ou.Id)
+					names[id] = aws.ToString(ou.Name)
+					next = append(next, id)
+				}
+			}
+		}
+		level = next
 	}
-	n := id
-	if out.OrganizationalUnit != nil && out.OrganizationalUnit.Name != nil {
-		n = *out.OrganizationalUnit.Name
-	}
-	t.name[id] = n
-	return n, nil
+	return names, nil
 }

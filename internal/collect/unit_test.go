@@ -122,8 +122,10 @@ func TestSelectAccounts(t *testing.T) {
 		{name: "only", opts: Options{Accounts: []string{"333333333333", "222222222222"}}, want: "2,3"},
 		{name: "exclude", opts: Options{ExcludeAccounts: []string{"111111111111", "555555555555"}}, want: "2,3,4"},
 		{name: "unknown account is a gap", opts: Options{Accounts: []string{"999999999999"}}, want: "", wantGap: "999999999999"},
-		{name: "ou recursive", opts: Options{OUs: []string{"ou-w"}, ExcludeAccounts: []string{"555555555555"}}, want: "2,3", wantPath: "Root/Workloads/Prod"},
-		{name: "nested ou", opts: Options{OUs: []string{"ou-p"}, ExcludeAccounts: []string{"555555555555"}}, want: "2", wantPath: "Root/Workloads/Prod"},
+		// 444 is SUSPENDED: kept (it is reported as skipped) without an OU lookup.
+		{name: "ou recursive", opts: Options{OUs: []string{"ou-w"}, ExcludeAccounts: []string{"555555555555"}}, want: "2,3,4", wantPath: "Root/Workloads/Prod"},
+		{name: "nested ou", opts: Options{OUs: []string{"ou-p"}, ExcludeAccounts: []string{"555555555555", "444444444444"}}, want: "2", wantPath: "Root/Workloads/Prod"},
+		{name: "ou names unreadable: ids in the path, a gap", opts: Options{OUs: []string{"ou-p"}, ExcludeAccounts: []string{"555555555555", "444444444444"}}, want: "2", wantPath: "Root/ou-w/ou-p", wantGap: ""},
 		{name: "root ou", opts: Options{OUs: []string{"r-1"}, Accounts: []string{"111111111111"}}, want: "1", wantPath: "Root"},
 		// 555 has no parent in the fake: ListParents fails, and the account stays visible.
 		{name: "ou lookup failure keeps the account visible", opts: Options{OUs: []string{"ou-w"}, Accounts: []string{"555555555555"}}, want: "5"},
@@ -131,6 +133,9 @@ func TestSelectAccounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			org := testOrg()
+			if strings.HasPrefix(tt.name, "ou names unreadable") {
+				org.namesErr = apiErr("AccessDeniedException")
+			}
 			accts, err := listAccounts(context.Background(), org)
 			if err != nil {
 				t.Fatal(err)
@@ -146,7 +151,11 @@ func TestSelectAccounts(t *testing.T) {
 			if tt.wantPath != "" && got[0].OUPath != tt.wantPath {
 				t.Errorf("ou path %q, want %q", got[0].OUPath, tt.wantPath)
 			}
-			if (tt.wantGap == "") != (len(gaps) == 0) || (tt.wantGap != "" && gaps[0].AccountID != tt.wantGap) {
+			if org.namesErr != nil {
+				if len(gaps) != 1 || gaps[0].Operation != "organizations:ListOrganizationalUnitsForParent" || gaps[0].Section != "organization" {
+					t.Errorf("gaps = %+v", gaps)
+				}
+			} else if (tt.wantGap == "") != (len(gaps) == 0) || (tt.wantGap != "" && gaps[0].AccountID != tt.wantGap) {
 				t.Errorf("gaps = %+v", gaps)
 			}
 			if tt.name == "ou lookup failure keeps the account visible" && (got[0].Status != inventory.StatusNotAudited || !strings.Contains(got[0].Reason, "ListParents")) {
@@ -158,7 +167,9 @@ func TestSelectAccounts(t *testing.T) {
 		org := testOrg()
 		accts, _ := listAccounts(context.Background(), org)
 		selectAccounts(context.Background(), org, accts, Options{OUs: []string{"ou-w"}, ExcludeAccounts: []string{"555555555555"}})
-		if org.calls["DescribeOrganizationalUnit"] != 2 || org.calls["ListParents"] != 6 {
+		// ListParents: 111, 222, ou-p, ou-w, 333 (ou-w cached), none for the SUSPENDED 444;
+		// OU names: root, ou-w and ou-p listed once each, for the whole run.
+		if org.calls["ListOrganizationalUnitsForParent"] != 3 || org.calls["ListParents"] != 5 || len(org.calls) != 3 {
 			t.Errorf("calls = %v", org.calls)
 		}
 	})
