@@ -7,10 +7,14 @@ import (
 	"time"
 )
 
-// Finding states.
+// Finding states. A single run knows only open and suppressed; CompareRuns, given
+// the previous run's findings, tells new from open (still open) and lists the
+// resolved ones.
 const (
-	StateOpen       = "open"
-	StateSuppressed = "suppressed"
+	StateNew        = "new"        // not in the previous run
+	StateOpen       = "open"       // in the previous run too (or no previous run to compare with)
+	StateSuppressed = "suppressed" // a suppression rule matched, whatever the previous run said
+	StateResolved   = "resolved"   // in the previous run, not in this one
 )
 
 // Resource types a finding names.
@@ -47,7 +51,8 @@ type Finding struct {
 	SecurityHub []string          `json:"security_hub,omitempty"`
 	Remediation Remediation       `json:"remediation"`
 
-	// State is "open", or "suppressed" when a suppression rule matched.
+	// State is "open", or "suppressed" when a suppression rule matched; after
+	// CompareRuns, "new", "open", "suppressed" or "resolved".
 	State              string     `json:"state"`
 	Suppressed         bool       `json:"suppressed"`
 	SuppressionReason  string     `json:"suppression_reason,omitempty"`
@@ -83,4 +88,42 @@ func Sort(fs []Finding) {
 		}
 		return a.CheckID < b.CheckID
 	})
+}
+
+// CompareRuns gives each current finding its state across runs, matching findings by
+// their stable ID: "suppressed" when suppressed (whatever the previous run said),
+// "open" when the previous run had it, "new" otherwise. resolved lists the previous
+// run's findings that are not in current, with State "resolved", in Sort order; a
+// finding suppressed last time and gone now is resolved too. current is not modified:
+// the result is a copy, in the same order.
+func CompareRuns(previous []Finding, current []Finding) (out []Finding, resolved []Finding) {
+	before := make(map[string]bool, len(previous))
+	for _, f := range previous {
+		before[f.ID] = true
+	}
+	now := make(map[string]bool, len(current))
+	out = make([]Finding, len(current))
+	for i, f := range current {
+		now[f.ID] = true
+		switch {
+		case f.Suppressed || f.State == StateSuppressed:
+			f.State = StateSuppressed
+		case before[f.ID]:
+			f.State = StateOpen
+		default:
+			f.State = StateNew
+		}
+		out[i] = f
+	}
+	seen := map[string]bool{}
+	for _, f := range previous {
+		if now[f.ID] || seen[f.ID] {
+			continue
+		}
+		seen[f.ID] = true
+		f.State = StateResolved
+		resolved = append(resolved, f)
+	}
+	Sort(resolved)
+	return out, resolved
 }
