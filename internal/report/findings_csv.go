@@ -20,10 +20,16 @@ var FindingsColumns = []string{
 	"suppression_reason", "suppression_expires",
 }
 
-// WriteFindingsCSV writes one row per finding, in the order given. Evidence is
-// "key=value" pairs, sorted by key and joined with "; "; CIS and Security Hub
-// references are joined with "; "; remediation commands are one per line inside the
-// (quoted) cell. Every cell is CSV-injection safe (safeCell).
+// CommandSeparator joins the remediation commands of a finding in its CSV cell. It is
+// ";;", which a shell rejects as a syntax error, so pasting a whole cell runs nothing
+// by accident: split the cell on it and run the commands one by one.
+const CommandSeparator = " ;; "
+
+// WriteFindingsCSV writes one row per finding, in the order given, each on exactly one
+// line (no cell holds a line break: line breaks in free text become spaces). Evidence
+// is "key=value" pairs, sorted by key and joined with "; "; CIS and Security Hub
+// references are joined with "; "; remediation commands are joined with
+// CommandSeparator. Every cell is CSV-injection safe (safeCell).
 func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(FindingsColumns); err != nil {
@@ -38,11 +44,11 @@ func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 			f.ID, f.Severity.String(), f.CheckID, f.Title, f.AccountID, f.AccountName,
 			f.ResourceType, f.Resource, f.User, f.Message, evidenceCell(f.Evidence),
 			strings.Join(f.CIS, "; "), strings.Join(f.SecurityHub, "; "),
-			f.Remediation.Workflow, strings.Join(f.Remediation.Commands, "\n"),
+			f.Remediation.Workflow, strings.Join(f.Remediation.Commands, CommandSeparator),
 			f.State, strconv.FormatBool(f.Suppressed), f.SuppressionReason, expires,
 		}
 		for i := range row {
-			row[i] = safeCell(row[i])
+			row[i] = safeCell(oneLine.Replace(row[i]))
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write findings csv: %w", err)
@@ -54,6 +60,9 @@ func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 	}
 	return nil
 }
+
+// oneLine turns line breaks into spaces, so that each finding is one line of the file.
+var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // evidenceCell joins evidence as "k=v; k=v", keys sorted.
 func evidenceCell(ev map[string]string) string {

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,10 @@ func TestWriteFindingsCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "findings.csv", buf.Bytes())
+	// One line per finding, so that wc -l, grep and sort work: header + len(fs).
+	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != len(fs)+1 {
+		t.Errorf("%d lines for %d findings", n, len(fs))
+	}
 
 	rows, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
 	if err != nil {
@@ -90,6 +95,27 @@ func TestWriteFindingsCSV(t *testing.T) {
 	}
 }
 
+// TestFindingsCSVOneLine: line breaks in free text (a suppression reason, a message)
+// never split a finding over two lines; commands are joined with CommandSeparator.
+func TestFindingsCSVOneLine(t *testing.T) {
+	fs := []checks.Finding{{ID: "1", Message: "two\nlines", SuppressionReason: "a\r\nb",
+		Remediation: checks.Remediation{Commands: []string{"aws iam a", "aws iam b  # note"}}}}
+	var buf bytes.Buffer
+	if err := WriteFindingsCSV(&buf, fs); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 2 {
+		t.Fatalf("%d lines:\n%s", n, buf.String())
+	}
+	rows, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[1][14] != "aws iam a ;; aws iam b  # note" || rows[1][9] != "two lines" || rows[1][17] != "a b" {
+		t.Errorf("row %q", rows[1])
+	}
+}
+
 func TestWriteFindingsCSVEmpty(t *testing.T) {
 	var buf bytes.Buffer
 	if err := WriteFindingsCSV(&buf, nil); err != nil {
@@ -111,7 +137,7 @@ func TestWriteSummary(t *testing.T) {
 			golden(t, "summary_"+lang+".txt", buf.Bytes())
 			out := buf.String()
 			first := strings.SplitN(out, "\n", 3)[1]
-			if !strings.HasPrefix(first, "[CRITICAL] ") {
+			if !strings.HasPrefix(first, map[string]string{"en": "[CRITICAL] ", "es": "[CRÍTICO] "}[lang]) {
 				t.Errorf("first finding line %q is not the most severe", first)
 			}
 			if !strings.Contains(out, "(suppressed: new CI user") && !strings.Contains(out, "(suprimido: new CI user") {
@@ -127,4 +153,89 @@ func TestWriteSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "summary_empty.txt", buf.Bytes())
+}
+
+// TestSummaryOptions: the finding lines are capped (most severe first) with a pointer
+// to the CSV, resolved findings are counted and named (up to 10), Spanish tags.
+func TestSummaryOptions(t *testing.T) {
+	var fs, resolved []checks.Finding
+	for i := range 60 {
+		sev := checks.Low
+		if i == 59 {
+			sev = checks.Critical // last given, first printed
+		}
+		fs = append(fs, checks.Finding{ID: fmt.Sprint(i), Severity: sev, AccountName: "A", User: fmt.Sprintf("u%02d", i), Message: "m", State: checks.StateNew})
+		resolved = append(resolved, checks.Finding{ID: fmt.Sprint("r", i), Severity: checks.Medium, AccountName: "A", User: fmt.Sprintf("r%02d", i), Message: "gone", State: checks.StateResolved})
+	}
+	sc := score.Compute(&inventory.Inventory{}, fs, fnow, checks.DefaultConfig())
+	cases := []struct {
+		name  string
+		opts  SummaryOptions
+		lines int // finding lines
+		want  []string
+	}{
+		{"default 50", SummaryOptions{FindingsFile: "out/findings.csv"}, 50, []string{"… and 10 more findings: see out/findings.csv"}},
+		{"custom 5", SummaryOptions{MaxFindings: 5}, 5, []string{"… and 55 more findings: see the findings CSV"}},
+		{"all", SummaryOptions{MaxFindings: -1}, 60, nil},
+		{"resolved", SummaryOptions{MaxFindings: 1, Resolved: resolved[:12]}, 1 + 10, []string{"Resolved since the previous run: 12", "  … and 2 more", "  [MEDIUM] A/r00: gone"}},
+		{"spanish", SummaryOptions{Lang: "es", MaxFindings: 2, FindingsFile: "f.csv"}, 2, []string{"[CRÍTICO] A/u59: m", "[BAJO] A/u00: m", "… y 58 hallazgos más: vea f.csv"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := WriteSummaryWith(&buf, fs, sc, nil, c.opts); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			n := 0
+			for _, l := range strings.Split(out, "\n") {
+				if strings.Contains(l, "] A/") {
+					n++
+				}
+			}
+			if n != c.lines {
+				t.Errorf("%d finding lines, want %d:\n%s", n, c.lines, out)
+			}
+			if first := strings.SplitN(out, "\n", 3)[1]; !strings.Contains(first, "A/u59") {
+				t.Errorf("first line %q is not the most severe", first)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestSummaryUnknown: figures built on incomplete data print "unknown", never a
+// number from missing data; singular forms for one user or key.
+func TestSummaryUnknown(t *testing.T) {
+	inv := &inventory.Inventory{Accounts: []inventory.Account{
+		{ID: "111122223333", Name: "P", Status: inventory.StatusPartial,
+			Users: []inventory.User{{Name: "a", PasswordEnabled: true, MFAActive: true, CreatedAt: fnow,
+				AccessKeys: []inventory.AccessKey{{ID: "K", Status: "Active", CreatedAt: fnow.AddDate(-1, 0, 0)}}}},
+			Gaps: []inventory.Gap{{Section: "mfa", Subject: "b", Message: "denied"}}},
+	}}
+	for _, lang := range []string{"en", "es"} {
+		var buf bytes.Buffer
+		sc := score.Compute(inv, nil, fnow, checks.DefaultConfig())
+		if err := WriteSummary(&buf, nil, sc, nil, lang); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		want := map[string][]string{
+			"en": {`Phase 1 "MFA": unknown (MFA coverage unknown`, "Organization risk score: unknown (at least 7/100", "risk unknown", "incomplete data: mfa",
+				`Phase 2 "Use temporary credentials": not complete (1 active key older than 90 days)`},
+			"es": {`Fase 1 "MFA": desconocida (cobertura de MFA desconocida`, "desconocida (al menos 7/100", "1 access key activa con más de 90 días"},
+		}[lang]
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: no %q in:\n%s", lang, w, out)
+			}
+		}
+		if strings.Contains(out, "% of") || strings.Contains(out, "risk score: 0") {
+			t.Errorf("%s: a figure from missing data:\n%s", lang, out)
+		}
+	}
 }

@@ -10,37 +10,85 @@ import (
 	"github.com/iamaudit/iamaudit/internal/suppress"
 )
 
-// summaryWords are the summary's headings in one language. Severity tags
-// ([CRITICAL] …) and the checks' messages stay in English in every language, so that
-// scripts that grep them work whatever --lang says.
+// DefaultMaxFindings is how many finding lines the console summary prints when
+// SummaryOptions.MaxFindings is 0; the rest are in the findings CSV.
+const DefaultMaxFindings = 50
+
+// maxResolved is how many resolved findings the summary names.
+const maxResolved = 10
+
+// SummaryOptions tune the console summary.
+type SummaryOptions struct {
+	// Lang is "en" (default) or "es". Every word of the summary is translated,
+	// severity tags included ([CRÍTICO], [ALTO], [MEDIO], [BAJO]); the checks'
+	// messages stay in English.
+	Lang string
+	// MaxFindings is the most open (and, apart, suppressed) finding lines printed,
+	// most severe first: 0 means DefaultMaxFindings, a negative number means all.
+	MaxFindings int
+	// FindingsFile is the findings CSV named in "… and K more findings: see <file>".
+	FindingsFile string
+	// Resolved are the previous run's findings no longer found (checks.CompareRuns):
+	// their count and up to 10 of them are printed.
+	Resolved []checks.Finding
+}
+
+// summaryWords are the summary's words in one language. Formats that take a count
+// have a singular (…1) and a plural form.
 type summaryWords struct {
 	Findings, NoFindings, Suppressed, SuppressedMark, BySeverity, ByAccount, NotAudited string
-	Risk, OrgRisk, Maturity, Phase1, Phase2, Complete, NotComplete, Advanced, Expired   string
-	Coverage, OldKeys, LongTerm, Critical, High, Medium, Low, SuppressedCount, Unknown  string
+	Risk, RiskUnknown, OrgRisk, OrgRiskUnknown, Maturity, Phase1, Phase2                string
+	Complete, NotComplete, Advanced, PhaseUnknown, Expired, ExpiredLine                 string
+	Coverage, Coverage1, CoverageUnknown, OldKeys, OldKeys1, LongTerm, LongTerm1        string
+	KeysUnknown, More, MoreSuppressed, MoreNoFile, Resolved, MoreResolved, Incomplete   string
+	Critical, High, Medium, Low, SuppressedCount, Unknown                               string
+	Tags                                                                                map[checks.Severity]string
 }
 
 var summaryEN = summaryWords{
 	Findings: "Findings: %d (%d suppressed)", NoFindings: "No findings.",
 	Suppressed: "Suppressed findings:", SuppressedMark: "(suppressed: %s)",
 	BySeverity: "By severity:", ByAccount: "By account:", NotAudited: "not audited",
-	Risk: "risk %d/100 (%s)", OrgRisk: "Organization risk score: %d/100 (%s)",
+	Risk: "risk %d/100 (%s)", RiskUnknown: "risk unknown (at least %d/100: data is incomplete)",
+	OrgRisk: "Organization risk score: %d/100 (%s)", OrgRiskUnknown: "Organization risk score: unknown (at least %d/100: data is incomplete)",
 	Maturity: "Security maturity:", Phase1: `Phase 1 "MFA"`, Phase2: `Phase 2 "Use temporary credentials"`,
-	Complete: "complete", NotComplete: "not complete", Advanced: "advanced",
-	Expired:  "Expired suppression rules (they no longer suppress; renew or remove them):",
-	Coverage: "%.0f%% of %d console users have MFA", OldKeys: "%d active keys older than %d days", LongTerm: "%d long-term keys remain",
-	Critical: "critical", High: "high", Medium: "medium", Low: "low", SuppressedCount: "suppressed", Unknown: "unknown",
+	Complete: "complete", NotComplete: "not complete", Advanced: "advanced", PhaseUnknown: "unknown",
+	Expired:     "Expired suppression rules (they no longer suppress; renew or remove them):",
+	ExpiredLine: "  - line %d: %s",
+	Coverage:    "%.0f%% of %d console users have MFA", Coverage1: "%.0f%% of 1 console user has MFA",
+	CoverageUnknown: "MFA coverage unknown: incomplete data (%s)",
+	OldKeys:         "%d active keys older than %d days", OldKeys1: "1 active key older than %d days",
+	LongTerm: "%d long-term keys remain", LongTerm1: "1 long-term key remains",
+	KeysUnknown: "access key data is incomplete",
+	More:        "… and %d more findings: see %s", MoreNoFile: "… and %d more findings: see the findings CSV",
+	MoreSuppressed: "… and %d more suppressed findings",
+	Resolved:       "Resolved since the previous run: %d", MoreResolved: "  … and %d more",
+	Incomplete: "incomplete data: %s",
+	Critical:   "critical", High: "high", Medium: "medium", Low: "low", SuppressedCount: "suppressed", Unknown: "unknown",
+	Tags: map[checks.Severity]string{checks.Critical: "CRITICAL", checks.High: "HIGH", checks.Medium: "MEDIUM", checks.Low: "LOW"},
 }
 
 var summaryES = summaryWords{
 	Findings: "Hallazgos: %d (%d suprimidos)", NoFindings: "Sin hallazgos.",
 	Suppressed: "Hallazgos suprimidos:", SuppressedMark: "(suprimido: %s)",
 	BySeverity: "Por severidad:", ByAccount: "Por cuenta:", NotAudited: "no auditada",
-	Risk: "riesgo %d/100 (%s)", OrgRisk: "Puntuación de riesgo de la organización: %d/100 (%s)",
+	Risk: "riesgo %d/100 (%s)", RiskUnknown: "riesgo desconocido (al menos %d/100: datos incompletos)",
+	OrgRisk: "Puntuación de riesgo de la organización: %d/100 (%s)", OrgRiskUnknown: "Puntuación de riesgo de la organización: desconocida (al menos %d/100: datos incompletos)",
 	Maturity: "Madurez de seguridad:", Phase1: `Fase 1 "MFA"`, Phase2: `Fase 2 "Credenciales temporales"`,
-	Complete: "completa", NotComplete: "incompleta", Advanced: "avanzada",
-	Expired:  "Reglas de supresión caducadas (ya no suprimen; renuévelas o elimínelas):",
-	Coverage: "%.0f%% de %d usuarios de consola tienen MFA", OldKeys: "%d access keys activas con más de %d días", LongTerm: "quedan %d access keys de larga duración",
-	Critical: "crítico", High: "alto", Medium: "medio", Low: "bajo", SuppressedCount: "suprimidos", Unknown: "desconocido",
+	Complete: "completa", NotComplete: "incompleta", Advanced: "avanzada", PhaseUnknown: "desconocida",
+	Expired:     "Reglas de supresión caducadas (ya no suprimen; renuévelas o elimínelas):",
+	ExpiredLine: "  - línea %d: %s",
+	Coverage:    "%.0f%% de %d usuarios de consola tienen MFA", Coverage1: "%.0f%% de 1 usuario de consola tiene MFA",
+	CoverageUnknown: "cobertura de MFA desconocida: datos incompletos (%s)",
+	OldKeys:         "%d access keys activas con más de %d días", OldKeys1: "1 access key activa con más de %d días",
+	LongTerm: "quedan %d access keys de larga duración", LongTerm1: "queda 1 access key de larga duración",
+	KeysUnknown: "faltan datos de access keys",
+	More:        "… y %d hallazgos más: vea %s", MoreNoFile: "… y %d hallazgos más: vea el CSV de hallazgos",
+	MoreSuppressed: "… y %d hallazgos suprimidos más",
+	Resolved:       "Resueltos desde la ejecución anterior: %d", MoreResolved: "  … y %d más",
+	Incomplete: "datos incompletos: %s",
+	Critical:   "crítico", High: "alto", Medium: "medio", Low: "bajo", SuppressedCount: "suprimidos", Unknown: "desconocido",
+	Tags: map[checks.Severity]string{checks.Critical: "CRÍTICO", checks.High: "ALTO", checks.Medium: "MEDIO", checks.Low: "BAJO"},
 }
 
 func wordsFor(lang string) summaryWords {
@@ -64,6 +112,14 @@ func (w summaryWords) label(l string) string {
 	return w.Unknown
 }
 
+// tag is a severity's tag without brackets, in the summary's language.
+func (w summaryWords) tag(s checks.Severity) string {
+	if t, ok := w.Tags[s]; ok {
+		return t
+	}
+	return strings.ToUpper(s.String())
+}
+
 // who names the subject of a finding as seed 003 does ("user"), prefixed with the
 // account: "Production/alice", "Production/role/Deploy", "Production/account".
 func who(f checks.Finding) string {
@@ -81,17 +137,30 @@ func who(f checks.Finding) string {
 	}
 }
 
-// findingLine is "[CRITICAL] Production/alice: message".
-func findingLine(f checks.Finding) string {
-	return fmt.Sprintf("[%s] %s: %s", strings.ToUpper(f.Severity.String()), who(f), f.Message)
+// findingLine is "[CRITICAL] Production/alice: message" ("[CRÍTICO] …" in Spanish).
+func findingLine(wd summaryWords, f checks.Finding) string {
+	return fmt.Sprintf("[%s] %s: %s", wd.tag(f.Severity), who(f), f.Message)
 }
 
-// WriteSummary prints the console summary: every open finding as
-// "[SEVERITY] account/user: message", highest severity first, then the suppressed ones
-// marked with their reason, the counts per severity and per account, the risk score,
-// the maturity phases and the expired suppression rules. lang is "en" or "es".
+// WriteSummary prints the console summary with the default options in language lang
+// ("en" or "es"); see WriteSummaryWith.
 func WriteSummary(w io.Writer, findings []checks.Finding, scores score.Scores, expired []suppress.Rule, lang string) error {
-	wd := wordsFor(lang)
+	return WriteSummaryWith(w, findings, scores, expired, SummaryOptions{Lang: lang})
+}
+
+// WriteSummaryWith prints the console summary: the open findings as
+// "[SEVERITY] account/user: message", highest severity first, at most
+// opts.MaxFindings of them and then "… and K more findings: see <file>"; the
+// suppressed ones marked with their reason (same limit); the findings resolved since
+// the previous run; the counts per severity and per account, the risk score, the
+// maturity phases ("unknown" when their data is incomplete) and the expired
+// suppression rules.
+func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Scores, expired []suppress.Rule, opts SummaryOptions) error {
+	wd := wordsFor(opts.Lang)
+	limit := opts.MaxFindings
+	if limit == 0 {
+		limit = DefaultMaxFindings
+	}
 	var b strings.Builder
 	open, sup := split(findings)
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
@@ -100,15 +169,40 @@ func WriteSummary(w io.Writer, findings []checks.Finding, scores score.Scores, e
 		p("%s", wd.NoFindings)
 	} else {
 		p(wd.Findings, len(open), len(sup))
-		for _, f := range open {
-			p("%s", findingLine(f))
+		shown, rest := capped(open, limit)
+		for _, f := range shown {
+			p("%s", findingLine(wd, f))
+		}
+		if rest > 0 {
+			if opts.FindingsFile != "" {
+				p(wd.More, rest, opts.FindingsFile)
+			} else {
+				p(wd.MoreNoFile, rest)
+			}
 		}
 		if len(sup) > 0 {
 			p("")
 			p("%s", wd.Suppressed)
-			for _, f := range sup {
-				p("%s %s", findingLine(f), fmt.Sprintf(wd.SuppressedMark, f.SuppressionReason))
+			shown, rest := capped(sup, limit)
+			for _, f := range shown {
+				p("%s %s", findingLine(wd, f), fmt.Sprintf(wd.SuppressedMark, f.SuppressionReason))
 			}
+			if rest > 0 {
+				p(wd.MoreSuppressed, rest)
+			}
+		}
+	}
+	if len(opts.Resolved) > 0 {
+		resolved := append([]checks.Finding(nil), opts.Resolved...)
+		checks.Sort(resolved)
+		p("")
+		p(wd.Resolved, len(resolved))
+		shown, rest := capped(resolved, maxResolved)
+		for _, f := range shown {
+			p("  %s", findingLine(wd, f))
+		}
+		if rest > 0 {
+			p(wd.MoreResolved, rest)
 		}
 	}
 	org := scores.Organization
@@ -121,23 +215,23 @@ func WriteSummary(w io.Writer, findings []checks.Finding, scores score.Scores, e
 				p("  %s (%s): %s; %s", a.AccountName, a.AccountID, wd.NotAudited, countsLine(wd, a.Findings))
 				continue
 			}
-			p("  %s (%s): %s; %s", a.AccountName, a.AccountID, countsLine(wd, a.Findings), fmt.Sprintf(wd.Risk, a.Risk, wd.label(a.RiskLabel)))
+			line := fmt.Sprintf("  %s (%s): %s; %s", a.AccountName, a.AccountID, countsLine(wd, a.Findings), riskText(wd, wd.Risk, wd.RiskUnknown, a))
+			if !a.Known {
+				line += "; " + fmt.Sprintf(wd.Incomplete, strings.Join(a.UnknownSections, ", "))
+			}
+			p("%s", line)
 		}
 	}
 	p("")
-	p(wd.OrgRisk, org.Risk, wd.label(org.RiskLabel))
+	p("%s", riskText(wd, wd.OrgRisk, wd.OrgRiskUnknown, org))
 	p("%s", wd.Maturity)
-	p("  %s: %s (%s)", wd.Phase1, state(wd, org.Phase1), fmt.Sprintf(wd.Coverage, org.MFACoverage, org.ConsoleUsers))
-	detail := fmt.Sprintf(wd.OldKeys, org.KeysOverRotation, scores.KeyRotationDays)
-	if org.Phase2.Complete && !org.Phase2.Advanced {
-		detail = fmt.Sprintf(wd.LongTerm, org.LongTermKeys)
-	}
-	p("  %s: %s (%s)", wd.Phase2, state(wd, org.Phase2), detail)
+	p("  %s: %s (%s)", wd.Phase1, state(wd, org.Phase1), coverageText(wd, org))
+	p("  %s: %s (%s)", wd.Phase2, state(wd, org.Phase2), keysText(wd, org, scores.KeyRotationDays))
 	if len(expired) > 0 {
 		p("")
 		p("%s", wd.Expired)
 		for _, r := range expired {
-			p("  - line %d: %s", r.Line, r.String())
+			p(wd.ExpiredLine, r.Line, r.String())
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -145,6 +239,45 @@ func WriteSummary(w io.Writer, findings []checks.Finding, scores score.Scores, e
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
+}
+
+// capped returns at most n findings (all when n < 0) and how many were left out.
+func capped(fs []checks.Finding, n int) ([]checks.Finding, int) {
+	if n < 0 || len(fs) <= n {
+		return fs, 0
+	}
+	return fs[:n], len(fs) - n
+}
+
+func riskText(wd summaryWords, known, unknown string, s score.Score) string {
+	if s.Risk == nil {
+		return fmt.Sprintf(unknown, s.RiskAtLeast)
+	}
+	return fmt.Sprintf(known, *s.Risk, wd.label(s.RiskLabel))
+}
+
+func coverageText(wd summaryWords, s score.Score) string {
+	switch {
+	case s.MFACoverage == nil:
+		return fmt.Sprintf(wd.CoverageUnknown, strings.Join(s.UnknownSections, ", "))
+	case s.ConsoleUsers == 1:
+		return fmt.Sprintf(wd.Coverage1, *s.MFACoverage)
+	}
+	return fmt.Sprintf(wd.Coverage, *s.MFACoverage, s.ConsoleUsers)
+}
+
+func keysText(wd summaryWords, s score.Score, rotationDays int) string {
+	switch {
+	case !s.Phase2.Known:
+		return fmt.Sprintf(wd.KeysUnknown, strings.Join(s.UnknownSections, ", "))
+	case s.Phase2.Complete && !s.Phase2.Advanced && s.LongTermKeys == 1:
+		return wd.LongTerm1
+	case s.Phase2.Complete && !s.Phase2.Advanced:
+		return fmt.Sprintf(wd.LongTerm, s.LongTermKeys)
+	case s.KeysOverRotation == 1:
+		return fmt.Sprintf(wd.OldKeys1, rotationDays)
+	}
+	return fmt.Sprintf(wd.OldKeys, s.KeysOverRotation, rotationDays)
 }
 
 func split(fs []checks.Finding) (open, sup []checks.Finding) {
@@ -166,6 +299,8 @@ func countsLine(wd summaryWords, c score.Counts) string {
 
 func state(wd summaryWords, ph score.Phase) string {
 	switch {
+	case !ph.Known:
+		return wd.PhaseUnknown
 	case ph.Advanced && ph.Complete:
 		return wd.Advanced
 	case ph.Complete:
