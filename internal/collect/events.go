@@ -79,11 +79,33 @@ func lookupEvents(ctx context.Context, c trailAPI, name string, start, end time.
 			return err
 		}
 		for _, e := range page.Events {
+			if !wanted(e) {
+				continue
+			}
 			ev := convertEvent(e)
 			into[ev.ID] = ev
 		}
 	}
 	return nil
+}
+
+// wanted filters what LookupEvents returns: ConsoleLogin is kept only for the root
+// user's sign-ins (seed-contract.md: "ConsoleLogin for root sign-ins"); IAM users'
+// and federated sign-ins are not part of the audit. The record's userIdentity.type
+// decides ("Root"); without it, the user name ("root" or "<root_account>").
+func wanted(e cttypes.Event) bool {
+	if aws.ToString(e.EventName) != "ConsoleLogin" {
+		return true
+	}
+	var rec cloudTrailRecord
+	if e.CloudTrailEvent != nil && json.Unmarshal([]byte(*e.CloudTrailEvent), &rec) == nil && rec.UserIdentity.Type != "" {
+		return rec.UserIdentity.Type == "Root"
+	}
+	switch aws.ToString(e.Username) {
+	case "root", "<root_account>":
+		return true
+	}
+	return false
 }
 
 // cloudTrailRecord is the part of the CloudTrailEvent JSON that is kept.

@@ -52,6 +52,7 @@ func sandboxScenario(users int) *scenario.Scenario {
 				Events: []scenario.Event{
 					{Time: scenario.DaysAgo(30), Name: "CreateAccessKey", Username: "admin", Resources: []string{"alice", "AKIAALICE00000000002"}},
 					{Time: scenario.DaysAgo(5), Name: "ConsoleLogin", Username: "root"},
+					{Time: scenario.DaysAgo(4), Name: "ConsoleLogin", Username: "alice"},      // an IAM user's sign-in: not kept
 					{Time: scenario.DaysAgo(200), Name: "CreateAccessKey", Username: "admin"}, // outside the window
 				}},
 			{ID: sbLegacy, Name: "Legacy", AuditRoles: map[string]string{"IAMAuditRole": scenario.RoleMissing}},

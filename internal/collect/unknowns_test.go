@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
@@ -218,4 +219,61 @@ func TestInterruptedSectionsAreOneGapEach(t *testing.T) {
 	if a.Status != inventory.StatusPartial || len(a.Users) != 40 {
 		t.Errorf("status %s, %d users", a.Status, len(a.Users))
 	}
+}
+
+// ConsoleLogin is kept only for the root user's sign-ins (seed-contract.md).
+func TestOnlyRootConsoleLogins(t *testing.T) {
+	ev := func(name, user, record string) cttypes.Event {
+		e := cttypes.Event{EventId: aws.String(name + user), EventName: aws.String(name), Username: aws.String(user), EventTime: aws.Time(t0)}
+		if record != "" {
+			e.CloudTrailEvent = aws.String(record)
+		}
+		return e
+	}
+	tests := []struct {
+		name string
+		e    cttypes.Event
+		want bool
+	}{
+		{"root sign-in", ev("ConsoleLogin", "root", `{"userIdentity":{"type":"Root","arn":"arn:aws:iam::1:root"}}`), true},
+		{"root sign-in, no username in the lookup", ev("ConsoleLogin", "", `{"userIdentity":{"type":"Root"}}`), true},
+		{"IAM user sign-in", ev("ConsoleLogin", "alice", `{"userIdentity":{"type":"IAMUser","userName":"alice"}}`), false},
+		{"IAM user named root", ev("ConsoleLogin", "root", `{"userIdentity":{"type":"IAMUser","userName":"root"}}`), false},
+		{"federated sign-in", ev("ConsoleLogin", "bob", `{"userIdentity":{"type":"AssumedRole"}}`), false},
+		{"no record: root by name", ev("ConsoleLogin", "<root_account>", ""), true},
+		{"no record: a user", ev("ConsoleLogin", "alice", "not json"), false},
+		{"other events by users are kept", ev("CreateUser", "alice", `{"userIdentity":{"type":"IAMUser"}}`), true},
+	}
+	var page []cttypes.Event
+	want := 0
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := wanted(tt.e); got != tt.want {
+				t.Errorf("wanted = %v, want %v", got, tt.want)
+			}
+		})
+		page = append(page, tt.e)
+		if tt.want {
+			want++
+		}
+	}
+	// Through collectEvents: only the wanted events reach the inventory.
+	opts := unitOptions()
+	opts.EventNames = []string{"ConsoleLogin"}
+	got := collectEvents(context.Background(), pageTrail(page), opts, newGapList(context.Background(), "1"))
+	if len(got) != want {
+		t.Errorf("%d events kept, want %d: %+v", len(got), want, got)
+	}
+	for _, e := range got {
+		if e.Name == "ConsoleLogin" && e.Username != "root" && e.Username != "<root_account>" {
+			t.Errorf("kept %+v", e)
+		}
+	}
+}
+
+// pageTrail answers every lookup with its events.
+type pageTrail []cttypes.Event
+
+func (p pageTrail) LookupEvents(context.Context, *cloudtrail.LookupEventsInput, ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
+	return &cloudtrail.LookupEventsOutput{Events: p}, nil
 }
