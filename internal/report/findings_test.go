@@ -136,6 +136,9 @@ func TestWriteSummary(t *testing.T) {
 			}
 			golden(t, "summary_"+lang+".txt", buf.Bytes())
 			out := buf.String()
+			if strings.Contains(out, "%!") {
+				t.Errorf("format error in:\n%s", out)
+			}
 			first := strings.SplitN(out, "\n", 3)[1]
 			if !strings.HasPrefix(first, map[string]string{"en": "[CRITICAL] ", "es": "[CRÍTICO] "}[lang]) {
 				t.Errorf("first finding line %q is not the most severe", first)
