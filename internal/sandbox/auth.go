@@ -32,6 +32,7 @@ type credential struct {
 	RoleName                   string
 	Arn                        string // caller ARN (user or assumed-role)
 	Expires                    time.Time
+	ReadOnly                   bool // a session of a read-only role: readOnlyActions only
 	userKey                    *key // principalUser: the key, for last-used tracking
 }
 

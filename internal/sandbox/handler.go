@@ -107,6 +107,10 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 		c.fail(c.authFailure(&authError{"InvalidClientTokenId", "The security token included in the request is invalid."}))
 		return
 	}
+	if aerr := c.authorize(); aerr != nil {
+		c.fail(aerr)
+		return
+	}
 	if f := matchFault(s.faults, cred.Account, c.service, c.op); f != nil {
 		bump(&s.stats.faulted, statKey(cred.Account, c.service, c.op))
 		s.stats.faults.Add(1)

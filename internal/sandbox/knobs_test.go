@@ -91,7 +91,7 @@ func TestFaults(t *testing.T) {
 		{Account: prodID, Operation: "ListUserTags", Error: "slow", Delay: scenario.Duration{Duration: 300 * time.Millisecond}},
 	}}
 	s := startTest(t, testScenario(), nil, k)
-	client := iam.NewFromConfig(assume(t, s, prodID, 3600))
+	client := iam.NewFromConfig(assumeRole(t, s, prodID, adminRole, 3600))
 	c := ctx(t)
 	_, err := client.ListAccessKeys(c, &iam.ListAccessKeysInput{UserName: aws.String("alice")})
 	wantAPIError(t, err, "AccessDenied")

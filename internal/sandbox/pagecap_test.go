@@ -13,7 +13,7 @@ import (
 
 func TestPageCapOneStillReturnsEverything(t *testing.T) {
 	s := startTest(t, testScenario(), nil, &scenario.Knobs{PageCap: 1})
-	cfg := assume(t, s, prodID, 3600)
+	cfg := assumeRole(t, s, prodID, adminRole, 3600) // ListUserTags and friends are beyond the read-only audit role
 	org := organizations.NewFromConfig(mgmtConfig(s))
 	ic := iam.NewFromConfig(cfg)
 	mgmtIAM := iam.NewFromConfig(mgmtConfig(s))

@@ -21,11 +21,20 @@ import (
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
-// assume returns a config with session credentials for the audit role in acct.
+// assume returns a config with session credentials for the (read-only) audit role in acct.
 func assume(t *testing.T, s *Server, acct string, dur int32) aws.Config {
 	t.Helper()
+	return assumeRole(t, s, acct, "IAMAuditRole", dur)
+}
+
+// adminRole is the administrator role of member accounts, for tests that write.
+const adminRole = "OrganizationAccountAccessRole"
+
+// assumeRole returns a config with session credentials for role in acct.
+func assumeRole(t *testing.T, s *Server, acct, role string, dur int32) aws.Config {
+	t.Helper()
 	out, err := sts.NewFromConfig(mgmtConfig(s)).AssumeRole(ctx(t), &sts.AssumeRoleInput{
-		RoleArn: aws.String("arn:aws:iam::" + acct + ":role/IAMAuditRole"), RoleSessionName: aws.String("iamaudit"),
+		RoleArn: aws.String("arn:aws:iam::" + acct + ":role/" + role), RoleSessionName: aws.String("iamaudit"),
 		DurationSeconds: aws.Int32(dur),
 	})
 	if err != nil {
@@ -213,7 +222,8 @@ func TestCredentialReport(t *testing.T) {
 	}
 	// The report is a snapshot: a new user does not appear, and within 4 hours a new
 	// GenerateCredentialReport reuses it.
-	if _, err := client.CreateUser(ctx(t), &iam.CreateUserInput{UserName: aws.String("dave")}); err != nil {
+	admin := iam.NewFromConfig(assumeRole(t, s, prodID, adminRole, 43200))
+	if _, err := admin.CreateUser(ctx(t), &iam.CreateUserInput{UserName: aws.String("dave")}); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Hour)
@@ -303,7 +313,7 @@ func TestIAMReads(t *testing.T) {
 
 func TestDeleteUserConflicts(t *testing.T) {
 	s := startTest(t, testScenario(), nil, nil)
-	client := iam.NewFromConfig(assume(t, s, prodID, 3600))
+	client := iam.NewFromConfig(assumeRole(t, s, prodID, adminRole, 3600))
 	c := ctx(t)
 	_, err := client.DeleteUser(c, &iam.DeleteUserInput{UserName: aws.String("alice")})
 	ae := wantAPIError(t, err, "DeleteConflict")
@@ -328,7 +338,7 @@ func TestDeleteUserConflicts(t *testing.T) {
 
 func TestWriteAppearsInLookupEvents(t *testing.T) {
 	s := startTest(t, testScenario(), nil, nil)
-	cfg := assume(t, s, prodID, 3600)
+	cfg := assumeRole(t, s, prodID, adminRole, 3600)
 	client := iam.NewFromConfig(cfg)
 	c := ctx(t)
 	if _, err := client.UpdateAccessKey(c, &iam.UpdateAccessKeyInput{UserName: aws.String("alice"),

@@ -26,6 +26,7 @@ type org struct {
 	ous                       []*ou
 	ouByID                    map[string]*ou
 	limiter                   *rate.Limiter // organizations family, per Organization
+	readOnlyRoles             map[string]bool
 }
 
 type ou struct {
@@ -191,6 +192,7 @@ func buildOrg(sc *scenario.Scenario, now time.Time, k knobs) (*org, error) {
 	if g.id == "" {
 		g.id = "o-" + strings.ToLower(stableID("", 10, sc.Name))
 	}
+	g.readOnlyRoles = readOnlyRoleSet(o.ReadOnlyRoles)
 	if g.callerName == "" {
 		g.callerName = "iamaudit"
 	}

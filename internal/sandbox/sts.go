@@ -75,8 +75,9 @@ func (c *call) assumeRole() *apiError {
 	cred := &credential{
 		AccessKeyID: "ASIA" + randomString(16, upperAlnum), Secret: randomString(40, secretChars), Token: randomToken(),
 		Account: acctID, Kind: principalSession, Name: sessionName, RoleName: roleName,
-		Arn:     fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, acctID, roleName, sessionName),
-		Expires: c.now.Add(dur).Truncate(time.Second),
+		Arn:      fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, acctID, roleName, sessionName),
+		Expires:  c.now.Add(dur).Truncate(time.Second),
+		ReadOnly: c.s.org.readOnlyRoles[roleName],
 	}
 	c.s.creds.put(cred)
 	var b xw

@@ -148,6 +148,11 @@ func (v *validator) organization(s *Scenario) map[string]bool {
 	if o.CallerName != "" && !reIAMName.MatchString(o.CallerName) {
 		v.addf(at(p, "caller_name"), "organization: caller_name %q is not a valid IAM user name", o.CallerName)
 	}
+	for i, name := range o.ReadOnlyRoles {
+		if !reRoleName.MatchString(name) {
+			v.addf(at(p, "read_only_roles", i), "organization: read_only_roles: %q is not a valid IAM role name", name)
+		}
+	}
 	names := map[string]bool{}
 	ouIDs := map[string]bool{}
 	for i, ou := range o.OUs {
