@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -54,8 +58,15 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 	if regionGuessed {
 		idCfg.Region = homeRegion("aws")
 	}
-	ident, err := newSTS(idCfg, opts, nil).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	// A few attempts only: an unreachable endpoint must not take minutes of backoff
+	// to be reported.
+	idOpts := opts
+	idOpts.MaxAttempts = min(opts.MaxAttempts, identityAttempts)
+	ident, err := newSTS(idCfg, idOpts, nil).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
+		if endpoint, ok := unreachable(err); ok {
+			return nil, fmt.Errorf("cannot reach %s (sts:GetCallerIdentity: %w): check AWS_ENDPOINT_URL, the network or the proxy, then retry", endpoint, err)
+		}
 		hint := ""
 		if regionGuessed {
 			hint = " (for AWS GovCloud or China, also set AWS_REGION to a region of that partition, e.g. us-gov-west-1 or cn-north-1)"
@@ -104,6 +115,34 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 		},
 	}
 	return run(ctx, d, opts, started)
+}
+
+// identityAttempts bounds the first call's attempts (the SDK retries a refused
+// connection with backoff; three attempts take seconds, ten take minutes).
+const identityAttempts = 3
+
+// unreachable tells a network failure (connection refused or reset, DNS, timeout
+// dialling) from an answer of AWS, and names the endpoint that could not be reached.
+func unreachable(err error) (string, bool) {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return "", false // AWS (or something speaking its protocol) answered
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if !errors.As(err, &opErr) && !errors.As(err, &dnsErr) && !errors.Is(err, syscall.ECONNREFUSED) {
+		return "", false
+	}
+	endpoint := "the AWS endpoint"
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			endpoint = u.Scheme + "://" + u.Host
+		}
+	} else if dnsErr != nil && dnsErr.Name != "" {
+		endpoint = dnsErr.Name
+	}
+	return endpoint, true
 }
 
 func accountLimiters(opts Options) limiters {
