@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // Thresholds are the numbers the checks compare ages with. Every threshold in days is
@@ -113,17 +116,41 @@ func (c Config) Enabled(checkID string) bool {
 	return true
 }
 
-// Validate checks the configuration for unknown check ids and impossible thresholds.
+// fieldError is a configuration error about one field, named by its YAML path
+// ("thresholds.unused_key_days", "exclude_roles[2]").
+type fieldError struct {
+	field, msg string
+}
+
+func (e fieldError) Error() string { return e.field + ": " + e.msg }
+
+// Validate checks the configuration for unknown check ids, impossible thresholds and
+// invalid role patterns.
 func (c Config) Validate() error {
-	var errs []error
+	errs := c.fieldErrors()
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return errors.Join(out...)
+}
+
+func (c Config) fieldErrors() []fieldError {
+	var errs []fieldError
 	for id := range c.Severity {
 		if _, ok := Lookup(id); !ok {
-			errs = append(errs, fmt.Errorf("severity: unknown check %q", id))
+			errs = append(errs, fieldError{"severity." + id, fmt.Sprintf("unknown check %q", id)})
 		}
 	}
-	for _, id := range c.Disabled {
+	for i, id := range c.Disabled {
 		if _, ok := Lookup(id); !ok {
-			errs = append(errs, fmt.Errorf("disabled: unknown check %q", id))
+			errs = append(errs, fieldError{fmt.Sprintf("disabled[%d]", i), fmt.Sprintf("unknown check %q", id)})
+		}
+	}
+	for i, p := range c.ExcludeRoles {
+		if _, err := path.Match(p, ""); err != nil {
+			errs = append(errs, fieldError{fmt.Sprintf("exclude_roles[%d]", i),
+				fmt.Sprintf("invalid pattern %q (use *, ? and [a-z] as in shell globs; close every '[')", p)})
 		}
 	}
 	t := c.Thresholds
@@ -137,14 +164,21 @@ func (c Config) Validate() error {
 		"password_reuse_prevention": t.PasswordReusePrevention,
 	} {
 		if v < 0 {
-			errs = append(errs, fmt.Errorf("thresholds.%s: must not be negative (got %d)", name, v))
+			errs = append(errs, fieldError{"thresholds." + name, fmt.Sprintf("must not be negative (got %d)", v)})
 		}
 	}
-	if !(t.KeyRotationMediumDays <= t.KeyRotationHighDays && t.KeyRotationHighDays <= t.KeyRotationCriticalDays) {
-		errs = append(errs, errors.New("thresholds: key_rotation_medium_days ≤ key_rotation_high_days ≤ key_rotation_critical_days must hold"))
+	switch {
+	case t.KeyRotationMediumDays > t.KeyRotationHighDays:
+		errs = append(errs, fieldError{"thresholds.key_rotation_high_days", fmt.Sprintf(
+			"must be at least key_rotation_medium_days (%d ≤ %d ≤ %d does not hold for medium, high, critical)",
+			t.KeyRotationMediumDays, t.KeyRotationHighDays, t.KeyRotationCriticalDays)})
+	case t.KeyRotationHighDays > t.KeyRotationCriticalDays:
+		errs = append(errs, fieldError{"thresholds.key_rotation_critical_days", fmt.Sprintf(
+			"must be at least key_rotation_high_days (%d ≤ %d ≤ %d does not hold for medium, high, critical)",
+			t.KeyRotationMediumDays, t.KeyRotationHighDays, t.KeyRotationCriticalDays)})
 	}
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-	return errors.Join(errs...)
+	return errs
 }
 
 // LoadConfig reads a YAML configuration file. It starts from the preset the file names
@@ -158,8 +192,20 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(path, data)
 }
 
-// ParseConfig is LoadConfig on bytes already read; name is used in error messages.
+// ParseConfig is LoadConfig on bytes already read; name is used in error messages,
+// which all read "name:line:col: field: what is wrong".
 func ParseConfig(name string, data []byte) (Config, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return DefaultConfig(), nil
+	}
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return Config{}, yamlError(name, err)
+	}
+	pos := positions(file)
+	if err := checkShapes(name, file, pos); err != nil {
+		return Config{}, err
+	}
 	var head struct {
 		Preset string `yaml:"preset"`
 	}
@@ -169,20 +215,145 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	}
 	cfg, err := Preset(head.Preset)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		return Config{}, fmt.Errorf("%s: preset: %w", pos.at(name, "preset"), err)
 	}
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-			return Config{}, locate(name, data, yamlError(name, err))
-		}
+	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		return Config{}, locate(name, data, yamlError(name, err))
 	}
 	if cfg.Preset == "" {
 		cfg.Preset = "default"
 	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+	if errs := cfg.fieldErrors(); len(errs) > 0 {
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = fmt.Errorf("%s: %w", pos.at(name, e.field), e)
+		}
+		return Config{}, errors.Join(out...)
 	}
 	return cfg, nil
+}
+
+// nodePos maps a YAML path ("thresholds.unused_key_days", "exclude_roles[1]") to the
+// line and column of its value.
+type nodePos map[string][2]int
+
+// at is "name:line:col" for a field, or "name:line:col" of its closest parent, or "name".
+func (p nodePos) at(name, field string) string {
+	for f := field; f != ""; {
+		if lc, ok := p[f]; ok {
+			return fmt.Sprintf("%s:%d:%d", name, lc[0], lc[1])
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return name
+}
+
+// positions records where every mapping key and sequence item of the document is.
+func positions(f *ast.File) nodePos {
+	p := nodePos{}
+	var walk func(prefix string, n ast.Node)
+	walk = func(prefix string, n ast.Node) {
+		switch v := n.(type) {
+		case *ast.DocumentNode:
+			walk(prefix, v.Body)
+		case *ast.MappingNode:
+			for _, kv := range v.Values {
+				walk(prefix, kv)
+			}
+		case *ast.MappingValueNode:
+			key := v.Key.String()
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			if tok := v.Key.GetToken(); tok != nil && tok.Position != nil {
+				p[key] = [2]int{tok.Position.Line, tok.Position.Column}
+			}
+			walk(key, v.Value)
+		case *ast.SequenceNode:
+			for i, it := range v.Values {
+				key := fmt.Sprintf("%s[%d]", prefix, i)
+				if tok := it.GetToken(); tok != nil && tok.Position != nil {
+					p[key] = [2]int{tok.Position.Line, tok.Position.Column}
+				}
+				walk(key, it)
+			}
+		}
+	}
+	if f != nil {
+		for _, d := range f.Docs {
+			walk("", d)
+		}
+	}
+	return p
+}
+
+// checkShapes reports values of the wrong kind before decoding, in the user's terms:
+// a threshold that is not a whole number, a list that is not a list.
+func checkShapes(name string, f *ast.File, pos nodePos) error {
+	var errs []error
+	bad := func(field, msg string) {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", pos.at(name, field), field, msg))
+	}
+	for _, d := range f.Docs {
+		m, ok := d.Body.(*ast.MappingNode)
+		if !ok {
+			if d.Body != nil {
+				bad("(document)", "want a mapping of settings (preset:, thresholds:, severity:, disabled:, owner_tags:, exclude_roles:)")
+			}
+			continue
+		}
+		for _, kv := range m.Values {
+			key := kv.Key.String()
+			switch key {
+			case "preset":
+				if _, ok := kv.Value.(*ast.StringNode); !ok {
+					bad(key, "want a preset name ("+strings.Join(PresetNames, ", ")+")")
+				}
+			case "thresholds", "severity":
+				tm, ok := kv.Value.(*ast.MappingNode)
+				if !ok {
+					if _, isNull := kv.Value.(*ast.NullNode); !isNull {
+						bad(key, "want a mapping of names to values")
+					}
+					continue
+				}
+				for _, t := range tm.Values {
+					field := key + "." + t.Key.String()
+					if key == "thresholds" {
+						if _, ok := t.Value.(*ast.IntegerNode); !ok {
+							unit := "days"
+							if strings.HasPrefix(t.Key.String(), "password_") {
+								unit = "characters or passwords"
+							}
+							bad(field, fmt.Sprintf("want a whole number of %s (got %s)", unit, t.Value.String()))
+						}
+					} else if _, ok := t.Value.(*ast.StringNode); !ok {
+						bad(field, "want a severity (critical, high, medium, low)")
+					}
+				}
+			case "disabled", "owner_tags", "exclude_roles":
+				sq, ok := kv.Value.(*ast.SequenceNode)
+				if !ok {
+					if _, isNull := kv.Value.(*ast.NullNode); !isNull {
+						bad(key, "want a list, e.g. ["+map[string]string{"disabled": "unused_role", "owner_tags": "Owner, Team", "exclude_roles": "\"Admin*\""}[key]+"]")
+					}
+					continue
+				}
+				for i, it := range sq.Values {
+					switch it.(type) {
+					case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+					default:
+						bad(fmt.Sprintf("%s[%d]", key, i), "want a single name, not a list or mapping")
+					}
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // locate adds the line of a bad severity value that go-yaml reports without a position.

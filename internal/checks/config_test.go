@@ -47,6 +47,19 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad order", yaml: "thresholds:\n  key_rotation_high_days: 50\n", err: "key_rotation_medium_days"},
 		{name: "negative", yaml: "thresholds:\n  unused_role_days: -1\n", err: "must not be negative"},
 		{name: "syntax", yaml: "thresholds: [\n", err: "cfg.yaml:"},
+		// Every error names file:line:col and the field, in the user's terms.
+		{name: "unknown preset has its line", yaml: "# c\npreset: nist\n", err: "cfg.yaml:2:1: preset: unknown preset"},
+		{name: "negative has its line", yaml: "thresholds:\n  unused_key_days: 3\n  unused_role_days: -1\n", err: "cfg.yaml:3:3: thresholds.unused_role_days: must not be negative (got -1)"},
+		{name: "order has its line", yaml: "thresholds:\n  key_rotation_medium_days: 90\n  key_rotation_high_days: 50\n", err: "cfg.yaml:3:3: thresholds.key_rotation_high_days: must be at least key_rotation_medium_days"},
+		{name: "critical below high", yaml: "thresholds:\n  key_rotation_critical_days: 100\n", err: "cfg.yaml:2:3: thresholds.key_rotation_critical_days:"},
+		{name: "order from the preset: at thresholds", yaml: "preset: cis\nthresholds:\n  key_rotation_high_days: 50\n", err: "cfg.yaml:3:3:"},
+		{name: "string threshold", yaml: "thresholds:\n  unused_key_days: ninety\n", err: "cfg.yaml:2:3: thresholds.unused_key_days: want a whole number of days (got ninety)"},
+		{name: "fractional threshold", yaml: "thresholds:\n  unused_key_days: 1.5\n", err: "cfg.yaml:2:3: thresholds.unused_key_days: want a whole number of days"},
+		{name: "thresholds not a mapping", yaml: "thresholds: 5\n", err: "cfg.yaml:1:1: thresholds: want a mapping"},
+		{name: "disabled not a list", yaml: "disabled: unused_role\n", err: "cfg.yaml:1:1: disabled: want a list"},
+		{name: "unknown disabled check has its line", yaml: "disabled:\n  - unused_role\n  - nope\n", err: `cfg.yaml:3:5: disabled[1]: unknown check "nope"`},
+		{name: "bad glob", yaml: "exclude_roles:\n  - ok*\n  - \"Admin[\"\n", err: `cfg.yaml:3:5: exclude_roles[1]: invalid pattern "Admin["`},
+		{name: "unknown severity check has its line", yaml: "severity:\n  nope: low\n", err: `cfg.yaml:2:3: severity.nope: unknown check "nope"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,6 +67,9 @@ func TestParseConfig(t *testing.T) {
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				if strings.Contains(err.Error(), "Go struct") || strings.Contains(err.Error(), "unmarshal") {
+					t.Errorf("Go internals in %q", err)
 				}
 				return
 			}
