@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
 )
@@ -89,34 +92,43 @@ func Parse(name string, data []byte) (Rules, error) {
 	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
 		return nil, yamlError(name, err)
 	}
-	lines := ruleLines(data)
+	pos := rulePositions(data)
 	var errs []error
 	for i := range f.Suppressions {
 		r := &f.Suppressions[i]
-		if i < len(lines) {
-			r.Line = lines[i]
+		var rp rulePos
+		if i < len(pos) {
+			rp = pos[i]
 		}
-		at := fmt.Sprintf("%s:%d", name, r.Line)
+		r.Line = rp.line
+		// at is where an error about one field of the rule points: that field's line,
+		// or the rule's first line when the field is absent.
+		at := func(field string) string {
+			if lc, ok := rp.fields[field]; ok {
+				return fmt.Sprintf("%s:%d:%d", name, lc[0], lc[1])
+			}
+			return fmt.Sprintf("%s:%d", name, r.Line)
+		}
 		if strings.TrimSpace(r.Reason) == "" {
-			errs = append(errs, fmt.Errorf("%s: rule %d has no reason: every suppression needs one", at, i+1))
+			errs = append(errs, fmt.Errorf("%s: rule %d has no reason: every suppression needs one", at("reason"), i+1))
 		}
 		if r.Check == "" && r.Account == "" && r.User == "" && r.Key == "" && r.Resource == "" {
-			errs = append(errs, fmt.Errorf("%s: rule %d matches everything: give a check, account, user, key or resource", at, i+1))
+			errs = append(errs, fmt.Errorf("%s: rule %d matches everything: give a check, account, user, key or resource", at(""), i+1))
 		}
 		if r.Check != "" && !strings.ContainsAny(r.Check, "*?[") {
 			if _, ok := checks.Lookup(r.Check); !ok {
-				errs = append(errs, fmt.Errorf("%s: rule %d: unknown check %q", at, i+1, r.Check))
+				errs = append(errs, fmt.Errorf("%s: rule %d: check: unknown check %q", at("check"), i+1, r.Check))
 			}
 		}
-		for _, p := range []string{r.Check, r.Account, r.User, r.Key, r.Resource} {
-			if _, err := path.Match(p, ""); err != nil {
-				errs = append(errs, fmt.Errorf("%s: rule %d: bad pattern %q: %w", at, i+1, p, err))
+		for _, fv := range [][2]string{{"check", r.Check}, {"account", r.Account}, {"user", r.User}, {"key", r.Key}, {"resource", r.Resource}} {
+			if _, err := path.Match(fv[1], ""); err != nil {
+				errs = append(errs, fmt.Errorf("%s: rule %d: %s: bad pattern %q (use *, ? and [a-z] as in shell globs; close every '[')", at(fv[0]), i+1, fv[0], fv[1]))
 			}
 		}
 		if r.Expires != "" {
 			t, err := time.Parse("2006-01-02", r.Expires)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: rule %d: expires %q is not a date (YYYY-MM-DD)", at, i+1, r.Expires))
+				errs = append(errs, fmt.Errorf("%s: rule %d: expires: %q is not a date (YYYY-MM-DD)", at("expires"), i+1, r.Expires))
 			} else {
 				r.expiresAt = &t
 			}
@@ -128,40 +140,61 @@ func Parse(name string, data []byte) (Rules, error) {
 	return Rules(f.Suppressions), nil
 }
 
-// ruleLines finds the line of each "- " item of the suppressions list.
-func ruleLines(data []byte) []int {
-	var out []int
-	in := false
-	indent := -1
-	for i, line := range strings.Split(string(data), "\n") {
-		trim := strings.TrimLeft(line, " ")
-		if strings.HasPrefix(trim, "suppressions:") && len(trim) == len(line) {
-			in = true
+// rulePos is where a rule and each of its fields are in the file.
+type rulePos struct {
+	line   int               // the rule's "- " item
+	fields map[string][2]int // field → line, column of its key
+}
+
+// rulePositions finds each item of the suppressions list and its fields.
+func rulePositions(data []byte) []rulePos {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil
+	}
+	var out []rulePos
+	for _, d := range f.Docs {
+		m, ok := d.Body.(*ast.MappingNode)
+		if !ok {
 			continue
 		}
-		if !in || strings.HasPrefix(trim, "#") || trim == "" {
-			continue
-		}
-		if strings.HasPrefix(trim, "- ") || trim == "-" {
-			n := len(line) - len(trim)
-			if indent < 0 {
-				indent = n
+		for _, kv := range m.Values {
+			sq, ok := kv.Value.(*ast.SequenceNode)
+			if kv.Key.String() != "suppressions" || !ok {
+				continue
 			}
-			if n == indent {
-				out = append(out, i+1)
+			for _, it := range sq.Values {
+				rp := rulePos{fields: map[string][2]int{}}
+				if tok := it.GetToken(); tok != nil && tok.Position != nil {
+					rp.line = tok.Position.Line
+				}
+				if rm, ok := it.(*ast.MappingNode); ok {
+					for _, fkv := range rm.Values {
+						if tok := fkv.Key.GetToken(); tok != nil && tok.Position != nil {
+							rp.fields[fkv.Key.String()] = [2]int{tok.Position.Line, tok.Position.Column}
+							if rp.line == 0 || tok.Position.Line < rp.line {
+								rp.line = tok.Position.Line
+							}
+						}
+					}
+				}
+				out = append(out, rp)
 			}
 		}
 	}
 	return out
 }
 
+// goType rewrites go-yaml's "cannot unmarshal X into Go struct field T.F of type Y".
+var goType = regexp.MustCompile(`cannot unmarshal (.+?) into Go (?:struct field \S+|value)(?: of type (\S+))?`)
+
 func yamlError(name string, err error) error {
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
-			return fmt.Errorf("%s:%d:%d: %s", name, tok.Position.Line, tok.Position.Column, ye.GetMessage())
+			return fmt.Errorf("%s:%d:%d: %s", name, tok.Position.Line, tok.Position.Column, plain(ye.GetMessage()))
 		}
-		return fmt.Errorf("%s: %s", name, ye.GetMessage())
+		return fmt.Errorf("%s: %s", name, plain(ye.GetMessage()))
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
@@ -220,4 +253,24 @@ func Apply(findings []checks.Finding, rules Rules, now time.Time) (expired []Rul
 		}
 	}
 	return expired
+}
+
+// plain says a type mismatch in the user's terms: "want a single text value (got a list)".
+func plain(msg string) string {
+	m := goType.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want := "a single text value (quote it)"
+	if strings.HasPrefix(m[2], "[]") || strings.HasPrefix(m[2], "suppress.Rules") {
+		want = "a list of rules (- check: …)"
+	}
+	got := strings.TrimPrefix(m[1], "!!")
+	switch {
+	case strings.HasPrefix(got, "[]"):
+		got = "a list"
+	case strings.HasPrefix(got, "map"):
+		got = "a mapping"
+	}
+	return "want " + want + ", got " + got
 }

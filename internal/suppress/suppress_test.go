@@ -50,9 +50,12 @@ func TestParseErrors(t *testing.T) {
 		{"no reason", "suppressions:\n  - check: unused_role\n", "s.yaml:2: rule 1 has no reason"},
 		{"unknown key", "suppressions:\n  - check: unused_role\n    reason: x\n    usr: bob\n", "s.yaml:4:"},
 		{"unknown top key", "rules: []\n", "s.yaml:1:"},
-		{"bad date", "suppressions:\n  - user: bob\n    reason: x\n    expires: next week\n", `s.yaml:2: rule 1: expires "next week" is not a date`},
-		{"unknown check", "suppressions:\n  - check: nope\n    reason: x\n", `unknown check "nope"`},
-		{"bad pattern", "suppressions:\n  - user: \"[\"\n    reason: x\n", "bad pattern"},
+		{"bad date", "suppressions:\n  - user: bob\n    reason: x\n    expires: next week\n", `s.yaml:4:5: rule 1: expires: "next week" is not a date`},
+		{"unknown check", "suppressions:\n  - reason: x\n    check: nope\n", `s.yaml:3:5: rule 1: check: unknown check "nope"`},
+		{"bad pattern", "suppressions:\n  - reason: x\n    user: \"[\"\n", `s.yaml:3:5: rule 1: user: bad pattern "["`},
+		{"second rule's field", "suppressions:\n  - user: a\n    reason: x\n  # note\n  - user: b\n    reason: y\n\n    expires: 2026-13-01\n", `s.yaml:8:5: rule 2: expires:`},
+		{"flow style rule", "suppressions: [{user: a, reason: x, expires: soon}]\n", `s.yaml:1:`},
+		{"list where a value goes", "suppressions:\n  - user: [a, b]\n    reason: x\n", "s.yaml:2:"},
 		{"matches everything", "suppressions:\n  - reason: all\n", "matches everything"},
 		{"syntax", "suppressions: [\n", "s.yaml:"},
 	}
@@ -61,6 +64,9 @@ func TestParseErrors(t *testing.T) {
 			_, err := Parse("s.yaml", []byte(c.yaml))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "Go struct") || strings.Contains(err.Error(), "unmarshal") {
+				t.Errorf("Go internals in %q", err)
 			}
 		})
 	}
