@@ -48,14 +48,17 @@ func UserGap(acct *inventory.Account, user string, sections ...string) (inventor
 }
 
 // SectionsUnknown lists which of sections are unknown, for any user, in an account:
-// an account-wide gap, or a per-user gap of any user. Scores use it to tell a figure
-// built on complete data from one built on partial data.
+// a per-user gap of any user, or an account-wide gap that records a failed call
+// (Operation set) in that section or in the user list. Account-wide gaps without an
+// operation describe what a data source lacks by nature (a credential report has no
+// key ids, MFA device types or tags), which no score figure uses. Scores use it to
+// tell a figure built on complete data from one built on partial data.
 func SectionsUnknown(acct *inventory.Account, sections ...string) []string {
 	var out []string
 	for _, s := range sections {
 		for _, g := range acct.Gaps {
-			if g.Section == SectionUsers && g.Subject == "" && !accountWideUsers(g) {
-				continue // policies, groups and tags only: no score figure uses them
+			if g.Subject == "" && (g.Operation == "" || g.Section == SectionUsers && !accountWideUsers(g)) {
+				continue
 			}
 			if accountWideUsers(g) || gapCovers(g, s) {
 				out = append(out, s)
@@ -69,5 +72,5 @@ func SectionsUnknown(acct *inventory.Account, sections ...string) []string {
 // accountWideUsers: an account-wide gap in the user list (not just in the users'
 // policies, groups and tags, which GetAccountAuthorizationDetails adds).
 func accountWideUsers(g inventory.Gap) bool {
-	return g.Section == SectionUsers && g.Subject == "" && g.Operation != "iam:GetAccountAuthorizationDetails"
+	return g.Section == SectionUsers && g.Subject == "" && g.Operation != "" && g.Operation != "iam:GetAccountAuthorizationDetails"
 }

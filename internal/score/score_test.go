@@ -176,7 +176,11 @@ func TestGapsMakeFiguresUnknown(t *testing.T) {
 		{"user list", inventory.Gap{Section: "users", Operation: "iam:ListUsers"}, false, false, false},
 		{"policies and tags only", inventory.Gap{Section: "users", Operation: "iam:GetAccountAuthorizationDetails"}, true, true, true},
 		{"virtual MFA types only", inventory.Gap{Section: "mfa", Operation: "iam:ListVirtualMFADevices"}, true, true, true},
-		{"roles", inventory.Gap{Section: "roles"}, true, true, true},
+		{"roles", inventory.Gap{Section: "roles", Operation: "iam:ListRoles"}, true, true, true},
+		{"password of every user", inventory.Gap{Section: "password", Operation: "iam:GetLoginProfile"}, false, true, false},
+		{"credential report: no key ids", inventory.Gap{Section: "access_keys", Message: "credential report has no access key ids"}, true, true, true},
+		{"credential report: no device types", inventory.Gap{Section: "mfa", Message: "credential report has no MFA device type"}, true, true, true},
+		{"credential report: no tags", inventory.Gap{Section: "users", Message: "credential report has no groups, policies, permissions boundaries or tags"}, true, true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
