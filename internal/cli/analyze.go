@@ -45,7 +45,7 @@ func (o *analyzeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.FailOn, "fail-on", "", "exit with code 4 when an unsuppressed finding has this severity or higher (low, medium, high, critical)")
 	fs.StringVar(&o.OutputDir, "output-dir", "", "write the findings CSV and the JSON document into this directory")
 	fs.StringVar(&o.Lang, "lang", "en", "language of the summary: en or es")
-	fs.StringVar(&o.Now, "now", "", "reference time for ages (RFC 3339, e.g. 2026-03-05T00:00:00Z); default: the current time")
+	fs.StringVar(&o.Now, "now", "", "reference time for ages (RFC 3339, e.g. 2026-03-05T00:00:00Z); default: when the JSON input's run started (its finished_at if unknown), else the current time")
 }
 
 func newAnalyzeCmd(version string, streams IO) *cobra.Command {
@@ -85,14 +85,17 @@ type analyzeResult struct {
 }
 
 func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() time.Time) error {
-	now := clock().UTC()
-	if o.Now != "" {
+	// stamp names the outputs; now is the reference time of the checks.
+	stamp := clock().UTC()
+	nowGiven := o.Now != ""
+	if nowGiven {
 		t, err := time.Parse(time.RFC3339, o.Now)
 		if err != nil {
 			return usageErrorf("--now %q: use RFC 3339, e.g. 2026-03-05T00:00:00Z", o.Now)
 		}
-		now = t.UTC()
+		stamp = t.UTC()
 	}
+	now := stamp
 	if o.Lang != "en" && o.Lang != "es" {
 		return usageErrorf("--lang %q: use en or es", o.Lang)
 	}
@@ -114,9 +117,16 @@ func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() t
 			return &UsageError{Err: err}
 		}
 	}
-	inv, reportOnly, err := loadInputs(o.Files, now, o.Version)
+	inv, reportOnly, at, from, err := loadInputs(o.Files, stamp, o.Version)
 	if err != nil {
 		return err
+	}
+	if !nowGiven && !at.IsZero() {
+		// Ages are measured from when the data was collected, not from today: a
+		// year-old run analysed again must give the same findings.
+		now = at
+		fmt.Fprintf(streams.Err, "Reference time: %s, the %s of the run in the JSON input (give --now to measure ages from another time).\n",
+			now.Format(time.RFC3339), from)
 	}
 	res := analyze(inv, now, cfg, rules)
 	res.ReportOnly = reportOnly
@@ -128,7 +138,7 @@ func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() t
 		return err
 	}
 	if o.OutputDir != "" {
-		if err := writeAnalyzeOutputs(o.OutputDir, res, streams.Err); err != nil {
+		if err := writeAnalyzeOutputs(o.OutputDir, res, o.Files, streams.Err); err != nil {
 			return err
 		}
 	}
@@ -183,25 +193,30 @@ func writeReportLimits(w io.Writer) {
 var twelveDigits = regexp.MustCompile(`(^|[^0-9])([0-9]{12})([^0-9]|$)`)
 var arnAccount = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):`)
 
-// loadInputs reads every file and merges them into one inventory.
-func loadInputs(files []string, now time.Time, version string) (*inventory.Inventory, bool, error) {
+// loadInputs reads every file and merges them into one inventory. The first JSON
+// inventory gives the run's metadata, its start and finish times included; without
+// one, they are now. runAt is the first JSON inventory's run time (inputRunTime),
+// zero without one.
+func loadInputs(files []string, now time.Time, version string) (inv *inventory.Inventory, reportOnly bool, runAt time.Time, runAtField string, err error) {
 	merged := &inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", Version: version,
 		RunID: report.RunID(now), StartedAt: now, FinishedAt: now, Accounts: []inventory.Account{}, Gaps: []inventory.Gap{}}
 	seen := map[string]string{}
-	haveJSON, reportOnly := false, false
+	haveJSON := false
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, false, usageErrorf("read %s: %w", f, err)
+			return nil, false, time.Time{}, "", usageErrorf("read %s: %w", f, err)
 		}
 		var accts []inventory.Account
 		if isInventoryJSON(data) {
 			inv, err := decodeInventory(f, data)
 			if err != nil {
-				return nil, false, err
+				return nil, false, time.Time{}, "", err
 			}
-			if !haveJSON { // the first inventory gives the run's metadata (event window …)
-				merged.Partition, merged.Region = inv.Partition, inv.Region
+			if !haveJSON { // the first inventory gives the run's metadata (event window, time …)
+				merged.Partition, merged.Region, merged.AuditRole = inv.Partition, inv.Region, inv.AuditRole
+				merged.StartedAt, merged.FinishedAt = inv.StartedAt, inv.FinishedAt
+				runAt, runAtField = inputRunTime(inv)
 				merged.EventWindowStart, merged.EventWindowEnd, merged.EventNames = inv.EventWindowStart, inv.EventWindowEnd, inv.EventNames
 				merged.Organization, merged.Caller = inv.Organization, inv.Caller
 				haveJSON = true
@@ -211,20 +226,32 @@ func loadInputs(files []string, now time.Time, version string) (*inventory.Inven
 		} else {
 			acct, err := reportAccount(f, data)
 			if err != nil {
-				return nil, false, err
+				return nil, false, time.Time{}, "", err
 			}
 			accts = []inventory.Account{acct}
 			reportOnly = true
 		}
 		for _, a := range accts {
 			if prev, ok := seen[a.ID]; ok {
-				return nil, false, usageErrorf("account %s is in both %s and %s: give each account once", a.ID, prev, f)
+				return nil, false, time.Time{}, "", usageErrorf("account %s is in both %s and %s: give each account once", a.ID, prev, f)
 			}
 			seen[a.ID] = f
 			merged.Accounts = append(merged.Accounts, a)
 		}
 	}
-	return merged, reportOnly, nil
+	return merged, reportOnly, runAt, runAtField, nil
+}
+
+// inputRunTime is when the JSON input's run collected its data: its started_at, or
+// its finished_at when the start is unknown; zero without a JSON input.
+func inputRunTime(inv *inventory.Inventory) (time.Time, string) {
+	switch {
+	case !inv.StartedAt.IsZero():
+		return inv.StartedAt.UTC(), "started_at"
+	case !inv.FinishedAt.IsZero():
+		return inv.FinishedAt.UTC(), "finished_at"
+	}
+	return time.Time{}, ""
 }
 
 // isInventoryJSON: a JSON object whose "schema" starts with "iamaudit.inventory/".
@@ -304,27 +331,78 @@ type analyzeDocument struct {
 	Scores   score.Scores     `json:"scores"`
 }
 
-func writeAnalyzeOutputs(dir string, res analyzeResult, msgs io.Writer) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
+// writeAnalyzeOutputs writes the findings CSV and the JSON document as `run` does:
+// the directory is created 0700, the files 0600, each written to a temporary file
+// and renamed into place, so that a reader never sees half a file. An output that
+// would replace one of the inputs is refused.
+func writeAnalyzeOutputs(dir string, res analyzeResult, inputs []string, msgs io.Writer) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create output directory %s: %w (choose another --output-dir)", dir, err)
 	}
 	runID := res.Inventory.RunID
 	csvPath := filepath.Join(dir, "iamaudit_findings_"+runID+".csv")
+	jsonPath := filepath.Join(dir, "iamaudit_"+runID+".json")
+	for _, out := range []string{csvPath, jsonPath} {
+		for _, in := range inputs {
+			if sameFile(out, in) {
+				return usageErrorf("%s would overwrite the input %s: give another --output-dir or --now", out, in)
+			}
+		}
+	}
 	var buf bytes.Buffer
 	if err := report.WriteFindingsCSV(&buf, res.Findings); err != nil {
 		return err
 	}
-	if err := os.WriteFile(csvPath, buf.Bytes(), 0o644); err != nil {
+	if err := writeFileAtomic(csvPath, buf.Bytes()); err != nil {
 		return fmt.Errorf("write findings: %w", err)
 	}
-	jsonPath := filepath.Join(dir, "iamaudit_"+runID+".json")
 	doc, err := json.MarshalIndent(analyzeDocument{Inventory: res.Inventory, Findings: res.Findings, Scores: res.Scores}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode json: %w", err)
 	}
-	if err := os.WriteFile(jsonPath, append(doc, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(jsonPath, append(doc, '\n')); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
 	fmt.Fprintf(msgs, "Findings exported: %s\nJSON exported: %s\n", csvPath, jsonPath)
 	return nil
+}
+
+// sameFile reports whether two paths name the same existing file.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}
+
+// writeFileAtomic writes data to path with mode 0600 through a temporary file in the
+// same directory, renamed into place once complete.
+func writeFileAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".iamaudit-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -158,7 +158,8 @@ func TestAnalyzeJSONRoundTrip(t *testing.T) {
 		Findings []checks.Finding `json:"findings"`
 		Scores   struct {
 			Organization struct {
-				Risk int `json:"risk_score"`
+				Risk        *int `json:"risk_score"`
+				RiskAtLeast int  `json:"risk_at_least"`
 			} `json:"organization"`
 		} `json:"scores"`
 	}
@@ -166,8 +167,21 @@ func TestAnalyzeJSONRoundTrip(t *testing.T) {
 	if err != nil || json.Unmarshal(jb, &back) != nil || back.Schema != inventory.Schema || len(back.Findings) == 0 {
 		t.Fatalf("json output: %v %s", err, jb)
 	}
-	if back.Scores.Organization.Risk != 1 { // one inactive key
-		t.Errorf("risk %d", back.Scores.Organization.Risk)
+	// One inactive key; the account "Lost" was not audited, so the Organization's
+	// risk is unknown (null), at least 1.
+	if back.Scores.Organization.Risk != nil || back.Scores.Organization.RiskAtLeast != 1 {
+		t.Errorf("risk %v at least %d", back.Scores.Organization.Risk, back.Scores.Organization.RiskAtLeast)
+	}
+	if !strings.Contains(string(jb), `"mfa_coverage_percent": null`) {
+		t.Error("unknown MFA coverage is not null in the JSON")
+	}
+	for p, want := range map[string]os.FileMode{outDir: 0o700, csvOut: 0o600, jsonOut: 0o600} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v (%v)", p, st.Mode().Perm(), want, err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(outDir, ".iamaudit-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 	// The output feeds analyze again, with the same findings.
 	code2, out2, _ := runCLI(t, "analyze", "--now", fixedNow, jsonOut)
@@ -192,5 +206,51 @@ func TestAnalyzeBadJSON(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q, want %q", code, errOut, c.want)
 			}
 		})
+	}
+}
+
+// TestAnalyzeNowFromRun: on a run's JSON, ages are measured from the run's
+// started_at (finished_at when unknown) unless --now is given, and stderr says so.
+func TestAnalyzeNowFromRun(t *testing.T) {
+	started := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
+	mk := func(startedAt, finishedAt time.Time) string {
+		inv := inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", RunID: "20250110_120000", StartedAt: startedAt, FinishedAt: finishedAt,
+			Accounts: []inventory.Account{{ID: "999988887777", Name: "Prod", State: "ACTIVE", Status: inventory.StatusAudited, PasswordPolicyKnown: true,
+				PasswordPolicy: &inventory.PasswordPolicy{MinimumPasswordLength: 14, PasswordReusePrevention: 24},
+				Users: []inventory.User{{Name: "svc", ARN: "arn:aws:iam::999988887777:user/svc", CreatedAt: started.AddDate(-1, 0, 0), Tags: map[string]string{"Owner": "x"},
+					AccessKeys: []inventory.AccessKey{{ID: "AKIASVC", Status: "Active", CreatedAt: started.AddDate(0, 0, -100), LastUsedAt: &started}}}}}}}
+		raw, _ := json.Marshal(inv)
+		return string(raw)
+	}
+	dir := t.TempDir()
+	cases := []struct {
+		name, doc string
+		args      []string
+		out, err  string
+	}{
+		{"started_at", mk(started, started.Add(time.Hour)), nil, "Access key AKIASVC is 100 days old", "Reference time: 2025-01-10T12:00:00Z, the started_at of the run"},
+		{"finished_at", mk(time.Time{}, started.Add(24*time.Hour)), nil, "Access key AKIASVC is 101 days old", "the finished_at of the run"},
+		{"--now wins", mk(started, started), []string{"--now", "2025-02-19T12:00:00Z"}, "Access key AKIASVC is 140 days old", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := writeFile(t, dir, c.name+".json", c.doc)
+			code, out, errOut := runCLI(t, append(append([]string{"analyze"}, c.args...), in)...)
+			if code != ExitOK || !strings.Contains(out, c.out) {
+				t.Fatalf("exit %d, stdout lacks %q:\n%s\n%s", code, c.out, out, errOut)
+			}
+			if c.err != "" && !strings.Contains(errOut, c.err) {
+				t.Errorf("stderr lacks %q:\n%s", c.err, errOut)
+			}
+			if c.err == "" && strings.Contains(errOut, "Reference time") {
+				t.Errorf("reference time note with --now:\n%s", errOut)
+			}
+		})
+	}
+	// analyze's output never replaces its input.
+	in := writeFile(t, dir, "iamaudit_20250110_120000.json", mk(started, started))
+	code, _, errOut := runCLI(t, "analyze", "--now", "2025-01-10T12:00:00Z", "--output-dir", dir, in)
+	if code != ExitUsage || !strings.Contains(errOut, "would overwrite the input") {
+		t.Errorf("exit %d, stderr %s", code, errOut)
 	}
 }
