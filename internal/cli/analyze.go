@@ -134,7 +134,11 @@ func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() t
 	if reportOnly {
 		writeReportLimits(streams.Err)
 	}
-	if err := report.WriteSummary(streams.Out, res.Findings, res.Scores, res.Expired, o.Lang); err != nil {
+	sopts := report.SummaryOptions{Lang: o.Lang}
+	if o.OutputDir != "" {
+		sopts.FindingsFile = filepath.Join(o.OutputDir, "iamaudit_findings_"+res.Inventory.RunID+".csv")
+	}
+	if err := report.WriteSummaryWith(streams.Out, res.Findings, res.Scores, res.Expired, sopts); err != nil {
 		return err
 	}
 	if o.OutputDir != "" {
