@@ -297,7 +297,7 @@ type EventResource struct {
 // an empty result: it becomes a Gap, and the section it touched is incomplete.
 type Gap struct {
 	AccountID string `json:"account_id,omitempty"`
-	// Section is what is missing: "account", "users", "access_keys", "mfa", "root",
+	// Section is what is missing: "account", "users", "password", "access_keys", "mfa", "root",
 	// "password_policy", "summary", "roles", "server_certificates", "credential_report",
 	// "events", "organization".
 	Section string `json:"section"`
