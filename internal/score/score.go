@@ -113,22 +113,22 @@ type Score struct {
 	// could not be audited; for the Organization, the union of its accounts').
 	Known           bool     `json:"known"`
 	UnknownSections []string `json:"unknown_sections,omitempty"`
-	Accounts int    `json:"accounts,omitempty"` // Organization only: audited accounts
-	Findings Counts `json:"findings"`
+	Accounts        int      `json:"accounts,omitempty"` // Organization only: audited accounts
+	Findings        Counts   `json:"findings"`
 
-	Users               int     `json:"users"`
-	ConsoleUsers        int     `json:"console_users"`
-	ConsoleUsersWithMFA int     `json:"console_users_with_mfa"`
+	Users               int `json:"users"`
+	ConsoleUsers        int `json:"console_users"`
+	ConsoleUsersWithMFA int `json:"console_users_with_mfa"`
 	// MFACoverage is null when unknown (a gap in users, mfa or password, or not
 	// audited); 100 when there are no console users.
-	MFACoverage *float64 `json:"mfa_coverage_percent"`
-	ActiveKeys          int     `json:"active_keys"`
-	KeyAges             KeyAges `json:"active_key_ages"`
-	UnusedKeys          int     `json:"unused_keys"`     // active, last used more than unused_key_days ago
-	NeverUsedKeys       int     `json:"never_used_keys"` // active, never used
-	InactiveKeys        int     `json:"inactive_keys"`   // status Inactive
-	InactiveUsers       int     `json:"inactive_users"`  // inactive_user's rule
-	LongTermKeys        int     `json:"long_term_keys"`  // every user access key, any status
+	MFACoverage   *float64 `json:"mfa_coverage_percent"`
+	ActiveKeys    int      `json:"active_keys"`
+	KeyAges       KeyAges  `json:"active_key_ages"`
+	UnusedKeys    int      `json:"unused_keys"`     // active, last used more than unused_key_days ago
+	NeverUsedKeys int      `json:"never_used_keys"` // active, never used
+	InactiveKeys  int      `json:"inactive_keys"`   // status Inactive
+	InactiveUsers int      `json:"inactive_users"`  // inactive_user's rule
+	LongTermKeys  int      `json:"long_term_keys"`  // every user access key, any status
 	// KeysOverRotation counts active keys older than key_rotation_medium_days (90).
 	KeysOverRotation int `json:"keys_over_rotation"`
 
@@ -139,8 +139,8 @@ type Score struct {
 	Risk        *int   `json:"risk_score"`
 	RiskAtLeast int    `json:"risk_at_least"`
 	RiskLabel   string `json:"risk_label"`
-	Phase1     Phase      `json:"phase1"`
-	Phase2     Phase      `json:"phase2"`
+	Phase1      Phase  `json:"phase1"`
+	Phase2      Phase  `json:"phase2"`
 }
 
 // Scores holds every account's score and the Organization's.
