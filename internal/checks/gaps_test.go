@@ -66,6 +66,38 @@ func TestUserGapsSilenceChecks(t *testing.T) {
 	}
 }
 
+// TestReportKeysKept: when ListAccessKeys failed but the credential report's key
+// slots were kept (no ids), the key checks still fire on them; without any key
+// data, they do not, and neither do the checks that rest on the absence of keys.
+func TestReportKeysKept(t *testing.T) {
+	gap := inventory.Gap{AccountID: "111122223333", Section: "access_keys", Subject: "svc", Operation: "iam:ListAccessKeys", Message: "denied"}
+	mk := func(keys ...inventory.AccessKey) *inventory.Inventory {
+		u := inventory.User{Name: "svc", AccessKeys: keys} // no owner tag
+		return account().user(u).with(func(a *inventory.Account) { a.Status, a.Gaps = inventory.StatusPartial, []inventory.Gap{gap} }).inv()
+	}
+	kept := mk(inventory.AccessKey{Status: "Active", CreatedAt: agoT(400), LastUsedAt: ago(200)}, inventory.AccessKey{Status: "Active", CreatedAt: agoT(30)})
+	for _, c := range []struct {
+		check string
+		inv   *inventory.Inventory
+		fires bool
+	}{
+		{"access_key_not_rotated", kept, true},
+		{"access_key_unused", kept, true},
+		{"access_key_never_used", kept, true},
+		{"multiple_active_keys", kept, true},
+		{"inactive_user", mk(inventory.AccessKey{Status: "Active", CreatedAt: agoT(400), LastUsedAt: ago(200)}), true},
+		{"user_without_owner", kept, true},
+		{"inactive_user", mk(), false},
+		{"user_without_owner", mk(), false},
+		{"access_key_not_rotated", mk(inventory.AccessKey{ID: "AKIAX", Status: "Active", CreatedAt: agoT(400)}), false},
+	} {
+		got := len(Run(c.inv, now, only(c.check, DefaultConfig()))) > 0
+		if got != c.fires {
+			t.Errorf("%s with %d keys: fires %v, want %v", c.check, len(c.inv.Accounts[0].Users[0].AccessKeys), got, c.fires)
+		}
+	}
+}
+
 // TestKeyWithoutID: keys from the credential report have no id; key checks still
 // fire, with a resource naming the user and the key slot, stable across runs.
 func TestKeyWithoutID(t *testing.T) {
