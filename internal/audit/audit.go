@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,7 +49,10 @@ type Result struct {
 	Findings  []checks.Finding
 	Scores    score.Scores
 	Expired   []suppress.Rule
-	Files     []string
+	// Resolved are the previous run's findings no longer found; PreviousRun is its JSON file.
+	Resolved    []checks.Finding
+	PreviousRun string
+	Files       []string
 	// Incomplete: some account or section could not be audited.
 	Incomplete bool
 	// FailOnHit: an unsuppressed finding at or above Options.FailOn exists.
@@ -105,11 +110,22 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 	inv.FinishedAt = opts.Clock().UTC()
 
 	res := Evaluate(inv, inv.FinishedAt, opts.Checks, opts.Suppressions, opts.FailOn)
+	// States across runs: compared with the newest earlier run in the same directory.
+	prevPath, prev, perr := previousRun(opts.OutputDir, runID)
+	if perr != nil {
+		fmt.Fprintf(opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", perr)
+	}
+	res.Findings, res.Resolved = checks.CompareRuns(prev, res.Findings)
+	res.PreviousRun = prevPath
 	// Outputs are written even when the context was cancelled: nothing collected is lost.
 	if err := writeOutputs(opts.OutputDir, runID, res, msgs, opts.Out); err != nil {
 		return res, err
 	}
-	report.WriteSummary(opts.Out, res.Findings, res.Scores, res.Expired, msgs.Lang)
+	if err := report.WriteSummaryWith(opts.Out, res.Findings, res.Scores, res.Expired, report.SummaryOptions{
+		Lang: msgs.Lang, FindingsFile: filepath.Join(opts.OutputDir, report.FindingsReportName(runID)), Resolved: res.Resolved,
+	}); err != nil {
+		return res, err
+	}
 	printIncomplete(opts.Out, inv, msgs)
 	return res, nil
 }
@@ -152,7 +168,8 @@ func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.W
 	}
 	jsonPath := filepath.Join(dir, report.JSONReportName(runID))
 	if err := writeFile(jsonPath, func(w io.Writer) error {
-		return report.WriteJSON(w, report.Document{Inventory: inv, Findings: res.Findings, Scores: res.Scores, ExpiredSuppressions: res.Expired})
+		return report.WriteJSON(w, report.Document{Inventory: inv, Findings: res.Findings, Scores: res.Scores,
+			ExpiredSuppressions: res.Expired, PreviousRun: baseName(res.PreviousRun), ResolvedFindings: res.Resolved})
 	}); err != nil {
 		return err
 	}
@@ -307,4 +324,40 @@ func uniqueRunID(dir, id string) string {
 		c = fmt.Sprintf("%s_%d", id, i)
 	}
 	return c
+}
+
+// previousRun finds the newest earlier run's JSON in dir (run ids sort by time) and
+// reads its findings. No earlier run: "", nil, nil.
+func previousRun(dir, runID string) (string, []checks.Finding, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, report.JSONReportName("*")))
+	if err != nil {
+		return "", nil, err
+	}
+	sort.Strings(paths)
+	current := filepath.Join(dir, report.JSONReportName(runID))
+	for i := len(paths) - 1; i >= 0; i-- {
+		if paths[i] >= current {
+			continue
+		}
+		b, err := os.ReadFile(paths[i])
+		if err != nil {
+			return "", nil, fmt.Errorf("cannot read the previous run %s: %w", paths[i], err)
+		}
+		var doc struct {
+			Schema   string           `json:"schema"`
+			Findings []checks.Finding `json:"findings"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil || !strings.HasPrefix(doc.Schema, "iamaudit.inventory/") {
+			return "", nil, fmt.Errorf("the previous run %s is not an iamaudit JSON file", paths[i])
+		}
+		return paths[i], doc.Findings, nil
+	}
+	return "", nil, nil
+}
+
+func baseName(path string) string {
+	if path == "" {
+		return ""
+	}
+	return filepath.Base(path)
 }

@@ -24,12 +24,19 @@ type Document struct {
 	Findings            []checks.Finding `json:"findings"`
 	Scores              score.Scores     `json:"scores"`
 	ExpiredSuppressions []suppress.Rule  `json:"expired_suppressions"`
+	// PreviousRun is the earlier run's JSON file the finding states were compared with.
+	PreviousRun string `json:"previous_run,omitempty"`
+	// ResolvedFindings are the previous run's findings no longer found (state "resolved").
+	ResolvedFindings []checks.Finding `json:"resolved_findings"`
 }
 
 // WriteJSON writes the document, indented.
 func WriteJSON(w io.Writer, doc Document) error {
 	if doc.Findings == nil {
 		doc.Findings = []checks.Finding{}
+	}
+	if doc.ResolvedFindings == nil {
+		doc.ResolvedFindings = []checks.Finding{}
 	}
 	if doc.ExpiredSuppressions == nil {
 		doc.ExpiredSuppressions = []suppress.Rule{}
