@@ -57,6 +57,7 @@ var ReadOnlyActions = []string{
 	"iam:ListServerCertificates",
 	"iam:ListUsers",
 	"iam:GetLoginProfile",
+	"iam:GetUser",
 	"cloudtrail:LookupEvents",
 }
 
