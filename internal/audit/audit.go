@@ -155,26 +155,26 @@ func Evaluate(inv *inventory.Inventory, now time.Time, cfg checks.Config, rules 
 func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.Writer) error {
 	inv := res.Inventory
 	iamPath := filepath.Join(dir, report.IAMReportName(runID))
-	if err := writeFile(iamPath, func(w io.Writer) error {
+	if err := WriteFile(iamPath, func(w io.Writer) error {
 		return report.WriteCSV(w, report.IAMReportHeader, report.IAMReportRows(inv, msgs))
 	}); err != nil {
 		return err
 	}
 	evPath := filepath.Join(dir, report.EventsReportName(runID))
-	if err := writeFile(evPath, func(w io.Writer) error {
+	if err := WriteFile(evPath, func(w io.Writer) error {
 		return report.WriteCSV(w, report.EventsReportHeader, report.EventRows(inv))
 	}); err != nil {
 		return err
 	}
 	jsonPath := filepath.Join(dir, report.JSONReportName(runID))
-	if err := writeFile(jsonPath, func(w io.Writer) error {
+	if err := WriteFile(jsonPath, func(w io.Writer) error {
 		return report.WriteJSON(w, report.Document{Inventory: inv, Findings: res.Findings, Scores: res.Scores,
 			ExpiredSuppressions: res.Expired, PreviousRun: baseName(res.PreviousRun), ResolvedFindings: res.Resolved})
 	}); err != nil {
 		return err
 	}
 	fPath := filepath.Join(dir, report.FindingsReportName(runID))
-	if err := writeFile(fPath, func(w io.Writer) error { return report.WriteFindingsCSV(w, res.Findings) }); err != nil {
+	if err := WriteFile(fPath, func(w io.Writer) error { return report.WriteFindingsCSV(w, res.Findings) }); err != nil {
 		return err
 	}
 	res.Files = []string{iamPath, evPath, jsonPath, fPath}
@@ -196,10 +196,10 @@ func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.W
 	return nil
 }
 
-// writeFile writes a file readable by its owner only (the outputs name every
+// WriteFile writes a file readable by its owner only (the outputs name every
 // credential of the Organization), through a temporary file renamed into place so
 // that no half-written report is ever left behind.
-func writeFile(path string, write func(io.Writer) error) error {
+func WriteFile(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".iamaudit-*")
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w (choose another --output-dir)", path, err)

@@ -30,7 +30,7 @@ func TestWriteFileNeverOverwrites(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.csv")
 	write := func(s string) error {
-		return writeFile(path, func(w io.Writer) error { _, err := io.WriteString(w, s); return err })
+		return WriteFile(path, func(w io.Writer) error { _, err := io.WriteString(w, s); return err })
 	}
 	if err := write("first"); err != nil {
 		t.Fatal(err)

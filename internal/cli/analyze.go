@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/iamaudit/iamaudit/internal/audit"
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/credreport"
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -328,24 +329,17 @@ func reportAccount(name string, data []byte) (inventory.Account, error) {
 	return credreport.ToAccount(rep, id, id), nil
 }
 
-// analyzeDocument is the JSON file: the inventory with findings and scores.
-type analyzeDocument struct {
-	*inventory.Inventory
-	Findings []checks.Finding `json:"findings"`
-	Scores   score.Scores     `json:"scores"`
-}
-
-// writeAnalyzeOutputs writes the findings CSV and the JSON document as `run` does:
-// the directory is created 0700, the files 0600, each written to a temporary file
-// and renamed into place, so that a reader never sees half a file. An output that
-// would replace one of the inputs is refused.
+// writeAnalyzeOutputs writes the findings CSV and the JSON document as `run` does
+// (audit.CheckOutputDir, audit.WriteFile: directory 0700, files 0600, written
+// atomically, never over an existing file). An output that would replace one of the
+// inputs is refused.
 func writeAnalyzeOutputs(dir string, res analyzeResult, inputs []string, msgs io.Writer) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create output directory %s: %w (choose another --output-dir)", dir, err)
+	if err := audit.CheckOutputDir(dir); err != nil {
+		return err
 	}
 	runID := res.Inventory.RunID
-	csvPath := filepath.Join(dir, "iamaudit_findings_"+runID+".csv")
-	jsonPath := filepath.Join(dir, "iamaudit_"+runID+".json")
+	csvPath := filepath.Join(dir, report.FindingsReportName(runID))
+	jsonPath := filepath.Join(dir, report.JSONReportName(runID))
 	for _, out := range []string{csvPath, jsonPath} {
 		for _, in := range inputs {
 			if sameFile(out, in) {
@@ -353,25 +347,17 @@ func writeAnalyzeOutputs(dir string, res analyzeResult, inputs []string, msgs io
 			}
 		}
 	}
-	var buf bytes.Buffer
-	if err := report.WriteFindingsCSV(&buf, res.Findings); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(csvPath, buf.Bytes()); err != nil {
+	if err := audit.WriteFile(csvPath, func(w io.Writer) error { return report.WriteFindingsCSV(w, res.Findings) }); err != nil {
 		return fmt.Errorf("write findings: %w", err)
 	}
-	doc, err := json.MarshalIndent(analyzeDocument{Inventory: res.Inventory, Findings: res.Findings, Scores: res.Scores}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode json: %w", err)
-	}
-	if err := writeFileAtomic(jsonPath, append(doc, '\n')); err != nil {
+	doc := report.Document{Inventory: res.Inventory, Findings: res.Findings, Scores: res.Scores}
+	if err := audit.WriteFile(jsonPath, func(w io.Writer) error { return report.WriteJSON(w, doc) }); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
 	fmt.Fprintf(msgs, "Findings exported: %s\nJSON exported: %s\n", csvPath, jsonPath)
 	return nil
 }
 
-// sameFile reports whether two paths name the same existing file.
 func sameFile(a, b string) bool {
 	sa, err := os.Stat(a)
 	if err != nil {
@@ -379,34 +365,4 @@ func sameFile(a, b string) bool {
 	}
 	sb, err := os.Stat(b)
 	return err == nil && os.SameFile(sa, sb)
-}
-
-// writeFileAtomic writes data to path with mode 0600 through a temporary file in the
-// same directory, renamed into place once complete.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".iamaudit-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
