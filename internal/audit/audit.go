@@ -94,6 +94,9 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 	if cerr != nil {
 		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run", Message: cerr.Error()})
 	}
+	if err := checkSelection(inv, opts.Collect); err != nil {
+		return nil, err
+	}
 	if ctx.Err() != nil {
 		// Interrupted part way: keep what was collected, and say it is incomplete.
 		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run",
@@ -115,14 +118,15 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 	if perr != nil {
 		fmt.Fprintf(opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", perr)
 	}
-	res.Findings, res.Resolved = checks.CompareRuns(prev, res.Findings)
+	res.Findings, res.Resolved = checks.CompareRuns(prev.findings, res.Findings)
+	res.Resolved = comparable(res.Resolved, prev.complete, inv)
 	res.PreviousRun = prevPath
 	// Outputs are written even when the context was cancelled: nothing collected is lost.
 	if err := writeOutputs(opts.OutputDir, runID, res, msgs, opts.Out); err != nil {
 		return res, err
 	}
 	if err := report.WriteSummaryWith(opts.Out, res.Findings, res.Scores, res.Expired, report.SummaryOptions{
-		Lang: msgs.Lang, FindingsFile: filepath.Join(opts.OutputDir, report.FindingsReportName(runID)), Resolved: res.Resolved,
+		Lang: msgs.Lang, FindingsFile: filepath.Join(opts.OutputDir, report.FindingsReportName(inv.RunID)), Resolved: res.Resolved,
 	}); err != nil {
 		return res, err
 	}
@@ -154,12 +158,23 @@ func Evaluate(inv *inventory.Inventory, now time.Time, cfg checks.Config, rules 
 
 func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.Writer) error {
 	inv := res.Inventory
-	iamPath := filepath.Join(dir, report.IAMReportName(runID))
-	if err := WriteFile(iamPath, func(w io.Writer) error {
-		return report.WriteCSV(w, report.IAMReportHeader, report.IAMReportRows(inv, msgs))
-	}); err != nil {
-		return err
+	// The first file claims the run id: if a run started in the same second took it
+	// meanwhile, take the next free one (…_2) instead of failing.
+	var iamPath string
+	for attempt := 0; ; attempt++ {
+		iamPath = filepath.Join(dir, report.IAMReportName(runID))
+		err := WriteFile(iamPath, func(w io.Writer) error {
+			return report.WriteCSV(w, report.IAMReportHeader, report.IAMReportRows(inv, msgs))
+		})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || attempt == 20 {
+			return err
+		}
+		runID = uniqueRunID(dir, strings.SplitN(runID, "_", 3)[0]+"_"+strings.SplitN(runID, "_", 3)[1])
 	}
+	inv.RunID = runID
 	evPath := filepath.Join(dir, report.EventsReportName(runID))
 	if err := WriteFile(evPath, func(w io.Writer) error {
 		return report.WriteCSV(w, report.EventsReportHeader, report.EventRows(inv))
@@ -168,7 +183,7 @@ func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.W
 	}
 	jsonPath := filepath.Join(dir, report.JSONReportName(runID))
 	if err := WriteFile(jsonPath, func(w io.Writer) error {
-		return report.WriteJSON(w, report.Document{Inventory: inv, Findings: res.Findings, Scores: res.Scores,
+		return report.WriteJSON(w, report.Document{Command: "run", Inventory: inv, Findings: res.Findings, Scores: res.Scores,
 			ExpiredSuppressions: res.Expired, PreviousRun: baseName(res.PreviousRun), ResolvedFindings: res.Resolved})
 	}); err != nil {
 		return err
@@ -226,7 +241,7 @@ func WriteFile(path string, write func(io.Writer) error) error {
 	}
 	// A file system without hard links: rename, after checking nothing is there.
 	if _, serr := os.Lstat(path); serr == nil {
-		return fmt.Errorf("writing %s: the file already exists", path)
+		return fmt.Errorf("writing %s: %w", path, fs.ErrExist)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -326,12 +341,20 @@ func uniqueRunID(dir, id string) string {
 	return c
 }
 
-// previousRun finds the newest earlier run's JSON in dir (run ids sort by time) and
-// reads its findings. No earlier run: "", nil, nil.
-func previousRun(dir, runID string) (string, []checks.Finding, error) {
+// previous is what a run needs of the run before it.
+type previous struct {
+	findings []checks.Finding
+	// complete: accounts fully audited (status audited, no gap) in that run.
+	complete map[string]bool
+}
+
+// previousRun finds the newest earlier `iamaudit run` JSON in dir (run ids sort by
+// time) that was not interrupted, and reads its findings. `analyze` outputs and
+// interrupted runs are never a baseline. No earlier run: "", empty, nil.
+func previousRun(dir, runID string) (string, previous, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, report.JSONReportName("*")))
 	if err != nil {
-		return "", nil, err
+		return "", previous{}, err
 	}
 	sort.Strings(paths)
 	current := filepath.Join(dir, report.JSONReportName(runID))
@@ -341,18 +364,54 @@ func previousRun(dir, runID string) (string, []checks.Finding, error) {
 		}
 		b, err := os.ReadFile(paths[i])
 		if err != nil {
-			return "", nil, fmt.Errorf("cannot read the previous run %s: %w", paths[i], err)
+			return "", previous{}, fmt.Errorf("cannot read the previous run %s: %w", paths[i], err)
 		}
 		var doc struct {
-			Schema   string           `json:"schema"`
-			Findings []checks.Finding `json:"findings"`
+			Schema   string              `json:"schema"`
+			Command  string              `json:"command"`
+			Findings []checks.Finding    `json:"findings"`
+			Accounts []inventory.Account `json:"accounts"`
+			Gaps     []inventory.Gap     `json:"gaps"`
 		}
 		if err := json.Unmarshal(b, &doc); err != nil || !strings.HasPrefix(doc.Schema, "iamaudit.inventory/") {
-			return "", nil, fmt.Errorf("the previous run %s is not an iamaudit JSON file", paths[i])
+			return "", previous{}, fmt.Errorf("the previous run %s is not an iamaudit JSON file", paths[i])
 		}
-		return paths[i], doc.Findings, nil
+		if doc.Command != "run" || interrupted(doc.Gaps) {
+			continue
+		}
+		p := previous{findings: doc.Findings, complete: map[string]bool{}}
+		for _, a := range doc.Accounts {
+			p.complete[a.ID] = a.Status == inventory.StatusAudited && len(a.Gaps) == 0
+		}
+		return paths[i], p, nil
 	}
-	return "", nil, nil
+	return "", previous{}, nil
+}
+
+func interrupted(gaps []inventory.Gap) bool {
+	for _, g := range gaps {
+		if g.Section == "run" {
+			return true
+		}
+	}
+	return false
+}
+
+// comparable keeps the resolved findings of accounts fully audited in both runs:
+// a finding is resolved only when both runs could see it. An account left out of
+// this run (--accounts), not audited, or with gaps resolves nothing.
+func comparable(resolved []checks.Finding, prevComplete map[string]bool, inv *inventory.Inventory) []checks.Finding {
+	now := map[string]bool{}
+	for _, a := range inv.Accounts {
+		now[a.ID] = a.Status == inventory.StatusAudited && len(a.Gaps) == 0
+	}
+	out := []checks.Finding{}
+	for _, f := range resolved {
+		if now[f.AccountID] && prevComplete[f.AccountID] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func baseName(path string) string {
@@ -360,4 +419,35 @@ func baseName(path string) string {
 		return ""
 	}
 	return filepath.Base(path)
+}
+
+// ErrEmptySelection: --accounts / --exclude-accounts / --ou matched no account.
+var ErrEmptySelection = errors.New("no account of the Organization matches the selection")
+
+// checkSelection refuses a selection that matched nothing (a typo in --ou must not
+// pass as a clean audit) and records, as gaps, asked-for accounts that are not in
+// the Organization.
+func checkSelection(inv *inventory.Inventory, o collect.Options) error {
+	filtered := len(o.Accounts) > 0 || len(o.ExcludeAccounts) > 0 || len(o.OUs) > 0
+	active := 0
+	for _, a := range inv.Accounts {
+		if a.Status != inventory.StatusSkipped {
+			active++
+		}
+	}
+	if filtered && active == 0 {
+		return fmt.Errorf("%w (--accounts %s, --exclude-accounts %s, --ou %s): check the ids with `aws organizations list-accounts` / `list-organizational-units-for-parent`",
+			ErrEmptySelection, strings.Join(o.Accounts, ","), strings.Join(o.ExcludeAccounts, ","), strings.Join(o.OUs, ","))
+	}
+	found := map[string]bool{}
+	for _, a := range inv.Accounts {
+		found[a.ID] = true
+	}
+	for _, id := range o.Accounts {
+		if !found[id] {
+			inv.Gaps = append(inv.Gaps, inventory.Gap{AccountID: id, Section: "account",
+				Message: "account " + id + " (--accounts) is not in the Organization: not audited"})
+		}
+	}
+	return nil
 }

@@ -350,7 +350,7 @@ func writeAnalyzeOutputs(dir string, res analyzeResult, inputs []string, msgs io
 	if err := audit.WriteFile(csvPath, func(w io.Writer) error { return report.WriteFindingsCSV(w, res.Findings) }); err != nil {
 		return fmt.Errorf("write findings: %w", err)
 	}
-	doc := report.Document{Inventory: res.Inventory, Findings: res.Findings, Scores: res.Scores}
+	doc := report.Document{Command: "analyze", Inventory: res.Inventory, Findings: res.Findings, Scores: res.Scores}
 	if err := audit.WriteFile(jsonPath, func(w io.Writer) error { return report.WriteJSON(w, doc) }); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}

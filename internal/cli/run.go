@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -238,6 +239,9 @@ func runAudit(ctx context.Context, opts *RunOptions, streams IO, version string)
 // runAndExit runs the audit and turns its result into the documented exit code.
 func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error {
 	res, err := audit.Run(ctx, cfg, aopts)
+	if errors.Is(err, audit.ErrEmptySelection) {
+		return &UsageError{Err: err}
+	}
 	if err != nil {
 		return err
 	}

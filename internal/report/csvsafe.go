@@ -7,10 +7,14 @@ import "strings"
 // LibreOffice and Google Sheets show it as text instead of evaluating it. IAM user
 // names may legally start with + = - or @, and CloudTrail resources are attacker
 // influenced, so every free-text cell of every CSV goes through here. Shared by all
-// CSV writers of this package.
+// CSV writers of this package. Line breaks become spaces, so every CSV keeps one
+// line per row for line-based tools (grep, awk, wc -l).
 func safeCell(s string) string {
 	if s == "" {
 		return s
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 	}
 	if strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

@@ -20,6 +20,9 @@ func FindingsReportName(runID string) string { return "iamaudit_findings_" + run
 // schema inventory.Schema) plus the findings, the scores and the suppression rules
 // that have expired. `iamaudit analyze` reads it back as an inventory.
 type Document struct {
+	// Command is the command that wrote the file: "run" or "analyze". Only a run is
+	// the baseline of the next run's finding states.
+	Command string `json:"command,omitempty"`
 	*inventory.Inventory
 	Findings            []checks.Finding `json:"findings"`
 	Scores              score.Scores     `json:"scores"`

@@ -15,6 +15,7 @@ type Messages struct {
 	PasswordNotConfigured string
 	PasswordNever         string // password_last_used when never signed in
 	KeyNeverUsed          string // last_used_date when never used
+	Unknown               string // password_status / mfa_status when a failed call left it unknown
 
 	// Console lines (fmt formats).
 	AuditingAccount                         string // name, id
@@ -46,6 +47,7 @@ var english = Messages{
 	PasswordNotConfigured: "Not configured",
 	PasswordNever:         "Never",
 	KeyNeverUsed:          "Never used",
+	Unknown:               "Unknown",
 	AuditingAccount:       "Auditing account: %s (%s)",
 	QueryingTrail:         "  Querying CloudTrail in account: %s (%s)",
 	ErrorInAccount:        "Error in account %s: %s",
@@ -73,6 +75,7 @@ var spanish = Messages{
 	PasswordNotConfigured: "No configurada",
 	PasswordNever:         "Nunca",
 	KeyNeverUsed:          "Nunca utilizada",
+	Unknown:               "Desconocido",
 	AuditingAccount:       "Auditando cuenta: %s (%s)",
 	QueryingTrail:         "  Consultando CloudTrail en cuenta: %s (%s)",
 	ErrorInAccount:        "Error en cuenta %s: %s",

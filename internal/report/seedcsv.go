@@ -44,8 +44,11 @@ func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
 		sort.SliceStable(users, func(i, j int) bool { return users[i].Name < users[j].Name })
 		for _, u := range users {
 			pw := m.PasswordNotConfigured
-			if u.PasswordEnabled {
+			switch {
+			case u.PasswordEnabled:
 				pw = m.PasswordConfigured
+			case unknownFor(&a, u.Name, "password"):
+				pw = m.Unknown // a failed call is not "no password"
 			}
 			pwUsed := m.PasswordNever
 			if u.PasswordLastUsed != nil {
@@ -53,6 +56,9 @@ func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
 			}
 			base := []string{a.ID, safeCell(a.Name), safeCell(u.Name), pw, pwUsed}
 			mfa := u.MFAType()
+			if mfa == inventory.MFANone && (u.MFAActive || unknownFor(&a, u.Name, "mfa")) {
+				mfa = m.Unknown // MFA on (or unknown) but its type could not be learned
+			}
 			keys := append([]inventory.AccessKey(nil), u.AccessKeys...)
 			sort.SliceStable(keys, func(i, j int) bool { return keys[i].CreatedAt.Before(keys[j].CreatedAt) })
 			if len(keys) == 0 {
@@ -138,4 +144,18 @@ func EventCount(inv *inventory.Inventory) int {
 		n += len(a.Events)
 	}
 	return n
+}
+
+// unknownFor tells whether a section of a user could not be collected: a gap naming
+// the user in that section (or "users"), or an account-wide gap of a failed call.
+func unknownFor(a *inventory.Account, user, section string) bool {
+	for _, g := range a.Gaps {
+		if g.Subject == user && (g.Section == section || g.Section == "users") {
+			return true
+		}
+		if g.Subject == "" && g.Operation != "" && g.Section == section {
+			return true
+		}
+	}
+	return false
 }

@@ -176,3 +176,31 @@ func TestKeyAndEventCounts(t *testing.T) {
 		t.Errorf("EventCount = %d, want 2", got)
 	}
 }
+
+// A failed call is not "no password" / "no MFA": the seed's columns say Unknown.
+func TestSeedCSVUnknownsAndLineBreaks(t *testing.T) {
+	m, _ := MessagesFor("en")
+	inv := &inventory.Inventory{Accounts: []inventory.Account{{ID: "123456789012", Name: "Prod", Status: inventory.StatusPartial,
+		Users: []inventory.User{{Name: "olga"}, {Name: "sam", MFAActive: true}, {Name: "bob"}},
+		Gaps: []inventory.Gap{{AccountID: "123456789012", Section: "password", Subject: "olga", Operation: "iam:GetLoginProfile"},
+			{AccountID: "123456789012", Section: "mfa", Subject: "olga", Operation: "iam:ListMFADevices"}},
+		Events: []inventory.Event{{ID: "x", Name: "CreateUser", Resources: []inventory.EventResource{{Name: "a\nb"}}}},
+	}}}
+	rows := IAMReportRows(inv, m)
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r[2]] = r[3] + "/" + r[10]
+	}
+	for user, want := range map[string]string{"olga": "Unknown/Unknown", "sam": "Not configured/Unknown", "bob": "Not configured/None"} {
+		if got[user] != want {
+			t.Errorf("%s: %s, want %s", user, got[user], want)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteCSV(&b, EventsReportHeader, EventRows(inv)); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), "\n"); n != 2 {
+		t.Errorf("events CSV has %d lines for 1 event:\n%s", n, b.String())
+	}
+}
