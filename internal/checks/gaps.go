@@ -13,6 +13,10 @@ const (
 	SectionPassword   = "password"
 )
 
+// opAuthDetails is the one call that returns the users' policies, groups and tags and
+// every role, group and customer managed policy of an account.
+const opAuthDetails = "iam:GetAccountAuthorizationDetails"
+
 // gapCovers reports whether gap g leaves section unknown. A gap in "users" about a
 // subject leaves everything about that user unknown.
 func gapCovers(g inventory.Gap, section string) bool {
@@ -31,20 +35,34 @@ func gapCovers(g inventory.Gap, section string) bool {
 	return true
 }
 
-// UserGap returns the first per-user gap (Subject = the user's name) that leaves one
-// of sections unknown for that user.
+// UserGap returns the first gap that leaves one of sections unknown for user: a
+// per-user gap (Subject = the user's name), or an account-wide gap (no Subject) that
+// records a failed call (Operation set), such as a run interrupted before a section
+// was collected, which leaves that section unknown for every user. Account-wide gaps
+// without an operation describe what a credential report lacks by nature and leave
+// no user unknown; a failed GetAccountAuthorizationDetails leaves only policies,
+// groups and tags unknown, which the checks reading them declare in Needs.
 func UserGap(acct *inventory.Account, user string, sections ...string) (inventory.Gap, bool) {
+	if user == "" {
+		return inventory.Gap{}, false
+	}
 	for _, g := range acct.Gaps {
-		if g.Subject != user || user == "" {
+		if g.Subject != user && !accountWideFailure(g) {
 			continue
 		}
 		for _, s := range sections {
-			if gapCovers(g, s) && !reportKeysKept(acct, g) {
+			if gapCovers(g, s) && !reportKeysKept(acct, g, user) {
 				return g, true
 			}
 		}
 	}
 	return inventory.Gap{}, false
+}
+
+// accountWideFailure: an account-wide gap left by a failed (or never made) call, other
+// than GetAccountAuthorizationDetails, which leaves no per-user section unknown.
+func accountWideFailure(g inventory.Gap) bool {
+	return g.Subject == "" && g.Operation != "" && g.Operation != opAuthDetails
 }
 
 // SectionsUnknown lists which of sections are unknown, for any user, in an account:
@@ -60,7 +78,7 @@ func SectionsUnknown(acct *inventory.Account, sections ...string) []string {
 			if g.Subject == "" && (g.Operation == "" || g.Section == SectionUsers && !accountWideUsers(g)) {
 				continue
 			}
-			if accountWideUsers(g) || gapCovers(g, s) && !reportKeysKept(acct, g) {
+			if accountWideUsers(g) || gapCovers(g, s) && !reportKeysKept(acct, g, g.Subject) {
 				out = append(out, s)
 				break
 			}
@@ -72,18 +90,19 @@ func SectionsUnknown(acct *inventory.Account, sections ...string) []string {
 // accountWideUsers: an account-wide gap in the user list (not just in the users'
 // policies, groups and tags, which GetAccountAuthorizationDetails adds).
 func accountWideUsers(g inventory.Gap) bool {
-	return g.Section == SectionUsers && g.Subject == "" && g.Operation != "" && g.Operation != "iam:GetAccountAuthorizationDetails"
+	return g.Section == SectionUsers && g.Subject == "" && g.Operation != "" && g.Operation != opAuthDetails
 }
 
-// reportKeysKept: a failed ListAccessKeys for a user whose keys the credential report
-// gave (status, creation, last use; no ids): the keys are known, only their ids are
-// not, and the checks that need no id answer.
-func reportKeysKept(acct *inventory.Account, g inventory.Gap) bool {
-	if g.Section != SectionAccessKeys || g.Subject == "" || g.Operation != "iam:ListAccessKeys" {
+// reportKeysKept: a failed ListAccessKeys (for this user, or for every user of the
+// account) while the credential report gave the user's keys (status, creation, last
+// use; no ids): the keys are known, only their ids are not, and the checks that need
+// no id answer.
+func reportKeysKept(acct *inventory.Account, g inventory.Gap, user string) bool {
+	if g.Section != SectionAccessKeys || user == "" || g.Operation != "iam:ListAccessKeys" {
 		return false
 	}
 	for _, u := range acct.Users {
-		if u.Name != g.Subject {
+		if u.Name != user {
 			continue
 		}
 		for _, k := range u.AccessKeys {

@@ -146,3 +146,83 @@ func TestMessagesSingular(t *testing.T) {
 		t.Error("plural")
 	}
 }
+
+// TestAccountWideGapsSilenceUserChecks: an account-wide gap that records a failed or
+// never-made call (an interrupted run: one gap per section, no Subject) leaves that
+// section unknown for every user, so the checks resting on it fire for nobody; gaps
+// without an operation (what a credential report lacks by nature) silence nothing.
+func TestAccountWideGapsSilenceUserChecks(t *testing.T) {
+	risky := func(name string) inventory.User {
+		return inventory.User{Name: name, PasswordEnabled: true,
+			AccessKeys: []inventory.AccessKey{key("K1"+name, "Active", 400, nil), key("K2"+name, "Active", 300, ago(200))}}
+	}
+	interrupted := func(section, op string) inventory.Gap {
+		return inventory.Gap{AccountID: "111122223333", Section: section, Operation: op, Message: "not collected: the run was interrupted"}
+	}
+	reportLacks := func(section string) inventory.Gap {
+		return inventory.Gap{AccountID: "111122223333", Section: section, Message: "credential report has no " + section + " details"}
+	}
+	cases := []struct {
+		check  string
+		gap    inventory.Gap
+		silent bool
+	}{
+		{"inactive_user", interrupted("access_keys", "iam:ListAccessKeys"), true},
+		{"inactive_user", interrupted("password", "iam:GetLoginProfile"), true},
+		{"inactive_user", interrupted("users", "iam:ListUsers"), true},
+		{"inactive_user", interrupted("access_keys", "iam:GetAccessKeyLastUsed"), true},
+		{"inactive_user", interrupted("mfa", "iam:ListMFADevices"), false},
+		{"inactive_user", interrupted("users", "iam:GetAccountAuthorizationDetails"), false}, // only policies, groups, tags
+		{"inactive_user", reportLacks("access_keys"), false},
+		{"inactive_user", reportLacks("users"), false},
+		{"console_without_mfa", interrupted("mfa", "iam:ListMFADevices"), true},
+		{"console_without_mfa", interrupted("mfa", "iam:ListVirtualMFADevices"), false}, // device types only
+		{"console_without_mfa", interrupted("password", "iam:GetLoginProfile"), true},
+		{"console_without_mfa", interrupted("access_keys", "iam:ListAccessKeys"), false},
+		{"console_without_mfa", reportLacks("mfa"), false},
+		{"access_key_not_rotated", interrupted("access_keys", "iam:ListAccessKeys"), true},
+		{"access_key_not_rotated", interrupted("access_keys", "iam:GetAccessKeyLastUsed"), false},
+		{"access_key_never_used", interrupted("access_keys", "iam:GetAccessKeyLastUsed"), true},
+		{"access_key_unused", interrupted("access_keys", "iam:GetAccessKeyLastUsed"), true},
+		{"multiple_active_keys", interrupted("access_keys", "iam:ListAccessKeys"), true},
+		{"multiple_active_keys", reportLacks("access_keys"), false},
+		{"console_password_unused", interrupted("password", "iam:GetLoginProfile"), true},
+		{"console_password_unused", interrupted("mfa", "iam:ListMFADevices"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.check+"/"+c.gap.Section+"/"+c.gap.Operation, func(t *testing.T) {
+			base := func() *acctB { return account().user(risky("amy")).user(risky("bob")) }
+			if n := len(Run(base().inv(), now, only(c.check, DefaultConfig()))); n < 2 {
+				t.Fatalf("%s fires %d times without gaps, want one per user at least: the case proves nothing", c.check, n)
+			}
+			inv := base().with(func(a *inventory.Account) { a.Status, a.Gaps = inventory.StatusPartial, []inventory.Gap{c.gap} }).inv()
+			users := map[string]bool{}
+			for _, f := range Run(inv, now, only(c.check, DefaultConfig())) {
+				users[f.User] = true
+			}
+			for _, u := range []string{"amy", "bob"} {
+				if users[u] == c.silent {
+					t.Errorf("%s fired for %s with account-wide gap %+v: %v, want %v", c.check, u, c.gap, users[u], !c.silent)
+				}
+			}
+		})
+	}
+}
+
+// TestAccountWideKeyGapKeepsReportKeys: a failed ListAccessKeys for the whole account
+// leaves known the keys the credential report gave (no ids), as it does for one user.
+func TestAccountWideKeyGapKeepsReportKeys(t *testing.T) {
+	gap := inventory.Gap{AccountID: "111122223333", Section: "access_keys", Operation: "iam:ListAccessKeys", Message: "not collected: the run was interrupted"}
+	fromReport := owned("svc")
+	fromReport.AccessKeys = []inventory.AccessKey{{Status: "Active", CreatedAt: agoT(400)}}
+	listed := owned("app")
+	listed.AccessKeys = []inventory.AccessKey{key("AKIAAPP", "Active", 400, ago(1))}
+	inv := account().user(fromReport).user(listed).with(func(a *inventory.Account) { a.Status, a.Gaps = inventory.StatusPartial, []inventory.Gap{gap} }).inv()
+	users := map[string]bool{}
+	for _, f := range Run(inv, now, only("access_key_not_rotated", DefaultConfig())) {
+		users[f.User] = true
+	}
+	if !users["svc"] || users["app"] {
+		t.Errorf("access_key_not_rotated fired for %v, want svc (report keys) only", users)
+	}
+}
