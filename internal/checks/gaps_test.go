@@ -226,3 +226,43 @@ func TestAccountWideKeyGapKeepsReportKeys(t *testing.T) {
 		t.Errorf("access_key_not_rotated fired for %v, want svc (report keys) only", users)
 	}
 }
+
+// TestAuthDetailsGap: a failed GetAccountAuthorizationDetails (a "users" gap) leaves
+// roles, groups and policies unknown too: the checks reading them do not run for the
+// account, while the checks on credentials still do.
+func TestAuthDetailsGap(t *testing.T) {
+	u := inventory.User{Name: "amy", PasswordEnabled: true,
+		AttachedPolicies: []inventory.AttachedPolicy{{Name: "AdministratorAccess", ARN: "arn:aws:iam::aws:policy/AdministratorAccess"},
+			{Name: "AWSCloudShellFullAccess", ARN: "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"}}}
+	oldRole := inventory.Role{Name: "Old", ARN: "arn:aws:iam::111122223333:role/Old", CreatedAt: agoT(900)}
+	mk := func(gaps ...inventory.Gap) *inventory.Inventory {
+		return account().user(u).with(func(a *inventory.Account) {
+			a.Roles = []inventory.Role{oldRole} // no AWSSupportAccess role
+			if len(gaps) > 0 {
+				a.Status, a.Gaps = inventory.StatusPartial, gaps
+			}
+		}).inv()
+	}
+	gaad := inventory.Gap{AccountID: "111122223333", Section: "users", Operation: "iam:GetAccountAuthorizationDetails", Message: "AccessDenied"}
+	other := inventory.Gap{AccountID: "111122223333", Section: "server_certificates", Operation: "iam:ListServerCertificates", Message: "AccessDenied"}
+	for _, c := range []struct {
+		check string
+		fires bool // with the GetAccountAuthorizationDetails gap
+	}{
+		{"support_role_missing", false},
+		{"unused_role", false},
+		{"cloudshell_full_access", false},
+		{"admin_policy_on_user", false},
+		{"user_direct_policies", false},
+		{"console_without_mfa", true},
+	} {
+		t.Run(c.check, func(t *testing.T) {
+			if n := len(Run(mk(other), now, only(c.check, DefaultConfig()))); n == 0 {
+				t.Fatalf("%s does not fire without the gap: the case proves nothing", c.check)
+			}
+			if got := len(Run(mk(gaad), now, only(c.check, DefaultConfig()))) > 0; got != c.fires {
+				t.Errorf("%s with a failed GetAccountAuthorizationDetails: fires %v, want %v", c.check, got, c.fires)
+			}
+		})
+	}
+}

@@ -58,11 +58,25 @@ func userHasMFA(u inventory.User) bool { return u.MFAActive || len(u.MFADevices)
 // accountGap returns the account-wide gap (no Subject) of a section, if any.
 func accountGap(acct *inventory.Account, section string) (inventory.Gap, bool) {
 	for _, g := range acct.Gaps {
-		if g.Section == section && g.Subject == "" {
+		if g.Subject == "" && (g.Section == section || authDetailsCovers(g, section)) {
 			return g, true
 		}
 	}
 	return inventory.Gap{}, false
+}
+
+// authDetailsCovers: a failed GetAccountAuthorizationDetails (filed under "users")
+// leaves unknown every section that call returns: the users' policies, groups and
+// tags, and all roles, groups and customer managed policies.
+func authDetailsCovers(g inventory.Gap, section string) bool {
+	if g.Operation != opAuthDetails {
+		return false
+	}
+	switch section {
+	case SectionUsers, "roles", "groups", "policies":
+		return true
+	}
+	return false
 }
 
 // subjectGaps describes the gaps that name a subject (a user, an event name), for evidence.
