@@ -73,6 +73,36 @@ func checkRootAccessKeyActive(_ *inventory.Inventory, acct *inventory.Account, _
 	return out
 }
 
+// summaryValue reads a GetAccountSummary figure; ok is false when the summary or the
+// figure is missing.
+func summaryValue(acct *inventory.Account, key string) (int32, bool) {
+	v, ok := acct.Summary[key]
+	return v, ok
+}
+
+// summaryRootMFADisabled answers root_mfa_disabled without the credential report's
+// root row, from GetAccountSummary's AccountMFAEnabled.
+func summaryRootMFADisabled(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	if v, ok := summaryValue(acct, "AccountMFAEnabled"); !ok || v != 0 {
+		return nil
+	}
+	return []Finding{rootFinding(acct, "Root account does not have MFA enabled",
+		map[string]string{"mfa_active": "false", "source": "GetAccountSummary", "account_mfa_enabled": "0"})}
+}
+
+// summaryRootAccessKey answers root_access_key_active without the credential report's
+// root row, from GetAccountSummary's AccountAccessKeysPresent: one finding on the root
+// user, as neither the key's slot nor its status is known (counted as active).
+func summaryRootAccessKey(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	if v, ok := summaryValue(acct, "AccountAccessKeysPresent"); !ok || v < 1 {
+		return nil
+	}
+	f := rootFinding(acct, "Root account has an access key (slot and status unknown without the credential report)",
+		map[string]string{"slot": "unknown", "source": "GetAccountSummary", "account_access_keys_present": "1"})
+	f.ResourceType = ResourceRootAccessKey
+	return []Finding{f}
+}
+
 func checkRootHardwareMFAMissing(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
 	if acct.Root == nil || !acct.Root.MFAActive || acct.Root.MFAType != inventory.MFAVirtual {
 		return nil

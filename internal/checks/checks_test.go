@@ -476,3 +476,69 @@ func TestTableIsComplete(t *testing.T) {
 		t.Errorf("%d checks, want 21", len(ids))
 	}
 }
+
+// TestRootFromSummary: without the credential report (gaps in "credential_report" and
+// "root"), root_mfa_disabled and root_access_key_active answer from GetAccountSummary;
+// with the report, they answer from it alone (one finding, never two).
+func TestRootFromSummary(t *testing.T) {
+	noReport := []inventory.Gap{
+		{Section: "credential_report", Operation: "iam:GetCredentialReport", Message: "AccessDenied"},
+		{Section: "root", Message: "no <root_account> row in the credential report"},
+	}
+	mk := func(gaps []inventory.Gap, root *inventory.Root, summary map[string]int32) *inventory.Inventory {
+		return account().with(func(a *inventory.Account) {
+			a.Root, a.Summary = root, summary
+			if len(gaps) > 0 {
+				a.Status, a.Gaps = inventory.StatusPartial, gaps
+			}
+		}).inv()
+	}
+	const arn = "arn:aws:iam::111122223333:root"
+	// What collect builds from the summary alone: MFA state, and a key counted as active in slot 1.
+	fromSummary := func(mfa, keys bool) *inventory.Root {
+		r := &inventory.Root{ARN: arn, MFAActive: mfa}
+		if keys {
+			r.AccessKeys = []inventory.RootKey{{Slot: 1, Active: true}}
+		}
+		return r
+	}
+	cases := []struct {
+		name, check  string
+		inv          *inventory.Inventory
+		resource     string // "": must not fire
+		source, slot string
+	}{
+		{"mfa off, no report", "root_mfa_disabled", mk(noReport, fromSummary(false, false), map[string]int32{"AccountMFAEnabled": 0}), arn, "GetAccountSummary", ""},
+		{"mfa on, no report", "root_mfa_disabled", mk(noReport, fromSummary(true, false), map[string]int32{"AccountMFAEnabled": 1}), "", "", ""},
+		{"no report, no summary", "root_mfa_disabled", mk(noReport, nil, nil), "", "", ""},
+		{"summary without the figure", "root_mfa_disabled", mk(noReport, fromSummary(false, false), map[string]int32{"Users": 3}), "", "", ""},
+		{"mfa off, report present: once", "root_mfa_disabled", mk(nil, &inventory.Root{ARN: arn, MFAType: inventory.MFANone}, map[string]int32{"AccountMFAEnabled": 0}), arn, "", ""},
+		{"report says on, summary says off: report", "root_mfa_disabled", mk(nil, &inventory.Root{ARN: arn, MFAActive: true}, map[string]int32{"AccountMFAEnabled": 0}), "", "", ""},
+		{"key, no report", "root_access_key_active", mk(noReport, fromSummary(true, true), map[string]int32{"AccountAccessKeysPresent": 1}), arn, "GetAccountSummary", "unknown"},
+		{"no key, no report", "root_access_key_active", mk(noReport, fromSummary(true, false), map[string]int32{"AccountAccessKeysPresent": 0}), "", "", ""},
+		{"key, report present: once, with its slot", "root_access_key_active",
+			mk(nil, &inventory.Root{ARN: arn, MFAActive: true, AccessKeys: []inventory.RootKey{{Slot: 2, Active: true}}}, map[string]int32{"AccountAccessKeysPresent": 1}),
+			arn + "/access_key_2", "", "2"},
+	}
+	for _, c := range cases {
+		t.Run(c.check+"/"+c.name, func(t *testing.T) {
+			got := Run(c.inv, now, only(c.check, DefaultConfig()))
+			if c.resource == "" {
+				if len(got) != 0 {
+					t.Fatalf("fired: %+v", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d findings, want 1: %+v", len(got), got)
+			}
+			f := got[0]
+			if f.Resource != c.resource || f.Severity != Critical || f.ID == "" || len(f.Remediation.Commands) == 0 {
+				t.Errorf("finding %+v, want resource %s, critical, complete", f, c.resource)
+			}
+			if f.Evidence["source"] != c.source || f.Evidence["slot"] != c.slot {
+				t.Errorf("evidence %v, want source %q slot %q", f.Evidence, c.source, c.slot)
+			}
+		})
+	}
+}

@@ -37,6 +37,10 @@ type Check struct {
 	// ReportLacks says what a credential report is missing for this check.
 	ReportLacks string
 	Run         Func
+	// Fallback, when set, runs instead of Run when an account-wide gap leaves one of
+	// Needs unknown: it answers from what was still collected (GetAccountSummary for
+	// the root user when the credential report is missing), or returns nothing.
+	Fallback Func
 }
 
 // CIS returns the check's CIS references as "v3.0 1.5" and "v5.0 1.4".
@@ -69,11 +73,11 @@ func All() []Check {
 		{ID: "root_mfa_disabled", Title: "Root user has no MFA", Severity: Critical,
 			CISv3: []string{"1.5"}, CISv5: []string{"1.4"}, SecurityHub: []string{"IAM.9"},
 			Workflow: "Secure the root user (CIS 1.5)", Commands: cmdRootMFA,
-			Needs: []string{"root"}, ReportAnswers: true, Run: checkRootMFADisabled},
+			Needs: []string{"root"}, ReportAnswers: true, Run: checkRootMFADisabled, Fallback: summaryRootMFADisabled},
 		{ID: "root_access_key_active", Title: "Root user has an active access key", Severity: Critical,
 			CISv3: []string{"1.4"}, CISv5: []string{"1.3"}, SecurityHub: []string{"IAM.4"},
 			Workflow: "Delete the root access keys (CIS 1.4)", Commands: cmdRootKey,
-			Needs: []string{"root"}, ReportAnswers: true, Run: checkRootAccessKeyActive},
+			Needs: []string{"root"}, ReportAnswers: true, Run: checkRootAccessKeyActive, Fallback: summaryRootAccessKey},
 		{ID: "console_without_mfa", Title: "Console user without MFA", Severity: High,
 			CISv3: []string{"1.10"}, CISv5: []string{"1.9"}, SecurityHub: []string{"IAM.5"},
 			Workflow: Workflow1, Commands: cmdConsoleWithoutMFA,

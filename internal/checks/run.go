@@ -10,7 +10,8 @@ import (
 // Run applies every enabled check to every account and returns the findings sorted by
 // severity (highest first), account, resource and check. An account that was not
 // audited yields only account_not_audited. A check whose inventory section has an
-// account-wide gap does not run for that account (the gap is reported on its own),
+// account-wide gap does not run for that account (the gap is reported on its own; its Fallback, if any,
+// answers from what was collected),
 // and a finding about a user is dropped when a gap naming that user leaves one of
 // the check's UserNeeds unknown: no finding is built on data that was not collected.
 func Run(inv *inventory.Inventory, now time.Time, cfg Config) []Finding {
@@ -28,10 +29,14 @@ func Run(inv *inventory.Inventory, now time.Time, cfg Config) []Finding {
 			if acct.Status == inventory.StatusNotAudited && c.ID != "account_not_audited" {
 				continue
 			}
+			run := c.Run
 			if missing(acct, c.Needs) {
-				continue
+				if c.Fallback == nil {
+					continue
+				}
+				run = c.Fallback
 			}
-			for _, f := range c.Run(inv, acct, now, cfg) {
+			for _, f := range run(inv, acct, now, cfg) {
 				if userUnknown(acct, f, c.UserNeeds) {
 					continue
 				}
