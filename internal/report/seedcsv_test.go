@@ -204,3 +204,12 @@ func TestSeedCSVUnknownsAndLineBreaks(t *testing.T) {
 		t.Errorf("events CSV has %d lines for 1 event:\n%s", n, b.String())
 	}
 }
+
+func TestAccountLabel(t *testing.T) {
+	for _, tt := range [][3]string{{"Production", "123456789012", "Production (123456789012)"},
+		{"123456789012", "123456789012", "123456789012"}, {"", "123456789012", "123456789012"}} {
+		if got := accountLabel(tt[0], tt[1]); got != tt[2] {
+			t.Errorf("accountLabel(%q, %q) = %q, want %q", tt[0], tt[1], got, tt[2])
+		}
+	}
+}

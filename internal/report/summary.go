@@ -212,10 +212,10 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 		p("%s", wd.ByAccount)
 		for _, a := range scores.Accounts {
 			if !a.Audited {
-				p("  %s (%s): %s; %s", a.AccountName, a.AccountID, wd.NotAudited, countsLine(wd, a.Findings))
+				p("  %s: %s; %s", accountLabel(a.AccountName, a.AccountID), wd.NotAudited, countsLine(wd, a.Findings))
 				continue
 			}
-			line := fmt.Sprintf("  %s (%s): %s; %s", a.AccountName, a.AccountID, countsLine(wd, a.Findings), riskText(wd, wd.Risk, wd.RiskUnknown, a))
+			line := fmt.Sprintf("  %s: %s; %s", accountLabel(a.AccountName, a.AccountID), countsLine(wd, a.Findings), riskText(wd, wd.Risk, wd.RiskUnknown, a))
 			if !a.Known {
 				line += "; " + fmt.Sprintf(wd.Incomplete, strings.Join(a.UnknownSections, ", "))
 			}
@@ -307,4 +307,13 @@ func state(wd summaryWords, ph score.Phase) string {
 		return wd.Complete
 	}
 	return wd.NotComplete
+}
+
+// accountLabel is "Name (id)", or the id alone when the account has no other name
+// (a credential report analysed offline).
+func accountLabel(name, id string) string {
+	if name == "" || name == id {
+		return id
+	}
+	return name + " (" + id + ")"
 }
