@@ -77,7 +77,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 		return nil, err
 	}
 	start := opts.Clock().UTC()
-	runID := uniqueRunID(opts.OutputDir, report.RunID(start))
+	baseID := report.RunID(start) // the files claim baseID, or baseID_2… (writeOutputs)
 
 	disp := newDisplay(opts.Out, opts.Err, opts.Live, msgs)
 	copts := opts.Collect
@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run",
 			Message: "run interrupted (" + ctx.Err().Error() + "): what was collected until then is written; the sections cut short are listed as gaps"})
 	}
-	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, runID
+	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, baseID
 	inv.AuditRole = opts.Collect.Role
 	if inv.Schema == "" {
 		inv.Schema = inventory.Schema
@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 
 	res := Evaluate(inv, inv.FinishedAt, opts.Checks, opts.Suppressions, opts.FailOn)
 	// States across runs: compared with the newest earlier run in the same directory.
-	prevPath, prev, perr := previousRun(opts.OutputDir, runID)
+	prevPath, prev, perr := previousRun(opts.OutputDir, baseID)
 	if perr != nil {
 		fmt.Fprintf(opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", perr)
 	}
@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 	res.Resolved = comparable(res.Resolved, prev.complete, inv)
 	res.PreviousRun = prevPath
 	// Outputs are written even when the context was cancelled: nothing collected is lost.
-	if err := writeOutputs(opts.OutputDir, runID, res, msgs, opts.Out); err != nil {
+	if err := writeOutputs(opts.OutputDir, baseID, res, msgs, opts.Out); err != nil {
 		return res, err
 	}
 	if err := report.WriteSummaryWith(opts.Out, res.Findings, res.Scores, res.Expired, report.SummaryOptions{
@@ -156,12 +156,13 @@ func Evaluate(inv *inventory.Inventory, now time.Time, cfg checks.Config, rules 
 	return res
 }
 
-func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.Writer) error {
+func writeOutputs(dir, baseID string, res *Result, msgs report.Messages, out io.Writer) error {
 	inv := res.Inventory
-	// The first file claims the run id: if a run started in the same second took it
-	// meanwhile, take the next free one (…_2) instead of failing.
-	var iamPath string
+	// The first file claims the run id: the first free one of baseID, baseID_2…; if a
+	// run started in the same second takes it meanwhile, the next one.
+	var runID, iamPath string
 	for attempt := 0; ; attempt++ {
+		runID = uniqueRunID(dir, baseID)
 		iamPath = filepath.Join(dir, report.IAMReportName(runID))
 		err := WriteFile(iamPath, func(w io.Writer) error {
 			return report.WriteCSV(w, report.IAMReportHeader, report.IAMReportRows(inv, msgs))
@@ -172,7 +173,6 @@ func writeOutputs(dir, runID string, res *Result, msgs report.Messages, out io.W
 		if !errors.Is(err, fs.ErrExist) || attempt == 20 {
 			return err
 		}
-		runID = uniqueRunID(dir, strings.SplitN(runID, "_", 3)[0]+"_"+strings.SplitN(runID, "_", 3)[1])
 	}
 	inv.RunID = runID
 	evPath := filepath.Join(dir, report.EventsReportName(runID))

@@ -6,11 +6,11 @@ import "github.com/iamaudit/iamaudit/internal/inventory"
 // SectionKeyLastUse is not a Gap section: it is the last-use part of access_keys
 // (a failed iam:GetAccessKeyLastUsed leaves the key list known but its last use not).
 const (
-	SectionUsers      = "users"
-	SectionAccessKeys = "access_keys"
+	SectionUsers      = inventory.SectionUsers
+	SectionAccessKeys = inventory.SectionAccessKeys
 	SectionKeyLastUse = "access_keys.last_used"
-	SectionMFA        = "mfa"
-	SectionPassword   = "password"
+	SectionMFA        = inventory.SectionMFA
+	SectionPassword   = inventory.SectionPassword
 )
 
 // opAuthDetails is the one call that returns the users' policies, groups and tags and

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
 // iamAPI is the part of the IAM client the collection uses.
@@ -182,12 +184,4 @@ func isAccessDenied(err error) bool {
 }
 
 // homeRegion is where IAM, STS sign-in and IAM CloudTrail events live in a partition.
-func homeRegion(partition string) string {
-	switch partition {
-	case "aws-us-gov":
-		return "us-gov-west-1"
-	case "aws-cn":
-		return "cn-north-1"
-	}
-	return "us-east-1"
-}
+func homeRegion(partition string) string { return inventory.HomeRegion(partition) }

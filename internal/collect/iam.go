@@ -36,17 +36,10 @@ const LastUsedSourceAPI = "GetAccessKeyLastUsed"
 // not fire for that user); without Subject, it is unknown for every user of the
 // account. Every per-user unknown collect leaves is recorded in one of these.
 const (
-	// SectionUsers: the user list itself (ListUsers, GetAccountAuthorizationDetails),
-	// and users' groups, policies, permissions boundaries and tags.
-	SectionUsers = "users"
-	// SectionPassword: whether the user has a console password, and its last sign-in
-	// (GetLoginProfile, GetUser).
-	SectionPassword = "password"
-	// SectionMFA: the user's MFA devices (ListMFADevices, ListVirtualMFADevices).
-	SectionMFA = "mfa"
-	// SectionAccessKeys: the user's access keys, their ids and last use
-	// (ListAccessKeys, GetAccessKeyLastUsed).
-	SectionAccessKeys = "access_keys"
+	SectionUsers      = inventory.SectionUsers
+	SectionPassword   = inventory.SectionPassword
+	SectionMFA        = inventory.SectionMFA
+	SectionAccessKeys = inventory.SectionAccessKeys
 )
 
 // opError is a failed call and the operation it was.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
 )
 
 // DateLayout is the seed's date form, always UTC.
@@ -47,7 +49,7 @@ func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
 			switch {
 			case u.PasswordEnabled:
 				pw = m.PasswordConfigured
-			case unknownFor(&a, u.Name, "password"):
+			case unknownFor(&a, u.Name, checks.SectionPassword):
 				pw = m.Unknown // a failed call is not "no password"
 			}
 			pwUsed := m.PasswordNever
@@ -56,7 +58,7 @@ func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
 			}
 			base := []string{a.ID, safeCell(a.Name), safeCell(u.Name), pw, pwUsed}
 			mfa := u.MFAType()
-			if mfa == inventory.MFANone && (u.MFAActive || unknownFor(&a, u.Name, "mfa")) {
+			if mfa == inventory.MFANone && (u.MFAActive || unknownFor(&a, u.Name, checks.SectionMFA)) {
 				mfa = m.Unknown // MFA on (or unknown) but its type could not be learned
 			}
 			keys := append([]inventory.AccessKey(nil), u.AccessKeys...)
@@ -146,16 +148,9 @@ func EventCount(inv *inventory.Inventory) int {
 	return n
 }
 
-// unknownFor tells whether a section of a user could not be collected: a gap naming
-// the user in that section (or "users"), or an account-wide gap of a failed call.
+// unknownFor tells whether a section of a user could not be collected, by the
+// checks' own rule (checks.UserGap).
 func unknownFor(a *inventory.Account, user, section string) bool {
-	for _, g := range a.Gaps {
-		if g.Subject == user && (g.Section == section || g.Section == "users") {
-			return true
-		}
-		if g.Subject == "" && g.Operation != "" && g.Section == section {
-			return true
-		}
-	}
-	return false
+	_, unknown := checks.UserGap(a, user, section)
+	return unknown
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/scenario"
 	"golang.org/x/time/rate"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
 // org is the whole Organization. Its structure (accounts, OUs) is fixed at build time
@@ -141,9 +143,6 @@ type event struct {
 
 type eventResource struct{ Type, Name string }
 
-// homeRegions maps a partition to the region where its IAM, STS and sign-in events live.
-var homeRegions = map[string]string{"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
-
 // defaultAuditRoles are the roles a member account has when the scenario names none.
 func defaultAuditRoles() map[string]string {
 	return map[string]string{"IAMAuditRole": scenario.RolePresent, "OrganizationAccountAccessRole": scenario.RolePresent}
@@ -180,8 +179,8 @@ func buildOrg(sc *scenario.Scenario, now time.Time, k knobs) (*org, error) {
 	if partition == "" {
 		partition = "aws"
 	}
-	home, ok := homeRegions[partition]
-	if !ok {
+	home := inventory.HomeRegion(partition)
+	if !inventory.KnownPartition(partition) {
 		return nil, fmt.Errorf("sandbox: unknown partition %q: use aws, aws-us-gov or aws-cn", partition)
 	}
 	g := &org{

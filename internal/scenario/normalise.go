@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
 // Defaults filled in by Parse. Dates default relative to the sandbox clock so that a
@@ -181,7 +183,7 @@ func normaliseAccount(a *Account, partition, managementID string) {
 			ro.CreatedAt = Ago(defaultRoleAge)
 		}
 		if ro.LastUsed != nil && ro.LastUsedRegion == "" {
-			ro.LastUsedRegion = HomeRegion(partition)
+			ro.LastUsedRegion = inventory.HomeRegion(partition)
 		}
 		if ro.TrustPolicy == "" {
 			ro.TrustPolicy = trustPolicy(ro, partition, a.ID)
@@ -224,7 +226,7 @@ func normaliseKey(k *Key, partition, acct, owner string, slot int, ownerCreated 
 			k.Service = defaultKeyService
 		}
 		if k.Region == "" {
-			k.Region = HomeRegion(partition)
+			k.Region = inventory.HomeRegion(partition)
 		}
 	}
 }
@@ -357,16 +359,4 @@ func GeneratorApplied(s *Scenario) bool {
 	}
 	first := Generate(Generator{Seed: g.Seed, Accounts: 1}, s.Organization.Partition, accountIDs(s.Accounts[:listed]))
 	return s.Accounts[listed].ID == first[0].ID
-}
-
-// HomeRegion is the region of a partition's global services (IAM, STS, the IAM
-// events of CloudTrail): us-east-1, us-gov-west-1, cn-north-1.
-func HomeRegion(partition string) string {
-	switch partition {
-	case "aws-us-gov":
-		return "us-gov-west-1"
-	case "aws-cn":
-		return "cn-north-1"
-	}
-	return "us-east-1"
 }
