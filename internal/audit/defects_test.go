@@ -10,7 +10,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
-// The seed's defects (seed-contract.md), asserted end to end on an audit of the
+// The seed's defects (docs/seed-contract.md), asserted end to end on an audit of the
 // demo Organization through the sandbox. Defects 1, 2, 4 and 8 are also asserted
 // row by row in internal/report; defect 9 in internal/cli (exit codes).
 func TestSeedDefectsEndToEnd(t *testing.T) {

@@ -100,7 +100,7 @@ func paceAndCount(prefix string, lim *rate.Limiter, calls *callCounter) func(*mi
 // newRetryer builds a fresh retryer for one client. The SDK's client-side retry
 // quota (500 tokens) is shared by everything using one retryer and drains under
 // fan-out, after which calls fail without being sent ("retry quota exceeded",
-// aws-sdk-go-v2 issues 1665, 3413; aws-facts.md): ratelimit.None turns it off and
+// aws-sdk-go-v2 issues 1665, 3413; docs/aws-facts.md): ratelimit.None turns it off and
 // our own per-account limiters do the pacing. Attempts are raised as peers do
 // (defaultMaxAttempts). Never share the result between clients.
 func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
@@ -149,7 +149,7 @@ func newClients(cfg aws.Config, opts Options, lim limiters, calls *callCounter) 
 }
 
 // newSTS is unpaced: AssumeRole is called once per account and STS publishes no
-// rate (aws-facts.md); its retryer still backs off on throttling.
+// rate (docs/aws-facts.md); its retryer still backs off on throttling.
 func newSTS(cfg aws.Config, opts Options, calls *callCounter) *sts.Client {
 	return sts.NewFromConfig(cfg, func(o *sts.Options) {
 		o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0

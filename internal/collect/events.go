@@ -71,7 +71,7 @@ func lookupEvents(ctx context.Context, c trailAPI, name string, start, end time.
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}},
 		StartTime:        aws.Time(start),
 		EndTime:          aws.Time(end),
-		MaxResults:       aws.Int32(50), // the most LookupEvents gives per page (aws-facts.md)
+		MaxResults:       aws.Int32(50), // the most LookupEvents gives per page (docs/aws-facts.md)
 	}, func(o *cloudtrail.LookupEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -90,7 +90,7 @@ func lookupEvents(ctx context.Context, c trailAPI, name string, start, end time.
 }
 
 // wanted filters what LookupEvents returns: ConsoleLogin is kept only for the root
-// user's sign-ins (seed-contract.md: "ConsoleLogin for root sign-ins"); IAM users'
+// user's sign-ins (docs/seed-contract.md: "ConsoleLogin for root sign-ins"); IAM users'
 // and federated sign-ins are not part of the audit. The record's userIdentity.type
 // decides ("Root"); without it, the user name ("root" or "<root_account>").
 func wanted(e cttypes.Event) bool {

@@ -25,7 +25,7 @@ import (
 const iamParallel = 4
 
 // iamMaxItems is the largest page IAM list calls give (MaxItems 1000; default 100,
-// aws-facts.md): fewer round trips per account.
+// docs/aws-facts.md): fewer round trips per account.
 const iamMaxItems = 1000
 
 // LastUsedSourceAPI marks key last-use data read with GetAccessKeyLastUsed.

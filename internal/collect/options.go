@@ -2,7 +2,7 @@
 // through the AWS SDK for Go v2: it enumerates the accounts with Organizations,
 // assumes the audit role once per account, and collects each account in bulk
 // (credential report, GetAccountAuthorizationDetails, ListVirtualMFADevices …,
-// see docs and spec/aws-facts.md "Bulk approach") with its own rate limits, its own
+// see docs and docs/aws-facts.md "Bulk approach") with its own rate limits, its own
 // retryers and per-call counting. Every failed call becomes an inventory.Gap; an
 // error loses only the section it touched.
 package collect
@@ -15,7 +15,7 @@ import (
 
 // DefaultEventNames are the CloudTrail events looked up: the seed's (DeleteUser,
 // DeleteAccessKey, DeleteLoginProfile, CreateAccessKey, CreateUser, ConsoleLogin) and
-// the remediation events users track (seed-contract.md).
+// the remediation events users track (docs/seed-contract.md).
 var DefaultEventNames = []string{"CreateUser", "DeleteUser", "CreateAccessKey", "DeleteAccessKey", "UpdateAccessKey",
 	"DeleteLoginProfile", "CreateLoginProfile", "EnableMFADevice", "DeactivateMFADevice", "PutUserPolicy", "DeleteUserPolicy", "ConsoleLogin"}
 
@@ -88,14 +88,14 @@ type ProgressEvent struct {
 
 const (
 	defaultSessionName = "iamaudit"
-	defaultDays        = 90 // the most CloudTrail event history holds (aws-facts.md)
+	defaultDays        = 90 // the most CloudTrail event history holds (docs/aws-facts.md)
 	// Rate limits are per account, so accounts in parallel do not compete for them;
 	// an account's floor is its LookupEvents calls at 2/s (≈6 s for 12 event names).
 	// 16 accounts at once keep the whole run near (accounts/16) × that floor while
 	// using little local CPU and memory.
 	defaultConcurrency = 16
 	// Peer figure 10–20 requests/s per account for IAM (Steampipe uses 15/s; IAM
-	// publishes no rate): aws-facts.md.
+	// publishes no rate): docs/aws-facts.md.
 	defaultIAMRate = 15
 	// LookupEvents: 2 requests/s per account per Region, documented by AWS.
 	defaultEventsRate = 2
@@ -103,8 +103,8 @@ const (
 	// our workers), so stay well below the IAM figure.
 	defaultOrgRate     = 4
 	defaultReportPoll  = 2 * time.Second  // report generation takes 5–10 s (peer figure)
-	defaultMaxAttempts = 10               // peers use 9–25 with ratelimit.None (aws-facts.md)
-	defaultMaxBackoff  = 20 * time.Second // the SDK standard retryer's own cap (aws-facts.md)
+	defaultMaxAttempts = 10               // peers use 9–25 with ratelimit.None (docs/aws-facts.md)
+	defaultMaxBackoff  = 20 * time.Second // the SDK standard retryer's own cap (docs/aws-facts.md)
 	// A report takes 5–10 s (peer figure); with many accounts at once LimitExceeded
 	// and queueing stretch that to minutes; past 5 min the account falls back to
 	// per-user calls rather than holding the run.

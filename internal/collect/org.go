@@ -36,7 +36,7 @@ func listAccounts(ctx context.Context, c orgAPI) ([]inventory.Account, error) {
 	var out []inventory.Account
 	p := organizations.NewListAccountsPaginator(c, &organizations.ListAccountsInput{},
 		func(o *organizations.ListAccountsPaginatorOptions) {
-			o.Limit = 20 // the most ListAccounts gives per page (MaxResults 1–20, aws-facts.md)
+			o.Limit = 20 // the most ListAccounts gives per page (MaxResults 1–20, docs/aws-facts.md)
 			o.StopOnDuplicateToken = true
 		})
 	for p.HasMorePages() {
@@ -56,7 +56,7 @@ func listAccounts(ctx context.Context, c orgAPI) ([]inventory.Account, error) {
 	return out, nil
 }
 
-// accountState reads State; Status was retired on 2026-09-09 (seed-contract.md), so
+// accountState reads State; Status was retired on 2026-09-09 (docs/seed-contract.md), so
 // it is only a fallback for endpoints that still send nothing else.
 func accountState(a orgtypes.Account) string {
 	if a.State != "" {
@@ -213,7 +213,7 @@ func ouNames(ctx context.Context, c orgAPI, root string) (map[string]string, err
 		for _, parent := range level {
 			p := organizations.NewListOrganizationalUnitsForParentPaginator(c, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(parent)},
 				func(o *organizations.ListOrganizationalUnitsForParentPaginatorOptions) {
-					o.Limit = 20 // the most Organizations list calls give per page (aws-facts.md)
+					o.Limit = 20 // the most Organizations list calls give per page (docs/aws-facts.md)
 					o.StopOnDuplicateToken = true
 				})
 			for p.HasMorePages() {

@@ -25,7 +25,7 @@ func drainsAfter(r aws.Retryer, limit int) int {
 	return limit
 }
 
-// aws-facts.md, "AWS SDK for Go v2: retries under fan-out": a fresh retryer per
+// docs/aws-facts.md, "AWS SDK for Go v2: retries under fan-out": a fresh retryer per
 // client, no client-side retry quota (ratelimit.None), Options.MaxAttempts and
 // MaxBackoff in force whatever the shared configuration says, and the project's
 // own limiter per account and API family.

@@ -221,7 +221,7 @@ func TestInterruptedSectionsAreOneGapEach(t *testing.T) {
 	}
 }
 
-// ConsoleLogin is kept only for the root user's sign-ins (seed-contract.md).
+// ConsoleLogin is kept only for the root user's sign-ins (docs/seed-contract.md).
 func TestOnlyRootConsoleLogins(t *testing.T) {
 	ev := func(name, user, record string) cttypes.Event {
 		e := cttypes.Event{EventId: aws.String(name + user), EventName: aws.String(name), Username: aws.String(user), EventTime: aws.Time(t0)}

@@ -6,7 +6,7 @@ import (
 )
 
 // Messages are the console lines and CSV words of one language. English is the
-// default; Spanish reproduces the seed's own words exactly (seed-contract.md).
+// default; Spanish reproduces the seed's own words exactly (docs/seed-contract.md).
 type Messages struct {
 	Lang string
 

@@ -96,7 +96,7 @@ func TestSeedAwkFilterStillWorks(t *testing.T) {
 	}
 }
 
-// Defects of the seed (seed-contract.md), each one asserted on the seed's behaviour.
+// Defects of the seed (docs/seed-contract.md), each one asserted on the seed's behaviour.
 func TestSeedDefects(t *testing.T) {
 	m, _ := MessagesFor("en")
 	rows := IAMReportRows(fixture(), m)

@@ -12,7 +12,7 @@ import (
 )
 
 // Default rate limits per API family (requests per second, burst = rate), from
-// aws-facts.md: IAM has no published rate, peers use 10–20/s per account; LookupEvents
+// docs/aws-facts.md: IAM has no published rate, peers use 10–20/s per account; LookupEvents
 // is documented at 2/s per account and Region; Organizations 5/s is a peer figure.
 var defaultRates = map[string]float64{"iam": 20, "cloudtrail": 2, "organizations": 5}
 
