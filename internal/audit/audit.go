@@ -1,18 +1,16 @@
-// Package audit runs one audit end to end: collect the Organization's inventory,
-// evaluate the checks, apply suppressions, score, and write every output. It is
-// what `iamaudit run` and `iamaudit demo` share.
+// Package audit orchestrates one audit: check the output directory, collect the
+// Organization's inventory, evaluate it against the run before (outcome.Evaluate,
+// history.History), write every output format (report.Formats, internal/outdir),
+// record the run, and show it on the console (internal/console). It is what
+// `iamaudit run` and `iamaudit demo` share; it holds no rule of its own.
 package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -20,9 +18,12 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/console"
+	"github.com/iamaudit/iamaudit/internal/history"
 	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/outdir"
 	"github.com/iamaudit/iamaudit/internal/report"
-	"github.com/iamaudit/iamaudit/internal/score"
 	"github.com/iamaudit/iamaudit/internal/suppress"
 )
 
@@ -33,8 +34,13 @@ type Options struct {
 	Lang         string // en, es
 	Checks       checks.Config
 	Suppressions suppress.Rules
-	// FailOn: an unsuppressed finding at or above it makes Result.FailOnHit true. Nil: never.
-	FailOn  *checks.Severity
+	// FailOn: an unsuppressed finding at or above it makes the run's FailOnHit true. Nil: never.
+	FailOn *checks.Severity
+	// Formats are the output files to write (nil: every registered format).
+	Formats []report.Format
+	// History gives the baseline and records the run (nil: the output directory's
+	// run JSON files, history.Dir).
+	History history.History
 	Clock   func() time.Time
 	Version string
 	// Live shows a live progress line on Err (use only when Err is a terminal).
@@ -43,48 +49,40 @@ type Options struct {
 	Err  io.Writer // progress and diagnostics
 }
 
-// Result is what a run produced.
-type Result struct {
-	Inventory *inventory.Inventory
-	Findings  []checks.Finding
-	Scores    score.Scores
-	Expired   []suppress.Rule
-	// Resolved are the previous run's findings no longer found; PreviousRun is its JSON file.
-	Resolved    []checks.Finding
-	PreviousRun string
-	Files       []string
-	// Incomplete: some account or section could not be audited.
-	Incomplete bool
-	// FailOnHit: an unsuppressed finding at or above Options.FailOn exists.
-	FailOnHit bool
-}
+// ErrEmptySelection: --accounts / --exclude-accounts / --ou matched no account.
+var ErrEmptySelection = errors.New("no account of the Organization matches the selection")
 
 // Run collects, evaluates and writes. It returns an error only when nothing useful
 // could be produced (no credentials, Organizations unreachable, outputs not writable).
 // An interrupted run still writes what it collected.
-func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
+func Run(ctx context.Context, cfg aws.Config, opts Options) (*outcome.Outcome, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
 	if opts.OutputDir == "" {
 		opts.OutputDir = "."
 	}
+	if opts.Formats == nil {
+		opts.Formats = report.Formats()
+	}
+	if opts.History == nil {
+		opts.History = history.NewDir(opts.OutputDir)
+	}
 	msgs, err := report.MessagesFor(opts.Lang)
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOutputDir(opts.OutputDir); err != nil {
+	if err := outdir.Check(opts.OutputDir); err != nil {
 		return nil, err
 	}
 	start := opts.Clock().UTC()
-	baseID := report.RunID(start) // the files claim baseID, or baseID_2… (writeOutputs)
 
-	disp := newDisplay(opts.Out, opts.Err, opts.Live, msgs)
+	progress := console.NewProgress(opts.Out, opts.Err, opts.Live, msgs)
 	copts := opts.Collect
 	copts.Clock = opts.Clock
-	copts.Progress = disp.event
+	copts.Progress = progress.Event
 	inv, cerr := collect.Collect(ctx, cfg, copts)
-	disp.finish()
+	progress.Finish()
 	if inv == nil {
 		if cerr == nil {
 			cerr = errors.New("collection produced nothing")
@@ -92,17 +90,17 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 		return nil, cerr
 	}
 	if cerr != nil {
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run", Message: cerr.Error()})
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: outcome.SectionRun, Message: cerr.Error()})
 	}
 	if err := checkSelection(inv, opts.Collect); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
 		// Interrupted part way: keep what was collected, and say it is incomplete.
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run",
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: outcome.SectionRun,
 			Message: "run interrupted (" + ctx.Err().Error() + "): what was collected until then is written; the sections cut short are listed as gaps"})
 	}
-	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, baseID
+	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, inventory.RunID(start)
 	inv.AuditRole = opts.Collect.Role
 	if inv.Schema == "" {
 		inv.Schema = inventory.Schema
@@ -112,321 +110,77 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 	}
 	inv.FinishedAt = opts.Clock().UTC()
 
-	res := Evaluate(inv, inv.FinishedAt, opts.Checks, opts.Suppressions, opts.FailOn)
-	// States across runs: compared with the newest earlier run in the same directory.
-	prevPath, prev, perr := previousRun(opts.OutputDir, baseID)
-	if perr != nil {
-		fmt.Fprintf(opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", perr)
+	// The baseline is read before this run's files exist; a run id claimed later
+	// (…_2) still sorts after every earlier run.
+	baseline, berr := opts.History.Baseline(context.WithoutCancel(ctx), inv.RunID, func(w string) {
+		fmt.Fprintf(opts.Err, "iamaudit: %s\n", w)
+	})
+	if berr != nil {
+		fmt.Fprintf(opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", berr)
 	}
-	res.Findings, res.Resolved = checks.CompareRuns(prev.findings, res.Findings)
-	res.Resolved = comparable(res.Resolved, prev.complete, inv)
-	res.PreviousRun = prevPath
-	// Outputs are written even when the context was cancelled: nothing collected is lost.
-	if err := writeOutputs(opts.OutputDir, baseID, res, msgs, opts.Out); err != nil {
-		return res, err
+	settings := outcome.Settings{Checks: opts.Checks, Suppressions: opts.Suppressions, FailOn: opts.FailOn}
+	o := outcome.Evaluate(outcome.CommandRun, inv, inv.FinishedAt, settings, baseline)
+
+	// Outputs are written even when the context was cancelled: nothing collected is
+	// lost. Each format is written on its own: one that fails does not stop the others.
+	werr := WriteOutputs(opts.OutputDir, o, opts.Formats, msgs)
+	console.Files(opts.Out, o, opts.OutputDir, msgs)
+	if err := console.Summary(opts.Out, o, opts.OutputDir, msgs); err != nil {
+		return o, err
 	}
-	if err := report.WriteSummaryWith(opts.Out, res.Findings, res.Scores, res.Expired, report.SummaryOptions{
-		Lang: msgs.Lang, FindingsFile: filepath.Join(opts.OutputDir, report.FindingsReportName(inv.RunID)), Resolved: res.Resolved,
-	}); err != nil {
-		return res, err
+	console.Incomplete(opts.Out, inv, msgs)
+	if werr != nil {
+		return o, werr
 	}
-	printIncomplete(opts.Out, inv, msgs)
-	return res, nil
+	if err := opts.History.Record(context.WithoutCancel(ctx), o); err != nil {
+		return o, fmt.Errorf("the outputs are written, but the run could not be recorded in the %s: %w", opts.History.Name(), err)
+	}
+	return o, nil
 }
 
-// Evaluate runs the checks, applies the suppressions and computes the scores.
-func Evaluate(inv *inventory.Inventory, now time.Time, cfg checks.Config, rules suppress.Rules, failOn *checks.Severity) *Result {
-	findings := checks.Run(inv, now, cfg)
-	expired := suppress.Apply(findings, rules, now)
-	res := &Result{
-		Inventory:  inv,
-		Findings:   findings,
-		Expired:    expired,
-		Scores:     score.Compute(inv, findings, now, cfg),
-		Incomplete: !inv.Complete(),
+// WriteOutputs writes each format's file of the outcome into dir. The first format
+// claims the run id (inv.RunID, or its first free _N form); the others follow it.
+// A format that cannot be written does not stop the others: the error names every
+// file that was not written. o.Files lists the files written.
+func WriteOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs report.Messages) error {
+	if len(formats) == 0 {
+		return nil
 	}
-	if failOn != nil {
-		for _, f := range findings {
-			if !f.Suppressed && f.Severity >= *failOn {
-				res.FailOnHit = true
-				break
-			}
+	inv := o.Inventory
+	names := func(id string) []string {
+		out := make([]string, len(formats))
+		for i, f := range formats {
+			out[i] = f.FileName(id)
 		}
+		return out
 	}
-	return res
-}
-
-func writeOutputs(dir, baseID string, res *Result, msgs report.Messages, out io.Writer) error {
-	inv := res.Inventory
-	// The first file claims the run id: the first free one of baseID, baseID_2…; if a
-	// run started in the same second takes it meanwhile, the next one.
-	var runID, iamPath string
-	for attempt := 0; ; attempt++ {
-		runID = uniqueRunID(dir, baseID)
-		iamPath = filepath.Join(dir, report.IAMReportName(runID))
-		err := WriteFile(iamPath, func(w io.Writer) error {
-			return report.WriteCSV(w, report.IAMReportHeader, report.IAMReportRows(inv, msgs))
-		})
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) || attempt == 20 {
-			return err
-		}
+	first := formats[0]
+	runID, err := outdir.Claim(dir, inv.RunID, names, first.FileName, func(w io.Writer) error { return first.Write(w, o, msgs) })
+	if err != nil {
+		return err
 	}
 	inv.RunID = runID
-	evPath := filepath.Join(dir, report.EventsReportName(runID))
-	if err := WriteFile(evPath, func(w io.Writer) error {
-		return report.WriteCSV(w, report.EventsReportHeader, report.EventRows(inv))
-	}); err != nil {
-		return err
-	}
-	jsonPath := filepath.Join(dir, report.JSONReportName(runID))
-	if err := WriteFile(jsonPath, func(w io.Writer) error {
-		return report.WriteJSON(w, report.Document{Command: "run", Inventory: inv, Findings: res.Findings, Scores: res.Scores,
-			ExpiredSuppressions: res.Expired, PreviousRun: baseName(res.PreviousRun), ResolvedFindings: res.Resolved})
-	}); err != nil {
-		return err
-	}
-	fPath := filepath.Join(dir, report.FindingsReportName(runID))
-	if err := WriteFile(fPath, func(w io.Writer) error { return report.WriteFindingsCSV(w, res.Findings) }); err != nil {
-		return err
-	}
-	res.Files = []string{iamPath, evPath, jsonPath, fPath}
-
-	fmt.Fprintln(out)
-	fmt.Fprintf(out, msgs.TotalKeys+"\n", report.KeyCount(inv))
-	fmt.Fprintf(out, msgs.ReportExported+"\n", iamPath)
-	fmt.Fprintln(out)
-	fmt.Fprintf(out, msgs.TotalEvents+"\n", report.EventCount(inv))
-	fmt.Fprintf(out, msgs.EventsExported+"\n", evPath)
-	fmt.Fprintf(out, msgs.InventoryExported+"\n", jsonPath)
-	fmt.Fprintf(out, msgs.FindingsExported+"\n", fPath)
-	for _, a := range inv.Accounts {
-		if cr := a.CredentialReport; cr != nil && !cr.FreshKeyData && cr.AgeSeconds >= 15*60 {
-			fmt.Fprintf(out, msgs.StaleReport+"\n", a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))
+	o.Files = []string{filepath.Join(dir, first.FileName(runID))}
+	var failed []string
+	var errs []error
+	for _, f := range formats[1:] {
+		path := filepath.Join(dir, f.FileName(runID))
+		if err := outdir.WriteFile(path, func(w io.Writer) error { return f.Write(w, o, msgs) }); err != nil {
+			failed = append(failed, path)
+			errs = append(errs, err)
+			continue
 		}
+		o.Files = append(o.Files, path)
 	}
-	fmt.Fprintln(out)
-	return nil
-}
-
-// WriteFile writes a file readable by its owner only (the outputs name every
-// credential of the Organization), through a temporary file renamed into place so
-// that no half-written report is ever left behind.
-func WriteFile(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".iamaudit-*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w (choose another --output-dir)", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	// Link, not rename: it fails if path exists, so a concurrent run is never overwritten.
-	err = os.Link(tmp.Name(), path)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("writing %s: %w (another run wrote it at the same moment? run again)", path, err)
-	}
-	// A file system without hard links: rename, after checking nothing is there.
-	if _, serr := os.Lstat(path); serr == nil {
-		return fmt.Errorf("writing %s: %w", path, fs.ErrExist)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if len(errs) > 0 {
+		return fmt.Errorf("not written: %s: %w", strings.Join(failed, ", "), errors.Join(errs...))
 	}
 	return nil
 }
-
-// printIncomplete ends the console report with the accounts not audited and the
-// sections that could not be collected, so no gap is silent.
-func printIncomplete(out io.Writer, inv *inventory.Inventory, msgs report.Messages) {
-	active := inv.NotAudited()
-	sort.SliceStable(active, func(i, j int) bool { return active[i].Name < active[j].Name })
-	fmt.Fprintln(out)
-	fmt.Fprintf(out, msgs.NotAuditedHeader+"\n", len(active))
-	for _, a := range active {
-		fmt.Fprintf(out, msgs.NotAuditedLine+"\n", a.Name, a.ID, a.Reason)
-	}
-	if skipped := inv.Skipped(); len(skipped) > 0 {
-		fmt.Fprintf(out, msgs.SkippedHeader+"\n", len(skipped))
-		for _, a := range skipped {
-			fmt.Fprintf(out, msgs.NotAuditedLine+"\n", a.Name, a.ID, a.State)
-		}
-	}
-	var gaps []inventory.Gap
-	gaps = append(gaps, inv.Gaps...)
-	names := map[string]string{}
-	for _, a := range inv.Accounts {
-		names[a.ID] = a.Name
-		if a.Status == inventory.StatusNotAudited || a.Status == inventory.StatusSkipped {
-			continue
-		}
-		gaps = append(gaps, a.Gaps...)
-	}
-	if len(gaps) == 0 {
-		return
-	}
-	fmt.Fprintf(out, msgs.GapsHeader+"\n", len(gaps))
-	const maxShown = 20
-	for i, g := range gaps {
-		if i == maxShown {
-			fmt.Fprintf(out, "  … %d more\n", len(gaps)-maxShown)
-			break
-		}
-		where := names[g.AccountID]
-		if where == "" {
-			where = g.AccountID
-		}
-		if where == "" {
-			where = "organization"
-		}
-		subj, op := "", ""
-		if g.Subject != "" {
-			subj = " (" + g.Subject + ")"
-		}
-		if g.Operation != "" {
-			op = g.Operation
-			if g.ErrorCode != "" {
-				op += " " + g.ErrorCode
-			}
-			op += ": "
-		}
-		fmt.Fprintf(out, msgs.GapLine+"\n", where, g.Section, subj, op, g.Message)
-	}
-}
-
-// CheckOutputDir creates the output directory (0700) if needed and proves it is
-// writable, before any AWS call: a run that cannot write must fail in a second,
-// not after auditing the whole Organization.
-func CheckOutputDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cannot create the output directory %s: %w (choose another with --output-dir)", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".iamaudit-write-check-*")
-	if err != nil {
-		return fmt.Errorf("cannot write in the output directory %s: %w (choose another with --output-dir)", dir, err)
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
-}
-
-// uniqueRunID returns id, or id_2, id_3… when a file of that run id already exists in
-// dir (two runs started in the same second must not overwrite each other).
-func uniqueRunID(dir, id string) string {
-	taken := func(c string) bool {
-		for _, n := range []string{report.IAMReportName(c), report.EventsReportName(c), report.JSONReportName(c), report.FindingsReportName(c)} {
-			if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
-				return true
-			}
-		}
-		return false
-	}
-	c := id
-	for i := 2; taken(c); i++ {
-		c = fmt.Sprintf("%s_%d", id, i)
-	}
-	return c
-}
-
-// previous is what a run needs of the run before it.
-type previous struct {
-	findings []checks.Finding
-	// complete: accounts fully audited (status audited, no gap) in that run.
-	complete map[string]bool
-}
-
-// previousRun finds the newest earlier `iamaudit run` JSON in dir (run ids sort by
-// time) that was not interrupted, and reads its findings. `analyze` outputs and
-// interrupted runs are never a baseline. No earlier run: "", empty, nil.
-func previousRun(dir, runID string) (string, previous, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, report.JSONReportName("*")))
-	if err != nil {
-		return "", previous{}, err
-	}
-	sort.Strings(paths)
-	current := filepath.Join(dir, report.JSONReportName(runID))
-	for i := len(paths) - 1; i >= 0; i-- {
-		if paths[i] >= current {
-			continue
-		}
-		b, err := os.ReadFile(paths[i])
-		if err != nil {
-			return "", previous{}, fmt.Errorf("cannot read the previous run %s: %w", paths[i], err)
-		}
-		var doc struct {
-			Schema   string              `json:"schema"`
-			Command  string              `json:"command"`
-			Findings []checks.Finding    `json:"findings"`
-			Accounts []inventory.Account `json:"accounts"`
-			Gaps     []inventory.Gap     `json:"gaps"`
-		}
-		if err := json.Unmarshal(b, &doc); err != nil || !strings.HasPrefix(doc.Schema, "iamaudit.inventory/") {
-			return "", previous{}, fmt.Errorf("the previous run %s is not an iamaudit JSON file", paths[i])
-		}
-		if doc.Command != "run" || interrupted(doc.Gaps) {
-			continue
-		}
-		p := previous{findings: doc.Findings, complete: map[string]bool{}}
-		for _, a := range doc.Accounts {
-			p.complete[a.ID] = a.Status == inventory.StatusAudited && len(a.Gaps) == 0
-		}
-		return paths[i], p, nil
-	}
-	return "", previous{}, nil
-}
-
-func interrupted(gaps []inventory.Gap) bool {
-	for _, g := range gaps {
-		if g.Section == "run" {
-			return true
-		}
-	}
-	return false
-}
-
-// comparable keeps the resolved findings of accounts fully audited in both runs:
-// a finding is resolved only when both runs could see it. An account left out of
-// this run (--accounts), not audited, or with gaps resolves nothing.
-func comparable(resolved []checks.Finding, prevComplete map[string]bool, inv *inventory.Inventory) []checks.Finding {
-	now := map[string]bool{}
-	for _, a := range inv.Accounts {
-		now[a.ID] = a.Status == inventory.StatusAudited && len(a.Gaps) == 0
-	}
-	out := []checks.Finding{}
-	for _, f := range resolved {
-		if now[f.AccountID] && prevComplete[f.AccountID] {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func baseName(path string) string {
-	if path == "" {
-		return ""
-	}
-	return filepath.Base(path)
-}
-
-// ErrEmptySelection: --accounts / --exclude-accounts / --ou matched no account.
-var ErrEmptySelection = errors.New("no account of the Organization matches the selection")
 
 // checkSelection refuses a selection that matched nothing (a typo in --ou must not
-// pass as a clean audit) and records, as gaps, asked-for accounts that are not in
-// the Organization.
+// pass as a clean audit). Asked-for accounts that are not in the Organization are
+// gaps recorded by collection.
 func checkSelection(inv *inventory.Inventory, o collect.Options) error {
 	filtered := len(o.Accounts) > 0 || len(o.ExcludeAccounts) > 0 || len(o.OUs) > 0
 	active := 0
@@ -438,16 +192,6 @@ func checkSelection(inv *inventory.Inventory, o collect.Options) error {
 	if filtered && active == 0 {
 		return fmt.Errorf("%w (--accounts %s, --exclude-accounts %s, --ou %s): check the ids with `aws organizations list-accounts` / `list-organizational-units-for-parent`",
 			ErrEmptySelection, strings.Join(o.Accounts, ","), strings.Join(o.ExcludeAccounts, ","), strings.Join(o.OUs, ","))
-	}
-	found := map[string]bool{}
-	for _, a := range inv.Accounts {
-		found[a.ID] = true
-	}
-	for _, id := range o.Accounts {
-		if !found[id] {
-			inv.Gaps = append(inv.Gaps, inventory.Gap{AccountID: id, Section: "account",
-				Message: "account " + id + " (--accounts) is not in the Organization: not audited"})
-		}
 	}
 	return nil
 }

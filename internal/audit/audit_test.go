@@ -16,6 +16,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -29,7 +30,7 @@ func clockFrom(base time.Time) func() time.Time {
 }
 
 type demoRun struct {
-	res    *audit.Result
+	res    *outcome.Outcome
 	dir    string
 	out    string
 	stats  sandbox.Stats
@@ -79,7 +80,7 @@ func TestDemoAudit(t *testing.T) {
 	inv := r.res.Inventory
 
 	// Every output file is there, owner-only.
-	if len(r.res.Files) != 4 {
+	if len(r.res.Files) != len(report.Formats()) {
 		t.Fatalf("files: %v", r.res.Files)
 	}
 	for _, f := range r.res.Files {
@@ -117,7 +118,7 @@ func TestDemoAudit(t *testing.T) {
 	if sandboxAcct == nil || sandboxAcct.Status != inventory.StatusNotAudited || !strings.Contains(sandboxAcct.Reason, "AccessDenied") {
 		t.Errorf("Development-Sandbox: %+v", sandboxAcct)
 	}
-	if !r.res.Incomplete {
+	if !r.res.Incomplete() {
 		t.Error("the demo audit should be incomplete (an account lacks the role)")
 	}
 
@@ -158,7 +159,7 @@ func TestCleanOrganizationFiresNothing(t *testing.T) {
 	for _, f := range r.res.Findings {
 		t.Errorf("clean Organization fired %s on %s: %s", f.CheckID, f.Resource, f.Message)
 	}
-	if r.res.Incomplete {
+	if r.res.Incomplete() {
 		t.Errorf("clean Organization audit incomplete: %+v", r.res.Inventory.Gaps)
 		for _, a := range r.res.Inventory.Accounts {
 			if len(a.Gaps) > 0 || a.Status != inventory.StatusAudited {
@@ -186,8 +187,8 @@ func TestPageCapAndThrottlingChangeNothing(t *testing.T) {
 	if len(plain.res.Findings) != len(hard.res.Findings) {
 		t.Errorf("findings: %d without caps, %d with", len(plain.res.Findings), len(hard.res.Findings))
 	}
-	if hard.res.Incomplete != plain.res.Incomplete {
-		t.Errorf("incomplete: %v vs %v", plain.res.Incomplete, hard.res.Incomplete)
+	if hard.res.Incomplete() != plain.res.Incomplete() {
+		t.Errorf("incomplete: %v vs %v", plain.res.Incomplete(), hard.res.Incomplete())
 	}
 	b, _ := json.Marshal(hard.stats)
 	if !strings.Contains(string(b), "hrottl") {

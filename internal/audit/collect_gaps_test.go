@@ -17,6 +17,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/credreport"
 	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -49,7 +50,7 @@ func (c *offsetClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // auditRun is one audit.Run against a started sandbox.
 type auditRun struct {
-	res     *audit.Result
+	res     *outcome.Outcome
 	out     string
 	stats   sandbox.Stats
 	elapsed time.Duration
@@ -134,7 +135,7 @@ func TestFaultLosesOnlyItsPart(t *testing.T) {
 
 	clock := clockFrom(base)
 	baseline := runAudit(t, startSandbox(t, scenario.Clean(), clock, &scenario.Knobs{RateLimits: noEventsLimit}), clock, copts)
-	if baseline.res.Incomplete {
+	if baseline.res.Incomplete() {
 		t.Fatalf("the clean Organization's audit is incomplete without faults: %+v", baseline.res.Inventory.Gaps)
 	}
 	want := accountByID(t, baseline.res.Inventory, cleanProduction)
@@ -275,7 +276,7 @@ func TestFaultLosesOnlyItsPart(t *testing.T) {
 					t.Errorf("gaps %+v, want one for the account", got.Gaps)
 				}
 			}
-			if !r.res.Incomplete {
+			if !r.res.Incomplete() {
 				t.Error("the run is not marked incomplete")
 			}
 			// The console lists the gap with its operation and code.

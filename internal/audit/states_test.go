@@ -18,6 +18,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/audit"
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
@@ -35,7 +36,7 @@ func TestFindingStatesAcrossRuns(t *testing.T) {
 	akid, secret := srv.Credentials()
 	cfg := sdkConfig(t, srv.URL(), akid, secret, "")
 	dir := t.TempDir()
-	run := func() (*audit.Result, string) {
+	run := func() (*outcome.Outcome, string) {
 		var out bytes.Buffer
 		res, err := audit.Run(context.Background(), cfg, audit.Options{
 			Collect:   collect.Options{Role: "IAMAuditRole", Accounts: []string{"345678901234"}, EventsRate: 1000, ReportPoll: 100 * time.Millisecond},
@@ -72,8 +73,8 @@ func TestFindingStatesAcrossRuns(t *testing.T) {
 	clk.advance(24 * time.Hour)
 	second, out := run()
 
-	if second.PreviousRun == "" || second.PreviousRun != first.Files[2] {
-		t.Errorf("previous run = %q, want %q", second.PreviousRun, first.Files[2])
+	if second.Baseline == nil || second.Baseline.Ref != filepath.Base(first.Files[2]) {
+		t.Errorf("previous run = %+v, want %q", second.Baseline, first.Files[2])
 	}
 	states := map[string]int{}
 	newUser := false
@@ -128,7 +129,7 @@ func TestBaselineRules(t *testing.T) {
 	akid, secret := srv.Credentials()
 	cfg := sdkConfig(t, srv.URL(), akid, secret, "")
 	dir := t.TempDir()
-	run := func(accounts ...string) *audit.Result {
+	run := func(accounts ...string) *outcome.Outcome {
 		res, err := audit.Run(context.Background(), cfg, audit.Options{
 			Collect:   collect.Options{Role: "IAMAuditRole", Accounts: accounts, EventsRate: 1000, ReportPoll: 100 * time.Millisecond},
 			OutputDir: dir, Checks: checks.DefaultConfig(), Clock: clock, Out: io.Discard, Err: io.Discard,
@@ -140,8 +141,8 @@ func TestBaselineRules(t *testing.T) {
 	}
 	full := run("345678901234", "456789012345")
 	subset := run("345678901234")
-	if subset.PreviousRun != full.Files[2] {
-		t.Fatalf("baseline %q, want %q", subset.PreviousRun, full.Files[2])
+	if subset.Baseline == nil || subset.Baseline.Ref != filepath.Base(full.Files[2]) {
+		t.Fatalf("baseline %+v, want %q", subset.Baseline, full.Files[2])
 	}
 	for _, f := range subset.Resolved {
 		if f.AccountID == "456789012345" {
@@ -157,8 +158,8 @@ func TestBaselineRules(t *testing.T) {
 	}
 	// (Run ids sort by time: these two sort after every real run, so they would be chosen if allowed.)
 	next := run("345678901234")
-	if next.PreviousRun != subset.Files[2] {
-		t.Errorf("baseline %q, want the last real run %q", next.PreviousRun, subset.Files[2])
+	if next.Baseline == nil || next.Baseline.Ref != filepath.Base(subset.Files[2]) {
+		t.Errorf("baseline %+v, want the last real run %q", next.Baseline, subset.Files[2])
 	}
 }
 
@@ -188,7 +189,7 @@ func TestSelectionMatchingNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Incomplete {
+	if !res.Incomplete() {
 		t.Error("an asked-for account missing from the Organization leaves the audit complete")
 	}
 }

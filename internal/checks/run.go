@@ -19,8 +19,8 @@ func Run(inv *inventory.Inventory, now time.Time, cfg Config) []Finding {
 	out := []Finding{}
 	for ai := range inv.Accounts {
 		acct := &inv.Accounts[ai]
-		if acct.Status == inventory.StatusSkipped {
-			continue // not ACTIVE: only ACTIVE accounts are audited
+		if acct.Status == inventory.StatusSkipped || acct.Status == inventory.StatusNotReached {
+			continue // not ACTIVE (only ACTIVE accounts are audited), or never reached: nothing is known
 		}
 		for _, c := range all {
 			if !cfg.Enabled(c.ID) {

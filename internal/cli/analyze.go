@@ -20,13 +20,14 @@ import (
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/credreport"
 	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/outdir"
 	"github.com/iamaudit/iamaudit/internal/report"
-	"github.com/iamaudit/iamaudit/internal/score"
-	"github.com/iamaudit/iamaudit/internal/suppress"
 )
 
 // analyzeOptions are the flags and arguments of `iamaudit analyze`.
 type analyzeOptions struct {
+	factory      *Factory
 	Files        []string
 	Config       string
 	Preset       string
@@ -35,7 +36,6 @@ type analyzeOptions struct {
 	OutputDir    string
 	Lang         string
 	Now          string
-	Version      string
 }
 
 // AddFlags registers the options' flags.
@@ -44,13 +44,17 @@ func (o *analyzeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Preset, "preset", "", `threshold preset when no --config: "default" or "cis"`)
 	fs.StringVar(&o.Suppressions, "suppressions", "", "suppression rules YAML")
 	fs.StringVar(&o.FailOn, "fail-on", "", "exit with code 4 when an unsuppressed finding has this severity or higher (low, medium, high, critical)")
-	fs.StringVar(&o.OutputDir, "output-dir", "", "write the findings CSV and the JSON document into this directory")
+	fs.StringVar(&o.OutputDir, "output-dir", "", "write the findings CSV, the JSON document and the Markdown summary into this directory")
 	fs.StringVar(&o.Lang, "lang", "en", "language of the summary: en or es")
 	fs.StringVar(&o.Now, "now", "", "reference time for ages (RFC 3339, e.g. 2026-03-05T00:00:00Z); default: when the JSON input's run started (its finished_at if unknown), else the current time")
 }
 
-func newAnalyzeCmd(version string, streams IO) *cobra.Command {
-	opts := &analyzeOptions{Version: version}
+// newAnalyzeCmd builds `iamaudit analyze`; runF, when not nil, replaces the work (runAnalyze).
+func newAnalyzeCmd(f *Factory, runF func(context.Context, *analyzeOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runAnalyze
+	}
+	opts := &analyzeOptions{factory: f}
 	cmd := &cobra.Command{
 		Use:   "analyze FILE...",
 		Short: "Run the checks offline on credential reports or a JSON inventory",
@@ -68,26 +72,17 @@ file name), or the JSON document of an earlier iamaudit run.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
-			return runAnalyze(cmd.Context(), opts, streams, time.Now)
+			return runF(cmd.Context(), opts)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-// analyzeResult is what analyze computed, for the outputs.
-type analyzeResult struct {
-	Inventory *inventory.Inventory
-	Findings  []checks.Finding
-	Scores    score.Scores
-	Expired   []suppress.Rule
-	// ReportOnly is true when some input was a credential report.
-	ReportOnly bool
-}
-
-func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() time.Time) error {
+func runAnalyze(_ context.Context, o *analyzeOptions) error {
+	streams := o.factory.IO
 	// stamp names the outputs; now is the reference time of the checks.
-	stamp := clock().UTC()
+	stamp := o.factory.Clock().UTC()
 	nowGiven := o.Now != ""
 	if nowGiven {
 		t, err := time.Parse(time.RFC3339, o.Now)
@@ -97,28 +92,15 @@ func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() t
 		stamp = t.UTC()
 	}
 	now := stamp
-	if o.Lang != "en" && o.Lang != "es" {
-		return usageErrorf("--lang %q: use en or es", o.Lang)
+	msgs, err := report.MessagesFor(o.Lang)
+	if err != nil {
+		return &UsageError{Err: fmt.Errorf("--lang: %w", err)}
 	}
-	failOn := checks.SeverityUnset
-	if o.FailOn != "" {
-		s, err := checks.ParseSeverity(o.FailOn)
-		if err != nil {
-			return usageErrorf("--fail-on: %w", err)
-		}
-		failOn = s
-	}
-	cfg, err := analyzeConfig(o)
+	j, err := loadJudgement(o.Config, o.Preset, o.Suppressions, o.FailOn)
 	if err != nil {
 		return err
 	}
-	var rules suppress.Rules
-	if o.Suppressions != "" {
-		if rules, err = suppress.Load(o.Suppressions); err != nil {
-			return &UsageError{Err: err}
-		}
-	}
-	inv, reportOnly, at, from, err := loadInputs(o.Files, stamp, o.Version)
+	inv, reportOnly, at, from, err := loadInputs(o.Files, stamp, o.factory.Version)
 	if err != nil {
 		return err
 	}
@@ -129,61 +111,36 @@ func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() t
 		fmt.Fprintf(streams.Err, "Reference time: %s, the %s of the run in the JSON input (give --now to measure ages from another time).\n",
 			now.Format(time.RFC3339), from)
 	}
-	res := analyze(inv, now, cfg, rules)
-	res.ReportOnly = reportOnly
+	res := outcome.Evaluate(outcome.CommandAnalyze, inv, now,
+		outcome.Settings{Checks: j.Checks, Suppressions: j.Suppressions, FailOn: j.FailOn}, nil)
 
 	if reportOnly {
 		writeReportLimits(streams.Err)
 	}
-	sopts := report.SummaryOptions{Lang: o.Lang}
+	sopts := report.SummaryOptions{Lang: msgs.Lang}
 	if o.OutputDir != "" {
-		sopts.FindingsFile = filepath.Join(o.OutputDir, "iamaudit_findings_"+res.Inventory.RunID+".csv")
+		sopts.FindingsFile = filepath.Join(o.OutputDir, report.FindingsReportName(res.Inventory.RunID))
 	}
 	if err := report.WriteSummaryWith(streams.Out, res.Findings, res.Scores, res.Expired, sopts); err != nil {
 		return err
 	}
 	if o.OutputDir != "" {
-		if err := writeAnalyzeOutputs(o.OutputDir, res, o.Files, streams.Err); err != nil {
+		if err := writeAnalyzeOutputs(o.OutputDir, res, o.Files, msgs, streams.Err); err != nil {
 			return err
 		}
 	}
-	if failOn != checks.SeverityUnset {
+	if j.FailOn != nil {
 		n := 0
 		for _, f := range res.Findings {
-			if !f.Suppressed && f.Severity >= failOn {
+			if !f.Suppressed && f.Severity >= *j.FailOn {
 				n++
 			}
 		}
 		if n > 0 {
-			return &ExitCodeError{Code: ExitFindings, Msg: fmt.Sprintf("%d unsuppressed findings at or above %s", n, failOn)}
+			return &ExitCodeError{Code: ExitFindings, Msg: fmt.Sprintf("%d unsuppressed findings at or above %s", n, *j.FailOn)}
 		}
 	}
 	return nil
-}
-
-// analyze is the pure part: checks, suppressions, scores.
-func analyze(inv *inventory.Inventory, now time.Time, cfg checks.Config, rules suppress.Rules) analyzeResult {
-	fs := checks.Run(inv, now, cfg)
-	expired := suppress.Apply(fs, rules, now)
-	return analyzeResult{Inventory: inv, Findings: fs, Scores: score.Compute(inv, fs, now, cfg), Expired: expired}
-}
-
-func analyzeConfig(o *analyzeOptions) (checks.Config, error) {
-	if o.Config != "" {
-		if o.Preset != "" {
-			return checks.Config{}, usageErrorf("give --preset or --config, not both (a config file names its preset with `preset:`)")
-		}
-		cfg, err := checks.LoadConfig(o.Config)
-		if err != nil {
-			return checks.Config{}, &UsageError{Err: err}
-		}
-		return cfg, nil
-	}
-	cfg, err := checks.Preset(o.Preset)
-	if err != nil {
-		return checks.Config{}, usageErrorf("--preset: %w", err)
-	}
-	return cfg, nil
 }
 
 // writeReportLimits lists the checks a credential report cannot answer.
@@ -204,7 +161,7 @@ var arnAccount = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):`)
 // zero without one.
 func loadInputs(files []string, now time.Time, version string) (inv *inventory.Inventory, reportOnly bool, runAt time.Time, runAtField string, err error) {
 	merged := &inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", Version: version,
-		RunID: report.RunID(now), StartedAt: now, FinishedAt: now, Accounts: []inventory.Account{}, Gaps: []inventory.Gap{}}
+		RunID: inventory.RunID(now), StartedAt: now, FinishedAt: now, Accounts: []inventory.Account{}, Gaps: []inventory.Gap{}}
 	seen := map[string]string{}
 	haveJSON := false
 	for _, f := range files {
@@ -329,33 +286,33 @@ func reportAccount(name string, data []byte) (inventory.Account, error) {
 	return credreport.ToAccount(rep, id, id), nil
 }
 
-// writeAnalyzeOutputs writes the findings CSV and the JSON document as `run` does
-// (audit.CheckOutputDir, audit.WriteFile: directory 0700, files 0600, written
-// atomically, never over an existing file). An output that would replace one of the
-// inputs is refused.
-func writeAnalyzeOutputs(dir string, res analyzeResult, inputs []string, msgs io.Writer) error {
-	if err := audit.CheckOutputDir(dir); err != nil {
+// writeAnalyzeOutputs writes the formats `analyze` produces (report.Format.Analyze:
+// the findings CSV, the JSON document, the Markdown summary) as `run` does
+// (audit.WriteOutputs: directory 0700, files 0600, written atomically, never over an
+// existing file). An output that would replace one of the inputs is refused.
+func writeAnalyzeOutputs(dir string, res *outcome.Outcome, inputs []string, msgs report.Messages, errw io.Writer) error {
+	if err := outdir.Check(dir); err != nil {
 		return err
 	}
-	runID := res.Inventory.RunID
-	csvPath := filepath.Join(dir, report.FindingsReportName(runID))
-	jsonPath := filepath.Join(dir, report.JSONReportName(runID))
-	for _, out := range []string{csvPath, jsonPath} {
+	var formats []report.Format
+	for _, f := range report.Formats() {
+		if f.Analyze {
+			formats = append(formats, f)
+		}
+	}
+	for _, f := range formats {
+		out := filepath.Join(dir, f.FileName(res.Inventory.RunID))
 		for _, in := range inputs {
 			if sameFile(out, in) {
 				return usageErrorf("%s would overwrite the input %s: give another --output-dir or --now", out, in)
 			}
 		}
 	}
-	if err := audit.WriteFile(csvPath, func(w io.Writer) error { return report.WriteFindingsCSV(w, res.Findings) }); err != nil {
-		return fmt.Errorf("write findings: %w", err)
+	err := audit.WriteOutputs(dir, res, formats, msgs)
+	for _, f := range res.Files {
+		fmt.Fprintf(errw, "Exported: %s\n", f)
 	}
-	doc := report.Document{Command: "analyze", Inventory: res.Inventory, Findings: res.Findings, Scores: res.Scores}
-	if err := audit.WriteFile(jsonPath, func(w io.Writer) error { return report.WriteJSON(w, doc) }); err != nil {
-		return fmt.Errorf("write json: %w", err)
-	}
-	fmt.Fprintf(msgs, "Findings exported: %s\nJSON exported: %s\n", csvPath, jsonPath)
-	return nil
+	return err
 }
 
 func sameFile(a, b string) bool {

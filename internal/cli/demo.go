@@ -13,7 +13,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 
-	"github.com/iamaudit/iamaudit/internal/audit"
+	"github.com/iamaudit/iamaudit/internal/outdir"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -21,6 +21,7 @@ import (
 
 // DemoOptions are the options of `iamaudit demo`.
 type DemoOptions struct {
+	factory *Factory
 	auditFlags
 	Scenario string
 }
@@ -28,8 +29,12 @@ type DemoOptions struct {
 // demoRole is the audit role the demo Organization deploys in its member accounts.
 const demoRole = "IAMAuditRole"
 
-func newDemoCmd(version string, streams IO) *cobra.Command {
-	opts := &DemoOptions{}
+// newDemoCmd builds `iamaudit demo`; runF, when not nil, replaces the work (runDemo).
+func newDemoCmd(f *Factory, runF func(context.Context, *DemoOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runDemo
+	}
+	opts := &DemoOptions{factory: f}
 	cmd := &cobra.Command{
 		Use:   "demo [flags]",
 		Short: "Audit the built-in demo Organization (no AWS account needed)",
@@ -41,7 +46,7 @@ The demo Organization is incomplete on purpose (one account lacks the audit role
 summary lists it; the demo still exits 0 unless --fail-on is hit or it cannot run.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), opts, streams, version)
+			return runF(cmd.Context(), opts)
 		},
 	}
 	opts.addFlags(cmd.Flags())
@@ -51,8 +56,9 @@ summary lists it; the demo still exits 0 unless --fail-on is hit or it cannot ru
 	return cmd
 }
 
-func runDemo(ctx context.Context, opts *DemoOptions, streams IO, version string) error {
-	aopts, err := opts.auditOptions(streams, version)
+func runDemo(ctx context.Context, opts *DemoOptions) error {
+	streams := opts.factory.IO
+	aopts, err := opts.auditOptions(opts.factory)
 	if err != nil {
 		return err
 	}
@@ -62,15 +68,16 @@ func runDemo(ctx context.Context, opts *DemoOptions, streams IO, version string)
 			return &UsageError{Err: err}
 		}
 	}
-	if err := audit.CheckOutputDir(opts.OutputDir); err != nil {
+	if err := outdir.Check(opts.OutputDir); err != nil {
 		return err
 	}
 	// One clock for the sandbox and the audit: a scenario that pins "now" is audited
 	// at that time, so ages and the CloudTrail window agree with its dates.
-	clock := time.Now
+	clock := opts.factory.Clock
 	if sc.Now != nil {
-		base, start := sc.Now.Resolve(time.Now()), time.Now()
-		clock = func() time.Time { return base.Add(time.Since(start)) }
+		real := opts.factory.Clock
+		base, start := sc.Now.Resolve(real()), real()
+		clock = func() time.Time { return base.Add(real().Sub(start)) }
 	}
 	srv, err := sandbox.Start(sc, sandbox.Options{Clock: clock}, "127.0.0.1:0")
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -14,13 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 )
-
-// IO is where commands write: data to Out, messages and progress to Err.
-type IO struct {
-	In  io.Reader
-	Out io.Writer
-	Err io.Writer
-}
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, version string) int {
@@ -31,7 +23,13 @@ func Main(args []string, version string) int {
 
 // Run is Main with injected context and streams (used by tests).
 func Run(ctx context.Context, args []string, version string, streams IO) int {
-	root := NewRootCmd(version, streams)
+	return RunWith(ctx, args, NewFactory(version, streams))
+}
+
+// RunWith is Run with an injected factory.
+func RunWith(ctx context.Context, args []string, f *Factory) int {
+	streams := f.IO
+	root := NewRootCmd(f)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
@@ -64,12 +62,13 @@ func isFlagError(err error) bool {
 }
 
 // NewRootCmd builds the command tree.
-func NewRootCmd(version string, streams IO) *cobra.Command {
+func NewRootCmd(f *Factory) *cobra.Command {
+	streams := f.IO
 	root := &cobra.Command{
 		Use:           "iamaudit",
 		Short:         "Audit IAM credentials across an AWS Organization",
 		Long:          "iamaudit answers, for a whole AWS Organization: who has access, with what credentials, and since when.",
-		Version:       version,
+		Version:       f.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -79,9 +78,9 @@ func NewRootCmd(version string, streams IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.AddCommand(
 		newSandboxCmd(streams),
-		newRunCmd(version, streams),
-		newDemoCmd(version, streams),
-		newAnalyzeCmd(version, streams),
+		newRunCmd(f, nil),
+		newDemoCmd(f, nil),
+		newAnalyzeCmd(f, nil),
 	)
 	return root
 }

@@ -9,17 +9,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/smithy-go/logging"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/iamaudit/iamaudit/internal/audit"
-	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/report"
-	"github.com/iamaudit/iamaudit/internal/suppress"
 )
 
 // auditFlags are the flags `run` and `demo` share: what to collect, how to judge it,
@@ -38,6 +34,7 @@ type auditFlags struct {
 	Suppressions    string
 	FailOn          string
 	NoProgress      bool
+	Formats         []string
 }
 
 func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
@@ -50,10 +47,11 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&f.Concurrency, "concurrency", 16, "accounts audited in parallel (1-64)")
 	fs.BoolVar(&f.FreshKeyUsage, "fresh-key-usage", false, "call GetAccessKeyLastUsed per key instead of trusting the credential report (which can be up to 4 hours stale)")
 	fs.StringVar(&f.ConfigPath, "config", "", "YAML file of check thresholds and severities")
-	fs.StringVar(&f.Preset, "preset", "", "check preset: default or cis (a --config file may name its own)")
+	fs.StringVar(&f.Preset, "preset", "", "check preset when no --config: default or cis (a --config file names its own with `preset:`)")
 	fs.StringVar(&f.Suppressions, "suppressions", "", "YAML file of suppression rules")
 	fs.StringVar(&f.FailOn, "fail-on", "", "exit with code 4 when an unsuppressed finding at or above this severity exists: low, medium, high, critical")
 	fs.BoolVar(&f.NoProgress, "no-progress", false, "no live progress line, even on a terminal")
+	fs.StringSliceVar(&f.Formats, "format", nil, "output files to write (comma separated; default all): "+strings.Join(report.FormatNames(), ", "))
 }
 
 var accountIDRe = regexp.MustCompile(`^\d{12}$`)
@@ -82,7 +80,7 @@ func (o *RunOptions) validateRole() error {
 var ouIDRe = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$`)
 
 // auditOptions validates the flags and loads the files they name.
-func (f *auditFlags) auditOptions(streams IO, version string) (audit.Options, error) {
+func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 	var o audit.Options
 	if _, err := report.MessagesFor(f.Lang); err != nil {
 		return o, &UsageError{Err: fmt.Errorf("--lang: %w", err)}
@@ -105,35 +103,17 @@ func (f *auditFlags) auditOptions(streams IO, version string) (audit.Options, er
 			return o, usageErrorf("--ou %q: not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)", id)
 		}
 	}
-	cfg := checks.DefaultConfig()
-	if f.Preset != "" {
-		p, err := checks.Preset(f.Preset)
-		if err != nil {
-			return o, &UsageError{Err: fmt.Errorf("--preset: %w", err)}
-		}
-		cfg = p
+	j, err := loadJudgement(f.ConfigPath, f.Preset, f.Suppressions, f.FailOn)
+	if err != nil {
+		return o, err
 	}
-	if f.ConfigPath != "" {
-		c, err := checks.LoadConfig(f.ConfigPath)
-		if err != nil {
-			return o, &UsageError{Err: err}
-		}
-		cfg = c
+	formats, err := report.SelectFormats(f.Formats)
+	if err != nil {
+		return o, &UsageError{Err: fmt.Errorf("--format: %w", err)}
 	}
-	var rules suppress.Rules
-	if f.Suppressions != "" {
-		r, err := suppress.Load(f.Suppressions)
-		if err != nil {
-			return o, &UsageError{Err: err}
-		}
-		rules = r
-	}
-	if f.FailOn != "" {
-		s, err := checks.ParseSeverity(f.FailOn)
-		if err != nil {
-			return o, &UsageError{Err: fmt.Errorf("--fail-on: %w", err)}
-		}
-		o.FailOn = &s
+	hist, err := fac.History(f.OutputDir)
+	if err != nil {
+		return o, err
 	}
 	o.Collect = collect.Options{
 		Days:            f.Days,
@@ -143,9 +123,11 @@ func (f *auditFlags) auditOptions(streams IO, version string) (audit.Options, er
 		Concurrency:     f.Concurrency,
 		FreshKeyUsage:   f.FreshKeyUsage,
 	}
-	o.OutputDir, o.Lang, o.Checks, o.Suppressions, o.Version = f.OutputDir, f.Lang, cfg, rules, version
-	o.Out, o.Err = streams.Out, streams.Err
-	o.Live = !f.NoProgress && isTerminal(streams.Err)
+	o.OutputDir, o.Lang, o.Version = f.OutputDir, f.Lang, fac.Version
+	o.Checks, o.Suppressions, o.FailOn = j.Checks, j.Suppressions, j.FailOn
+	o.Formats, o.History, o.Clock = formats, hist, fac.Clock
+	o.Out, o.Err = fac.IO.Out, fac.IO.Err
+	o.Live = !f.NoProgress && isTerminal(fac.IO.Err)
 	return o, nil
 }
 
@@ -156,6 +138,7 @@ func isTerminal(w any) bool {
 
 // RunOptions are the options of `iamaudit run`.
 type RunOptions struct {
+	factory *Factory
 	auditFlags
 	Role        string
 	Profile     string
@@ -164,13 +147,13 @@ type RunOptions struct {
 	SessionName string
 }
 
-func newRunCmd(version string, streams IO) *cobra.Command {
-	return newRunCmdWith(version, streams, runAudit)
-}
-
-// newRunCmdWith takes the function that does the work, so flag parsing can be tested apart.
-func newRunCmdWith(version string, streams IO, runF func(context.Context, *RunOptions, IO, string) error) *cobra.Command {
-	opts := &RunOptions{}
+// newRunCmd builds `iamaudit run`; runF, when not nil, replaces the work (runAudit)
+// so that flag parsing is tested apart.
+func newRunCmd(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runAudit
+	}
+	opts := &RunOptions{factory: f}
 	cmd := &cobra.Command{
 		Use:   "run --role ROLE [flags]",
 		Short: "Audit every ACTIVE account of the Organization",
@@ -197,7 +180,7 @@ Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
 			if err := opts.validateRole(); err != nil {
 				return err
 			}
-			return runF(cmd.Context(), opts, streams, version)
+			return runF(cmd.Context(), opts)
 		},
 	}
 	fs := cmd.Flags()
@@ -210,35 +193,24 @@ Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
 	return cmd
 }
 
-func runAudit(ctx context.Context, opts *RunOptions, streams IO, version string) error {
-	aopts, err := opts.auditOptions(streams, version)
+func runAudit(ctx context.Context, opts *RunOptions) error {
+	aopts, err := opts.auditOptions(opts.factory)
 	if err != nil {
 		return err
 	}
 	aopts.Collect.Role = opts.Role
 	aopts.Collect.ExternalID = opts.ExternalID
 	aopts.Collect.SessionName = opts.SessionName
-	// The SDK's own log lines (e.g. IMDS fallbacks) are not for the user: our errors say what failed.
-	loadOpts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
-	if opts.Profile != "" {
-		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
-	}
-	if opts.Region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	cfg, err := opts.factory.AWSConfig(ctx, opts.Profile, opts.Region)
 	if err != nil {
-		return fmt.Errorf("cannot load AWS configuration: %w (check --profile and ~/.aws/config)", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		return err
 	}
 	return runAndExit(ctx, cfg, aopts)
 }
 
 // runAndExit runs the audit and turns its result into the documented exit code.
 func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error {
-	res, err := audit.Run(ctx, cfg, aopts)
+	o, err := audit.Run(ctx, cfg, aopts)
 	if errors.Is(err, audit.ErrEmptySelection) {
 		return &UsageError{Err: err}
 	}
@@ -248,10 +220,10 @@ func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error 
 	if ctx.Err() != nil {
 		return &ExitCodeError{Code: ExitIncomplete, Msg: "interrupted: the outputs hold what was collected until then"}
 	}
-	if res.FailOnHit {
+	if o.FailOnHit(aopts.FailOn) {
 		return &ExitCodeError{Code: ExitFindings, Msg: fmt.Sprintf("findings at or above --fail-on %s", *aopts.FailOn)}
 	}
-	if res.Incomplete {
+	if o.Incomplete() {
 		return &ExitCodeError{Code: ExitIncomplete, Msg: "the audit is incomplete: some accounts or sections could not be audited (listed above)"}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
@@ -36,7 +37,7 @@ func TestRunFlags(t *testing.T) {
 					o.FailOn != "high" || !o.FreshKeyUsage {
 					t.Errorf("options not parsed: %+v", o)
 				}
-				if _, err := o.auditOptions(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}, "test"); err != nil {
+				if _, err := o.auditOptions(NewFactory("test", IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})); err != nil {
 					t.Errorf("valid options rejected: %v", err)
 				}
 			}},
@@ -51,13 +52,14 @@ func TestRunFlags(t *testing.T) {
 			var got *RunOptions
 			var out, errw bytes.Buffer
 			streams := IO{Out: &out, Err: &errw}
-			root := NewRootCmd("test", streams)
+			f := NewFactory("test", streams)
+			root := NewRootCmd(f)
 			for _, c := range root.Commands() {
 				if c.Name() == "run" {
 					root.RemoveCommand(c)
 				}
 			}
-			root.AddCommand(newRunCmdWith("test", streams, func(_ context.Context, o *RunOptions, _ IO, _ string) error {
+			root.AddCommand(newRunCmd(f, func(_ context.Context, o *RunOptions) error {
 				got = o
 				return nil
 			}))
@@ -152,7 +154,7 @@ func TestRunAgainstSandboxExitCodes(t *testing.T) {
 		t.Errorf("summary does not list the account not audited:\n%s", stdout)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(files) != 4 {
+	if len(files) != len(report.Formats()) {
 		t.Errorf("output files: %v", files)
 	}
 
@@ -219,7 +221,7 @@ func TestRunInterruptedKeepsWhatWasCollected(t *testing.T) {
 		t.Fatalf("exit code %d, want %d\n%s\n%s", code, ExitIncomplete, out.String(), errw.String())
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(files) != 4 {
+	if len(files) != len(report.Formats()) {
 		t.Errorf("outputs after interruption: %v", files)
 	}
 	if !strings.Contains(out.String(), "run interrupted") || !strings.Contains(errw.String(), "interrupted") {
@@ -250,5 +252,24 @@ func TestRunUnwritableOutputDirFailsFirst(t *testing.T) {
 	}
 	if strings.Contains(stdout, "Auditing account") {
 		t.Errorf("audit started: %s", stdout)
+	}
+}
+
+// --preset and --config together are refused by run, demo and analyze alike: one
+// behaviour, instead of the preset being dropped silently (issue 7, defect 4).
+func TestPresetWithConfigRefused(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte("preset: default\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"run", "--role", "R", "--config", cfg, "--preset", "cis", "--output-dir", t.TempDir()},
+		{"demo", "--config", cfg, "--preset", "cis", "--output-dir", t.TempDir()},
+		{"analyze", "--config", cfg, "--preset", "cis", cfg},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != ExitUsage || !strings.Contains(stderr, "give --preset or --config, not both") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
 	}
 }

@@ -105,9 +105,17 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 		a.Reason = fmt.Sprintf("account state is %s (only ACTIVE accounts are audited)", a.State)
 		return a
 	}
+	if ctx.Err() != nil {
+		return notReached(a, ctx)
+	}
 	calls := newCallCounter()
 
 	cl, err := assumeOrFallback(ctx, d, opts, a, calls)
+	if err != nil && ctx.Err() != nil {
+		a = notReached(a, ctx) // the role was not refused: the run stopped first
+		a.APICalls = calls.snapshot()
+		return a
+	}
 	if err != nil {
 		a.Status = inventory.StatusNotAudited
 		a.Reason = err.Error()
@@ -141,6 +149,14 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 	if len(a.Gaps) > 0 {
 		a.Status = inventory.StatusPartial
 	}
+	return a
+}
+
+// notReached marks an ACTIVE account the run was interrupted before auditing: not a
+// finding about the account (nothing says its role is missing), but a gap of the run.
+func notReached(a inventory.Account, ctx context.Context) inventory.Account {
+	a.Status = inventory.StatusNotReached
+	a.Reason = "not reached: the run was interrupted (" + ctx.Err().Error() + ") before this account was audited; run again to audit it"
 	return a
 }
 

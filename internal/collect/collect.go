@@ -167,16 +167,17 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // run is Collect after the caller is known.
 func run(ctx context.Context, d *deps, opts Options, started time.Time) (*inventory.Inventory, error) {
 	opts = opts.withDefaults()
+	opts.window.start, opts.window.end = started.Add(-time.Duration(opts.Days)*24*time.Hour), started
 	inv := &inventory.Inventory{
 		Schema:           inventory.Schema,
 		Tool:             "iamaudit",
 		Version:          opts.Version,
-		RunID:            started.Format("20060102_150405"),
+		RunID:            inventory.RunID(started),
 		StartedAt:        started,
 		Partition:        d.partition,
 		Region:           d.region,
-		EventWindowStart: started.Add(-time.Duration(opts.Days) * 24 * time.Hour),
-		EventWindowEnd:   started,
+		EventWindowStart: opts.window.start,
+		EventWindowEnd:   opts.window.end,
 		EventNames:       append([]string(nil), opts.EventNames...),
 		Caller:           &d.caller,
 		Accounts:         []inventory.Account{},
@@ -225,7 +226,7 @@ func collectAccounts(ctx context.Context, d *deps, opts Options, accounts []inve
 	go func() {
 		for i, a := range accounts {
 			g.Go(func() error {
-				if a.State == "ACTIVE" && a.Status != inventory.StatusNotAudited {
+				if a.State == "ACTIVE" && a.Status != inventory.StatusNotAudited && ctx.Err() == nil {
 					opts.progress(ProgressEvent{Kind: AccountStarted, Account: a, Total: len(accounts)})
 				}
 				res := auditAccount(ctx, d, opts, a)
@@ -245,7 +246,7 @@ func collectAccounts(ctx context.Context, d *deps, opts Options, accounts []inve
 		out[r.i] = r.acct
 		done++
 		var err error
-		if r.acct.Status == inventory.StatusNotAudited {
+		if r.acct.Status == inventory.StatusNotAudited || r.acct.Status == inventory.StatusNotReached {
 			err = errors.New(r.acct.Reason)
 		}
 		opts.progress(ProgressEvent{Kind: AccountDone, Account: r.acct, Err: err, Done: done, Total: len(accounts)})

@@ -14,14 +14,18 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
-// collectEvents looks up each event name in the window [now-Days, now], one lookup
+// collectEvents looks up each event name in the run's window (Options.window, the one
+// the inventory records; [now-Days, now] when collection is driven without a run), one lookup
 // attribute per call (LookupEvents takes only one), 50 events a page (the maximum),
 // paced by the account's 2/s limiter. A failed name is a Gap; the events found
 // before the failure are kept. An authorization failure stops the lookups (every
 // other name would be denied the same way) and is recorded for every name left.
 func collectEvents(ctx context.Context, c trailAPI, opts Options, gaps *gapList) []inventory.Event {
-	end := opts.Clock().UTC()
-	start := end.Add(-time.Duration(opts.Days) * 24 * time.Hour)
+	start, end := opts.window.start, opts.window.end
+	if end.IsZero() {
+		end = opts.Clock().UTC()
+		start = end.Add(-time.Duration(opts.Days) * 24 * time.Hour)
+	}
 	byID := map[string]inventory.Event{}
 	failures := 0 // consecutive event names that failed after all retries
 	for i, name := range opts.EventNames {

@@ -186,11 +186,14 @@ type fakeTrail struct {
 	err   error
 	mu    sync.Mutex
 	calls int
+	// windows are the [StartTime, EndTime] of every lookup.
+	windows [][2]time.Time
 }
 
-func (f *fakeTrail) LookupEvents(context.Context, *cloudtrail.LookupEventsInput, ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
+func (f *fakeTrail) LookupEvents(_ context.Context, in *cloudtrail.LookupEventsInput, _ ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
 	f.mu.Lock()
 	f.calls++
+	f.windows = append(f.windows, [2]time.Time{aws.ToTime(in.StartTime), aws.ToTime(in.EndTime)})
 	f.mu.Unlock()
 	if f.err != nil {
 		return nil, f.err

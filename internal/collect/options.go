@@ -34,6 +34,9 @@ type Options struct {
 	FreshKeyUsage bool
 	EventNames    []string // default: DefaultEventNames
 	Clock         func() time.Time
+	// window is the run's CloudTrail window, set once by the run so that every
+	// account is queried over the window the inventory records.
+	window struct{ start, end time.Time }
 	// Progress is called from worker goroutines; it must be cheap; may be nil.
 	Progress func(ProgressEvent)
 	// Limits in requests per second, per account and API family; zero selects the

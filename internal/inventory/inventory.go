@@ -19,7 +19,19 @@ const (
 	StatusPartial    = "partial"     // audited, but some sections have gaps (see Gaps)
 	StatusNotAudited = "not_audited" // an ACTIVE account where nothing could be collected (see Reason)
 	StatusSkipped    = "skipped"     // not ACTIVE (SUSPENDED, PENDING_CLOSURE, CLOSED): only ACTIVE accounts are audited
+	// StatusNotReached: an ACTIVE account the run never started on because it was
+	// interrupted (Ctrl-C, SIGTERM) first. Nothing is known about it; it is not a
+	// finding (the account may well be auditable) and the run is incomplete.
+	StatusNotReached = "not_reached"
 )
+
+// RunIDLayout is the time layout of a run id (the run's start, UTC): it names every
+// output file of the run and sorts by time.
+const RunIDLayout = "20060102_150405"
+
+// RunID is the run id of a run that started at start: YYYYMMDD_HHMMSS in UTC. Two
+// runs started in the same second get suffixes (_2, _3…) when their files are written.
+func RunID(start time.Time) string { return start.UTC().Format(RunIDLayout) }
 
 // MFA device types, as the seed's mfa_status column spells them.
 const (
@@ -79,7 +91,7 @@ type Account struct {
 	OUPath       string `json:"ou_path,omitempty"`
 	IsManagement bool   `json:"is_management"`
 
-	// Status is StatusAudited, StatusPartial or StatusNotAudited.
+	// Status is StatusAudited, StatusPartial, StatusNotAudited, StatusSkipped or StatusNotReached.
 	Status string `json:"status"`
 	// Reason says why the account was not audited (StatusNotAudited), with what to do next.
 	Reason string `json:"reason,omitempty"`
@@ -308,6 +320,22 @@ type Gap struct {
 	Message   string `json:"message"`
 }
 
+// FullyAudited tells whether everything about the account was collected: it was
+// audited and no section has a gap. Only such an account can show that a finding
+// was resolved, or count as complete.
+func (a Account) FullyAudited() bool { return a.Status == StatusAudited && len(a.Gaps) == 0 }
+
+// NotReached lists the ACTIVE accounts the run was interrupted before reaching.
+func (inv *Inventory) NotReached() []Account {
+	var out []Account
+	for _, a := range inv.Accounts {
+		if a.Status == StatusNotReached {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // NotAudited lists the ACTIVE accounts that could not be audited at all.
 func (inv *Inventory) NotAudited() []Account {
 	var out []Account
@@ -339,7 +367,7 @@ func (inv *Inventory) Complete() bool {
 		if a.Status == StatusSkipped {
 			continue
 		}
-		if a.Status != StatusAudited || len(a.Gaps) > 0 {
+		if !a.FullyAudited() {
 			return false
 		}
 	}

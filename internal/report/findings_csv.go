@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
 // FindingsColumns are the findings CSV's columns, in order (docs/checks.md). New
@@ -76,4 +77,13 @@ func evidenceCell(ev map[string]string) string {
 		parts[i] = k + "=" + ev[k]
 	}
 	return strings.Join(parts, "; ")
+}
+
+// findingsCSVFormat is one row per finding (docs/checks.md).
+var findingsCSVFormat = Format{
+	Name:        "findings-csv",
+	Description: "one row per finding with its evidence, references, remediation and state",
+	FileName:    FindingsReportName,
+	Analyze:     true,
+	Write:       func(w io.Writer, o *outcome.Outcome, _ Messages) error { return WriteFindingsCSV(w, o.Findings) },
 }

@@ -27,6 +27,8 @@ type Messages struct {
 	EventsExported                          string // file
 	InventoryExported                       string // file
 	FindingsExported                        string // file
+	SummaryExported                         string // file
+	NotReachedHeader                        string // count
 	NotAuditedHeader                        string // count
 	NotAuditedLine                          string // name, id, reason
 	SkippedHeader                           string // count
@@ -57,6 +59,8 @@ var english = Messages{
 	EventsExported:        "CloudTrail events report exported: %s",
 	InventoryExported:     "Inventory exported: %s",
 	FindingsExported:      "Findings exported: %s",
+	SummaryExported:       "Summary exported: %s",
+	NotReachedHeader:      "Accounts not reached (the run was interrupted first): %d",
 	NotAuditedHeader:      "Accounts not audited: %d",
 	NotAuditedLine:        "  - %s (%s): %s",
 	SkippedHeader:         "Accounts skipped (not ACTIVE): %d",
@@ -85,6 +89,8 @@ var spanish = Messages{
 	EventsExported:        "Reporte de eventos CloudTrail exportado: %s",
 	InventoryExported:     "Inventario exportado: %s",
 	FindingsExported:      "Hallazgos exportados: %s",
+	SummaryExported:       "Resumen exportado: %s",
+	NotReachedHeader:      "Cuentas no alcanzadas (la ejecución se interrumpió antes): %d",
 	NotAuditedHeader:      "Cuentas no auditadas: %d",
 	NotAuditedLine:        "  - %s (%s): %s",
 	SkippedHeader:         "Cuentas omitidas (no ACTIVE): %d",

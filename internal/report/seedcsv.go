@@ -10,6 +10,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
 // DateLayout is the seed's date form, always UTC.
@@ -18,9 +19,6 @@ const DateLayout = "2006-01-02 15:04:05"
 // File names of the seed's two reports, for a run id (YYYYMMDD_HHMMSS, UTC start time).
 func IAMReportName(runID string) string    { return "iam_audit_report_" + runID + ".csv" }
 func EventsReportName(runID string) string { return "cloudtrail_events_" + runID + ".csv" }
-
-// RunID formats a run's start time as the seed's file-name timestamp, in UTC.
-func RunID(start time.Time) string { return start.UTC().Format("20060102_150405") }
 
 // IAMReportHeader is the seed's iam_audit_report header; positions never change.
 var IAMReportHeader = []string{"account_id", "account_name", "username", "password_status",
@@ -153,4 +151,24 @@ func EventCount(inv *inventory.Inventory) int {
 func unknownFor(a *inventory.Account, user, section string) bool {
 	_, unknown := checks.UserGap(a, user, section)
 	return unknown
+}
+
+// seedIAMFormat is the seed's iam_audit_report CSV (docs/seed-contract.md).
+var seedIAMFormat = Format{
+	Name:        "seed-iam-csv",
+	Description: "one row per access key (and per user without keys), the seed script's columns",
+	FileName:    IAMReportName,
+	Write: func(w io.Writer, o *outcome.Outcome, m Messages) error {
+		return WriteCSV(w, IAMReportHeader, IAMReportRows(o.Inventory, m))
+	},
+}
+
+// seedEventsFormat is the seed's cloudtrail_events CSV (docs/seed-contract.md).
+var seedEventsFormat = Format{
+	Name:        "seed-events-csv",
+	Description: "the CloudTrail IAM events of the window, the seed script's columns",
+	FileName:    EventsReportName,
+	Write: func(w io.Writer, o *outcome.Outcome, _ Messages) error {
+		return WriteCSV(w, EventsReportHeader, EventRows(o.Inventory))
+	},
 }

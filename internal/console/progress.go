@@ -1,4 +1,8 @@
-package audit
+// Package console is what a person watching a run sees: the seed's per-account lines
+// and a live progress line while accounts are collected, then the run's report (the
+// seed's totals and exported files, the findings summary, the accounts not audited
+// and the gaps).
+package console
 
 import (
 	"fmt"
@@ -12,18 +16,19 @@ import (
 	"github.com/iamaudit/iamaudit/internal/report"
 )
 
-// display prints the seed's per-account console lines as accounts progress and,
+// Progress prints the seed's per-account console lines as accounts progress and,
 // on a terminal, a live progress line (accounts done / total, current phase) on
-// the error stream. Collection workers call event concurrently.
-type display struct {
+// the error stream. Collection workers call Event concurrently.
+type Progress struct {
 	mu   sync.Mutex
 	out  io.Writer
 	msgs report.Messages
 	bar  *progressbar.ProgressBar // nil when not a terminal
 }
 
-func newDisplay(out, errw io.Writer, live bool, msgs report.Messages) *display {
-	d := &display{out: out, msgs: msgs}
+// NewProgress writes the lines to out and, when live, the progress line to errw.
+func NewProgress(out, errw io.Writer, live bool, msgs report.Messages) *Progress {
+	d := &Progress{out: out, msgs: msgs}
 	if live {
 		d.bar = progressbar.NewOptions(-1,
 			progressbar.OptionSetWriter(errw),
@@ -38,7 +43,7 @@ func newDisplay(out, errw io.Writer, live bool, msgs report.Messages) *display {
 	return d
 }
 
-func (d *display) println(format string, args ...any) {
+func (d *Progress) println(format string, args ...any) {
 	if d.bar != nil {
 		_ = d.bar.Clear()
 	}
@@ -48,7 +53,8 @@ func (d *display) println(format string, args ...any) {
 	}
 }
 
-func (d *display) event(e collect.ProgressEvent) {
+// Event shows one collection event.
+func (d *Progress) Event(e collect.ProgressEvent) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.bar != nil && e.Total > 0 && d.bar.GetMax() != e.Total {
@@ -84,7 +90,8 @@ func phaseOf(e collect.ProgressEvent) string {
 	return "starting"
 }
 
-func (d *display) finish() {
+// Finish removes the progress line.
+func (d *Progress) Finish() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.bar != nil {

@@ -1,4 +1,4 @@
-package audit
+package console
 
 import (
 	"bytes"
@@ -33,11 +33,11 @@ func TestDisplay(t *testing.T) {
 		for _, live := range []bool{false, true} {
 			m, _ := report.MessagesFor(tt.lang)
 			var out, errw bytes.Buffer
-			d := newDisplay(&out, &errw, live, m)
+			d := NewProgress(&out, &errw, live, m)
 			for _, e := range events {
-				d.event(e)
+				d.Event(e)
 			}
-			d.finish()
+			d.Finish()
 			if out.String() != tt.want {
 				t.Errorf("%s live=%v: console\n%q\nwant\n%q", tt.lang, live, out.String(), tt.want)
 			}

@@ -1,0 +1,144 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
+)
+
+// Dir is the history kept by the run JSON files (iamaudit_<run id>.json) of one
+// output directory: the baseline of a run is the newest earlier complete `run` file
+// there. The run's own JSON file, written by the json output format, is its record,
+// so Record has nothing more to store.
+type Dir struct {
+	Path string
+}
+
+// NewDir is the directory history of path.
+func NewDir(path string) *Dir { return &Dir{Path: path} }
+
+// Name implements History.
+func (d *Dir) Name() string { return "directory " + d.Path }
+
+// Record implements History: the json format already wrote the run into the
+// directory; nothing else is kept.
+func (d *Dir) Record(context.Context, *outcome.Outcome) error { return nil }
+
+// runFile is one iamaudit_<run id>.json file and its run id's order.
+type runFile struct {
+	path  string
+	runID string
+	stamp string // YYYYMMDD_HHMMSS
+	n     int    // 1 for the plain id, N for the suffix _N
+}
+
+var runFileRe = regexp.MustCompile(`^iamaudit_(\d{8}_\d{6})(?:_(\d+))?\.json$`)
+
+// parseRunFile reads a run JSON file name; ok is false for any other file.
+func parseRunFile(path string) (runFile, bool) {
+	m := runFileRe.FindStringSubmatch(filepath.Base(path))
+	if m == nil {
+		return runFile{}, false
+	}
+	f := runFile{path: path, stamp: m[1], n: 1, runID: m[1]}
+	if m[2] != "" {
+		n, err := strconv.Atoi(m[2])
+		if err != nil || n < 2 {
+			return runFile{}, false
+		}
+		f.n, f.runID = n, m[1]+"_"+m[2]
+	}
+	return f, true
+}
+
+// before orders run files by time, then by suffix: _2 before _10.
+func (f runFile) before(g runFile) bool {
+	if f.stamp != g.stamp {
+		return f.stamp < g.stamp
+	}
+	return f.n < g.n
+}
+
+// Baseline implements History. Files are ordered by run id (time, then the _N
+// suffix as a number). It passes over, with a warning, earlier files it cannot use:
+// unreadable ones, JSON of another schema version, `analyze` outputs and
+// interrupted runs, and takes the newest one it can.
+func (d *Dir) Baseline(_ context.Context, runID string, warn func(string)) (*outcome.Baseline, error) {
+	if warn == nil {
+		warn = func(string) {}
+	}
+	paths, err := filepath.Glob(filepath.Join(d.Path, "iamaudit_*.json"))
+	if err != nil {
+		return nil, err
+	}
+	current, ok := parseRunFile("iamaudit_" + runID + ".json")
+	if !ok {
+		return nil, fmt.Errorf("run id %q is not of the form YYYYMMDD_HHMMSS[_N]", runID)
+	}
+	var files []runFile
+	for _, p := range paths {
+		if f, ok := parseRunFile(p); ok && f.before(current) {
+			files = append(files, f)
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[j].before(files[i]) }) // newest first
+	for _, f := range files {
+		b, skip := readBaseline(f)
+		if skip != "" {
+			if skip != skipQuiet {
+				warn(skip)
+			}
+			continue
+		}
+		return b, nil
+	}
+	return nil, nil
+}
+
+// skipQuiet marks files passed over without a warning: analyze outputs and
+// interrupted runs are never a baseline, by design.
+const skipQuiet = "\x00"
+
+// readBaseline reads one run file; skip says why it cannot be the baseline.
+func readBaseline(f runFile) (*outcome.Baseline, string) {
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		return nil, fmt.Sprintf("cannot read the earlier run %s (%v): compared with an older run instead", f.path, err)
+	}
+	var doc struct {
+		Schema   string              `json:"schema"`
+		Command  string              `json:"command"`
+		RunID    string              `json:"run_id"`
+		Findings []checks.Finding    `json:"findings"`
+		Accounts []inventory.Account `json:"accounts"`
+		Gaps     []inventory.Gap     `json:"gaps"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil || !strings.HasPrefix(doc.Schema, "iamaudit.inventory/") {
+		return nil, fmt.Sprintf("the earlier run %s is not an iamaudit JSON file: compared with an older run instead", f.path)
+	}
+	if doc.Schema != inventory.Schema {
+		return nil, fmt.Sprintf("the earlier run %s has schema %s, not %s: compared with an older run instead", f.path, doc.Schema, inventory.Schema)
+	}
+	inv := &inventory.Inventory{Gaps: doc.Gaps}
+	if doc.Command != outcome.CommandRun || outcome.Interrupted(inv) {
+		return nil, skipQuiet
+	}
+	b := &outcome.Baseline{Ref: filepath.Base(f.path), RunID: doc.RunID, Findings: doc.Findings, FullyAudited: map[string]bool{}}
+	if b.RunID == "" {
+		b.RunID = f.runID
+	}
+	for _, a := range doc.Accounts {
+		b.FullyAudited[a.ID] = a.FullyAudited()
+	}
+	return b, ""
+}
