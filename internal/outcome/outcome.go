@@ -60,15 +60,22 @@ type Settings struct {
 }
 
 // Evaluate runs the checks on inv at now, applies the suppressions, gives findings
-// their states against baseline (nil: every finding is open), and scores. It is pure.
+// their states and scores. It is pure. A run's findings get their states across
+// runs against baseline: with no earlier run (nil) every finding of a run is new. An
+// analysis compares with nothing: its findings are open (or suppressed).
 func Evaluate(command string, inv *inventory.Inventory, now time.Time, s Settings, baseline *Baseline) *Outcome {
 	findings := checks.Run(inv, now, s.Checks)
 	expired := suppress.Apply(findings, s.Suppressions, now)
 	o := &Outcome{Command: command, Inventory: inv, Now: now, Findings: findings, Expired: expired, Resolved: []checks.Finding{}}
-	if baseline != nil {
+	if command == CommandRun {
+		var before []checks.Finding
+		fully := map[string]bool{}
+		if baseline != nil {
+			before, fully = baseline.Findings, baseline.FullyAudited
+		}
 		var resolved []checks.Finding
-		o.Findings, resolved = checks.CompareRuns(baseline.Findings, findings)
-		o.Resolved = comparable(resolved, baseline.FullyAudited, inv)
+		o.Findings, resolved = checks.CompareRuns(before, findings)
+		o.Resolved = comparable(resolved, fully, inv)
 		o.Baseline = baseline
 	}
 	o.Scores = score.Compute(inv, o.Findings, now, s.Checks)

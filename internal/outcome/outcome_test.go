@@ -29,8 +29,13 @@ func TestEvaluate(t *testing.T) {
 		t.Fatalf("no baseline: %+v", first)
 	}
 	for _, f := range first.Findings {
+		if f.State != checks.StateNew {
+			t.Errorf("first run: %s is %s, want new", f.CheckID, f.State)
+		}
+	}
+	for _, f := range Evaluate(CommandAnalyze, inv, now, Settings{Checks: cfg}, nil).Findings {
 		if f.State != checks.StateOpen {
-			t.Errorf("without a baseline %s is %s, want open", f.CheckID, f.State)
+			t.Errorf("analysis: %s is %s, want open", f.CheckID, f.State)
 		}
 	}
 	gone := checks.Finding{ID: "gone-1", CheckID: "x", AccountID: "111111111111", Severity: checks.High}
