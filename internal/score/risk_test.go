@@ -34,7 +34,8 @@ func TestRiskFormula(t *testing.T) {
 		{"one critical", RiskBasis{Critical: 1}, 73, 60, "high"},                  // 60 + 40·20/60 = 73.3
 		{"two critical", RiskBasis{Critical: 2}, 80, 60, "critical"},              // 60 + 40·40/80
 		{"one critical and lows", RiskBasis{Critical: 1, Low: 3}, 75, 60, "high"}, // 60 + 40·23/63 = 74.6
-		{"rounding half up", RiskBasis{Medium: 30}, 60, 0, "high"},                // 100·60/100
+		{"thirty medium", RiskBasis{Medium: 30}, 60, 0, "high"},                   // 100·60/100
+		{"rounding half up", RiskBasis{Medium: 12}, 38, 0, "low"},                 // 100·24/64 = 37.5
 		{"many", RiskBasis{Critical: 1000, High: 1000, Medium: 1000, Low: 1000}, 100, 60, "critical"},
 	}
 	for _, c := range cases {

@@ -118,7 +118,8 @@ func (b *RiskBasis) add(s checks.Severity) {
 //	score  = floor + round((100 − floor) · points / (points + 40))
 //
 // in integers (halves round up), so the same findings give the same score on every
-// machine. It grows with every finding, never reaches 100, and is at least the floor.
+// machine. It never falls when a finding is added, is at least the floor, and
+// approaches 100 without saturating early (100 takes over 3,000 points).
 func (b RiskBasis) Risk() int {
 	p, f := b.points(), b.floor()
 	// round(x/y) = (2x + y) / (2y) for non-negative integers.
