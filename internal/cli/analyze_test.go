@@ -158,8 +158,13 @@ func TestAnalyzeJSONRoundTrip(t *testing.T) {
 		Findings []checks.Finding `json:"findings"`
 		Scores   struct {
 			Organization struct {
-				Risk        *int `json:"risk_score"`
-				RiskAtLeast int  `json:"risk_at_least"`
+				Risk        *int   `json:"risk_score"`
+				RiskAtLeast int    `json:"risk_at_least"`
+				RiskFormula string `json:"risk_formula"`
+				SeedRisk    struct {
+					Score   *int `json:"score"`
+					AtLeast int  `json:"at_least"`
+				} `json:"seed_risk"`
 			} `json:"organization"`
 		} `json:"scores"`
 	}
@@ -167,10 +172,13 @@ func TestAnalyzeJSONRoundTrip(t *testing.T) {
 	if err != nil || json.Unmarshal(jb, &back) != nil || back.Schema != inventory.Schema || len(back.Findings) == 0 {
 		t.Fatalf("json output: %v %s", err, jb)
 	}
-	// One inactive key; the account "Lost" was not audited, so the Organization's
-	// risk is unknown (null), at least 1.
-	if back.Scores.Organization.Risk != nil || back.Scores.Organization.RiskAtLeast != 1 {
-		t.Errorf("risk %v at least %d", back.Scores.Organization.Risk, back.Scores.Organization.RiskAtLeast)
+	// The account "Lost" was not audited, so the Organization's risk is unknown
+	// (null): at least 54 from Prod's open findings (one high, one medium, five low:
+	// 40 + round(60·12/52)), and at least 1 by the original dashboard's formula (one
+	// inactive key).
+	o := back.Scores.Organization
+	if o.Risk != nil || o.RiskAtLeast != 54 || o.RiskFormula != "iamaudit-risk/2" || o.SeedRisk.Score != nil || o.SeedRisk.AtLeast != 1 {
+		t.Errorf("risk %v at least %d (%s), seed risk %v at least %d", o.Risk, o.RiskAtLeast, o.RiskFormula, o.SeedRisk.Score, o.SeedRisk.AtLeast)
 	}
 	if !strings.Contains(string(jb), `"mfa_coverage_percent": null`) {
 		t.Error("unknown MFA coverage is not null in the JSON")

@@ -222,15 +222,20 @@ func TestSummaryUnknown(t *testing.T) {
 	}}
 	for _, lang := range []string{"en", "es"} {
 		var buf bytes.Buffer
-		sc := score.Compute(inv, nil, fnow, checks.DefaultConfig())
-		if err := WriteSummary(&buf, nil, sc, nil, lang); err != nil {
+		fs := checks.Run(inv, fnow, checks.DefaultConfig())
+		sc := score.Compute(inv, fs, fnow, checks.DefaultConfig())
+		if err := WriteSummary(&buf, fs, sc, nil, lang); err != nil {
 			t.Fatal(err)
 		}
 		out := buf.String()
 		want := map[string][]string{
-			"en": {`Phase 1 "MFA": unknown (MFA coverage unknown`, "Organization risk score: unknown (at least 7/100", "risk unknown", "incomplete data: mfa",
+			// high 1, medium 1, low 2: 40 + round(60·9/49) = 51 of what is known; the
+			// original dashboard's formula: 4 (key 181–365 days) + 3 (never signed in).
+			"en": {`Phase 1 "MFA": unknown (MFA coverage unknown`, "Organization risk score: unknown (at least 51/100", "risk unknown (at least 51/100", "incomplete data: mfa",
+				"Original dashboard's risk score, for comparison: unknown (at least 7/100", "original dashboard's risk unknown (at least 7/100)",
 				`Phase 2 "Use temporary credentials": not complete (1 active key older than 90 days)`},
-			"es": {`Fase 1 "MFA": desconocida (cobertura de MFA desconocida`, "desconocida (al menos 7/100", "1 access key activa con más de 90 días"},
+			"es": {`Fase 1 "MFA": desconocida (cobertura de MFA desconocida`, "organización: desconocida (al menos 51/100", "riesgo desconocido (al menos 51/100",
+				"panel original, para comparar: desconocida (al menos 7/100", "datos incompletos: mfa", "1 access key activa con más de 90 días"},
 		}[lang]
 		for _, w := range want {
 			if !strings.Contains(out, w) {

@@ -38,6 +38,8 @@ type SummaryOptions struct {
 type summaryWords struct {
 	Findings, NoFindings, Suppressed, SuppressedMark, BySeverity, ByAccount, NotAudited string
 	Risk, RiskUnknown, OrgRisk, OrgRiskUnknown, Maturity, Phase1, Phase2                string
+	SeedRisk, SeedRiskUnknown, OrgSeedRisk, OrgSeedRiskUnknown, Formula, Unevaluated    string
+	Unevaluated1                                                                        string
 	Complete, NotComplete, Advanced, PhaseUnknown, Expired, ExpiredLine                 string
 	Coverage, Coverage1, CoverageUnknown, OldKeys, OldKeys1, LongTerm, LongTerm1        string
 	KeysUnknown, More, MoreSuppressed, MoreNoFile, Resolved, MoreResolved, Incomplete   string
@@ -51,7 +53,13 @@ var summaryEN = summaryWords{
 	BySeverity: "By severity:", ByAccount: "By account:", NotAudited: "not audited",
 	Risk: "risk %d/100 (%s)", RiskUnknown: "risk unknown (at least %d/100: data is incomplete)",
 	OrgRisk: "Organization risk score: %d/100 (%s)", OrgRiskUnknown: "Organization risk score: unknown (at least %d/100: data is incomplete)",
-	Maturity: "Security maturity:", Phase1: `Phase 1 "MFA"`, Phase2: `Phase 2 "Use temporary credentials"`,
+	SeedRisk: "original dashboard's risk %d/100 (%s)", SeedRiskUnknown: "original dashboard's risk unknown (at least %d/100)",
+	OrgSeedRisk:        "Original dashboard's risk score, for comparison: %d/100 (%s)",
+	OrgSeedRiskUnknown: "Original dashboard's risk score, for comparison: unknown (at least %d/100: data is incomplete)",
+	Formula:            "Risk formula: %s, every open finding by severity (docs/checks.md); the original dashboard's: %s",
+	Unevaluated:        "%d checks could not look at everything (risk_unevaluated_checks in the JSON)",
+	Unevaluated1:       "1 check could not look at everything (risk_unevaluated_checks in the JSON)",
+	Maturity:           "Security maturity:", Phase1: `Phase 1 "MFA"`, Phase2: `Phase 2 "Use temporary credentials"`,
 	Complete: "complete", NotComplete: "not complete", Advanced: "advanced", PhaseUnknown: "unknown",
 	Expired:     "Expired suppression rules (they no longer suppress; renew or remove them):",
 	ExpiredLine: "  - line %d: %s",
@@ -74,7 +82,13 @@ var summaryES = summaryWords{
 	BySeverity: "Por severidad:", ByAccount: "Por cuenta:", NotAudited: "no auditada",
 	Risk: "riesgo %d/100 (%s)", RiskUnknown: "riesgo desconocido (al menos %d/100: datos incompletos)",
 	OrgRisk: "Puntuación de riesgo de la organización: %d/100 (%s)", OrgRiskUnknown: "Puntuación de riesgo de la organización: desconocida (al menos %d/100: datos incompletos)",
-	Maturity: "Madurez de seguridad:", Phase1: `Fase 1 "MFA"`, Phase2: `Fase 2 "Credenciales temporales"`,
+	SeedRisk: "riesgo del panel original %d/100 (%s)", SeedRiskUnknown: "riesgo del panel original desconocido (al menos %d/100)",
+	OrgSeedRisk:        "Puntuación de riesgo del panel original, para comparar: %d/100 (%s)",
+	OrgSeedRiskUnknown: "Puntuación de riesgo del panel original, para comparar: desconocida (al menos %d/100: datos incompletos)",
+	Formula:            "Fórmula de riesgo: %s, todos los hallazgos abiertos por severidad (docs/checks.md); la del panel original: %s",
+	Unevaluated:        "%d comprobaciones no pudieron verlo todo (risk_unevaluated_checks en el JSON)",
+	Unevaluated1:       "1 comprobación no pudo verlo todo (risk_unevaluated_checks en el JSON)",
+	Maturity:           "Madurez de seguridad:", Phase1: `Fase 1 "MFA"`, Phase2: `Fase 2 "Credenciales temporales"`,
 	Complete: "completa", NotComplete: "incompleta", Advanced: "avanzada", PhaseUnknown: "desconocida",
 	Expired:     "Reglas de supresión caducadas (ya no suprimen; renuévelas o elimínelas):",
 	ExpiredLine: "  - línea %d: %s",
@@ -152,7 +166,8 @@ func WriteSummary(w io.Writer, findings []checks.Finding, scores score.Scores, e
 // "[SEVERITY] account/user: message", highest severity first, at most
 // opts.MaxFindings of them and then "… and K more findings: see <file>"; the
 // suppressed ones marked with their reason (same limit); the findings resolved since
-// the previous run; the counts per severity and per account, the risk score, the
+// the previous run; the counts per severity and per account, the risk score
+// (iamaudit-risk/2, named on its own line) beside the original dashboard's, the
 // maturity phases ("unknown" when their data is incomplete) and the expired
 // suppression rules.
 func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Scores, expired []suppress.Rule, opts SummaryOptions) error {
@@ -215,15 +230,24 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 				p("  %s: %s; %s", accountLabel(a.AccountName, a.AccountID), wd.NotAudited, countsLine(wd, a.Findings))
 				continue
 			}
-			line := fmt.Sprintf("  %s: %s; %s", accountLabel(a.AccountName, a.AccountID), countsLine(wd, a.Findings), riskText(wd, wd.Risk, wd.RiskUnknown, a))
-			if !a.Known {
+			line := fmt.Sprintf("  %s: %s; %s; %s", accountLabel(a.AccountName, a.AccountID), countsLine(wd, a.Findings),
+				riskText(wd, wd.Risk, wd.RiskUnknown, a), seedRiskText(wd, wd.SeedRisk, wd.SeedRiskUnknown, a.SeedRisk))
+			if len(a.UnknownSections) > 0 {
 				line += "; " + fmt.Sprintf(wd.Incomplete, strings.Join(a.UnknownSections, ", "))
+			}
+			switch n := len(a.RiskUnevaluated); {
+			case n == 1:
+				line += "; " + wd.Unevaluated1
+			case n > 1:
+				line += "; " + fmt.Sprintf(wd.Unevaluated, n)
 			}
 			p("%s", line)
 		}
 	}
 	p("")
 	p("%s", riskText(wd, wd.OrgRisk, wd.OrgRiskUnknown, org))
+	p("%s", seedRiskText(wd, wd.OrgSeedRisk, wd.OrgSeedRiskUnknown, org.SeedRisk))
+	p(wd.Formula, org.RiskFormula, org.SeedRisk.Formula)
 	p("%s", wd.Maturity)
 	p("  %s: %s (%s)", wd.Phase1, state(wd, org.Phase1), coverageText(wd, org))
 	p("  %s: %s (%s)", wd.Phase2, state(wd, org.Phase2), keysText(wd, org, scores.KeyRotationDays))
@@ -254,6 +278,13 @@ func riskText(wd summaryWords, known, unknown string, s score.Score) string {
 		return fmt.Sprintf(unknown, s.RiskAtLeast)
 	}
 	return fmt.Sprintf(known, *s.Risk, wd.label(s.RiskLabel))
+}
+
+func seedRiskText(wd summaryWords, known, unknown string, s score.SeedRisk) string {
+	if s.Score == nil {
+		return fmt.Sprintf(unknown, s.AtLeast)
+	}
+	return fmt.Sprintf(known, *s.Score, wd.label(s.Label))
 }
 
 func coverageText(wd summaryWords, s score.Score) string {

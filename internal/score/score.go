@@ -1,6 +1,8 @@
 // Package score summarises an audit: finding counts by severity, MFA coverage, access
-// key age distribution, the seed tool's 0–100 risk score and the AWS Security Maturity
-// Model phases, per account and for the whole Organization. See docs/checks.md.
+// key age distribution, the 0–100 risk score of every open finding (formula
+// iamaudit-risk/2), the seed dashboard's risk score kept for comparison
+// (iamaudit-risk/1) and the AWS Security Maturity Model phases, per account and for
+// the whole Organization. See docs/checks.md, "Scores and maturity".
 package score
 
 import (
@@ -59,8 +61,89 @@ func (k *KeyAges) add(age int) {
 	}
 }
 
-// RiskInputs are the terms of the risk score, after leaving out resources whose
-// corresponding finding is suppressed.
+// Risk formula versions. Every risk figure names the formula it was computed with,
+// so that a trend never silently mixes two formulas. iamaudit-risk/1 is the seed
+// dashboard's formula: the one every "risk_score" written before "risk_formula"
+// existed was computed with.
+const (
+	RiskFormula     = "iamaudit-risk/2"
+	SeedRiskFormula = "iamaudit-risk/1"
+)
+
+// Weights of iamaudit-risk/2 (docs/checks.md, "Scores and maturity").
+const (
+	// Points per open finding, by severity. With the floors, one critical finding
+	// alone scores 73 ("high") and two score 80 ("critical"); one high finding alone
+	// scores 47 ("medium") and four score 60 ("high").
+	pointsCritical, pointsHigh, pointsMedium, pointsLow = 20, 5, 2, 1
+	// Floors by the worst open severity: the label is never more than one step below
+	// the worst finding, so one critical finding makes at least "high" (60) and one
+	// high finding at least "medium" (40).
+	floorCritical, floorHigh = 60, 40
+	// halfPoints is how many points take a score half-way from its floor to 100
+	// (2 critical, 8 high, 20 medium or 40 low findings).
+	halfPoints = 40
+)
+
+// RiskBasis is what iamaudit-risk/2 is computed from: the open (unsuppressed)
+// findings by severity, leaving out account_not_audited (it says the account could
+// not be looked at, not that its credentials are at risk: an unknown is not counted
+// as bad), their points and the floor set by the worst of them.
+type RiskBasis struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Points   int `json:"points"`
+	Floor    int `json:"floor"`
+}
+
+func (b *RiskBasis) add(s checks.Severity) {
+	switch s {
+	case checks.Critical:
+		b.Critical++
+	case checks.High:
+		b.High++
+	case checks.Medium:
+		b.Medium++
+	case checks.Low:
+		b.Low++
+	}
+}
+
+// Risk is iamaudit-risk/2 of the counts (Points and Floor are not read):
+//
+//	points = 20·critical + 5·high + 2·medium + 1·low
+//	floor  = 60 if any critical, else 40 if any high, else 0
+//	score  = floor + round((100 − floor) · points / (points + 40))
+//
+// in integers (halves round up), so the same findings give the same score on every
+// machine. It never falls when a finding is added, is at least the floor, and
+// approaches 100 without saturating early (100 takes over 3,000 points).
+func (b RiskBasis) Risk() int {
+	p, f := b.points(), b.floor()
+	// round(x/y) = (2x + y) / (2y) for non-negative integers.
+	x, y := (100-f)*p, p+halfPoints
+	return f + (2*x+y)/(2*y)
+}
+
+func (b RiskBasis) points() int {
+	return pointsCritical*b.Critical + pointsHigh*b.High + pointsMedium*b.Medium + pointsLow*b.Low
+}
+
+func (b RiskBasis) floor() int {
+	switch {
+	case b.Critical > 0:
+		return floorCritical
+	case b.High > 0:
+		return floorHigh
+	}
+	return 0
+}
+
+// RiskInputs are the terms of the seed dashboard's risk score (iamaudit-risk/1),
+// after leaving out resources whose corresponding finding is suppressed and users
+// whose data the term needs is unknown (a lower bound counts only what is known).
 type RiskInputs struct {
 	KeysOver365          int `json:"keys_over_365"`
 	Keys181To365         int `json:"keys_181_365"`
@@ -71,12 +154,12 @@ type RiskInputs struct {
 }
 
 // Risk is min(8·keys>365d + 4·keys 181–365d + 2·keys 91–180d + 5·console users without
-// MFA + 3·console users who never signed in + 1·inactive keys, 100).
+// MFA + 3·console users who never signed in + 1·inactive keys, 100): iamaudit-risk/1.
 func (r RiskInputs) Risk() int {
 	return min(8*r.KeysOver365+4*r.Keys181To365+2*r.Keys91To180+5*r.UsersWithoutMFA+3*r.ConsoleNeverSignedIn+r.InactiveKeys, 100)
 }
 
-// RiskLabel is critical ≥ 80, high ≥ 60, medium ≥ 40, else low.
+// RiskLabel is critical ≥ 80, high ≥ 60, medium ≥ 40, else low (both formulas).
 func RiskLabel(score int) string {
 	switch {
 	case score >= 80:
@@ -87,6 +170,17 @@ func RiskLabel(score int) string {
 		return "medium"
 	}
 	return "low"
+}
+
+// SeedRisk is the seed dashboard's risk score, kept for comparison with the seed.
+type SeedRisk struct {
+	Formula string `json:"formula"` // SeedRiskFormula
+	// Score is null when unknown (a gap in users, mfa, password or access_keys, or not
+	// audited); Label is then "unknown" and AtLeast is the score of what is known.
+	Score   *int       `json:"score"`
+	AtLeast int        `json:"at_least"`
+	Label   string     `json:"label"`
+	Inputs  RiskInputs `json:"inputs"`
 }
 
 // Phase is one AWS Security Maturity Model stage.
@@ -108,9 +202,10 @@ type Score struct {
 	// (zero) and it is left out of the Organization's counts.
 	Audited bool `json:"audited"`
 	// Known is false when some figure below rests on incomplete data: the account was
-	// not audited, or a gap (account-wide or about one user) hit a section the score
-	// uses. UnknownSections lists those sections ("not_audited" for an account that
-	// could not be audited; for the Organization, the union of its accounts').
+	// not audited, a gap (account-wide or about one user) hit a section the score
+	// uses, or a check could not look at all of the account (RiskUnevaluated).
+	// UnknownSections lists those sections ("not_audited" for an account that could
+	// not be audited; for the Organization, the union of its accounts').
 	Known           bool     `json:"known"`
 	UnknownSections []string `json:"unknown_sections,omitempty"`
 	Accounts        int      `json:"accounts,omitempty"` // Organization only: audited accounts
@@ -132,15 +227,25 @@ type Score struct {
 	// KeysOverRotation counts active keys older than key_rotation_medium_days (90).
 	KeysOverRotation int `json:"keys_over_rotation"`
 
-	RiskInputs RiskInputs `json:"risk_inputs"`
-	// Risk is null when unknown (a gap in users, mfa, password or access_keys, or
-	// not audited); RiskLabel is then "unknown" and RiskAtLeast is the score of
-	// what was collected (a lower bound).
-	Risk        *int   `json:"risk_score"`
-	RiskAtLeast int    `json:"risk_at_least"`
-	RiskLabel   string `json:"risk_label"`
-	Phase1      Phase  `json:"phase1"`
-	Phase2      Phase  `json:"phase2"`
+	// RiskFormula names the formula of Risk: RiskFormula (iamaudit-risk/2).
+	RiskFormula string `json:"risk_formula"`
+	// Risk is the score of every open finding by severity (RiskBasis.Risk). It is
+	// null when some findings may be missing: the account was not audited, a gap left
+	// a user section unknown (UnknownSections), or a check could not look at all of
+	// the account (RiskUnevaluated). RiskLabel is then "unknown" and RiskAtLeast is
+	// the score of the findings that were made, which rest only on known data (a
+	// lower bound).
+	Risk        *int      `json:"risk_score"`
+	RiskAtLeast int       `json:"risk_at_least"`
+	RiskLabel   string    `json:"risk_label"`
+	RiskBasis   RiskBasis `json:"risk_basis"`
+	// RiskUnevaluated lists the enabled checks that could not look at all of the
+	// account (checks.Unevaluated); for the Organization, the union of its accounts'.
+	RiskUnevaluated []string `json:"risk_unevaluated_checks,omitempty"`
+	// SeedRisk is the seed dashboard's formula, for comparison.
+	SeedRisk SeedRisk `json:"seed_risk"`
+	Phase1   Phase    `json:"phase1"`
+	Phase2   Phase    `json:"phase2"`
 }
 
 // Scores holds every account's score and the Organization's.
@@ -167,19 +272,25 @@ func (s suppressedSet) has(check, acct, resource string) bool {
 	return s[[3]string{check, acct, resource}]
 }
 
-// Compute summarises the inventory and the findings. Counts by severity include only
-// unsuppressed findings. The risk score is computed from inventory facts, leaving out
-// each resource whose corresponding finding is suppressed (a key whose
-// access_key_not_rotated finding, a user whose console_without_mfa or
-// console_password_unused finding, an inactive key whose inactive_key_not_deleted
-// finding is suppressed). The other figures are facts and ignore suppressions.
+// Compute summarises the inventory and the findings. Counts by severity and the risk
+// score (iamaudit-risk/2) include only unsuppressed findings. The seed risk score
+// (iamaudit-risk/1) is computed from inventory facts, leaving out each resource whose
+// corresponding finding is suppressed (a key whose access_key_not_rotated finding, a
+// user whose console_without_mfa or console_password_unused finding, an inactive key
+// whose inactive_key_not_deleted finding is suppressed). The other figures are facts
+// and ignore suppressions.
+//
+// The Organization's risk is the same formula over the open findings of all its
+// accounts: its floor is the worst account's floor and its points the sum of theirs,
+// so it is never below any account's score (see docs/checks.md).
 func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time, cfg checks.Config) Scores {
 	sup := suppressedSet{}
 	counts := map[string]*Counts{}
+	bases := map[string]*RiskBasis{}
 	for _, f := range findings {
 		c := counts[f.AccountID]
 		if c == nil {
-			c = &Counts{}
+			c, bases[f.AccountID] = &Counts{}, &RiskBasis{}
 			counts[f.AccountID] = c
 		}
 		if f.Suppressed {
@@ -197,6 +308,9 @@ func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time,
 		case checks.Low:
 			c.Low++
 		}
+		if f.CheckID != notAuditedCheck {
+			bases[f.AccountID].add(f.Severity)
+		}
 	}
 	out := Scores{KeyRotationDays: cfg.Thresholds.KeyRotationMediumDays, Accounts: []Score{}}
 	org := Score{Audited: true, Known: true}
@@ -205,21 +319,38 @@ func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time,
 			continue // not ACTIVE: out of scope, listed apart by the report
 		}
 		a := &inv.Accounts[i]
-		s := accountScore(a, sup, now, cfg)
+		var basis RiskBasis
+		if b := bases[a.ID]; b != nil {
+			basis = *b
+		}
+		s := accountScore(a, basis, sup, now, cfg)
 		if c := counts[a.ID]; c != nil {
 			s.Findings = *c
 		}
 		out.Accounts = append(out.Accounts, s)
 		org.Findings = addCounts(org.Findings, s.Findings)
+		addBasis(&org.RiskBasis, s.RiskBasis)
 		if s.Audited {
 			org.Accounts++
 			addFacts(&org, s)
 		}
 		org.UnknownSections = union(org.UnknownSections, s.UnknownSections)
+		org.RiskUnevaluated = union(org.RiskUnevaluated, s.RiskUnevaluated)
 	}
 	finish(&org)
 	out.Organization = org
 	return out
+}
+
+// notAuditedCheck is the finding of an account that could not be audited: counted by
+// severity, but not in the risk score, as it says the account's data is unknown.
+const notAuditedCheck = "account_not_audited"
+
+func addBasis(o *RiskBasis, b RiskBasis) {
+	o.Critical += b.Critical
+	o.High += b.High
+	o.Medium += b.Medium
+	o.Low += b.Low
 }
 
 func addCounts(a, b Counts) Counts {
@@ -241,20 +372,24 @@ func addFacts(o *Score, s Score) {
 	o.InactiveUsers += s.InactiveUsers
 	o.LongTermKeys += s.LongTermKeys
 	o.KeysOverRotation += s.KeysOverRotation
-	r := &o.RiskInputs
-	r.KeysOver365 += s.RiskInputs.KeysOver365
-	r.Keys181To365 += s.RiskInputs.Keys181To365
-	r.Keys91To180 += s.RiskInputs.Keys91To180
-	r.UsersWithoutMFA += s.RiskInputs.UsersWithoutMFA
-	r.ConsoleNeverSignedIn += s.RiskInputs.ConsoleNeverSignedIn
-	r.InactiveKeys += s.RiskInputs.InactiveKeys
+	r, in := &o.SeedRisk.Inputs, s.SeedRisk.Inputs
+	r.KeysOver365 += in.KeysOver365
+	r.Keys181To365 += in.Keys181To365
+	r.Keys91To180 += in.Keys91To180
+	r.UsersWithoutMFA += in.UsersWithoutMFA
+	r.ConsoleNeverSignedIn += in.ConsoleNeverSignedIn
+	r.InactiveKeys += in.InactiveKeys
 }
 
-// Sections each figure rests on.
+// Sections each figure rests on. The risk score rests on every finding, and a
+// finding about a user is not made when a gap leaves one of these sections unknown
+// for that user (checks.Run), key last use included; account-wide gaps that stop a
+// check are RiskUnevaluated.
 var (
 	coverageSections = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword}
 	keySections      = []string{checks.SectionUsers, checks.SectionAccessKeys}
-	riskSections     = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword, checks.SectionAccessKeys}
+	seedRiskSections = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword, checks.SectionAccessKeys}
+	riskSections     = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword, checks.SectionAccessKeys, checks.SectionKeyLastUse}
 	notAudited       = "not_audited"
 )
 
@@ -286,8 +421,9 @@ func knownFrom(unknown []string, sections []string) bool {
 func finish(s *Score) {
 	covKnown := knownFrom(s.UnknownSections, coverageSections)
 	keysKnown := knownFrom(s.UnknownSections, keySections)
-	riskKnown := knownFrom(s.UnknownSections, riskSections)
-	s.Known = len(s.UnknownSections) == 0
+	seedKnown := knownFrom(s.UnknownSections, seedRiskSections)
+	riskKnown := knownFrom(s.UnknownSections, riskSections) && len(s.RiskUnevaluated) == 0
+	s.Known = len(s.UnknownSections) == 0 && len(s.RiskUnevaluated) == 0
 	s.MFACoverage = nil
 	if covKnown {
 		c := 100.0
@@ -296,7 +432,15 @@ func finish(s *Score) {
 		}
 		s.MFACoverage = &c
 	}
-	s.RiskAtLeast = s.RiskInputs.Risk()
+	sr := &s.SeedRisk
+	sr.Formula, sr.AtLeast = SeedRiskFormula, sr.Inputs.Risk()
+	sr.Score, sr.Label = nil, "unknown"
+	if seedKnown {
+		r := sr.AtLeast
+		sr.Score, sr.Label = &r, RiskLabel(r)
+	}
+	s.RiskBasis.Points, s.RiskBasis.Floor = s.RiskBasis.points(), s.RiskBasis.floor()
+	s.RiskFormula, s.RiskAtLeast = RiskFormula, s.RiskBasis.Risk()
 	s.Risk, s.RiskLabel = nil, "unknown"
 	if riskKnown {
 		r := s.RiskAtLeast
@@ -307,26 +451,36 @@ func finish(s *Score) {
 		Complete: keysKnown && s.KeysOverRotation == 0, Advanced: keysKnown && s.LongTermKeys == 0}
 }
 
-func accountScore(a *inventory.Account, sup suppressedSet, now time.Time, cfg checks.Config) Score {
-	s := Score{AccountID: a.ID, AccountName: a.Name, Audited: a.Status == inventory.StatusAudited || a.Status == inventory.StatusPartial}
+func accountScore(a *inventory.Account, basis RiskBasis, sup suppressedSet, now time.Time, cfg checks.Config) Score {
+	s := Score{AccountID: a.ID, AccountName: a.Name, Audited: a.Status == inventory.StatusAudited || a.Status == inventory.StatusPartial,
+		RiskBasis: basis}
 	if !s.Audited {
 		s.UnknownSections = []string{notAudited}
 		finish(&s)
 		return s
 	}
-	s.UnknownSections = checks.SectionsUnknown(a, checks.SectionUsers, checks.SectionAccessKeys, checks.SectionMFA, checks.SectionPassword)
+	s.UnknownSections = checks.SectionsUnknown(a, checks.SectionUsers, checks.SectionAccessKeys, checks.SectionKeyLastUse, checks.SectionMFA, checks.SectionPassword)
+	s.RiskUnevaluated = union(nil, checks.Unevaluated(a, cfg))
 	t := cfg.Thresholds
+	seed := &s.SeedRisk.Inputs
+	// unknown reports whether a gap leaves one of sections unknown for u: the seed
+	// score's lower bound then leaves the term out rather than count it as bad.
+	unknown := func(u inventory.User, sections ...string) bool {
+		_, gap := checks.UserGap(a, u.Name, sections...)
+		return gap
+	}
 	for _, u := range a.Users {
 		s.Users++
+		userKeysKnown := !unknown(u, checks.SectionUsers, checks.SectionAccessKeys)
 		if u.PasswordEnabled {
 			s.ConsoleUsers++
 			if checks.UserHasMFA(u) {
 				s.ConsoleUsersWithMFA++
-			} else if !sup.has("console_without_mfa", a.ID, u.ARN) {
-				s.RiskInputs.UsersWithoutMFA++
+			} else if !sup.has("console_without_mfa", a.ID, u.ARN) && !unknown(u, checks.SectionUsers, checks.SectionMFA, checks.SectionPassword) {
+				seed.UsersWithoutMFA++
 			}
-			if !checks.Known(u.PasswordLastUsed) && !sup.has("console_password_unused", a.ID, u.ARN) {
-				s.RiskInputs.ConsoleNeverSignedIn++
+			if !checks.Known(u.PasswordLastUsed) && !sup.has("console_password_unused", a.ID, u.ARN) && !unknown(u, checks.SectionUsers, checks.SectionPassword) {
+				seed.ConsoleNeverSignedIn++
 			}
 		}
 		if checks.UserInactive(u, now, t.InactiveUserDays) {
@@ -338,8 +492,8 @@ func accountScore(a *inventory.Account, sup suppressedSet, now time.Time, cfg ch
 			if !checks.ActiveKey(k) {
 				if k.Status == "Inactive" {
 					s.InactiveKeys++
-					if !sup.has("inactive_key_not_deleted", a.ID, res) {
-						s.RiskInputs.InactiveKeys++
+					if !sup.has("inactive_key_not_deleted", a.ID, res) && userKeysKnown {
+						seed.InactiveKeys++
 					}
 				}
 				continue
@@ -353,14 +507,14 @@ func accountScore(a *inventory.Account, sup suppressedSet, now time.Time, cfg ch
 			if age > t.KeyRotationMediumDays {
 				s.KeysOverRotation++
 			}
-			if !sup.has("access_key_not_rotated", a.ID, res) {
+			if !sup.has("access_key_not_rotated", a.ID, res) && userKeysKnown {
 				switch {
 				case age > 365:
-					s.RiskInputs.KeysOver365++
+					seed.KeysOver365++
 				case age > 180:
-					s.RiskInputs.Keys181To365++
+					seed.Keys181To365++
 				case age > 90:
-					s.RiskInputs.Keys91To180++
+					seed.Keys91To180++
 				}
 			}
 			switch {

@@ -30,7 +30,9 @@ func acct(id string, users ...inventory.User) inventory.Account {
 	return inventory.Account{ID: id, Name: "acct-" + id, Status: inventory.StatusAudited, Users: users}
 }
 
-func TestRiskFormula(t *testing.T) {
+// TestSeedRiskFormula: iamaudit-risk/1, the original dashboard's formula.
+func TestSeedRiskFormula(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in    RiskInputs
 		score int
@@ -81,8 +83,13 @@ func TestCompute(t *testing.T) {
 		t.Errorf("console %d mfa %d coverage %v", a.ConsoleUsers, a.ConsoleUsersWithMFA, a.MFACoverage)
 	}
 	// 8·1 + 4·1 + 2·1 + 5·1 (nomfa) + 3·1 (never) + 1·1 (KIN) = 23
-	if a.Risk == nil || *a.Risk != 23 || a.RiskLabel != "low" || !a.Known {
-		t.Errorf("risk %v %s (%+v)", a.Risk, a.RiskLabel, a.RiskInputs)
+	if sr := a.SeedRisk; sr.Score == nil || *sr.Score != 23 || sr.Label != "low" || sr.Formula != SeedRiskFormula || !a.Known {
+		t.Errorf("seed risk %v %s (%+v)", sr.Score, sr.Label, sr.Inputs)
+	}
+	// The headline counts every open finding: two critical ones make it "critical".
+	want := RiskBasis{Critical: a.Findings.Critical, High: a.Findings.High, Medium: a.Findings.Medium, Low: a.Findings.Low}.Risk()
+	if a.Risk == nil || *a.Risk != want || want < 80 || a.RiskLabel != "critical" || a.RiskFormula != RiskFormula {
+		t.Errorf("risk %v %s, want %d (%+v)", a.Risk, a.RiskLabel, want, a.RiskBasis)
 	}
 	if a.Phase1.Complete || a.Phase2.Complete || a.Phase2.Advanced {
 		t.Errorf("phases %+v %+v", a.Phase1, a.Phase2)
@@ -95,19 +102,20 @@ func TestCompute(t *testing.T) {
 		t.Errorf("findings %+v", a.Findings)
 	}
 	b, _ := s.Account("222222222222")
-	if !b.Phase1.Complete || !b.Phase2.Complete || !b.Phase2.Advanced || pct(b.MFACoverage) != 100 || b.Risk == nil || *b.Risk != 0 {
+	if !b.Phase1.Complete || !b.Phase2.Complete || !b.Phase2.Advanced || pct(b.MFACoverage) != 100 || b.SeedRisk.Score == nil || *b.SeedRisk.Score != 0 {
 		t.Errorf("clean account %+v", b)
 	}
 	c, _ := s.Account("333333333333")
-	if c.Audited || c.Known || c.RiskLabel != "unknown" || c.Risk != nil || c.MFACoverage != nil || c.Phase1.Known || c.Phase2.Known || c.Findings.High != 1 {
+	if c.Audited || c.Known || c.RiskLabel != "unknown" || c.Risk != nil || c.RiskAtLeast != 0 || c.SeedRisk.Score != nil || c.MFACoverage != nil ||
+		c.Phase1.Known || c.Phase2.Known || c.Findings.High != 1 {
 		t.Errorf("not audited account %+v", c)
 	}
 	o := s.Organization
-	if o.Accounts != 2 || o.ActiveKeys != 4 || o.ConsoleUsers != 4 || o.ConsoleUsersWithMFA != 3 || o.RiskAtLeast != 23 {
+	if o.Accounts != 2 || o.ActiveKeys != 4 || o.ConsoleUsers != 4 || o.ConsoleUsersWithMFA != 3 || o.SeedRisk.AtLeast != 23 || o.RiskAtLeast < *a.Risk {
 		t.Errorf("org %+v", o)
 	}
 	// One account was not audited: the Organization's coverage, risk and phases are unknown.
-	if o.Known || o.Risk != nil || o.MFACoverage != nil || o.RiskLabel != "unknown" || o.Phase1.Known || o.Phase1.Complete || o.Phase2.Known ||
+	if o.Known || o.Risk != nil || o.SeedRisk.Score != nil || o.MFACoverage != nil || o.RiskLabel != "unknown" || o.Phase1.Known || o.Phase1.Complete || o.Phase2.Known ||
 		!slices.Equal(o.UnknownSections, []string{"not_audited"}) {
 		t.Errorf("org with a not-audited account %+v", o)
 	}
@@ -129,8 +137,11 @@ func TestSuppressedDoNotCount(t *testing.T) {
 	after := Compute(inv, fs, now, cfg)
 	a0, _ := before.Account("111111111111")
 	a1, _ := after.Account("111111111111")
-	if *a1.Risk != *a0.Risk-8-5 {
-		t.Errorf("risk after suppression %d, want %d", *a1.Risk, *a0.Risk-13)
+	if *a1.SeedRisk.Score != *a0.SeedRisk.Score-8-5 {
+		t.Errorf("seed risk after suppression %d, want %d", *a1.SeedRisk.Score, *a0.SeedRisk.Score-13)
+	}
+	if a1.RiskBasis.Critical != a0.RiskBasis.Critical-2 || *a1.Risk >= *a0.Risk {
+		t.Errorf("risk after suppression %d %+v, before %d %+v", *a1.Risk, a1.RiskBasis, *a0.Risk, a0.RiskBasis)
 	}
 	if a1.Findings.Critical != a0.Findings.Critical-2 || a1.Findings.Suppressed != 2 {
 		t.Errorf("counts %+v → %+v", a0.Findings, a1.Findings)
@@ -142,7 +153,7 @@ func TestSuppressedDoNotCount(t *testing.T) {
 
 func TestEmptyInventory(t *testing.T) {
 	s := Compute(&inventory.Inventory{}, nil, now, checks.DefaultConfig())
-	if s.Organization.Risk == nil || *s.Organization.Risk != 0 || !s.Organization.Phase1.Complete || pct(s.Organization.MFACoverage) != 100 || s.Accounts == nil {
+	if s.Organization.Risk == nil || *s.Organization.Risk != 0 || s.Organization.SeedRisk.Score == nil || !s.Organization.Phase1.Complete || pct(s.Organization.MFACoverage) != 100 || s.Accounts == nil {
 		t.Errorf("%+v", s)
 	}
 }
@@ -154,9 +165,13 @@ func pct(p *float64) float64 {
 	return *p
 }
 
+// usersChecks are the checks an account-wide gap in "users" stops.
+var usersChecks = []string{"admin_policy_on_user", "cloudshell_full_access", "inactive_key_not_deleted", "user_direct_policies", "user_without_owner"}
+
 // TestGapsMakeFiguresUnknown: a gap in a section a figure uses makes that figure
 // unknown (null in JSON), never 0 or 100 from missing data.
 func TestGapsMakeFiguresUnknown(t *testing.T) {
+	t.Parallel()
 	clean := func(gaps ...inventory.Gap) *inventory.Inventory {
 		a := acct("222222222222", inventory.User{Name: "clean", PasswordEnabled: true, PasswordLastUsed: ago(1), MFAActive: true},
 			inventory.User{Name: "amy"})
@@ -166,27 +181,36 @@ func TestGapsMakeFiguresUnknown(t *testing.T) {
 	cases := []struct {
 		name                   string
 		gap                    inventory.Gap
-		coverage, phase2, risk bool // known?
+		coverage, phase2, seed bool // known?
+		// unevaluated are the checks the gap stopped: the risk score of the findings
+		// is then a lower bound. Every gap here leaves the risk score unknown, as each
+		// can hide a finding.
+		unevaluated []string
 	}{
-		{"mfa of one user", inventory.Gap{Section: "mfa", Subject: "amy", Operation: "iam:ListMFADevices"}, false, true, false},
-		{"password of one user", inventory.Gap{Section: "password", Subject: "amy"}, false, true, false},
-		{"keys of one user", inventory.Gap{Section: "access_keys", Subject: "amy", Operation: "iam:ListAccessKeys"}, true, false, false},
-		{"key last use only", inventory.Gap{Section: "access_keys", Subject: "amy", Operation: "iam:GetAccessKeyLastUsed"}, true, true, true},
-		{"everything about one user", inventory.Gap{Section: "users", Subject: "amy"}, false, false, false},
-		{"user list", inventory.Gap{Section: "users", Operation: "iam:ListUsers"}, false, false, false},
-		{"policies and tags only", inventory.Gap{Section: "users", Operation: "iam:GetAccountAuthorizationDetails"}, true, true, true},
-		{"virtual MFA types only", inventory.Gap{Section: "mfa", Operation: "iam:ListVirtualMFADevices"}, true, true, true},
-		{"roles", inventory.Gap{Section: "roles", Operation: "iam:ListRoles"}, true, true, true},
-		{"password of every user", inventory.Gap{Section: "password", Operation: "iam:GetLoginProfile"}, false, true, false},
-		{"interrupted: keys of every user", inventory.Gap{Section: "access_keys", Operation: "iam:ListAccessKeys", Message: "not collected: the run was interrupted"}, true, false, false},
-		{"interrupted: key last use of every user", inventory.Gap{Section: "access_keys", Operation: "iam:GetAccessKeyLastUsed", Message: "not collected: the run was interrupted"}, true, true, true},
-		{"interrupted: mfa of every user", inventory.Gap{Section: "mfa", Operation: "iam:ListMFADevices", Message: "not collected: the run was interrupted"}, false, true, false},
-		{"credential report: no key ids", inventory.Gap{Section: "access_keys", Message: "credential report has no access key ids"}, true, true, true},
-		{"credential report: no device types", inventory.Gap{Section: "mfa", Message: "credential report has no MFA device type"}, true, true, true},
-		{"credential report: no tags", inventory.Gap{Section: "users", Message: "credential report has no groups, policies, permissions boundaries or tags"}, true, true, true},
+		{"mfa of one user", inventory.Gap{Section: "mfa", Subject: "amy", Operation: "iam:ListMFADevices"}, false, true, false, nil},
+		{"password of one user", inventory.Gap{Section: "password", Subject: "amy"}, false, true, false, nil},
+		{"keys of one user", inventory.Gap{Section: "access_keys", Subject: "amy", Operation: "iam:ListAccessKeys"}, true, false, false, nil},
+		{"key last use only", inventory.Gap{Section: "access_keys", Subject: "amy", Operation: "iam:GetAccessKeyLastUsed"}, true, true, true, nil},
+		{"everything about one user", inventory.Gap{Section: "users", Subject: "amy"}, false, false, false, nil},
+		{"user list", inventory.Gap{Section: "users", Operation: "iam:ListUsers"}, false, false, false, usersChecks},
+		{"policies and tags only", inventory.Gap{Section: "users", Operation: "iam:GetAccountAuthorizationDetails"}, true, true, true,
+			[]string{"admin_policy_on_user", "cloudshell_full_access", "inactive_key_not_deleted", "support_role_missing", "unused_role", "user_direct_policies", "user_without_owner"}},
+		{"virtual MFA types only", inventory.Gap{Section: "mfa", Operation: "iam:ListVirtualMFADevices"}, true, true, true, []string{"root_hardware_mfa_missing"}},
+		{"roles", inventory.Gap{Section: "roles", Operation: "iam:ListRoles"}, true, true, true, []string{"support_role_missing", "unused_role"}},
+		{"password of every user", inventory.Gap{Section: "password", Operation: "iam:GetLoginProfile"}, false, true, false, nil},
+		{"interrupted: keys of every user", inventory.Gap{Section: "access_keys", Operation: "iam:ListAccessKeys", Message: "not collected: the run was interrupted"}, true, false, false,
+			[]string{"inactive_key_not_deleted"}},
+		{"interrupted: key last use of every user", inventory.Gap{Section: "access_keys", Operation: "iam:GetAccessKeyLastUsed", Message: "not collected: the run was interrupted"}, true, true, true,
+			[]string{"inactive_key_not_deleted"}},
+		{"interrupted: mfa of every user", inventory.Gap{Section: "mfa", Operation: "iam:ListMFADevices", Message: "not collected: the run was interrupted"}, false, true, false,
+			[]string{"root_hardware_mfa_missing"}},
+		{"credential report: no key ids", inventory.Gap{Section: "access_keys", Message: "credential report has no access key ids"}, true, true, true, []string{"inactive_key_not_deleted"}},
+		{"credential report: no device types", inventory.Gap{Section: "mfa", Message: "credential report has no MFA device type"}, true, true, true, []string{"root_hardware_mfa_missing"}},
+		{"credential report: no tags", inventory.Gap{Section: "users", Message: "credential report has no groups, policies, permissions boundaries or tags"}, true, true, true, usersChecks},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			inv := clean(c.gap)
 			s := Compute(inv, checks.Run(inv, now, checks.DefaultConfig()), now, checks.DefaultConfig())
 			for _, sc := range []Score{s.Accounts[0], s.Organization} {
@@ -196,8 +220,14 @@ func TestGapsMakeFiguresUnknown(t *testing.T) {
 				if sc.Phase2.Known != c.phase2 || (!c.phase2 && (sc.Phase2.Complete || sc.Phase2.Advanced)) {
 					t.Errorf("phase2 %+v, want known=%v", sc.Phase2, c.phase2)
 				}
-				if (sc.Risk != nil) != c.risk || (!c.risk && sc.RiskLabel != "unknown") {
-					t.Errorf("risk %v %s, want known=%v", sc.Risk, sc.RiskLabel, c.risk)
+				if (sc.SeedRisk.Score != nil) != c.seed || (!c.seed && sc.SeedRisk.Label != "unknown") {
+					t.Errorf("seed risk %v %s, want known=%v", sc.SeedRisk.Score, sc.SeedRisk.Label, c.seed)
+				}
+				if sc.Risk != nil || sc.RiskLabel != "unknown" || sc.Known || sc.RiskAtLeast != sc.RiskBasis.Risk() {
+					t.Errorf("risk %v %s at least %d, want unknown with a lower bound", sc.Risk, sc.RiskLabel, sc.RiskAtLeast)
+				}
+				if !slices.Equal(sc.RiskUnevaluated, c.unevaluated) {
+					t.Errorf("unevaluated %v, want %v", sc.RiskUnevaluated, c.unevaluated)
 				}
 			}
 			b, _ := json.Marshal(s.Accounts[0])
