@@ -35,7 +35,7 @@ func writeMarkdown(w io.Writer, o *outcome.Outcome, m Messages) error {
 	inv := o.Inventory
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
-	wd := wordsFor(m.Lang)
+	wd := m.summary
 
 	p("# IAM audit %s", md(inv.RunID))
 	p("")

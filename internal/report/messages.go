@@ -5,10 +5,14 @@ import (
 	"time"
 )
 
-// Messages are the console lines and CSV words of one language. English is the
-// default; Spanish reproduces the seed's own words exactly (docs/seed-contract.md).
+// Messages are every word iamaudit writes for people in one language: the CSV
+// values, the console lines and (summary) the findings summary's words. English is
+// the default; Spanish reproduces the seed's own words exactly
+// (docs/seed-contract.md). MessagesFor is the one lookup: an unknown language is an
+// error, never a silent fallback.
 type Messages struct {
-	Lang string
+	Lang    string
+	summary summaryWords
 
 	// CSV values.
 	PasswordConfigured    string
@@ -40,7 +44,7 @@ type Messages struct {
 }
 
 var english = Messages{
-	Lang: "en",
+	Lang: "en", summary: summaryEN,
 	Hour: "hour", Hours: "hours", Minute: "minute", Minutes: "minutes", Day: "day", Days: "days",
 	DemoServed:            "Demo Organization %q served by the sandbox at %s",
 	DemoTook:              "Demo audit took %s. Outputs are in %s",
@@ -70,7 +74,7 @@ var english = Messages{
 }
 
 var spanish = Messages{
-	Lang: "es",
+	Lang: "es", summary: summaryES,
 	Hour: "hora", Hours: "horas", Minute: "minuto", Minutes: "minutos", Day: "día", Days: "días",
 	DemoServed:            "Organización de demostración %q servida por el sandbox en %s",
 	DemoTook:              "La auditoría de demostración tardó %s. Los resultados están en %s",

@@ -105,13 +105,6 @@ var summaryES = summaryWords{
 	Tags: map[checks.Severity]string{checks.Critical: "CRÍTICO", checks.High: "ALTO", checks.Medium: "MEDIO", checks.Low: "BAJO"},
 }
 
-func wordsFor(lang string) summaryWords {
-	if lang == "es" {
-		return summaryES
-	}
-	return summaryEN
-}
-
 func (w summaryWords) label(l string) string {
 	switch l {
 	case "critical":
@@ -171,7 +164,11 @@ func WriteSummary(w io.Writer, findings []checks.Finding, scores score.Scores, e
 // maturity phases ("unknown" when their data is incomplete) and the expired
 // suppression rules.
 func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Scores, expired []suppress.Rule, opts SummaryOptions) error {
-	wd := wordsFor(opts.Lang)
+	m, err := MessagesFor(opts.Lang)
+	if err != nil {
+		return err
+	}
+	wd := m.summary
 	limit := opts.MaxFindings
 	if limit == 0 {
 		limit = DefaultMaxFindings
@@ -258,8 +255,7 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 			p(wd.ExpiredLine, r.Line, r.String())
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	if err != nil {
+	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
