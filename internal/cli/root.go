@@ -77,7 +77,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root.SetErr(streams.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.AddCommand(
-		newSandboxCmd(streams),
+		newSandboxCmd(f, nil),
 		newRunCmd(f, nil),
 		newDemoCmd(f, nil),
 		newAnalyzeCmd(f, nil),

@@ -16,6 +16,7 @@ import (
 
 // sandboxOptions are the flags of `iamaudit sandbox`.
 type sandboxOptions struct {
+	factory         *Factory
 	Listen          string
 	Scenario        string
 	Latency         string
@@ -92,8 +93,12 @@ func validListen(addr string) error {
 	return nil
 }
 
-func newSandboxCmd(streams IO) *cobra.Command {
-	opts := &sandboxOptions{}
+// newSandboxCmd builds `iamaudit sandbox`; runF, when not nil, replaces the work (runSandbox).
+func newSandboxCmd(f *Factory, runF func(context.Context, *sandboxOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runSandbox
+	}
+	opts := &sandboxOptions{factory: f}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Serve a local AWS-compatible Organization",
@@ -101,13 +106,14 @@ func newSandboxCmd(streams IO) *cobra.Command {
 			"endpoint that any AWS client can use: it prints the environment to export, then serves until\n" +
 			"interrupted, and prints call statistics (JSON) to stderr when it stops.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), opts, streams) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 	opts.AddFlags(cmd)
 	return cmd
 }
 
-func runSandbox(ctx context.Context, opts *sandboxOptions, streams IO) error {
+func runSandbox(ctx context.Context, opts *sandboxOptions) error {
+	streams := opts.factory.IO
 	k, err := opts.knobs()
 	if err != nil {
 		return err
