@@ -131,11 +131,10 @@ func Plan(r Recipe, s Subject, t Target) []Action {
 	case DeleteAccessKey:
 		return []Action{p.key(p.act(Change, IAMDeleteAccessKey, user, Params{}, ""), "ACCESS_KEY_ID")}
 	case RetireOldKey:
-		old := Resource{UserName: s.User}
 		return []Action{
 			p.act(Check, IAMListAccessKeys, user, Params{}, ""),
-			unknown(p.act(Change, IAMUpdateAccessKey, old, Params{Status: "Inactive"}, ""), FieldAccessKeyID, "OLD_KEY_ID"),
-			unknown(p.act(Change, IAMDeleteAccessKey, old, Params{}, afterTwoDays), FieldAccessKeyID, "OLD_KEY_ID"),
+			unknown(p.act(Change, IAMUpdateAccessKey, user, Params{Status: "Inactive"}, ""), FieldAccessKeyID, "OLD_KEY_ID"),
+			unknown(p.act(Change, IAMDeleteAccessKey, user, Params{}, afterTwoDays), FieldAccessKeyID, "OLD_KEY_ID"),
 		}
 	case DeleteLoginProfile:
 		return []Action{p.act(Change, IAMDeleteLoginProfile, user, Params{}, "")}
