@@ -1,10 +1,13 @@
 package checks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iamaudit/iamaudit/internal/fix"
+	"github.com/iamaudit/iamaudit/internal/fix/awscli"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
@@ -45,7 +48,7 @@ func runTable(t *testing.T, id string, cases []tc) {
 				if f.CheckID != id || f.Severity != c.want[i] {
 					t.Errorf("finding %d: check %s severity %s, want %s %s", i, f.CheckID, f.Severity, id, c.want[i])
 				}
-				if f.ID == "" || f.State != StateOpen || f.AccountID == "" || f.Resource == "" || f.Message == "" || f.Remediation.Workflow == "" || len(f.Remediation.Commands) == 0 {
+				if f.ID == "" || f.State != StateOpen || f.AccountID == "" || f.Resource == "" || f.Message == "" || f.Remediation.Workflow == "" || len(f.Remediation.Actions) == 0 {
 					t.Errorf("finding %d incomplete: %+v", i, f)
 				}
 			}
@@ -421,15 +424,21 @@ func TestCommandsNameTheResource(t *testing.T) {
 	if len(fs) != 1 {
 		t.Fatalf("got %d findings", len(fs))
 	}
+	r := fs[0].Remediation
+	a := r.Actions[0]
+	if a.Kind != fix.Change || a.API != fix.IAMUpdateAccessKey || a.Resource.UserName != "svc" || a.Resource.AccessKeyID != "AKIAEXAMPLE" ||
+		a.Resource.AccountID != "111122223333" || a.Params.Status != "Inactive" || a.Partition != "aws" || a.Region != "us-east-1" {
+		t.Errorf("first action %+v", a)
+	}
 	want := "aws iam update-access-key --user-name svc --access-key-id AKIAEXAMPLE --status Inactive --profile ACCOUNT_PROFILE"
-	if fs[0].Remediation.Commands[0] != want {
-		t.Errorf("command %q, want %q", fs[0].Remediation.Commands[0], want)
+	if got := awscli.Commands(r.Actions); got[0] != want {
+		t.Errorf("command %q, want %q", got[0], want)
 	}
-	if fs[0].Remediation.Workflow != Workflow2 || strings.Join(fs[0].CIS, ",") != "v3.0 1.12,v5.0 1.11" {
-		t.Errorf("workflow %q cis %v", fs[0].Remediation.Workflow, fs[0].CIS)
+	if len(r.Commands) != 0 {
+		t.Errorf("checks rendered commands: %q (the reports render them)", r.Commands)
 	}
-	if q("o'brien x") != `'o'\''brien x'` {
-		t.Errorf("quote: %s", q("o'brien x"))
+	if r.Workflow != Workflow2 || strings.Join(fs[0].CIS, ",") != "v3.0 1.12,v5.0 1.11" {
+		t.Errorf("workflow %q cis %v", r.Workflow, fs[0].CIS)
 	}
 }
 
@@ -465,7 +474,7 @@ func TestTableIsComplete(t *testing.T) {
 			t.Errorf("duplicate check %s", c.ID)
 		}
 		ids[c.ID] = true
-		if c.Title == "" || c.Severity == SeverityUnset || c.Workflow == "" || c.Run == nil || c.Commands == nil {
+		if c.Title == "" || c.Severity == SeverityUnset || c.Workflow == "" || c.Run == nil || !slices.Contains(fix.Recipes(), c.Fix) {
 			t.Errorf("check %s incomplete", c.ID)
 		}
 		if !c.ReportAnswers && c.ReportLacks == "" {
@@ -533,7 +542,7 @@ func TestRootFromSummary(t *testing.T) {
 				t.Fatalf("got %d findings, want 1: %+v", len(got), got)
 			}
 			f := got[0]
-			if f.Resource != c.resource || f.Severity != Critical || f.ID == "" || len(f.Remediation.Commands) == 0 {
+			if f.Resource != c.resource || f.Severity != Critical || f.ID == "" || len(f.Remediation.Actions) == 0 {
 				t.Errorf("finding %+v, want resource %s, critical, complete", f, c.resource)
 			}
 			if f.Evidence["source"] != c.source || f.Evidence["slot"] != c.slot {

@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,9 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"github.com/iamaudit/iamaudit/internal/yamlfile"
 )
 
 // Thresholds are the numbers the checks compare ages with. Every threshold in days is
@@ -116,13 +113,14 @@ func (c Config) Enabled(checkID string) bool {
 	return true
 }
 
-// fieldError is a configuration error about one field, named by its YAML path
-// ("thresholds.unused_key_days", "exclude_roles[2]").
+// fieldError is a configuration error about one field, at its YAML path
+// (thresholds, unused_key_days; exclude_roles, 2).
 type fieldError struct {
-	field, msg string
+	path []any
+	msg  string
 }
 
-func (e fieldError) Error() string { return e.field + ": " + e.msg }
+func (e fieldError) Error() string { return yamlfile.Path(e.path...) + ": " + e.msg }
 
 // Validate checks the configuration for unknown check ids, impossible thresholds and
 // invalid role patterns.
@@ -139,17 +137,17 @@ func (c Config) fieldErrors() []fieldError {
 	var errs []fieldError
 	for id := range c.Severity {
 		if _, ok := Lookup(id); !ok {
-			errs = append(errs, fieldError{"severity." + id, fmt.Sprintf("unknown check %q", id)})
+			errs = append(errs, fieldError{[]any{"severity", id}, fmt.Sprintf("unknown check %q", id)})
 		}
 	}
 	for i, id := range c.Disabled {
 		if _, ok := Lookup(id); !ok {
-			errs = append(errs, fieldError{fmt.Sprintf("disabled[%d]", i), fmt.Sprintf("unknown check %q", id)})
+			errs = append(errs, fieldError{[]any{"disabled", i}, fmt.Sprintf("unknown check %q", id)})
 		}
 	}
 	for i, p := range c.ExcludeRoles {
 		if _, err := path.Match(p, ""); err != nil {
-			errs = append(errs, fieldError{fmt.Sprintf("exclude_roles[%d]", i),
+			errs = append(errs, fieldError{[]any{"exclude_roles", i},
 				fmt.Sprintf("invalid pattern %q (use *, ? and [a-z] as in shell globs; close every '[')", p)})
 		}
 	}
@@ -164,16 +162,16 @@ func (c Config) fieldErrors() []fieldError {
 		"password_reuse_prevention": t.PasswordReusePrevention,
 	} {
 		if v < 0 {
-			errs = append(errs, fieldError{"thresholds." + name, fmt.Sprintf("must not be negative (got %d)", v)})
+			errs = append(errs, fieldError{[]any{"thresholds", name}, fmt.Sprintf("must not be negative (got %d)", v)})
 		}
 	}
 	switch {
 	case t.KeyRotationMediumDays > t.KeyRotationHighDays:
-		errs = append(errs, fieldError{"thresholds.key_rotation_high_days", fmt.Sprintf(
+		errs = append(errs, fieldError{[]any{"thresholds", "key_rotation_high_days"}, fmt.Sprintf(
 			"must be at least key_rotation_medium_days (%d ≤ %d ≤ %d does not hold for medium, high, critical)",
 			t.KeyRotationMediumDays, t.KeyRotationHighDays, t.KeyRotationCriticalDays)})
 	case t.KeyRotationHighDays > t.KeyRotationCriticalDays:
-		errs = append(errs, fieldError{"thresholds.key_rotation_critical_days", fmt.Sprintf(
+		errs = append(errs, fieldError{[]any{"thresholds", "key_rotation_critical_days"}, fmt.Sprintf(
 			"must be at least key_rotation_high_days (%d ≤ %d ≤ %d does not hold for medium, high, critical)",
 			t.KeyRotationMediumDays, t.KeyRotationHighDays, t.KeyRotationCriticalDays)})
 	}
@@ -195,30 +193,22 @@ func LoadConfig(path string) (Config, error) {
 // ParseConfig is LoadConfig on bytes already read; name is used in error messages,
 // which all read "name:line:col: field: what is wrong".
 func ParseConfig(name string, data []byte) (Config, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return DefaultConfig(), nil
-	}
-	file, err := parser.ParseBytes(data, 0)
+	doc, err := yamlfile.Parse(name, data, yamlOptions)
 	if err != nil {
-		return Config{}, yamlError(name, err)
-	}
-	pos := positions(file)
-	if err := checkShapes(name, file, pos); err != nil {
 		return Config{}, err
 	}
-	var head struct {
-		Preset string `yaml:"preset"`
+	if doc.Empty() {
+		return DefaultConfig(), nil
 	}
-	// First pass: only the preset (unknown keys are checked in the strict pass below).
-	if err := yaml.Unmarshal(data, &head); err != nil {
-		return Config{}, yamlError(name, err)
+	if err := checkShapes(doc); err != nil {
+		return Config{}, err
 	}
-	cfg, err := Preset(head.Preset)
+	cfg, err := Preset(doc.Text("preset"))
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: preset: %w", pos.at(name, "preset"), err)
+		return Config{}, doc.Errorf(doc.Pos("preset"), "preset: %v", err)
 	}
-	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-		return Config{}, locate(name, data, yamlError(name, err))
+	if err := doc.Decode(&cfg); err != nil { // on top of the preset
+		return Config{}, err
 	}
 	if cfg.Preset == "" {
 		cfg.Preset = "default"
@@ -226,158 +216,73 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	if errs := cfg.fieldErrors(); len(errs) > 0 {
 		out := make([]error, len(errs))
 		for i, e := range errs {
-			out[i] = fmt.Errorf("%s: %w", pos.at(name, e.field), e)
+			out[i] = doc.Errorf(doc.Pos(e.path...), "%s", e)
 		}
 		return Config{}, errors.Join(out...)
 	}
 	return cfg, nil
 }
 
-// nodePos maps a YAML path ("thresholds.unused_key_days", "exclude_roles[1]") to the
-// line and column of its value.
-type nodePos map[string][2]int
+// yamlOptions: an unknown key lists the settings.
+var yamlOptions = yamlfile.Options{What: "a configuration file",
+	FieldHint: "the settings are preset, thresholds, severity, disabled, owner_tags and exclude_roles (docs/checks.md)"}
 
-// at is "name:line:col" for a field, or "name:line:col" of its closest parent, or "name".
-func (p nodePos) at(name, field string) string {
-	for f := field; f != ""; {
-		if lc, ok := p[f]; ok {
-			return fmt.Sprintf("%s:%d:%d", name, lc[0], lc[1])
-		}
-		i := strings.LastIndexAny(f, ".[")
-		if i < 0 {
-			break
-		}
-		f = f[:i]
+// checkShapes reports values of the wrong kind before decoding, in the user's terms, at
+// the setting's key: a threshold that is not a whole number, a list that is not a
+// list, a severity that is not one.
+func checkShapes(doc *yamlfile.Doc) error {
+	var errs []*yamlfile.Error
+	bad := func(path []any, msg string) {
+		errs = append(errs, doc.Errorf(doc.Pos(path...), "%s: %s", yamlfile.Path(path...), msg))
 	}
-	return name
-}
-
-// positions records where every mapping key and sequence item of the document is.
-func positions(f *ast.File) nodePos {
-	p := nodePos{}
-	var walk func(prefix string, n ast.Node)
-	walk = func(prefix string, n ast.Node) {
-		switch v := n.(type) {
-		case *ast.DocumentNode:
-			walk(prefix, v.Body)
-		case *ast.MappingNode:
-			for _, kv := range v.Values {
-				walk(prefix, kv)
+	if !doc.IsMapping() {
+		return doc.Errorf(doc.Pos(), "a configuration file is a mapping of settings (preset:, thresholds:, severity:, disabled:, owner_tags:, exclude_roles:)")
+	}
+	for _, key := range doc.Keys() {
+		switch key {
+		case "preset":
+			if doc.Kind(key) != yamlfile.Text {
+				bad([]any{key}, "want a preset name ("+strings.Join(PresetNames, ", ")+")")
 			}
-		case *ast.MappingValueNode:
-			key := v.Key.String()
-			if prefix != "" {
-				key = prefix + "." + key
-			}
-			if tok := v.Key.GetToken(); tok != nil && tok.Position != nil {
-				p[key] = [2]int{tok.Position.Line, tok.Position.Column}
-			}
-			walk(key, v.Value)
-		case *ast.SequenceNode:
-			for i, it := range v.Values {
-				key := fmt.Sprintf("%s[%d]", prefix, i)
-				if tok := it.GetToken(); tok != nil && tok.Position != nil {
-					p[key] = [2]int{tok.Position.Line, tok.Position.Column}
+		case "thresholds", "severity":
+			if k := doc.Kind(key); k != yamlfile.Mapping {
+				if k != yamlfile.Null {
+					bad([]any{key}, "want a mapping of names to values")
 				}
-				walk(key, it)
+				continue
 			}
-		}
-	}
-	if f != nil {
-		for _, d := range f.Docs {
-			walk("", d)
-		}
-	}
-	return p
-}
-
-// checkShapes reports values of the wrong kind before decoding, in the user's terms:
-// a threshold that is not a whole number, a list that is not a list.
-func checkShapes(name string, f *ast.File, pos nodePos) error {
-	var errs []error
-	bad := func(field, msg string) {
-		errs = append(errs, fmt.Errorf("%s: %s: %s", pos.at(name, field), field, msg))
-	}
-	for _, d := range f.Docs {
-		m, ok := d.Body.(*ast.MappingNode)
-		if !ok {
-			if d.Body != nil {
-				bad("(document)", "want a mapping of settings (preset:, thresholds:, severity:, disabled:, owner_tags:, exclude_roles:)")
-			}
-			continue
-		}
-		for _, kv := range m.Values {
-			key := kv.Key.String()
-			switch key {
-			case "preset":
-				if _, ok := kv.Value.(*ast.StringNode); !ok {
-					bad(key, "want a preset name ("+strings.Join(PresetNames, ", ")+")")
-				}
-			case "thresholds", "severity":
-				tm, ok := kv.Value.(*ast.MappingNode)
-				if !ok {
-					if _, isNull := kv.Value.(*ast.NullNode); !isNull {
-						bad(key, "want a mapping of names to values")
+			for _, name := range doc.Keys(key) {
+				field := []any{key, name}
+				switch {
+				case key == "thresholds" && doc.Kind(field...) != yamlfile.Integer:
+					unit := "days"
+					if strings.HasPrefix(name, "password_") {
+						unit = "characters or passwords"
 					}
-					continue
-				}
-				for _, t := range tm.Values {
-					field := key + "." + t.Key.String()
-					if key == "thresholds" {
-						if _, ok := t.Value.(*ast.IntegerNode); !ok {
-							unit := "days"
-							if strings.HasPrefix(t.Key.String(), "password_") {
-								unit = "characters or passwords"
-							}
-							bad(field, fmt.Sprintf("want a whole number of %s (got %s)", unit, t.Value.String()))
-						}
-					} else if _, ok := t.Value.(*ast.StringNode); !ok {
-						bad(field, "want a severity (critical, high, medium, low)")
-					}
-				}
-			case "disabled", "owner_tags", "exclude_roles":
-				sq, ok := kv.Value.(*ast.SequenceNode)
-				if !ok {
-					if _, isNull := kv.Value.(*ast.NullNode); !isNull {
-						bad(key, "want a list, e.g. ["+map[string]string{"disabled": "unused_role", "owner_tags": "Owner, Team", "exclude_roles": "\"Admin*\""}[key]+"]")
-					}
-					continue
-				}
-				for i, it := range sq.Values {
-					switch it.(type) {
-					case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
-					default:
-						bad(fmt.Sprintf("%s[%d]", key, i), "want a single name, not a list or mapping")
+					bad(field, fmt.Sprintf("want a whole number of %s (got %s)", unit, doc.Text(field...)))
+				case key == "severity" && doc.Kind(field...) != yamlfile.Text:
+					bad(field, "want a severity (critical, high, medium, low)")
+				case key == "severity":
+					if _, err := ParseSeverity(doc.Text(field...)); err != nil {
+						bad(field, err.Error())
 					}
 				}
 			}
+		case "disabled", "owner_tags", "exclude_roles":
+			if k := doc.Kind(key); k != yamlfile.List {
+				if k != yamlfile.Null {
+					bad([]any{key}, "want a list, e.g. ["+map[string]string{"disabled": "unused_role", "owner_tags": "Owner, Team", "exclude_roles": "\"Admin*\""}[key]+"]")
+				}
+				continue
+			}
+			for i := range doc.Len(key) {
+				switch doc.Kind(key, i) {
+				case yamlfile.Text, yamlfile.Integer, yamlfile.Number, yamlfile.Bool:
+				default:
+					bad([]any{key, i}, "want a single name, not a list or mapping")
+				}
+			}
 		}
 	}
-	return errors.Join(errs...)
-}
-
-// locate adds the line of a bad severity value that go-yaml reports without a position.
-func locate(name string, data []byte, err error) error {
-	var se *severityError
-	if !errors.As(err, &se) {
-		return err
-	}
-	for i, line := range strings.Split(string(data), "\n") {
-		if j := strings.Index(line, se.value); j >= 0 && strings.Contains(line, ":") {
-			return fmt.Errorf("%s:%d:%d: %w", name, i+1, j+1, se)
-		}
-	}
-	return err
-}
-
-// yamlError turns a go-yaml error into "file:line:col: message".
-func yamlError(name string, err error) error {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
-			return fmt.Errorf("%s:%d:%d: %s", name, tok.Position.Line, tok.Position.Column, ye.GetMessage())
-		}
-		return fmt.Errorf("%s: %s", name, ye.GetMessage())
-	}
-	return fmt.Errorf("%s: %w", name, err)
+	return yamlfile.Join(errs)
 }

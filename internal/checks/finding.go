@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"sort"
 	"time"
+
+	"github.com/iamaudit/iamaudit/internal/fix"
 )
 
 // Finding states. A single run knows only open and suppressed; CompareRuns, given
@@ -59,11 +61,15 @@ type Finding struct {
 	SuppressionExpires *time.Time `json:"suppression_expires,omitempty"`
 }
 
-// Remediation says how to fix a finding: the seed's remediation workflow and the
-// equivalent AWS CLI commands for the concrete resource.
+// Remediation says how to fix a finding: the seed's remediation workflow and the typed
+// actions for the concrete resource (planned by fix.Plan). Commands are the actions as
+// AWS CLI text: the checks leave them empty, and the reports render them from Actions
+// when they write a finding (report.WithCommands), so the JSON and the findings CSV
+// carry both. A finding read back from an older run's JSON may have Commands only.
 type Remediation struct {
-	Workflow string   `json:"workflow"`
-	Commands []string `json:"commands,omitempty"`
+	Workflow string       `json:"workflow"`
+	Actions  []fix.Action `json:"actions,omitempty"`
+	Commands []string     `json:"commands,omitempty"`
 }
 
 // FindingID is the stable id of a finding: the first 16 hex digits of

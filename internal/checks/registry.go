@@ -3,6 +3,7 @@ package checks
 import (
 	"time"
 
+	"github.com/iamaudit/iamaudit/internal/fix"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
@@ -10,9 +11,6 @@ import (
 // and the configuration. It fills Resource, ResourceType, User, Message, Evidence and,
 // for graded checks, Severity; Run fills the rest from the Check.
 type Func func(inv *inventory.Inventory, acct *inventory.Account, now time.Time, cfg Config) []Finding
-
-// CommandsFunc returns the AWS CLI commands that fix a finding of the check.
-type CommandsFunc func(f Finding, cfg Config) []string
 
 // Check is one entry of the table of checks.
 type Check struct {
@@ -24,7 +22,9 @@ type Check struct {
 	SecurityHub  []string
 	// Workflow is the remediation workflow (seed 004 number and name, or what replaces it).
 	Workflow string
-	Commands CommandsFunc
+	// Fix is how a finding of the check is fixed: fix.Plan turns it into the finding's
+	// Remediation.Actions.
+	Fix fix.Recipe
 	// Needs are the inventory sections the check reads; an account-wide gap in any of
 	// them (a Gap without Subject) means the check cannot answer and does not run.
 	Needs []string
@@ -68,95 +68,95 @@ const (
 func All() []Check {
 	return []Check{
 		{ID: "account_not_audited", Title: "Account could not be audited", Severity: High,
-			Workflow: "Deploy the audit role (seed 000 troubleshooting)", Commands: cmdAccountNotAudited,
+			Workflow: "Deploy the audit role (seed 000 troubleshooting)", Fix: fix.DeployAuditRole,
 			ReportAnswers: true, Run: checkAccountNotAudited},
 		{ID: "root_mfa_disabled", Title: "Root user has no MFA", Severity: Critical,
 			CISv3: []string{"1.5"}, CISv5: []string{"1.4"}, SecurityHub: []string{"IAM.9"},
-			Workflow: "Secure the root user (CIS 1.5)", Commands: cmdRootMFA,
+			Workflow: "Secure the root user (CIS 1.5)", Fix: fix.SecureRootMFA,
 			Needs: []string{"root"}, ReportAnswers: true, Run: checkRootMFADisabled, Fallback: summaryRootMFADisabled},
 		{ID: "root_access_key_active", Title: "Root user has an active access key", Severity: Critical,
 			CISv3: []string{"1.4"}, CISv5: []string{"1.3"}, SecurityHub: []string{"IAM.4"},
-			Workflow: "Delete the root access keys (CIS 1.4)", Commands: cmdRootKey,
+			Workflow: "Delete the root access keys (CIS 1.4)", Fix: fix.DeleteRootKeys,
 			Needs: []string{"root"}, ReportAnswers: true, Run: checkRootAccessKeyActive, Fallback: summaryRootAccessKey},
 		{ID: "console_without_mfa", Title: "Console user without MFA", Severity: High,
 			CISv3: []string{"1.10"}, CISv5: []string{"1.9"}, SecurityHub: []string{"IAM.5"},
-			Workflow: Workflow1, Commands: cmdConsoleWithoutMFA,
+			Workflow: Workflow1, Fix: fix.RequireMFA,
 			ReportAnswers: true, UserNeeds: []string{SectionMFA, SectionPassword},
 			Run: checkConsoleWithoutMFA},
 		{ID: "access_key_not_rotated", Title: "Access key not rotated", Severity: Medium,
 			CISv3: []string{"1.14"}, CISv5: []string{"1.13"}, SecurityHub: []string{"IAM.3"},
-			Workflow: Workflow2, Commands: cmdRotateKey,
+			Workflow: Workflow2, Fix: fix.RotateAccessKey,
 			ReportAnswers: true, UserNeeds: []string{SectionAccessKeys},
 			Run: checkAccessKeyNotRotated},
 		{ID: "access_key_never_used", Title: "Access key never used", Severity: Medium,
 			CISv3: []string{"1.11"}, CISv5: []string{"1.10"},
-			Workflow: Workflow2, Commands: cmdDisableKey,
+			Workflow: Workflow2, Fix: fix.DisableAccessKey,
 			ReportAnswers: true, UserNeeds: []string{SectionAccessKeys, SectionKeyLastUse},
 			Run: checkAccessKeyNeverUsed},
 		{ID: "access_key_unused", Title: "Access key unused", Severity: Medium,
 			CISv3: []string{"1.12"}, CISv5: []string{"1.11"}, SecurityHub: []string{"IAM.8", "IAM.22"},
-			Workflow: Workflow2, Commands: cmdDisableKey,
+			Workflow: Workflow2, Fix: fix.DisableAccessKey,
 			ReportAnswers: true, UserNeeds: []string{SectionAccessKeys, SectionKeyLastUse},
 			Run: checkAccessKeyUnused},
 		{ID: "multiple_active_keys", Title: "User has two active access keys", Severity: Medium,
 			CISv3: []string{"1.13"}, CISv5: []string{"1.12"},
-			Workflow: Workflow5, Commands: cmdMultipleKeys,
+			Workflow: Workflow5, Fix: fix.RetireOldKey,
 			ReportAnswers: true, UserNeeds: []string{SectionAccessKeys},
 			Run: checkMultipleActiveKeys},
 		{ID: "console_password_unused", Title: "Console password unused", Severity: Medium,
 			CISv3: []string{"1.12"}, CISv5: []string{"1.11"}, SecurityHub: []string{"IAM.8", "IAM.22"},
-			Workflow: Workflow4, Commands: cmdPasswordUnused,
+			Workflow: Workflow4, Fix: fix.DeleteLoginProfile,
 			ReportAnswers: true, UserNeeds: []string{SectionPassword},
 			Run: checkConsolePasswordUnused},
 		{ID: "inactive_user", Title: "Inactive (zombie) user", Severity: Medium,
-			Workflow: Workflow4, Commands: cmdDeleteUser,
+			Workflow: Workflow4, Fix: fix.DeleteUser,
 			ReportAnswers: true, UserNeeds: []string{SectionAccessKeys, SectionKeyLastUse, SectionPassword},
 			Run: checkInactiveUser},
 		{ID: "inactive_key_not_deleted", Title: "Deactivated access key not deleted", Severity: Low,
-			Workflow: Workflow2, Commands: cmdDeleteKey,
+			Workflow: Workflow2, Fix: fix.DeleteAccessKey,
 			Needs: []string{"users", "access_keys", "events"}, ReportLacks: "key ids and CloudTrail events",
 			UserNeeds: []string{SectionAccessKeys},
 			Run:       checkInactiveKeyNotDeleted},
 		{ID: "user_without_owner", Title: "User without owner tag", Severity: Low,
-			Workflow: "Identify the Owner (seed 004, before remediation)", Commands: cmdTagOwner,
+			Workflow: "Identify the Owner (seed 004, before remediation)", Fix: fix.TagOwner,
 			Needs: []string{"users"}, ReportLacks: "tags", UserNeeds: []string{SectionUsers},
 			Run: checkUserWithoutOwner},
 		{ID: "unused_role", Title: "Unused role", Severity: Low,
-			Workflow: "Delete unused roles (IAM Access Analyzer UnusedIAMRole)", Commands: cmdDeleteRole,
+			Workflow: "Delete unused roles (IAM Access Analyzer UnusedIAMRole)", Fix: fix.DeleteRole,
 			Needs: []string{"roles"}, ReportLacks: "roles", Run: checkUnusedRole},
 		{ID: "root_hardware_mfa_missing", Title: "Root MFA is not a hardware device", Severity: Low,
 			CISv3: []string{"1.6"}, CISv5: []string{"1.5"}, SecurityHub: []string{"IAM.6"},
-			Workflow: "Secure the root user (CIS 1.6)", Commands: cmdRootMFA,
+			Workflow: "Secure the root user (CIS 1.6)", Fix: fix.SecureRootMFA,
 			Needs: []string{"root", "mfa"}, ReportLacks: "MFA device types", Run: checkRootHardwareMFAMissing},
 		{ID: "root_used_recently", Title: "Root user used recently", Severity: Medium,
 			CISv3: []string{"1.7"}, CISv5: []string{"1.6"},
-			Workflow: "Avoid using the root user (CIS 1.7)", Commands: cmdRootUsed,
+			Workflow: "Avoid using the root user (CIS 1.7)", Fix: fix.ReviewRootUse,
 			Needs: []string{"root"}, ReportAnswers: true, Run: checkRootUsedRecently},
 		{ID: "password_policy_weak", Title: "Weak account password policy", Severity: Medium,
 			CISv3: []string{"1.8", "1.9"}, CISv5: []string{"1.7", "1.8"}, SecurityHub: []string{"IAM.15", "IAM.16"},
-			Workflow: "Set the account password policy (CIS 1.8, 1.9)", Commands: cmdPasswordPolicy,
+			Workflow: "Set the account password policy (CIS 1.8, 1.9)", Fix: fix.SetPasswordPolicy,
 			Needs: []string{"password_policy"}, ReportLacks: "password policy", Run: checkPasswordPolicyWeak},
 		{ID: "user_direct_policies", Title: "User has policies attached directly", Severity: Low,
 			CISv3: []string{"1.15"}, CISv5: []string{"1.14"}, SecurityHub: []string{"IAM.2"},
-			Workflow: "Grant permissions through groups (CIS 1.15)", Commands: cmdDirectPolicies,
+			Workflow: "Grant permissions through groups (CIS 1.15)", Fix: fix.MovePoliciesToGroups,
 			Needs: []string{"users"}, ReportLacks: "policies", UserNeeds: []string{SectionUsers},
 			Run: checkUserDirectPolicies},
 		{ID: "admin_policy_on_user", Title: "User has full administrative privileges", Severity: High,
 			CISv3: []string{"1.16"}, CISv5: []string{"1.15"}, SecurityHub: []string{"IAM.1"},
-			Workflow: "Remove full \"*:*\" privileges (CIS 1.16)", Commands: cmdAdminPolicy,
+			Workflow: "Remove full \"*:*\" privileges (CIS 1.16)", Fix: fix.RemoveAdminAccess,
 			Needs: []string{"users"}, ReportLacks: "policies and groups", UserNeeds: []string{SectionUsers},
 			Run: checkAdminPolicyOnUser},
 		{ID: "support_role_missing", Title: "No support role", Severity: Low,
 			CISv3: []string{"1.17"}, CISv5: []string{"1.16"}, SecurityHub: []string{"IAM.18"},
-			Workflow: "Create a support role (CIS 1.17)", Commands: cmdSupportRole,
+			Workflow: "Create a support role (CIS 1.17)", Fix: fix.CreateSupportRole,
 			Needs: []string{"roles"}, ReportLacks: "roles", Run: checkSupportRoleMissing},
 		{ID: "expired_server_certificate", Title: "Expired server certificate", Severity: Medium,
 			CISv3: []string{"1.19"}, CISv5: []string{"1.18"}, SecurityHub: []string{"IAM.26"},
-			Workflow: "Delete expired certificates (CIS 1.19)", Commands: cmdDeleteCert,
+			Workflow: "Delete expired certificates (CIS 1.19)", Fix: fix.DeleteServerCert,
 			Needs: []string{"server_certificates"}, ReportLacks: "server certificates", Run: checkExpiredServerCertificate},
 		{ID: "cloudshell_full_access", Title: "AWSCloudShellFullAccess attached", Severity: Medium,
 			CISv3: []string{"1.22"}, CISv5: []string{"1.21"}, SecurityHub: []string{"IAM.27"},
-			Workflow: "Detach AWSCloudShellFullAccess (CIS 1.22)", Commands: cmdCloudShell,
+			Workflow: "Detach AWSCloudShellFullAccess (CIS 1.22)", Fix: fix.DetachCloudShellAccess,
 			Needs: []string{"users"}, ReportLacks: "policies, groups and roles", UserNeeds: []string{SectionUsers},
 			Run: checkCloudShellFullAccess},
 	}

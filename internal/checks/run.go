@@ -82,37 +82,9 @@ func complete(f Finding, c Check, inv *inventory.Inventory, acct *inventory.Acco
 	}
 	f.ID = FindingID(c.ID, acct.ID, f.Resource)
 	f.CIS, f.SecurityHub = c.CIS(), append([]string(nil), c.SecurityHub...)
-	f.Remediation = Remediation{Workflow: c.Workflow}
-	if c.Commands != nil {
-		f.Remediation.Commands = localize(c.Commands(f, cfg), inv)
-	}
+	f.Remediation = Remediation{Workflow: c.Workflow, Actions: plan(f, c, inv, acct, cfg)}
 	if f.State == "" {
 		f.State = StateOpen
 	}
 	return f
-}
-
-// localize writes the commands for the audited Organization: ARNs in its partition
-// (aws-us-gov, aws-cn), its home region instead of us-east-1, and the audit role
-// that was used instead of the ROLE_NAME placeholder.
-func localize(cmds []string, inv *inventory.Inventory) []string {
-	var pairs []string
-	if p := inv.Partition; p != "" && p != "aws" {
-		pairs = append(pairs, "arn:aws:", "arn:"+p+":")
-	}
-	if r := inv.Region; r != "" && r != "us-east-1" {
-		pairs = append(pairs, "us-east-1", r)
-	}
-	if inv.AuditRole != "" {
-		pairs = append(pairs, "ROLE_NAME", inv.AuditRole)
-	}
-	if len(pairs) == 0 {
-		return cmds
-	}
-	r := strings.NewReplacer(pairs...)
-	out := make([]string, len(cmds))
-	for i, c := range cmds {
-		out[i] = r.Replace(c)
-	}
-	return out
 }

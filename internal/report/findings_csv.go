@@ -30,7 +30,7 @@ const CommandSeparator = " ;; "
 // line (no cell holds a line break: line breaks in free text become spaces). Evidence
 // is "key=value" pairs, sorted by key and joined with "; "; CIS and Security Hub
 // references are joined with "; "; remediation commands are joined with
-// CommandSeparator. Every cell is CSV-injection safe (safeCell).
+// CommandSeparator (rendered from the finding's actions, Commands). Every cell is CSV-injection safe (safeCell).
 func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(FindingsColumns); err != nil {
@@ -45,7 +45,7 @@ func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 			f.ID, f.Severity.String(), f.CheckID, f.Title, f.AccountID, f.AccountName,
 			f.ResourceType, f.Resource, f.User, f.Message, evidenceCell(f.Evidence),
 			strings.Join(f.CIS, "; "), strings.Join(f.SecurityHub, "; "),
-			f.Remediation.Workflow, strings.Join(f.Remediation.Commands, CommandSeparator),
+			f.Remediation.Workflow, strings.Join(Commands(f), CommandSeparator),
 			f.State, strconv.FormatBool(f.Suppressed), f.SuppressionReason, expires,
 		}
 		for i := range row {

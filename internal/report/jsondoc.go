@@ -45,8 +45,10 @@ func DocumentOf(o *outcome.Outcome) Document {
 	return doc
 }
 
-// WriteJSON writes the document, indented.
+// WriteJSON writes the document, indented, each finding's remediation with its
+// actions and their AWS CLI text (WithCommands).
 func WriteJSON(w io.Writer, doc Document) error {
+	doc.Findings, doc.ResolvedFindings = WithCommands(doc.Findings), WithCommands(doc.ResolvedFindings)
 	if doc.Findings == nil {
 		doc.Findings = []checks.Finding{}
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/iamaudit/iamaudit/internal/yamlfile"
 )
 
 // Day is 24 hours, the unit of the "d" suffix in relative dates.
@@ -138,7 +140,7 @@ func (d *Date) UnmarshalYAML(node ast.Node) error {
 	}
 	v, err := ParseDate(s)
 	if err != nil {
-		return &nodeError{node: node, err: err}
+		return yamlfile.AtNode(node, err)
 	}
 	*d = v
 	return nil
@@ -167,7 +169,7 @@ func (d *Duration) UnmarshalYAML(node ast.Node) error {
 	}
 	v, err := ParseDuration(s)
 	if err != nil {
-		return &nodeError{node: node, err: err}
+		return yamlfile.AtNode(node, err)
 	}
 	*d = v
 	return nil
@@ -184,16 +186,7 @@ func scalar(node ast.Node) (string, error) {
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode, *ast.LiteralNode:
 		return n.GetToken().Value, nil
 	case *ast.NullNode:
-		return "", &nodeError{node: node, err: errors.New("missing value")}
+		return "", yamlfile.AtNode(node, errors.New("missing value"))
 	}
-	return "", &nodeError{node: node, err: fmt.Errorf("expected a single value, found a %s", strings.ToLower(node.Type().String()))}
+	return "", yamlfile.AtNode(node, fmt.Errorf("expected a single value, found a %s", strings.ToLower(node.Type().String())))
 }
-
-// nodeError is an error at a node of the YAML source.
-type nodeError struct {
-	node ast.Node
-	err  error
-}
-
-func (e *nodeError) Error() string { return e.err.Error() }
-func (e *nodeError) Unwrap() error { return e.err }

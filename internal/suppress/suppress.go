@@ -4,20 +4,15 @@
 package suppress
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/yamlfile"
 )
 
 // Rule suppresses the findings it matches. Every field set must match (fields left
@@ -85,119 +80,71 @@ func Load(p string) (Rules, error) {
 // Unknown keys, a missing reason, an unknown check id, a bad pattern or date are
 // errors naming the file, line and column.
 func Parse(name string, data []byte) (Rules, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return Rules{}, nil
+	doc, err := yamlfile.Parse(name, data, yamlOptions)
+	if err != nil {
+		return nil, err
 	}
 	var f file
-	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-		return nil, yamlError(name, err)
+	if err := doc.Decode(&f); err != nil {
+		return nil, err
 	}
-	pos := rulePositions(data)
-	var errs []error
+	var errs []*yamlfile.Error
 	for i := range f.Suppressions {
 		r := &f.Suppressions[i]
-		var rp rulePos
-		if i < len(pos) {
-			rp = pos[i]
-		}
-		r.Line = rp.line
-		// at is where an error about one field of the rule points: that field's line,
-		// or the rule's first line when the field is absent.
-		at := func(field string) string {
-			if lc, ok := rp.fields[field]; ok {
-				return fmt.Sprintf("%s:%d:%d", name, lc[0], lc[1])
+		rule := doc.Pos("suppressions", i)
+		r.Line = rule.Line
+		// at is where an error about one field of the rule points: that field's key, or
+		// the rule's line when the field is absent.
+		at := func(field string) yamlfile.Pos {
+			if p, ok := doc.Find("suppressions", i, field); ok && field != "" {
+				return p
 			}
-			return fmt.Sprintf("%s:%d", name, r.Line)
+			return yamlfile.Pos{Line: rule.Line}
+		}
+		bad := func(field, format string, args ...any) {
+			errs = append(errs, doc.Errorf(at(field), "rule %d%s", i+1, fmt.Sprintf(format, args...)))
 		}
 		if strings.TrimSpace(r.Reason) == "" {
-			errs = append(errs, fmt.Errorf("%s: rule %d has no reason: every suppression needs one", at("reason"), i+1))
+			bad("reason", " has no reason: every suppression needs one")
 		}
 		if r.Check == "" && r.Account == "" && r.User == "" && r.Key == "" && r.Resource == "" {
-			errs = append(errs, fmt.Errorf("%s: rule %d matches everything: give a check, account, user, key or resource", at(""), i+1))
+			bad("", " matches everything: give a check, account, user, key or resource")
 		}
 		if r.Check != "" && !strings.ContainsAny(r.Check, "*?[") {
 			if _, ok := checks.Lookup(r.Check); !ok {
-				errs = append(errs, fmt.Errorf("%s: rule %d: check: unknown check %q", at("check"), i+1, r.Check))
+				bad("check", ": check: unknown check %q", r.Check)
 			}
 		}
 		for _, fv := range [][2]string{{"check", r.Check}, {"account", r.Account}, {"user", r.User}, {"key", r.Key}, {"resource", r.Resource}} {
 			if _, err := path.Match(fv[1], ""); err != nil {
-				errs = append(errs, fmt.Errorf("%s: rule %d: %s: bad pattern %q (use *, ? and [a-z] as in shell globs; close every '[')", at(fv[0]), i+1, fv[0], fv[1]))
+				bad(fv[0], ": %s: bad pattern %q (use *, ? and [a-z] as in shell globs; close every '[')", fv[0], fv[1])
 			}
 		}
 		if r.Expires != "" {
 			t, err := time.Parse("2006-01-02", r.Expires)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: rule %d: expires: %q is not a date (YYYY-MM-DD)", at("expires"), i+1, r.Expires))
+				bad("expires", ": expires: %q is not a date (YYYY-MM-DD)", r.Expires)
 			} else {
 				r.expiresAt = &t
 			}
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = e
+		}
+		return nil, errors.Join(out...)
+	}
+	if f.Suppressions == nil {
+		return Rules{}, nil
 	}
 	return Rules(f.Suppressions), nil
 }
 
-// rulePos is where a rule and each of its fields are in the file.
-type rulePos struct {
-	line   int               // the rule's "- " item
-	fields map[string][2]int // field → line, column of its key
-}
-
-// rulePositions finds each item of the suppressions list and its fields.
-func rulePositions(data []byte) []rulePos {
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil
-	}
-	var out []rulePos
-	for _, d := range f.Docs {
-		m, ok := d.Body.(*ast.MappingNode)
-		if !ok {
-			continue
-		}
-		for _, kv := range m.Values {
-			sq, ok := kv.Value.(*ast.SequenceNode)
-			if kv.Key.String() != "suppressions" || !ok {
-				continue
-			}
-			for _, it := range sq.Values {
-				rp := rulePos{fields: map[string][2]int{}}
-				if tok := it.GetToken(); tok != nil && tok.Position != nil {
-					rp.line = tok.Position.Line
-				}
-				if rm, ok := it.(*ast.MappingNode); ok {
-					for _, fkv := range rm.Values {
-						if tok := fkv.Key.GetToken(); tok != nil && tok.Position != nil {
-							rp.fields[fkv.Key.String()] = [2]int{tok.Position.Line, tok.Position.Column}
-							if rp.line == 0 || tok.Position.Line < rp.line {
-								rp.line = tok.Position.Line
-							}
-						}
-					}
-				}
-				out = append(out, rp)
-			}
-		}
-	}
-	return out
-}
-
-// goType rewrites go-yaml's "cannot unmarshal X into Go struct field T.F of type Y".
-var goType = regexp.MustCompile(`cannot unmarshal (.+?) into Go (?:struct field \S+|value)(?: of type (\S+))?`)
-
-func yamlError(name string, err error) error {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
-			return fmt.Errorf("%s:%d:%d: %s", name, tok.Position.Line, tok.Position.Column, plain(ye.GetMessage()))
-		}
-		return fmt.Errorf("%s: %s", name, plain(ye.GetMessage()))
-	}
-	return fmt.Errorf("%s: %w", name, err)
-}
+// yamlOptions: an unknown key lists the keys of a rule.
+var yamlOptions = yamlfile.Options{What: "a suppressions file",
+	FieldHint: "a suppressions file has suppressions:, and each rule check, account, user, key, resource, reason and expires"}
 
 // Expired reports whether the rule no longer suppresses at now: from its expiry date on.
 func (r Rule) Expired(now time.Time) bool {
@@ -253,24 +200,4 @@ func Apply(findings []checks.Finding, rules Rules, now time.Time) (expired []Rul
 		}
 	}
 	return expired
-}
-
-// plain says a type mismatch in the user's terms: "want a single text value (got a list)".
-func plain(msg string) string {
-	m := goType.FindStringSubmatch(msg)
-	if m == nil {
-		return msg
-	}
-	want := "a single text value (quote it)"
-	if strings.HasPrefix(m[2], "[]") || strings.HasPrefix(m[2], "suppress.Rules") {
-		want = "a list of rules (- check: …)"
-	}
-	got := strings.TrimPrefix(m[1], "!!")
-	switch {
-	case strings.HasPrefix(got, "[]"):
-		got = "a list"
-	case strings.HasPrefix(got, "map"):
-		got = "a mapping"
-	}
-	return "want " + want + ", got " + got
 }
