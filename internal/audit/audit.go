@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 			Message: "run interrupted (" + ctx.Err().Error() + "): what was collected until then is written; the sections cut short are listed as gaps"})
 	}
 	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, baseID
-	inv.AuditRole = opts.Collect.Role
+	inv.AuditRole = collect.RoleResource(opts.Collect.Role) // with its path: security/IAMAuditRole
 	if inv.Schema == "" {
 		inv.Schema = inventory.Schema
 	}

@@ -111,7 +111,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 			acfg.Credentials = creds
 			cs := newClients(acfg, opts, accountLimiters(opts), calls)
 			return accountClients{iam: cs.iam, trail: cs.trail,
-				auditedAs: fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, acct.ID, opts.Role, opts.SessionName)}, nil
+				auditedAs: fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, acct.ID, roleName(opts.Role), opts.SessionName)}, nil
 		},
 	}
 	return run(ctx, d, opts, started)
@@ -147,10 +147,6 @@ func unreachable(err error) (string, bool) {
 
 func accountLimiters(opts Options) limiters {
 	return limiters{iam: newLimiter(opts.IAMRate), events: newLimiter(opts.EventsRate)}
-}
-
-func roleARN(partition, accountID, role string) string {
-	return fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, accountID, role)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
