@@ -63,6 +63,13 @@ func cmdRootUsed(f Finding, _ Config) []string {
 	return []string{"aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --region us-east-1 " + profile}
 }
 
+func cmdRootFailedSignin(Finding, Config) []string {
+	return []string{
+		`aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --region us-east-1 --query "Events[?contains(CloudTrailEvent, 'Failed authentication')]" ` + profile,
+		"aws iam get-account-summary --query SummaryMap.AccountMFAEnabled " + profile + "  # the root user needs MFA, or no credentials at all",
+	}
+}
+
 func cmdConsoleWithoutMFA(f Finding, _ Config) []string {
 	un := opt("--user-name", f.User)
 	return []string{
