@@ -127,6 +127,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 	}
 	if err := report.WriteSummaryWith(opts.Out, res.Findings, res.Scores, res.Expired, report.SummaryOptions{
 		Lang: msgs.Lang, FindingsFile: filepath.Join(opts.OutputDir, report.FindingsReportName(inv.RunID)), Resolved: res.Resolved,
+		Inventory: inv,
 	}); err != nil {
 		return res, err
 	}

@@ -135,7 +135,7 @@ func runAnalyze(_ context.Context, o *analyzeOptions, streams IO, clock func() t
 	if reportOnly {
 		writeReportLimits(streams.Err)
 	}
-	sopts := report.SummaryOptions{Lang: o.Lang}
+	sopts := report.SummaryOptions{Lang: o.Lang, Inventory: res.Inventory}
 	if o.OutputDir != "" {
 		sopts.FindingsFile = filepath.Join(o.OutputDir, "iamaudit_findings_"+res.Inventory.RunID+".csv")
 	}
