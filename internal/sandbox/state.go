@@ -43,7 +43,7 @@ type ou struct {
 type account struct {
 	id, name, email, state, parentID string
 	joined                           time.Time
-	auditRoles                       map[string]auditRole // by role name
+	auditRoles                       map[string]auditRole     // by role name
 	limiters                         map[string]*rate.Limiter // per API family; read-only after build
 
 	mu             sync.RWMutex
