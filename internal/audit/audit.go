@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*outcome.Outcome, e
 			Message: "run interrupted (" + ctx.Err().Error() + "): what was collected until then is written; the sections cut short are listed as gaps"})
 	}
 	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, inventory.RunID(start)
-	inv.AuditRole = opts.Collect.Role
+	inv.AuditRole = collect.RoleResource(opts.Collect.Role) // with its path: security/IAMAuditRole
 	if inv.Schema == "" {
 		inv.Schema = inventory.Schema
 	}

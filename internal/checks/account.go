@@ -35,18 +35,35 @@ func checkAccountNotAudited(_ *inventory.Inventory, acct *inventory.Account, _ t
 }
 
 func rootFinding(acct *inventory.Account, msg string, ev map[string]string) Finding {
-	res := acct.Root.ARN
+	res := ""
+	if acct.Root != nil {
+		res = acct.Root.ARN
+	}
 	if res == "" {
 		res = "arn:aws:iam::" + acct.ID + ":root"
 	}
 	return Finding{Resource: res, ResourceType: ResourceRoot, User: "<root_account>", Message: msg, Evidence: ev}
 }
 
+// rootPasswordUnknown is the message suffix of a root finding when whether the root
+// user has a password could not be learned.
+const rootPasswordUnknown = " (whether the root user has a password is unknown)"
+
+// checkRootMFADisabled: a root user without MFA, unless it has no credentials at all
+// (no password, access key, signing certificate or MFA): CIS AWS Foundations v5.0 1.4
+// calls MFA "neither possible nor necessary" then. When the root's credentials are
+// unknown, the finding still fires (MFA is known to be off), saying so.
 func checkRootMFADisabled(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
-	if acct.Root == nil || acct.Root.MFAActive {
+	if acct.Root == nil || acct.Root.MFAActive || acct.Root.Credentials == inventory.RootCredentialsNone {
 		return nil
 	}
-	return []Finding{rootFinding(acct, "Root account does not have MFA enabled", map[string]string{"mfa_active": "false"})}
+	ev := map[string]string{"mfa_active": "false"}
+	msg := "Root account does not have MFA enabled"
+	if acct.Root.Credentials == inventory.RootCredentialsUnknown {
+		ev["root_credentials"] = inventory.RootCredentialsUnknown
+		msg += rootPasswordUnknown
+	}
+	return []Finding{rootFinding(acct, msg, ev)}
 }
 
 func checkRootAccessKeyActive(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
@@ -81,13 +98,21 @@ func summaryValue(acct *inventory.Account, key string) (int32, bool) {
 }
 
 // summaryRootMFADisabled answers root_mfa_disabled without the credential report's
-// root row, from GetAccountSummary's AccountMFAEnabled.
+// root row, from GetAccountSummary's AccountMFAEnabled. The summary does not say
+// whether the root has a password: unless it shows a root access key, the root's
+// credentials are unknown, and the message says so (it neither claims a password
+// nor drops the finding).
 func summaryRootMFADisabled(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
 	if v, ok := summaryValue(acct, "AccountMFAEnabled"); !ok || v != 0 {
 		return nil
 	}
-	return []Finding{rootFinding(acct, "Root account does not have MFA enabled",
-		map[string]string{"mfa_active": "false", "source": "GetAccountSummary", "account_mfa_enabled": "0"})}
+	ev := map[string]string{"mfa_active": "false", "source": "GetAccountSummary", "account_mfa_enabled": "0"}
+	msg := "Root account does not have MFA enabled"
+	if v, ok := summaryValue(acct, "AccountAccessKeysPresent"); !ok || v < 1 {
+		ev["root_credentials"] = inventory.RootCredentialsUnknown
+		msg += rootPasswordUnknown
+	}
+	return []Finding{rootFinding(acct, msg, ev)}
 }
 
 // summaryRootAccessKey answers root_access_key_active without the credential report's
@@ -135,7 +160,7 @@ func checkRootUsedRecently(_ *inventory.Inventory, acct *inventory.Account, now 
 		}
 	}
 	for _, e := range acct.Events {
-		if e.Name == "ConsoleLogin" && e.ErrorCode == "" && (e.Username == "root" || e.Username == "<root_account>") {
+		if rootSignIn(e) && signInSucceeded(e) {
 			note("ConsoleLogin event", e.Time)
 		}
 	}
@@ -145,6 +170,91 @@ func checkRootUsedRecently(_ *inventory.Inventory, acct *inventory.Account, now 
 	sort.Strings(uses)
 	return []Finding{rootFinding(acct, fmt.Sprintf("Root account used %s ago", nDays(days(now, last))),
 		map[string]string{"uses": strings.Join(uses, ", "), "last_used": last.UTC().Format(time.RFC3339), "threshold_days": itoa(n)})}
+}
+
+// rootSignIn: a ConsoleLogin record of the root user (userIdentity.type Root, or the
+// root's user name when the record had no type).
+func rootSignIn(e inventory.Event) bool {
+	if e.Name != "ConsoleLogin" {
+		return false
+	}
+	if e.UserType != "" {
+		return e.UserType == "Root"
+	}
+	return e.Username == "root" || e.Username == "<root_account>"
+}
+
+// signInSucceeded: a sign-in record that is not a failure. A failed ConsoleLogin has
+// no errorCode: it has responseElements.ConsoleLogin "Failure" and an errorMessage
+// ("Failed authentication"); a record without a result (written before the result
+// was kept) counts as a success only without errorCode and errorMessage.
+func signInSucceeded(e inventory.Event) bool {
+	switch e.LoginResult {
+	case inventory.LoginSuccess:
+		return true
+	case inventory.LoginFailure:
+		return false
+	}
+	return e.ErrorCode == "" && e.ErrorMessage == ""
+}
+
+// checkRootFailedSignin reports failed root sign-in attempts in the event window: one
+// finding per account, with the attempts' count, dates and source IP addresses.
+func checkRootFailedSignin(inv *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
+	if !eventsLookedUp(inv, acct, "ConsoleLogin") {
+		return nil
+	}
+	var first, last time.Time
+	n := 0
+	ips := map[string]int{}
+	mfa := map[string]int{}
+	for _, e := range acct.Events {
+		if !rootSignIn(e) || signInSucceeded(e) {
+			continue
+		}
+		n++
+		if first.IsZero() || e.Time.Before(first) {
+			first = e.Time
+		}
+		if e.Time.After(last) {
+			last = e.Time
+		}
+		ip := e.SourceIP
+		if ip == "" {
+			ip = "unknown"
+		}
+		ips[ip]++
+		if e.MFAUsed != "" {
+			mfa[e.MFAUsed]++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(ips))
+	for ip := range ips {
+		names = append(names, ip)
+	}
+	sort.Strings(names)
+	counted := make([]string, len(names))
+	for i, ip := range names {
+		counted[i] = fmt.Sprintf("%s (%d)", ip, ips[ip])
+	}
+	ev := map[string]string{"attempts": itoa(n), "source_ips": strings.Join(counted, ", "),
+		"first_attempt": first.UTC().Format(time.RFC3339), "last_attempt": last.UTC().Format(time.RFC3339),
+		"window_start": date(inv.EventWindowStart)}
+	if len(mfa) > 0 {
+		var parts []string
+		for _, k := range []string{"Yes", "No"} {
+			if mfa[k] > 0 {
+				parts = append(parts, fmt.Sprintf("%s (%d)", k, mfa[k]))
+			}
+		}
+		ev["mfa_used"] = strings.Join(parts, ", ")
+	}
+	msg := fmt.Sprintf("%s since %s, from %s", plural(n, "failed root sign-in attempt", "failed root sign-in attempts"),
+		date(inv.EventWindowStart), strings.Join(names, ", "))
+	return []Finding{rootFinding(acct, msg, ev)}
 }
 
 func checkPasswordPolicyWeak(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, cfg Config) []Finding {

@@ -67,6 +67,9 @@ func keyFinding(acct *inventory.Account, u inventory.User, i int, k inventory.Ac
 	if k.LastUsedSource != "" {
 		ev["last_used_source"] = k.LastUsedSource
 	}
+	if k.Slot > 0 {
+		ev["slot"] = itoa(k.Slot)
+	}
 	if g := subjectGaps(acct, u.Name, "access_keys"); g != "" {
 		ev["collection_gaps"] = g
 	}
@@ -224,14 +227,15 @@ func deactivation(acct *inventory.Account, keyID string) (time.Time, bool) {
 	return at, found
 }
 
-// eventsLookedUp reports whether the inventory's events can tell an UpdateAccessKey.
-func eventsLookedUp(inv *inventory.Inventory, acct *inventory.Account) bool {
+// eventsLookedUp reports whether the inventory's events are complete for the event
+// name: it was looked up, and no gap names it (or all events).
+func eventsLookedUp(inv *inventory.Inventory, acct *inventory.Account, name string) bool {
 	if inv.EventWindowStart.IsZero() {
 		return false
 	}
 	listed := false
 	for _, n := range inv.EventNames {
-		if n == "UpdateAccessKey" {
+		if n == name {
 			listed = true
 		}
 	}
@@ -247,7 +251,7 @@ func eventsLookedUp(inv *inventory.Inventory, acct *inventory.Account) bool {
 		}
 		// collect names the event names it could not look up, joined with ",".
 		for _, n := range strings.Split(g.Subject, ",") {
-			if strings.TrimSpace(n) == "UpdateAccessKey" {
+			if strings.TrimSpace(n) == name {
 				return false
 			}
 		}
@@ -255,15 +259,25 @@ func eventsLookedUp(inv *inventory.Inventory, acct *inventory.Account) bool {
 	return true
 }
 
+// checkInactiveKeyNotDeleted reports keys that exist without signing requests: an
+// Expired key at once (it can serve no caller; nothing to wait for), an Inactive key
+// once it has been inactive for more than the threshold (which needs the
+// UpdateAccessKey events; without them Inactive keys are not judged).
 func checkInactiveKeyNotDeleted(inv *inventory.Inventory, acct *inventory.Account, now time.Time, cfg Config) []Finding {
 	n := cfg.Thresholds.InactiveKeyDeleteDays
-	if !eventsLookedUp(inv, acct) {
-		return nil
-	}
+	events := eventsLookedUp(inv, acct, "UpdateAccessKey")
 	var out []Finding
 	for _, u := range acct.Users {
 		for i, k := range u.AccessKeys {
-			if !strings.EqualFold(k.Status, "Inactive") || k.ID == "" {
+			if strings.EqualFold(k.Status, inventory.KeyExpired) {
+				f := keyFinding(acct, u, i, k, fmt.Sprintf("Access key %s has expired and still exists", keyLabel(i, k)))
+				if !k.CreatedAt.IsZero() {
+					f.Evidence["created"] = date(k.CreatedAt)
+				}
+				out = append(out, f)
+				continue
+			}
+			if !events || !strings.EqualFold(k.Status, inventory.KeyInactive) || k.ID == "" {
 				continue
 			}
 			var f Finding

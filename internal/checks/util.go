@@ -32,24 +32,35 @@ func date(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// activeKey reports whether IAM reports the key as Active.
-func activeKey(k inventory.AccessKey) bool { return strings.EqualFold(k.Status, "Active") }
+// activeKey reports whether IAM reports the key as Active (Inactive and Expired keys
+// do not sign requests).
+func activeKey(k inventory.AccessKey) bool { return strings.EqualFold(k.Status, inventory.KeyActive) }
 
-// keyResource names a key: its id, or "<user ARN>/access_key_<n>" when the id is
-// unknown (credential-report-only inventories).
+// keySlot is the key's credential report slot: its Slot, or its position in the list
+// for an inventory written before keys kept their slot.
+func keySlot(i int, k inventory.AccessKey) int {
+	if k.Slot > 0 {
+		return k.Slot
+	}
+	return i + 1
+}
+
+// keyResource names a key: its id, or "<user ARN>/access_key_<slot>" when the id is
+// unknown (credential-report-only inventories), with the key's report slot: a user
+// whose only key is in slot 2 has ".../access_key_2".
 func keyResource(u inventory.User, i int, k inventory.AccessKey) string {
 	if k.ID != "" {
 		return k.ID
 	}
-	return fmt.Sprintf("%s/access_key_%d", u.ARN, i+1)
+	return fmt.Sprintf("%s/access_key_%d", u.ARN, keySlot(i, k))
 }
 
-// keyLabel is how messages name a key.
+// keyLabel is how messages name a key: its id, else its report slot number.
 func keyLabel(i int, k inventory.AccessKey) string {
 	if k.ID != "" {
 		return k.ID
 	}
-	return strconv.Itoa(i + 1)
+	return strconv.Itoa(keySlot(i, k))
 }
 
 // userHasMFA: any device, or the report's mfa_active when devices are unknown.

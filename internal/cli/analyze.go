@@ -117,7 +117,7 @@ func runAnalyze(_ context.Context, o *analyzeOptions) error {
 	if reportOnly {
 		writeReportLimits(streams.Err)
 	}
-	sopts := report.SummaryOptions{Lang: msgs.Lang}
+	sopts := report.SummaryOptions{Lang: msgs.Lang, Inventory: res.Inventory}
 	if o.OutputDir != "" {
 		sopts.FindingsFile = filepath.Join(o.OutputDir, report.FindingsReportName(res.Inventory.RunID))
 	}

@@ -56,8 +56,8 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 
 var accountIDRe = regexp.MustCompile(`^\d{12}$`)
 
-// IAM's own patterns: a role name (without its path) and a role session name.
-var roleNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+// IAM's own patterns for a role session name and an external id (the role's name and
+// path: collect.ParseRole).
 var sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 var externalIDRe = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 
@@ -66,15 +66,28 @@ func (o *RunOptions) validateRole() error {
 	case o.Role == "":
 		return usageErrorf("--role is required: the role to assume in each account, e.g. --role AWSControlTowerExecution")
 	case strings.HasPrefix(o.Role, "arn:"):
-		return usageErrorf("--role %q: give the role's name, not its ARN (e.g. --role %s); the account ids come from the Organization", o.Role, o.Role[strings.LastIndex(o.Role, "/")+1:])
-	case !roleNameRe.MatchString(o.Role):
-		return usageErrorf("--role %q: not a valid IAM role name (1-64 letters, digits and +=,.@_-)", o.Role)
+		return usageErrorf("--role %q: give the role's name, not its ARN (e.g. --role %s); the account ids come from the Organization", o.Role, roleFromARN(o.Role))
+	case roleErr(o.Role) != nil:
+		return usageErrorf("--role %q: %v; give the role's name, with its path if it has one (--role security/IAMAuditRole)", o.Role, roleErr(o.Role))
 	case !sessionNameRe.MatchString(o.SessionName):
 		return usageErrorf("--session-name %q: not a valid role session name (2-64 letters, digits and +=,.@_-)", o.SessionName)
 	case o.ExternalID != "" && (len(o.ExternalID) < 2 || len(o.ExternalID) > 1224 || !externalIDRe.MatchString(o.ExternalID)):
 		return usageErrorf("--external-id: 2-1224 letters, digits and +=,.@:/-")
 	}
 	return nil
+}
+
+// roleFromARN is what follows ":role/" in a role ARN (its path and name).
+func roleFromARN(arn string) string {
+	if i := strings.Index(arn, ":role/"); i >= 0 {
+		return arn[i+len(":role/"):]
+	}
+	return arn[strings.LastIndex(arn, "/")+1:]
+}
+
+func roleErr(role string) error {
+	_, _, err := collect.ParseRole(role)
+	return err
 }
 
 var ouIDRe = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$`)

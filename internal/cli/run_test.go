@@ -41,6 +41,16 @@ func TestRunFlags(t *testing.T) {
 					t.Errorf("valid options rejected: %v", err)
 				}
 			}},
+		{name: "role with a path", args: []string{"run", "--role", "/security/IAMAuditRole"}, check: func(t *testing.T, o *RunOptions) {
+			if err := o.validateRole(); err != nil || o.Role != "/security/IAMAuditRole" {
+				t.Errorf("role with a path rejected: %v (%q)", err, o.Role)
+			}
+		}},
+		{name: "role with a path, no leading slash", args: []string{"run", "--role", "security/team-a/IAMAuditRole"}, check: func(t *testing.T, o *RunOptions) {
+			if err := o.validateRole(); err != nil {
+				t.Errorf("role with a path rejected: %v", err)
+			}
+		}},
 		{name: "defaults", args: []string{"run", "--role", "R"}, check: func(t *testing.T, o *RunOptions) {
 			if o.Days != 90 || o.Lang != "en" || o.OutputDir != "." || o.Concurrency != 16 || o.SessionName != "iamaudit" {
 				t.Errorf("defaults: %+v", o)
@@ -96,6 +106,10 @@ func TestRunBadValues(t *testing.T) {
 		{[]string{"--concurrency", "0"}, "--concurrency 0: must be between 1 and 64"},
 		{[]string{"--role", "arn:aws:iam::123456789012:role/IAMAuditRole"}, "give the role's name, not its ARN (e.g. --role IAMAuditRole)"},
 		{[]string{"--role", "bad role!"}, "not a valid IAM role name"},
+		{[]string{"--role", "arn:aws:iam::123456789012:role/security/IAMAuditRole"}, "(e.g. --role security/IAMAuditRole)"},
+		{[]string{"--role", "/security/"}, `role name "" is not a valid IAM role name`},
+		{[]string{"--role", "/sec urity/IAMAuditRole"}, `role path "/sec urity/" is not a valid IAM path`},
+		{[]string{"--role", "/" + strings.Repeat("p", 512) + "/IAMAuditRole"}, "is not a valid IAM path"},
 		{[]string{"--session-name", "bad name with spaces"}, "not a valid role session name"},
 		{[]string{"--fail-on", "urgent"}, "--fail-on"},
 		{[]string{"--preset", "nist"}, "--preset"},

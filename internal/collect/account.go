@@ -178,8 +178,8 @@ func assumeOrFallback(ctx context.Context, d *deps, opts Options, a inventory.Ac
 	if own {
 		return d.own(a, calls), nil
 	}
-	return accountClients{}, fmt.Errorf("cannot assume %s: %s; deploy the role %s to account %s, trusting the management account (docs/permissions.md, deploy/iamaudit-role.yaml)",
-		roleARN(d.partition, a.ID, opts.Role), shortAPIError(err), opts.Role, a.ID)
+	return accountClients{}, fmt.Errorf("cannot assume %s: %s; deploy the role %s to account %s, trusting the account iamaudit runs from, %s (docs/permissions.md, deploy/iamaudit-role.yaml)",
+		roleARN(d.partition, a.ID, opts.Role), shortAPIError(err), opts.Role, a.ID, d.caller.AccountID)
 }
 
 // shortAPIError gives "Code: message" for an AWS API error, without the SDK's

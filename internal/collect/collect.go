@@ -72,7 +72,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 			hint = " (for AWS GovCloud or China, also set AWS_REGION to a region of that partition, e.g. us-gov-west-1 or cn-north-1)"
 		}
 		return nil, fmt.Errorf("no usable AWS credentials (sts:GetCallerIdentity failed: %w): "+
-			"configure credentials for the Organization's management account (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)%s and retry", err, hint)
+			"configure credentials for the Organization's management account or a delegated administrator account (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)%s and retry", err, hint)
 	}
 	caller := inventory.Caller{AccountID: aws.ToString(ident.Account), ARN: aws.ToString(ident.Arn)}
 	partition := "aws"
@@ -111,7 +111,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 			acfg.Credentials = creds
 			cs := newClients(acfg, opts, accountLimiters(opts), calls)
 			return accountClients{iam: cs.iam, trail: cs.trail,
-				auditedAs: fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, acct.ID, opts.Role, opts.SessionName)}, nil
+				auditedAs: fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, acct.ID, roleName(opts.Role), opts.SessionName)}, nil
 		},
 	}
 	return run(ctx, d, opts, started)
@@ -147,10 +147,6 @@ func unreachable(err error) (string, bool) {
 
 func accountLimiters(opts Options) limiters {
 	return limiters{iam: newLimiter(opts.IAMRate), events: newLimiter(opts.EventsRate)}
-}
-
-func roleARN(partition, accountID, role string) string {
-	return fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, accountID, role)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -262,7 +258,7 @@ func listAccountsError(err error, caller inventory.Caller) error {
 		return fmt.Errorf("account %s (%s) is not in an AWS Organization (%w): run iamaudit with the credentials of an Organization's management account (--profile)",
 			caller.AccountID, caller.ARN, err)
 	case isAccessDenied(err):
-		return fmt.Errorf("organizations:ListAccounts was denied for %s (%w): run iamaudit with the management account's credentials (--profile) or grant organizations:ListAccounts",
+		return fmt.Errorf("organizations:ListAccounts was denied for %s (%w): run iamaudit with the credentials of the management account or of a delegated administrator account (--profile), and grant organizations:ListAccounts (docs/permissions.md)",
 			caller.ARN, err)
 	default:
 		return fmt.Errorf("cannot list the Organization's accounts as %s (organizations:ListAccounts: %w): check the network and credentials, then retry",

@@ -112,18 +112,31 @@ func wanted(e cttypes.Event) bool {
 	return false
 }
 
-// cloudTrailRecord is the part of the CloudTrailEvent JSON that is kept.
+// cloudTrailRecord is the part of the CloudTrailEvent JSON that is kept. A failed
+// console sign-in has no errorCode: errorMessage "Failed authentication" and
+// responseElements.ConsoleLogin "Failure" (CloudTrail User Guide, "CloudTrail record
+// contents for sign-in events"; docs/aws-facts.md).
 type cloudTrailRecord struct {
-	EventSource  string `json:"eventSource"`
-	ErrorCode    string `json:"errorCode"`
-	UserIdentity struct {
+	EventSource     string `json:"eventSource"`
+	EventType       string `json:"eventType"`
+	SourceIPAddress string `json:"sourceIPAddress"`
+	ErrorCode       string `json:"errorCode"`
+	ErrorMessage    string `json:"errorMessage"`
+	UserIdentity    struct {
 		Type        string `json:"type"`
 		UserName    string `json:"userName"`
 		ARN         string `json:"arn"`
 		AccessKeyID string `json:"accessKeyId"`
 	} `json:"userIdentity"`
-	RequestParameters map[string]any `json:"requestParameters"`
-	ResponseElements  map[string]any `json:"responseElements"`
+	RequestParameters   map[string]any `json:"requestParameters"`
+	ResponseElements    map[string]any `json:"responseElements"`
+	AdditionalEventData map[string]any `json:"additionalEventData"`
+}
+
+// stringField is m[key] when it is a string.
+func stringField(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
 }
 
 func convertEvent(e cttypes.Event) inventory.Event {
@@ -143,6 +156,14 @@ func convertEvent(e cttypes.Event) inventory.Event {
 	if e.CloudTrailEvent != nil && json.Unmarshal([]byte(*e.CloudTrailEvent), &rec) == nil {
 		ev.RequestParameters = rec.RequestParameters
 		ev.ErrorCode = rec.ErrorCode
+		ev.ErrorMessage = rec.ErrorMessage
+		ev.EventType = rec.EventType
+		ev.UserType = rec.UserIdentity.Type
+		ev.SourceIP = rec.SourceIPAddress
+		if ev.Name == "ConsoleLogin" {
+			ev.LoginResult = stringField(rec.ResponseElements, "ConsoleLogin")
+		}
+		ev.MFAUsed = stringField(rec.AdditionalEventData, "MFAUsed")
 		if ev.Source == "" {
 			ev.Source = rec.EventSource
 		}

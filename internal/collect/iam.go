@@ -613,7 +613,7 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 		return u
 	}
 	for _, m := range matchKeys(keys, row) {
-		ak := inventory.AccessKey{ID: aws.ToString(m.meta.AccessKeyId), Status: string(m.meta.Status), CreatedAt: utc(m.meta.CreateDate)}
+		ak := inventory.AccessKey{ID: aws.ToString(m.meta.AccessKeyId), Status: string(m.meta.Status), CreatedAt: utc(m.meta.CreateDate), Slot: m.slotNo}
 		// The report's slot answers, unless --fresh-key-usage, or the slot says the key was
 		// used but not with which service (seen with emulators; AWS fills both): then
 		// GetAccessKeyLastUsed is asked, so the service column is never silently N/A.
@@ -702,9 +702,9 @@ func keysFromReport(row *credreport.Row) []inventory.AccessKey {
 	if row == nil {
 		return keys
 	}
-	for _, slot := range row.AccessKeys {
+	for i, slot := range row.AccessKeys {
 		if slot.Present() {
-			keys = append(keys, credreport.KeyFromSlot(slot, ""))
+			keys = append(keys, credreport.KeyFromSlot(slot, i+1, ""))
 		}
 	}
 	return keys
@@ -770,15 +770,20 @@ func classifyMFA(serial string, virtual *virtualMFA) string {
 	return inventory.MFAHardware
 }
 
-// keyMatch pairs a listed key with its credential report slot (nil when none).
+// keyMatch pairs a listed key with its credential report slot (nil when none) and
+// that slot's number (1 or 2; 0 when none).
 type keyMatch struct {
-	meta types.AccessKeyMetadata
-	slot *credreport.KeySlot
+	meta   types.AccessKeyMetadata
+	slot   *credreport.KeySlot
+	slotNo int
 }
 
 // matchKeys matches each key to the report slot whose last_rotated equals the key's
-// CreateDate to the second. Unmatched keys (created after the report, or rotated)
-// get a nil slot.
+// CreateDate to the second, keeping the slot's number (a user whose key 1 was
+// deleted has its key in slot 2). A slot without last_rotated (AWS leaves it N/A for
+// some inactive keys) is matched by elimination: when exactly one such slot and
+// exactly one inactive listed key remain. Other keys (created after the report, or
+// rotated) get a nil slot.
 func matchKeys(keys []types.AccessKeyMetadata, row *credreport.Row) []keyMatch {
 	out := make([]keyMatch, 0, len(keys))
 	used := [2]bool{} // the report has two key slots per user
@@ -793,11 +798,35 @@ func matchKeys(keys []types.AccessKeyMetadata, row *credreport.Row) []keyMatch {
 				}
 				used[i] = true
 				slot := s
-				m.slot = &slot
+				m.slot, m.slotNo = &slot, i+1
 				break
 			}
 		}
 		out = append(out, m)
+	}
+	if row == nil {
+		return out
+	}
+	undated, inactive := -1, -1
+	for i, s := range row.AccessKeys {
+		if !used[i] && s.Present() && s.LastRotated == nil && !s.Active {
+			if undated >= 0 {
+				return out // two such slots: no way to tell them apart
+			}
+			undated = i
+		}
+	}
+	for j, m := range out {
+		if m.slot == nil && m.meta.Status != types.StatusTypeActive {
+			if inactive >= 0 {
+				return out
+			}
+			inactive = j
+		}
+	}
+	if undated >= 0 && inactive >= 0 {
+		slot := row.AccessKeys[undated]
+		out[inactive].slot, out[inactive].slotNo = &slot, undated+1
 	}
 	return out
 }
@@ -818,11 +847,15 @@ func buildRoot(partition, accountID string, rep *credreport.Report, summary map[
 	case haveRow:
 		root = credreport.RootFromRow(row)
 	case summaryOK:
-		root = &inventory.Root{ARN: fmt.Sprintf("arn:%s:iam::%s:root", partition, accountID), AccessKeys: []inventory.RootKey{}}
+		// Without the report's row, whether the root has a password is unknown: the
+		// summary tells MFA and access keys only.
+		root = &inventory.Root{ARN: fmt.Sprintf("arn:%s:iam::%s:root", partition, accountID), AccessKeys: []inventory.RootKey{},
+			Credentials: inventory.RootCredentialsUnknown}
 		note := "no <root_account> row in the credential report: root password and key last use are unknown"
 		if summary["AccountAccessKeysPresent"] > 0 {
 			// Reported as an active key: the summary says one exists but not its status.
 			root.AccessKeys = append(root.AccessKeys, inventory.RootKey{Slot: 1, Active: true})
+			root.Credentials = inventory.RootCredentialsPresent
 			note += "; GetAccountSummary says the root user has an access key, whose status is unknown (counted as active)"
 		}
 		gaps.addGap(inventory.Gap{AccountID: accountID, Section: "root", Message: note})
@@ -840,6 +873,9 @@ func buildRoot(partition, accountID string, rep *credreport.Report, summary map[
 		root.MFAActive, root.MFAType = true, "" // type unknown: ListVirtualMFADevices failed (gap recorded)
 	default:
 		root.MFAActive, root.MFAType = false, inventory.MFANone
+	}
+	if root.MFAActive {
+		root.Credentials = inventory.RootCredentialsPresent // an MFA device is a root credential
 	}
 	return root
 }

@@ -62,8 +62,8 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 		}, func(t *testing.T, a inventory.Account, _ *fakeIAM) {
 			carol := userNamed(t, a, "carol")
 			want := []inventory.AccessKey{
-				{ID: "", Status: "Active", CreatedAt: *ts("2024-02-01T00:00:00Z"), LastUsedAt: ts("2026-02-01T00:00:00Z"), LastUsedService: "s3", LastUsedRegion: "us-east-1", LastUsedSource: credreport.LastUsedSourceReport},
-				{ID: "", Status: "Active", CreatedAt: *ts("2024-03-01T00:00:00Z"), LastUsedAt: ts("2026-02-01T00:00:00Z"), LastUsedService: "s3", LastUsedRegion: "us-east-1", LastUsedSource: credreport.LastUsedSourceReport},
+				{ID: "", Status: "Active", Slot: 1, CreatedAt: *ts("2024-02-01T00:00:00Z"), LastUsedAt: ts("2026-02-01T00:00:00Z"), LastUsedService: "s3", LastUsedRegion: "us-east-1", LastUsedSource: credreport.LastUsedSourceReport},
+				{ID: "", Status: "Active", Slot: 2, CreatedAt: *ts("2024-03-01T00:00:00Z"), LastUsedAt: ts("2026-02-01T00:00:00Z"), LastUsedService: "s3", LastUsedRegion: "us-east-1", LastUsedSource: credreport.LastUsedSourceReport},
 			}
 			if fmt.Sprint(carol.AccessKeys) != fmt.Sprint(want) {
 				t.Errorf("carol keys\n got %+v\nwant %+v", carol.AccessKeys, want)

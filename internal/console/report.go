@@ -53,6 +53,7 @@ func Files(out io.Writer, o *outcome.Outcome, dir string, msgs report.Messages) 
 func Summary(out io.Writer, o *outcome.Outcome, dir string, msgs report.Messages) error {
 	return report.WriteSummaryWith(out, o.Findings, o.Scores, o.Expired, report.SummaryOptions{
 		Lang: msgs.Lang, FindingsFile: filepath.Join(dir, report.FindingsReportName(o.Inventory.RunID)), Resolved: o.Resolved,
+		Inventory: o.Inventory,
 	})
 }
 

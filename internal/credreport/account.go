@@ -60,27 +60,30 @@ func UserFromRow(row Row) inventory.User {
 		AttachedPolicies:    []inventory.AttachedPolicy{},
 		InlinePolicies:      []inventory.InlinePolicy{},
 	}
-	for _, k := range row.AccessKeys {
+	for i, k := range row.AccessKeys {
 		if !k.Present() {
 			continue
 		}
-		u.AccessKeys = append(u.AccessKeys, KeyFromSlot(k, ""))
+		u.AccessKeys = append(u.AccessKeys, KeyFromSlot(k, i+1, ""))
 	}
 	return u
 }
 
-// KeyFromSlot converts a key slot to an access key with the given id ("" when unknown).
-func KeyFromSlot(k KeySlot, id string) inventory.AccessKey {
+// KeyFromSlot converts key slot number slot (1 or 2) to an access key with the given
+// id ("" when unknown). The report knows Active from not active only: a key that is
+// not active is Inactive here (an Expired key shows as inactive in the report too).
+func KeyFromSlot(k KeySlot, slot int, id string) inventory.AccessKey {
 	ak := inventory.AccessKey{
 		ID:              id,
-		Status:          "Inactive",
+		Status:          inventory.KeyInactive,
+		Slot:            slot,
 		LastUsedAt:      k.LastUsedDate,
 		LastUsedService: k.LastUsedService,
 		LastUsedRegion:  k.LastUsedRegion,
 		LastUsedSource:  LastUsedSourceReport,
 	}
 	if k.Active {
-		ak.Status = "Active"
+		ak.Status = inventory.KeyActive
 	}
 	if k.LastRotated != nil {
 		ak.CreatedAt = *k.LastRotated
@@ -93,6 +96,7 @@ func KeyFromSlot(k KeySlot, id string) inventory.AccessKey {
 func RootFromRow(row Row) *inventory.Root {
 	r := &inventory.Root{
 		ARN:              row.ARN,
+		Credentials:      RootCredentials(row),
 		MFAActive:        row.MFAActive,
 		MFAType:          inventory.MFANone,
 		PasswordLastUsed: row.PasswordLastUsed,
@@ -119,6 +123,32 @@ func RootFromRow(row Row) *inventory.Root {
 		})
 	}
 	return r
+}
+
+// RootCredentials tells from the <root_account> row whether the root user has any
+// credential. The root's password_enabled is always not_supported, so the password
+// is read from password_last_used: N/A means "the user does not have a password", a
+// date or no_information (never used) means it has one (IAM User Guide, "Getting
+// credential reports"; docs/aws-facts.md). A key slot, a signing certificate slot
+// or MFA makes the credentials present; with none of them and password_last_used
+// N/A the root has no credentials; any other sentinel there leaves it unknown.
+func RootCredentials(row Row) string {
+	present := row.MFAActive || row.PasswordLastUsed != nil
+	for _, k := range row.AccessKeys {
+		present = present || k.Present()
+	}
+	for _, c := range row.Certs {
+		present = present || c.Present()
+	}
+	switch {
+	case present:
+		return inventory.RootCredentialsPresent
+	case row.PasswordLastUsedInfo == NoInformation:
+		return inventory.RootCredentialsPresent // a password, never used
+	case row.PasswordLastUsedInfo == NA:
+		return inventory.RootCredentialsNone
+	}
+	return inventory.RootCredentialsUnknown
 }
 
 func reportOnlyGaps(accountID string, haveRoot bool) []inventory.Gap {

@@ -82,14 +82,19 @@ type KeySlot struct {
 	LastUsedService string
 }
 
-// Present reports whether the slot holds a key.
-func (k KeySlot) Present() bool { return k.Active || k.LastRotated != nil }
+// Present reports whether the slot holds a key: it is active, or it has a
+// last_rotated date, or it has a last_used_date (AWS leaves last_rotated N/A for
+// some inactive keys: a slot that was used holds a key all the same).
+func (k KeySlot) Present() bool { return k.Active || k.LastRotated != nil || k.LastUsedDate != nil }
 
 // CertSlot is one of the two signing certificate slots of a row.
 type CertSlot struct {
 	Active      bool
 	LastRotated *time.Time
 }
+
+// Present reports whether the slot holds a signing certificate.
+func (c CertSlot) Present() bool { return c.Active || c.LastRotated != nil }
 
 // Root returns the <root_account> row, if the report has one.
 func (r *Report) Root() (Row, bool) {

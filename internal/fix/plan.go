@@ -12,6 +12,7 @@ const (
 	SecureRootMFA          Recipe = "secure_root_mfa"           // root_mfa_disabled, root_hardware_mfa_missing
 	DeleteRootKeys         Recipe = "delete_root_keys"          // root_access_key_active
 	ReviewRootUse          Recipe = "review_root_use"           // root_used_recently
+	ReviewRootSignins      Recipe = "review_root_signins"       // root_failed_signin
 	RequireMFA             Recipe = "require_mfa"               // workflow 1
 	RotateAccessKey        Recipe = "rotate_access_key"         // workflow 5, then 2
 	DisableAccessKey       Recipe = "disable_access_key"        // workflow 2
@@ -31,7 +32,7 @@ const (
 
 // Recipes lists every recipe Plan knows.
 func Recipes() []Recipe {
-	return []Recipe{DeployAuditRole, SecureRootMFA, DeleteRootKeys, ReviewRootUse, RequireMFA, RotateAccessKey,
+	return []Recipe{DeployAuditRole, SecureRootMFA, DeleteRootKeys, ReviewRootUse, ReviewRootSignins, RequireMFA, RotateAccessKey,
 		DisableAccessKey, DeleteAccessKey, RetireOldKey, DeleteLoginProfile, DeleteUser, TagOwner, DeleteRole,
 		SetPasswordPolicy, MovePoliciesToGroups, RemoveAdminAccess, CreateSupportRole, DeleteServerCert,
 		DetachCloudShellAccess}
@@ -117,6 +118,17 @@ func Plan(r Recipe, s Subject, t Target) []Action {
 			Params{LookupAttribute: &LookupAttribute{Key: "EventName", Value: "ConsoleLogin"}}, "")
 		a.RegionPinned = true
 		return []Action{a}
+	case ReviewRootSignins:
+		// Failed sign-ins are ConsoleLogin records whose CloudTrailEvent says
+		// "Failed authentication"; then make sure the root needs MFA (or has no
+		// credentials at all).
+		a := p.act(Check, CloudTrailLookupEvents, Resource{Root: true},
+			Params{LookupAttribute: &LookupAttribute{Key: "EventName", Value: "ConsoleLogin"},
+				Query: "Events[?contains(CloudTrailEvent, 'Failed authentication')]"}, "")
+		a.RegionPinned = true
+		return []Action{a,
+			p.act(Check, IAMGetAccountSummary, Resource{}, Params{Query: "SummaryMap.AccountMFAEnabled"}, "the root user needs MFA, or no credentials at all"),
+		}
 	case RequireMFA:
 		return []Action{
 			p.act(Change, IAMPutUserPolicy, user, Params{PolicyName: requireMFAName, Document: &Document{Name: RequireMFAPolicy}}, ""),

@@ -133,9 +133,27 @@ type CredentialReport struct {
 	FreshKeyData bool `json:"fresh_key_data"`
 }
 
+// Root credential states (Root.Credentials).
+const (
+	// RootCredentialsPresent: the root user has a password, an access key, a signing
+	// certificate or an MFA device.
+	RootCredentialsPresent = "present"
+	// RootCredentialsNone: no password, no access key, no signing certificate and no
+	// MFA device (member accounts created by Organizations, or whose root credentials
+	// were deleted through centralised root access). MFA is then "neither possible
+	// nor necessary" (CIS AWS Foundations v5.0 1.4): root_mfa_disabled does not fire.
+	RootCredentialsNone = "none"
+	// RootCredentialsUnknown: whether the root user has a password cannot be told
+	// (no credential report: GetAccountSummary says nothing of the root password).
+	RootCredentialsUnknown = "unknown"
+)
+
 // Root is the account's root user.
 type Root struct {
 	ARN string `json:"arn"`
+	// Credentials is RootCredentialsPresent, RootCredentialsNone or
+	// RootCredentialsUnknown (docs/inventory-schema.md).
+	Credentials string `json:"credentials"`
 	// MFAActive: whether the root user has MFA (credential report mfa_active, AccountMFAEnabled).
 	MFAActive bool `json:"mfa_active"`
 	// MFAType is MFAVirtual, MFAHardware, MFANone, or "" when unknown.
@@ -218,10 +236,22 @@ type MFADevice struct {
 	EnabledAt *time.Time `json:"enabled_at,omitempty"`
 }
 
+// Access key statuses, as IAM's statusType spells them. Only Active keys sign
+// requests; Inactive and Expired keys exist but do not (docs/checks.md).
+const (
+	KeyActive   = "Active"
+	KeyInactive = "Inactive"
+	KeyExpired  = "Expired"
+)
+
 // AccessKey is one access key of a user.
 type AccessKey struct {
-	ID        string    `json:"id"`
-	Status    string    `json:"status"` // Active, Inactive, Expired
+	ID     string `json:"id"`
+	Status string `json:"status"` // KeyActive, KeyInactive, KeyExpired
+	// Slot is the key's credential report slot (1 for access_key_1_*, 2 for
+	// access_key_2_*); 0 when the report does not show the key (created after it, or
+	// no report). Findings name a key without id by its slot.
+	Slot      int       `json:"slot,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	// LastUsedAt is nil when the key was never used.
 	LastUsedAt      *time.Time `json:"last_used_at,omitempty"`
@@ -297,7 +327,27 @@ type Event struct {
 	// RequestParameters are the event's request parameters (from CloudTrailEvent), when present.
 	RequestParameters map[string]any `json:"request_parameters,omitempty"`
 	ErrorCode         string         `json:"error_code,omitempty"`
+	// ErrorMessage is the record's errorMessage: a failed sign-in has "Failed
+	// authentication" here and no ErrorCode.
+	ErrorMessage string `json:"error_message,omitempty"`
+	// EventType is the record's eventType: AwsApiCall, AwsConsoleSignIn, …
+	EventType string `json:"event_type,omitempty"`
+	// UserType is userIdentity.type: Root, IAMUser, AssumedRole, …
+	UserType string `json:"user_type,omitempty"`
+	// SourceIP is the record's sourceIPAddress.
+	SourceIP string `json:"source_ip,omitempty"`
+	// LoginResult is responseElements.ConsoleLogin of a ConsoleLogin record:
+	// LoginSuccess or LoginFailure ("" when the record has none).
+	LoginResult string `json:"login_result,omitempty"`
+	// MFAUsed is additionalEventData.MFAUsed of a sign-in record: "Yes" or "No".
+	MFAUsed string `json:"mfa_used,omitempty"`
 }
+
+// ConsoleLogin results (responseElements.ConsoleLogin).
+const (
+	LoginSuccess = "Success"
+	LoginFailure = "Failure"
+)
 
 // EventResource is one resource named by a CloudTrail event.
 type EventResource struct {

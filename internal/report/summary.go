@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/score"
 	"github.com/iamaudit/iamaudit/internal/suppress"
 )
@@ -31,6 +32,10 @@ type SummaryOptions struct {
 	// Resolved are the previous run's findings no longer found (checks.CompareRuns):
 	// their count and up to 10 of them are printed.
 	Resolved []checks.Finding
+	// Inventory, when set, adds what the findings cannot show to each account's line:
+	// a root user without credentials ("root: no root credentials": no finding says
+	// so), or whose credentials are unknown.
+	Inventory *inventory.Inventory
 }
 
 // summaryWords are the summary's words in one language. Formats that take a count
@@ -44,6 +49,7 @@ type summaryWords struct {
 	Coverage, Coverage1, CoverageUnknown, OldKeys, OldKeys1, LongTerm, LongTerm1        string
 	KeysUnknown, More, MoreSuppressed, MoreNoFile, Resolved, MoreResolved, Incomplete   string
 	Critical, High, Medium, Low, SuppressedCount, Unknown                               string
+	RootNone, RootUnknown                                                               string
 	Tags                                                                                map[checks.Severity]string
 }
 
@@ -73,6 +79,7 @@ var summaryEN = summaryWords{
 	Resolved:       "Resolved since the previous run: %d", MoreResolved: "  … and %d more",
 	Incomplete: "incomplete data: %s",
 	Critical:   "critical", High: "high", Medium: "medium", Low: "low", SuppressedCount: "suppressed", Unknown: "unknown",
+	RootNone: "root: no root credentials", RootUnknown: "root: root credentials unknown",
 	Tags: map[checks.Severity]string{checks.Critical: "CRITICAL", checks.High: "HIGH", checks.Medium: "MEDIUM", checks.Low: "LOW"},
 }
 
@@ -102,6 +109,7 @@ var summaryES = summaryWords{
 	Resolved:       "Resueltos desde la ejecución anterior: %d", MoreResolved: "  … y %d más",
 	Incomplete: "datos incompletos: %s",
 	Critical:   "crítico", High: "alto", Medium: "medio", Low: "bajo", SuppressedCount: "suprimidos", Unknown: "desconocido",
+	RootNone: "root: sin credenciales de root", RootUnknown: "root: credenciales de root desconocidas",
 	Tags: map[checks.Severity]string{checks.Critical: "CRÍTICO", checks.High: "ALTO", checks.Medium: "MEDIO", checks.Low: "BAJO"},
 }
 
@@ -238,6 +246,9 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 			case n > 1:
 				line += "; " + fmt.Sprintf(wd.Unevaluated, n)
 			}
+			if r := rootState(wd, opts.Inventory, a.AccountID); r != "" {
+				line += "; " + r
+			}
 			p("%s", line)
 		}
 	}
@@ -259,6 +270,26 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
+}
+
+// rootState is what the account line says of the root user's credentials: "" when
+// it has some (its findings speak for it) or the inventory is not given.
+func rootState(wd summaryWords, inv *inventory.Inventory, accountID string) string {
+	if inv == nil {
+		return ""
+	}
+	for _, a := range inv.Accounts {
+		if a.ID != accountID || a.Root == nil {
+			continue
+		}
+		switch a.Root.Credentials {
+		case inventory.RootCredentialsNone:
+			return wd.RootNone
+		case inventory.RootCredentialsUnknown:
+			return wd.RootUnknown
+		}
+	}
+	return ""
 }
 
 // capped returns at most n findings (all when n < 0) and how many were left out.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,6 +101,9 @@ const maxSkew = 15 * time.Minute
 // (clients sign with their own clock, and a scenario may pin the sandbox clock in the
 // past); session expiry is judged by the sandbox clock.
 func (s *Server) verify(r *http.Request, body []byte, sc sigScope) (*credential, *authError) {
+	if !s.validScopeRegion(sc.service, sc.region) {
+		return nil, &authError{"SignatureDoesNotMatch", fmt.Sprintf("Credential should be scoped to a valid region, not '%s'. ", sc.region)}
+	}
 	cred, ok := s.creds.get(sc.accessKeyID)
 	if !ok {
 		return nil, &authError{"InvalidClientTokenId", "The security token included in the request is invalid."}
@@ -126,6 +130,39 @@ func (s *Server) verify(r *http.Request, body []byte, sc sigScope) (*credential,
 		return nil, &authError{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 	}
 	return cred, nil
+}
+
+// regionRe is the shape of a region name (us-east-1, eu-central-2, us-gov-west-1,
+// cn-northwest-1, ap-southeast-5).
+var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// validScopeRegion tells whether a request signed for region may be served, as AWS
+// decides it: IAM and Organizations have one endpoint per partition, signed for the
+// partition's home region (us-east-1, us-gov-west-1, cn-north-1; Organizations in
+// China also signs for cn-northwest-1); STS and CloudTrail have regional endpoints,
+// so any region of the Organization's partition is valid (the sandbox plays every
+// regional endpoint at once). Anything else AWS refuses with SignatureDoesNotMatch
+// "Credential should be scoped to a valid region, not '<region>'. " (HTTP 403;
+// InvalidSignatureException in the JSON protocols) (docs/aws-facts.md).
+func (s *Server) validScopeRegion(service, region string) bool {
+	home := s.org.homeRegion
+	switch service {
+	case "iam":
+		return region == home
+	case "organizations":
+		return region == home || (s.org.partition == "aws-cn" && region == "cn-northwest-1")
+	}
+	if !regionRe.MatchString(region) {
+		return false
+	}
+	gov, cn := strings.HasPrefix(region, "us-gov-"), strings.HasPrefix(region, "cn-")
+	switch s.org.partition {
+	case "aws-us-gov":
+		return gov
+	case "aws-cn":
+		return cn
+	}
+	return !gov && !cn
 }
 
 // skewMessage is AWS's message for a request signed more than 15 minutes away from

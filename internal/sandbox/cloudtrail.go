@@ -193,13 +193,33 @@ func (c *call) eventJSON(a *account, e *event) map[string]any {
 	if len(e.params) == 0 {
 		params = nil
 	}
-	detail, _ := json.Marshal(map[string]any{
+	response := any(e.response)
+	if len(e.response) == 0 {
+		response = nil
+	}
+	record := map[string]any{
 		"eventVersion": "1.08", "userIdentity": identity, "eventTime": isoTime(e.time), "eventSource": e.source,
-		"eventName": e.name, "awsRegion": e.region, "sourceIPAddress": "127.0.0.1", "userAgent": "iamaudit-sandbox",
-		"requestParameters": params, "responseElements": nil, "requestID": e.id, "eventID": e.id,
-		"readOnly": e.readOnly, "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": a.id,
+		"eventName": e.name, "awsRegion": e.region, "sourceIPAddress": orDefault(e.sourceIP, "127.0.0.1"), "userAgent": "iamaudit-sandbox",
+		"requestParameters": params, "responseElements": response, "requestID": e.id, "eventID": e.id,
+		"readOnly": e.readOnly, "eventType": orDefault(e.eventType, "AwsApiCall"), "managementEvent": true, "recipientAccountId": a.id,
 		"eventCategory": "Management",
-	})
+	}
+	if e.eventType == "AwsConsoleSignIn" {
+		// A sign-in record: no request id; the identity has an empty accessKeyId, and a
+		// failed IAM user sign-in no ARN (CloudTrail User Guide, sign-in events).
+		delete(record, "requestID")
+		identity["accessKeyId"] = ""
+		if e.errorMessage != "" && e.userType == "IAMUser" {
+			delete(identity, "arn")
+		}
+	}
+	if e.errorMessage != "" {
+		record["errorMessage"] = e.errorMessage
+	}
+	if len(e.additional) > 0 {
+		record["additionalEventData"] = e.additional
+	}
+	detail, _ := json.Marshal(record)
 	resources := make([]map[string]string, 0, len(e.resources))
 	for _, r := range e.resources {
 		resources = append(resources, map[string]string{"ResourceType": r.Type, "ResourceName": r.Name})

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -77,20 +76,26 @@ func keyColumns(k *key) []string {
 		return []string{"false", "N/A", "N/A", "N/A", "N/A"}
 	}
 	cols := []string{fmt.Sprint(k.status == "Active"), reportTime(k.created), "N/A", "N/A", "N/A"}
+	if k.lastRotatedNA {
+		cols[1] = "N/A" // as AWS writes it for some keys that are not active
+	}
 	if k.lastUsed != nil {
 		cols[2], cols[3], cols[4] = reportTime(*k.lastUsed), orDefault(k.region, "N/A"), orDefault(k.service, "N/A")
 	}
 	return cols
 }
 
-func firstTwo(keys []*key) (k1, k2 *key) {
-	sorted := append([]*key(nil), keys...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].created.Before(sorted[j].created) })
-	if len(sorted) > 0 {
-		k1 = sorted[0]
-	}
-	if len(sorted) > 1 {
-		k2 = sorted[1]
+// slots returns the keys in credential report slots 1 and 2 (nil: an empty slot): a
+// key keeps its slot until it is deleted, so a user whose key 1 was deleted has its
+// other key in slot 2 alone.
+func slots(keys []*key) (k1, k2 *key) {
+	for _, k := range keys {
+		switch k.slot {
+		case 1:
+			k1 = k
+		case 2:
+			k2 = k
+		}
 	}
 	return k1, k2
 }
@@ -101,9 +106,15 @@ func buildCredentialReport(a *account, partition string) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write(credReportColumns)
-	rk1, rk2 := firstTwo(a.root.keys)
+	rk1, rk2 := slots(a.root.keys)
+	// The root's password_enabled is always not_supported; password_last_used is N/A
+	// when it has no password, no_information when it has one never used.
+	pwUsed := reportTimeOr(a.root.passwordLastUsed, "no_information")
+	if a.root.noPassword {
+		pwUsed = "N/A"
+	}
 	root := []string{"<root_account>", fmt.Sprintf("arn:%s:iam::%s:root", partition, a.id), reportTime(a.root.created),
-		"not_supported", reportTimeOr(a.root.passwordLastUsed, "no_information"), "not_supported", "not_supported",
+		"not_supported", pwUsed, "not_supported", "not_supported",
 		fmt.Sprint(a.root.mfa != "" && a.root.mfa != "none")}
 	root = append(root, keyColumns(rk1)...)
 	root = append(root, keyColumns(rk2)...)
@@ -121,7 +132,7 @@ func buildCredentialReport(a *account, partition string) []byte {
 			row = append(row, "true", reportTimeOr(u.password.lastUsed, "no_information"), reportTime(u.password.created), next)
 		}
 		row = append(row, fmt.Sprint(len(u.mfa) > 0))
-		k1, k2 := firstTwo(u.keys)
+		k1, k2 := slots(u.keys)
 		row = append(row, keyColumns(k1)...)
 		row = append(row, keyColumns(k2)...)
 		row = append(row, "false", "N/A", "false", "N/A")

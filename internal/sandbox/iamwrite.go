@@ -200,7 +200,8 @@ func (c *call) createAccessKey(a *account, b *xw) *apiError {
 	if len(u.keys) >= 2 {
 		return errf(409, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")
 	}
-	k := &key{id: "AKIA" + randomString(16, upperAlnum), secret: randomString(40, secretChars), status: "Active", created: c.now}
+	k := &key{id: "AKIA" + randomString(16, upperAlnum), secret: randomString(40, secretChars), status: "Active", created: c.now,
+		slot: freeSlot(u.keys)}
 	u.keys = append(u.keys, k)
 	c.s.registerUserKey(a, u, k)
 	b.open("AccessKey")

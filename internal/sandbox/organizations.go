@@ -16,8 +16,15 @@ type orgsRequest struct {
 	OUID       string `json:"OrganizationalUnitId"`
 }
 
+// serveOrganizations answers the management account and the delegated
+// administrators; any other member account may call DescribeOrganization only
+// (Organizations API Reference: DescribeOrganization "from any account in a
+// organization"; ListAccounts, ListParents, ListOrganizationalUnitsForParent,
+// ListRoots, DescribeOrganizationalUnit "from the management account or a member
+// account that is a delegated administrator"; docs/permissions.md).
 func (c *call) serveOrganizations() *apiError {
-	if c.cred.Account != c.s.org.mgmtID {
+	g := c.s.org
+	if c.cred.Account != g.mgmtID && !g.delegated[c.cred.Account] && c.op != "DescribeOrganization" {
 		return errf(400, "AccessDeniedException", "You don't have permissions to access this resource.")
 	}
 	var req orgsRequest
@@ -29,7 +36,6 @@ func (c *call) serveOrganizations() *apiError {
 	if req.MaxResults < 0 || req.MaxResults > orgsMaxResults {
 		return errf(400, "InvalidInputException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to %d", req.MaxResults, orgsMaxResults)
 	}
-	g := c.s.org
 	switch c.op {
 	case "DescribeOrganization":
 		mgmt := g.byID[g.mgmtID]

@@ -91,10 +91,12 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.faults = buildFaults(k.Faults)
+	// The caller: a user of the management account, or of the delegated
+	// administrator account the scenario names (organization.caller_account_id).
 	s.creds.put(&credential{
-		AccessKeyID: s.org.accessKeyID, Secret: s.org.secret, Account: s.org.mgmtID,
+		AccessKeyID: s.org.accessKeyID, Secret: s.org.secret, Account: s.org.callerAccount,
 		Kind: principalMgmtUser, Name: s.org.callerName,
-		Arn: fmt.Sprintf("arn:%s:iam::%s:user/%s", s.org.partition, s.org.mgmtID, s.org.callerName),
+		Arn: fmt.Sprintf("arn:%s:iam::%s:user/%s", s.org.partition, s.org.callerAccount, s.org.callerName),
 	})
 	for _, a := range s.org.accounts {
 		for _, u := range a.users {
@@ -132,7 +134,8 @@ func Start(sc *scenario.Scenario, opts Options, addr string) (*Server, error) {
 // URL is the endpoint (http://127.0.0.1:PORT); empty when the Server was not started.
 func (s *Server) URL() string { return s.url }
 
-// Credentials are the management account caller's access key id and secret.
+// Credentials are the caller's access key id and secret (a user of the management
+// account, or of the delegated administrator account the scenario names).
 func (s *Server) Credentials() (accessKeyID, secretAccessKey string) {
 	return s.org.accessKeyID, s.org.secret
 }

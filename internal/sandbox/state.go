@@ -29,6 +29,11 @@ type org struct {
 	ouByID                    map[string]*ou
 	limiter                   *rate.Limiter // organizations family, per Organization
 	readOnlyRoles             map[string]bool
+	// callerAccount is the caller's account (the management account, or a delegated
+	// administrator); the audit roles trust it.
+	callerAccount string
+	// delegated are the member accounts registered as delegated administrators.
+	delegated map[string]bool
 }
 
 type ou struct {
@@ -38,7 +43,7 @@ type ou struct {
 type account struct {
 	id, name, email, state, parentID string
 	joined                           time.Time
-	auditRoles                       map[string]string
+	auditRoles                       map[string]auditRole     // by role name
 	limiters                         map[string]*rate.Limiter // per API family; read-only after build
 
 	mu             sync.RWMutex
@@ -60,8 +65,12 @@ type rootState struct {
 	mfa              string
 	mfaEnabled       time.Time
 	passwordLastUsed *time.Time
+	noPassword       bool // the root has no password (credential report: password_last_used N/A)
 	keys             []*key
 }
+
+// auditRole is an audit role of an account: its IAM path and state (present, missing, untrusted).
+type auditRole struct{ path, state string }
 
 type user struct {
 	name, path, id string
@@ -97,6 +106,35 @@ type key struct {
 	created            time.Time
 	lastUsed           *time.Time
 	service, region    string
+	// slot is the key's credential report slot (1 or 2), kept until the key is deleted.
+	slot int
+	// lastRotatedNA: the report shows last_rotated N/A for this (not active) key.
+	lastRotatedNA bool
+}
+
+// freeSlot is the lowest credential report slot none of keys occupies (0: none free).
+func freeSlot(keys []*key) int {
+	for slot := 1; slot <= 2; slot++ {
+		taken := false
+		for _, k := range keys {
+			taken = taken || k.slot == slot
+		}
+		if !taken {
+			return slot
+		}
+	}
+	return 0
+}
+
+// assignSlots gives the keys without a slot the free ones, oldest key first.
+func assignSlots(keys []*key) {
+	byAge := append([]*key(nil), keys...)
+	sort.SliceStable(byAge, func(i, j int) bool { return byAge[i].created.Before(byAge[j].created) })
+	for _, k := range byAge {
+		if k.slot == 0 {
+			k.slot = freeSlot(keys)
+		}
+	}
 }
 
 type group struct {
@@ -139,6 +177,13 @@ type event struct {
 	resources   []eventResource
 	params      map[string]any
 	region      string
+	// Sign-in records: eventType AwsConsoleSignIn, responseElements.ConsoleLogin,
+	// additionalEventData.MFAUsed, errorMessage of a failure (docs/aws-facts.md).
+	eventType    string // "" is AwsApiCall
+	errorMessage string
+	sourceIP     string // "" is 127.0.0.1
+	response     map[string]any
+	additional   map[string]any
 }
 
 type eventResource struct{ Type, Name string }
@@ -146,6 +191,19 @@ type eventResource struct{ Type, Name string }
 // defaultAuditRoles are the roles a member account has when the scenario names none.
 func defaultAuditRoles() map[string]string {
 	return map[string]string{"IAMAuditRole": scenario.RolePresent, "OrganizationAccountAccessRole": scenario.RolePresent}
+}
+
+// auditRolesOf indexes the scenario's audit roles (name, or /path/name) by name.
+func auditRolesOf(spec map[string]string) map[string]auditRole {
+	out := make(map[string]auditRole, len(spec))
+	for ref, st := range spec {
+		path, name, ok := scenario.SplitRole(ref)
+		if !ok {
+			path, name = "/", ref
+		}
+		out[name] = auditRole{path: path, state: st}
+	}
+	return out
 }
 
 // stableID derives a deterministic AWS-style identifier (prefix + 16/ n uppercase chars).
@@ -192,6 +250,11 @@ func buildOrg(sc *scenario.Scenario, now time.Time, k knobs) (*org, error) {
 		g.id = "o-" + strings.ToLower(stableID("", 10, sc.Name))
 	}
 	g.readOnlyRoles = readOnlyRoleSet(o.ReadOnlyRoles)
+	g.callerAccount = sc.CallerAccount()
+	g.delegated = map[string]bool{}
+	for _, id := range o.DelegatedAdministrators {
+		g.delegated[id] = true
+	}
 	if g.callerName == "" {
 		g.callerName = "iamaudit"
 	}
@@ -244,7 +307,7 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 	}
 	a := &account{
 		id: spec.ID, name: spec.Name, email: spec.Email, state: spec.State, parentID: g.rootID,
-		auditRoles: spec.AuditRoles, users: map[string]*user{}, groups: map[string]*group{},
+		auditRoles: auditRolesOf(spec.AuditRoles), users: map[string]*user{}, groups: map[string]*group{},
 		virtualMFA: map[string]*vmfa{}, passwordPolicy: spec.PasswordPolicy,
 		limiters: map[string]*rate.Limiter{},
 	}
@@ -254,8 +317,8 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 	if a.email == "" {
 		a.email = fmt.Sprintf("aws+%s@example.com", a.id)
 	}
-	if a.auditRoles == nil && a.id != g.mgmtID {
-		a.auditRoles = defaultAuditRoles()
+	if spec.AuditRoles == nil && a.id != g.mgmtID {
+		a.auditRoles = auditRolesOf(defaultAuditRoles())
 	}
 	if spec.OU != "" {
 		p, ok := ouByName[spec.OU]
@@ -273,6 +336,7 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 	a.root.mfa = spec.Root.MFA
 	a.root.mfaEnabled = a.root.created
 	a.root.passwordLastUsed = resolve(spec.Root.PasswordLastUsed, now)
+	a.root.noPassword = !spec.Root.HasPassword()
 	if a.root.mfa == scenario.MFAVirtual {
 		serial := fmt.Sprintf("arn:%s:iam::%s:mfa/root-account-mfa-device", g.partition, a.id)
 		a.virtualMFA[serial] = &vmfa{serial: serial, user: rootUser, created: a.root.created, enabled: a.root.created}
@@ -280,6 +344,7 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 	for i, ks := range spec.Root.AccessKeys {
 		a.root.keys = append(a.root.keys, buildKey(ks, g.homeRegion, a.id, "<root>", i, now, a.root.created))
 	}
+	assignSlots(a.root.keys)
 	for _, gs := range spec.Groups {
 		a.groups[gs.Name] = &group{name: gs.Name, id: stableID("AGPA", 17, a.id, "group", gs.Name), created: accountCreated,
 			attached: policyARNs(g.partition, a.id, gs.AttachedPolicies), inline: copyMap(gs.InlinePolicies)}
@@ -315,14 +380,17 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 		for i, ks := range us.AccessKeys {
 			u.keys = append(u.keys, buildKey(ks, g.homeRegion, a.id, u.name, i, now, u.created))
 		}
+		assignSlots(u.keys)
 		a.users[u.name] = u
 	}
-	for name, st := range a.auditRoles {
-		if st == scenario.RoleMissing {
+	for name, ar := range a.auditRoles {
+		if ar.state == scenario.RoleMissing {
 			continue
 		}
-		a.roles = append(a.roles, &role{name: name, path: "/", id: stableID("AROA", 17, a.id, "role", name), created: accountCreated,
-			trust:    fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:%s:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, g.partition, g.mgmtID),
+		// The audit roles trust the caller's account (the management account, or the
+		// delegated administrator the audit runs from).
+		a.roles = append(a.roles, &role{name: name, path: ar.path, id: stableID("AROA", 17, a.id, "role", name), created: accountCreated,
+			trust:    fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:%s:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, g.partition, g.callerAccount),
 			attached: []string{fmt.Sprintf("arn:%s:iam::aws:policy/SecurityAudit", g.partition)}, inline: map[string]string{}})
 	}
 	for _, rs := range spec.Roles {
@@ -352,7 +420,8 @@ const rootUser = "<root>"
 
 func buildKey(ks scenario.Key, homeRegion, acct, owner string, i int, now, def time.Time) *key {
 	k := &key{id: ks.ID, secret: ks.Secret, status: orDefault(ks.Status, "Active"),
-		created: resolveOr(ks.CreatedAt, now, def), lastUsed: resolve(ks.LastUsed, now), service: ks.Service, region: ks.Region}
+		created: resolveOr(ks.CreatedAt, now, def), lastUsed: resolve(ks.LastUsed, now), service: ks.Service, region: ks.Region,
+		slot: ks.Slot, lastRotatedNA: ks.ReportLastRotatedNA}
 	if k.id == "" {
 		k.id = stableID("AKIA", 16, acct, "key", owner, fmt.Sprint(i))
 	}
@@ -452,6 +521,10 @@ func scenarioEvent(es scenario.Event, g *org, acct string, now time.Time) *event
 	}
 	e.readOnly = isReadOnly(es.Name)
 	e.params = map[string]any{}
+	e.sourceIP = es.SourceIP
+	if es.Name == "ConsoleLogin" {
+		signIn(e, es)
+	}
 	for _, r := range es.Resources {
 		switch {
 		case strings.HasPrefix(r, "AKIA") || strings.HasPrefix(r, "ASIA"):
@@ -463,6 +536,24 @@ func scenarioEvent(es scenario.Event, g *org, acct string, now time.Time) *event
 		}
 	}
 	return e
+}
+
+// signIn shapes a ConsoleLogin as CloudTrail records it (CloudTrail User Guide,
+// "CloudTrail record contents for sign-in events"): eventType AwsConsoleSignIn,
+// responseElements.ConsoleLogin Success or Failure, additionalEventData with MFAUsed;
+// a failure has errorMessage "Failed authentication" and no errorCode.
+func signIn(e *event, es scenario.Event) {
+	result := orDefault(es.Result, scenario.LoginSuccess)
+	mfa := "No"
+	if es.MFAUsed {
+		mfa = "Yes"
+	}
+	e.eventType = "AwsConsoleSignIn"
+	e.response = map[string]any{"ConsoleLogin": result}
+	e.additional = map[string]any{"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": mfa}
+	if result == scenario.LoginFailure {
+		e.errorMessage = "Failed authentication"
+	}
 }
 
 func isReadOnly(op string) bool {

@@ -10,7 +10,8 @@ import (
 )
 
 var (
-	roleArnRe     = regexp.MustCompile(`^arn:([a-z-]+):iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$`)
+	// A role ARN: partition, account, path (without its leading /, "" for /) and name.
+	roleArnRe     = regexp.MustCompile(`^arn:([a-z-]+):iam::(\d{12}):role/((?:[\x21-\x7e]*/)?)([\w+=,.@-]+)$`)
 	sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 )
 
@@ -37,6 +38,14 @@ func (c *call) userID() string {
 	default:
 		return stableID("AIDA", 17, c.cred.Account, "user", c.cred.Name)
 	}
+}
+
+// auditRole is the named audit role of the account (zero when none; a nil account has none).
+func (a *account) auditRole(name string) auditRole {
+	if a == nil {
+		return auditRole{}
+	}
+	return a.auditRoles[name]
 }
 
 func (c *call) assumeRole() *apiError {
@@ -66,10 +75,15 @@ func (c *call) assumeRole() *apiError {
 	if m == nil {
 		return denied
 	}
-	partition, acctID, roleName := m[1], m[2], m[3]
+	// The audit roles trust the caller's account (management or delegated
+	// administrator). A role ARN must carry the role's path: a role /security/X is
+	// arn:…:role/security/X, and arn:…:role/X names no role (AccessDenied, as AWS
+	// answers for a role it cannot find).
+	partition, acctID, rolePath, roleName := m[1], m[2], "/"+m[3], m[4]
 	target, ok := c.s.org.byID[acctID]
-	if !ok || partition != c.s.org.partition || c.cred.Account != c.s.org.mgmtID ||
-		target.auditRoles[roleName] != scenario.RolePresent {
+	ar := target.auditRole(roleName)
+	if !ok || partition != c.s.org.partition || c.cred.Account != c.s.org.callerAccount ||
+		ar.state != scenario.RolePresent || ar.path != rolePath {
 		return denied
 	}
 	cred := &credential{

@@ -81,7 +81,7 @@ accounts:
       - name: bob
         access_keys:
           - status: Disabled
-`, `x.yaml:10: account "Management": user "bob": access key 1: status "Disabled" must be Active or Inactive`},
+`, `x.yaml:10: account "Management": user "bob": access key 1: status "Disabled" must be Active, Inactive or Expired`},
 		{"three keys", base + `    users:
       - name: bob
         access_keys:

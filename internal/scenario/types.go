@@ -28,8 +28,18 @@ type Organization struct {
 	// Credentials of the management account's caller (the sandbox's "profile").
 	AccessKeyID     string `yaml:"access_key_id"`
 	SecretAccessKey string `yaml:"secret_access_key"`
-	// CallerName is the IAM user name of that caller in the management account.
+	// CallerName is the IAM user name of that caller in its account.
 	CallerName string `yaml:"caller_name,omitempty"`
+	// CallerAccountID is the account the caller belongs to: the management account
+	// (default) or a delegated administrator. The audit roles trust this account.
+	// Added field.
+	CallerAccountID string `yaml:"caller_account_id,omitempty"`
+	// DelegatedAdministrators are member accounts registered as delegated
+	// administrators: Organizations answers their read calls (ListAccounts,
+	// ListParents, ListOrganizationalUnitsForParent, ListRoots…) as the management
+	// account's; any other member account gets AccessDeniedException, except for
+	// DescribeOrganization, which any account of the Organization may call. Added field.
+	DelegatedAdministrators []string `yaml:"delegated_administrators,omitempty"`
 	// OUs form the tree under the root; accounts name their OU by Name.
 	OUs []OU `yaml:"ous,omitempty"`
 	// ReadOnlyRoles name the roles (in every account) whose sessions may call only the
@@ -106,8 +116,16 @@ type Root struct {
 	// arn:<p>:iam::<acct>:mfa/root-account-mfa-device). Added field.
 	MFASerial        string `yaml:"mfa_serial,omitempty"`
 	PasswordLastUsed *Date  `yaml:"password_last_used,omitempty"`
-	AccessKeys       []Key  `yaml:"access_keys,omitempty"`
+	// Password false: the root user has no password (member accounts created by
+	// Organizations, or whose root credentials were deleted through centralised root
+	// access); the credential report's password_last_used is then N/A. Absent: it
+	// has one. Added field.
+	Password   *bool `yaml:"password,omitempty"`
+	AccessKeys []Key `yaml:"access_keys,omitempty"`
 }
+
+// HasPassword tells whether the root user has a password (the default).
+func (r Root) HasPassword() bool { return r.Password == nil || *r.Password }
 
 // PasswordPolicy is the account password policy. Absent: the account has none.
 type PasswordPolicy struct {
@@ -162,11 +180,19 @@ type MFADevice struct {
 type Key struct {
 	ID        string `yaml:"id,omitempty"` // generated (AKIA…) when empty
 	Secret    string `yaml:"secret,omitempty"`
-	Status    string `yaml:"status,omitempty"` // Active (default), Inactive
+	Status    string `yaml:"status,omitempty"` // Active (default), Inactive, Expired
 	CreatedAt *Date  `yaml:"created_at,omitempty"`
 	LastUsed  *Date  `yaml:"last_used,omitempty"` // absent: never used
 	Service   string `yaml:"service,omitempty"`   // service of the last use
 	Region    string `yaml:"region,omitempty"`    // region of the last use
+	// Slot is the credential report slot the key occupies (1: access_key_1_*, 2:
+	// access_key_2_*). Default: the free slots, oldest key first. A user whose key 1
+	// was deleted has slot: 2 alone. Added field.
+	Slot int `yaml:"slot,omitempty"`
+	// ReportLastRotatedNA: the credential report shows the key's last_rotated as N/A,
+	// as AWS does for some keys that are not active. Only for a key that is not
+	// Active. Added field.
+	ReportLastRotatedNA bool `yaml:"report_last_rotated_na,omitempty"`
 }
 
 // Group is an IAM group.
@@ -208,7 +234,22 @@ type Event struct {
 	Source    string   `yaml:"source,omitempty"`    // default iam.amazonaws.com (signin.amazonaws.com for ConsoleLogin)
 	Username  string   `yaml:"username,omitempty"`  // who performed it; "root" for the root user
 	Resources []string `yaml:"resources,omitempty"` // names of affected resources (user names, key ids)
+	// Result of a ConsoleLogin: Success (default) or Failure. A failure is recorded as
+	// AWS records it: no errorCode, errorMessage "Failed authentication",
+	// responseElements.ConsoleLogin "Failure". Added field.
+	Result string `yaml:"result,omitempty"`
+	// MFAUsed of a ConsoleLogin (additionalEventData.MFAUsed "Yes"; default "No").
+	// Added field.
+	MFAUsed bool `yaml:"mfa_used,omitempty"`
+	// SourceIP is the record's sourceIPAddress (default 127.0.0.1). Added field.
+	SourceIP string `yaml:"source_ip,omitempty"`
 }
+
+// Sign-in results (Event.Result).
+const (
+	LoginSuccess = "Success"
+	LoginFailure = "Failure"
+)
 
 // Generator builds large Organizations reproducibly from a seed.
 type Generator struct {

@@ -3,6 +3,7 @@ package scenario
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,10 +17,11 @@ const (
 	StateClosed         = "CLOSED"
 )
 
-// Access key statuses.
+// Access key statuses (IAM's statusType).
 const (
 	KeyActive   = "Active"
 	KeyInactive = "Inactive"
+	KeyExpired  = "Expired"
 )
 
 // MFANone is the root's MFA when it has none (the normalised default).
@@ -51,7 +53,8 @@ var (
 	roleStates    = []string{RolePresent, RoleMissing, RoleUntrusted}
 	mfaTypes      = []string{MFAVirtual, MFAHardware, MFAFIDO}
 	rootMFATypes  = []string{MFANone, MFAVirtual, MFAHardware, MFAFIDO}
-	keyStatuses   = []string{KeyActive, KeyInactive}
+	keyStatuses   = []string{KeyActive, KeyInactive, KeyExpired}
+	loginResults  = []string{LoginSuccess, LoginFailure}
 	knobServices  = []string{"iam", "sts", "organizations", "cloudtrail"}
 	faultErrors   = []string{"drop", "slow"}
 )
@@ -99,6 +102,23 @@ func validate(s *Scenario) []problem {
 	} else if _, ok := ids[o.ManagementAccountID]; !ok {
 		v.addf([]any{"organization", "management_account_id"}, "organization: management_account_id %q is not one of the accounts: add it under accounts", o.ManagementAccountID)
 	}
+	if _, ok := ids[o.CallerAccountID]; o.CallerAccountID != "" && !ok {
+		v.addf([]any{"organization", "caller_account_id"}, "organization: caller_account_id %q is not one of the accounts", o.CallerAccountID)
+	}
+	delegated := map[string]bool{}
+	for i, id := range o.DelegatedAdministrators {
+		q := []any{"organization", "delegated_administrators", i}
+		_, ok := ids[id]
+		switch {
+		case !ok:
+			v.addf(q, "organization: delegated administrator %q is not one of the accounts", id)
+		case id == o.ManagementAccountID:
+			v.addf(q, "organization: delegated administrator %q is the management account: only member accounts are delegated administrators", id)
+		case delegated[id]:
+			v.addf(q, "organization: delegated administrator %q listed twice", id)
+		}
+		delegated[id] = true
+	}
 	if o.AccessKeyID != "" {
 		if prev, dup := v.keyIDs[o.AccessKeyID]; dup && !v.callerKey(s, prev) {
 			v.addf([]any{"organization", "access_key_id"}, "organization: access_key_id %q is also used by another key", o.AccessKeyID)
@@ -112,14 +132,22 @@ func validate(s *Scenario) []problem {
 }
 
 // callerKey reports whether the key at path is the caller's own key, listed as a key
-// of the caller's user in the management account (allowed to repeat access_key_id).
+// of the caller's user in the caller's account (allowed to repeat access_key_id).
 func (v *validator) callerKey(s *Scenario, path []any) bool {
 	if len(path) < 5 || path[0] != "accounts" || path[2] != "users" {
 		return false
 	}
 	a := s.Accounts[path[1].(int)]
 	u := a.Users[path[3].(int)]
-	return a.ID == s.Organization.ManagementAccountID && u.Name == s.callerName()
+	return a.ID == s.CallerAccount() && u.Name == s.callerName()
+}
+
+// CallerAccount is the account of the caller: caller_account_id, else the management account.
+func (s *Scenario) CallerAccount() string {
+	if s.Organization.CallerAccountID != "" {
+		return s.Organization.CallerAccountID
+	}
+	return s.Organization.ManagementAccountID
 }
 
 func (s *Scenario) callerName() string {
@@ -214,8 +242,8 @@ func (v *validator) account(p []any, a *Account, partition string, ous map[strin
 	}
 	for _, name := range sortedKeys(a.AuditRoles) {
 		st := a.AuditRoles[name]
-		if !reRoleName.MatchString(name) {
-			v.addf(at(p, "audit_roles", name), "%s: audit role name %q is not a valid IAM role name", label, name)
+		if _, _, ok := SplitRole(name); !ok {
+			v.addf(at(p, "audit_roles", name), "%s: audit role name %q is not a valid IAM role name (with an optional path: /security/IAMAuditRole)", label, name)
 		}
 		if !slices.Contains(roleStates, st) {
 			v.addf(at(p, "audit_roles", name), "%s: audit role %q: state %q must be one of %s", label, name, st, strings.Join(roleStates, ", "))
@@ -319,7 +347,35 @@ func (v *validator) account(p []any, a *Account, partition string, ous map[strin
 		if strings.TrimSpace(e.Name) == "" {
 			v.addf(q, "%s: event %d: name is required (the CloudTrail eventName, such as CreateAccessKey)", label, i+1)
 		}
+		switch {
+		case e.Result != "" && e.Name != "ConsoleLogin":
+			v.addf(at(q, "result"), "%s: event %d: result is for ConsoleLogin events only", label, i+1)
+		case e.Result != "" && !slices.Contains(loginResults, e.Result):
+			v.addf(at(q, "result"), "%s: event %d: result %q must be Success or Failure", label, i+1, e.Result)
+		}
+		if e.MFAUsed && e.Name != "ConsoleLogin" {
+			v.addf(at(q, "mfa_used"), "%s: event %d: mfa_used is for ConsoleLogin events only", label, i+1)
+		}
+		if _, err := netip.ParseAddr(e.SourceIP); e.SourceIP != "" && err != nil {
+			v.addf(at(q, "source_ip"), "%s: event %d: source_ip %q is not an IP address", label, i+1, e.SourceIP)
+		}
 	}
+}
+
+// SplitRole splits an audit role reference into its IAM path and name:
+// "IAMAuditRole" is ("/", "IAMAuditRole"), "security/IAMAuditRole" and
+// "/security/IAMAuditRole" are ("/security/", "IAMAuditRole"). ok is false when the
+// name or the path breaks IAM's rules.
+func SplitRole(ref string) (path, name string, ok bool) {
+	i := strings.LastIndex(ref, "/")
+	name, path = ref[i+1:], "/"
+	if i >= 0 {
+		path = ref[:i+1]
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+	}
+	return path, name, reRoleName.MatchString(name) && len(path) <= 512 && rePath.MatchString(path)
 }
 
 func (v *validator) root(p []any, label string, r *Root) {
@@ -331,6 +387,24 @@ func (v *validator) root(p []any, label string, r *Root) {
 	}
 	for i := range r.AccessKeys {
 		v.key(at(p, "access_keys", i), fmt.Sprintf("%s: root: access key %d", label, i+1), &r.AccessKeys[i], r.CreatedAt)
+	}
+	v.slots(at(p, "access_keys"), label+": root", r.AccessKeys)
+	if !r.HasPassword() && r.PasswordLastUsed != nil {
+		v.addf(at(p, "password_last_used"), "%s: root: password_last_used needs a password (remove password: false or the date)", label)
+	}
+}
+
+// slots checks that an owner's keys occupy distinct credential report slots, 1 or 2.
+func (v *validator) slots(p []any, label string, keys []Key) {
+	used := map[int]bool{}
+	for i, k := range keys {
+		switch {
+		case k.Slot < 0 || k.Slot > 2:
+			v.addf(at(p, i, "slot"), "%s: access key %d: slot %d must be 1 or 2", label, i+1, k.Slot)
+		case k.Slot != 0 && used[k.Slot]:
+			v.addf(at(p, i, "slot"), "%s: access key %d: slot %d is already taken", label, i+1, k.Slot)
+		}
+		used[k.Slot] = true
 	}
 }
 
@@ -391,6 +465,7 @@ func (v *validator) user(p []any, label string, u *User, groups map[string]bool,
 	for i := range u.AccessKeys {
 		v.key(at(p, "access_keys", i), fmt.Sprintf("%s: access key %d", label, i+1), &u.AccessKeys[i], u.CreatedAt)
 	}
+	v.slots(at(p, "access_keys"), label, u.AccessKeys)
 }
 
 // checkSerial returns what is wrong with an MFA serial of the given type, or "".
@@ -423,7 +498,10 @@ func (v *validator) key(p []any, label string, k *Key, owner *Date) {
 		}
 	}
 	if k.Status != "" && !slices.Contains(keyStatuses, k.Status) {
-		v.addf(at(p, "status"), "%s: status %q must be Active or Inactive", label, k.Status)
+		v.addf(at(p, "status"), "%s: status %q must be Active, Inactive or Expired", label, k.Status)
+	}
+	if k.ReportLastRotatedNA && (k.Status == "" || k.Status == KeyActive) {
+		v.addf(at(p, "report_last_rotated_na"), "%s: report_last_rotated_na is for a key that is not Active (AWS shows an active key's last_rotated)", label)
 	}
 	if k.LastUsed == nil && (k.Service != "" || k.Region != "") {
 		v.addf(at(p, "service"), "%s: service and region describe the last use: set last_used too (or remove them for a never-used key)", label)
