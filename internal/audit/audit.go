@@ -92,15 +92,15 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Result, error) {
 		return nil, cerr
 	}
 	if cerr != nil {
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run", Message: cerr.Error()})
+		inv.Gaps = append(inv.Gaps, inventory.NewGap("", inventory.SectionRun, []inventory.Field{inventory.FieldRun}, cerr.Error()))
 	}
 	if err := checkSelection(inv, opts.Collect); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
 		// Interrupted part way: keep what was collected, and say it is incomplete.
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: "run",
-			Message: "run interrupted (" + ctx.Err().Error() + "): what was collected until then is written; the sections cut short are listed as gaps"})
+		inv.Gaps = append(inv.Gaps, inventory.NewGap("", inventory.SectionRun, []inventory.Field{inventory.FieldRun},
+			"run interrupted ("+ctx.Err().Error()+"): what was collected until then is written; the sections cut short are listed as gaps"))
 	}
 	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, baseID
 	inv.AuditRole = opts.Collect.Role
@@ -390,7 +390,7 @@ func previousRun(dir, runID string) (string, previous, error) {
 
 func interrupted(gaps []inventory.Gap) bool {
 	for _, g := range gaps {
-		if g.Section == "run" {
+		if g.Section == inventory.SectionRun {
 			return true
 		}
 	}
@@ -445,8 +445,8 @@ func checkSelection(inv *inventory.Inventory, o collect.Options) error {
 	}
 	for _, id := range o.Accounts {
 		if !found[id] {
-			inv.Gaps = append(inv.Gaps, inventory.Gap{AccountID: id, Section: "account",
-				Message: "account " + id + " (--accounts) is not in the Organization: not audited"})
+			inv.Gaps = append(inv.Gaps, inventory.NewGap(id, inventory.SectionAccount, []inventory.Field{inventory.FieldAccount},
+				"account "+id+" (--accounts) is not in the Organization: not audited"))
 		}
 	}
 	return nil

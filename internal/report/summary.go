@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/score"
 	"github.com/iamaudit/iamaudit/internal/suppress"
 )
@@ -217,7 +218,7 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 			}
 			line := fmt.Sprintf("  %s: %s; %s", accountLabel(a.AccountName, a.AccountID), countsLine(wd, a.Findings), riskText(wd, wd.Risk, wd.RiskUnknown, a))
 			if !a.Known {
-				line += "; " + fmt.Sprintf(wd.Incomplete, strings.Join(a.UnknownSections, ", "))
+				line += "; " + fmt.Sprintf(wd.Incomplete, joinFields(a.UnknownSections))
 			}
 			p("%s", line)
 		}
@@ -259,7 +260,7 @@ func riskText(wd summaryWords, known, unknown string, s score.Score) string {
 func coverageText(wd summaryWords, s score.Score) string {
 	switch {
 	case s.MFACoverage == nil:
-		return fmt.Sprintf(wd.CoverageUnknown, strings.Join(s.UnknownSections, ", "))
+		return fmt.Sprintf(wd.CoverageUnknown, joinFields(s.UnknownSections))
 	case s.ConsoleUsers == 1:
 		return fmt.Sprintf(wd.Coverage1, *s.MFACoverage)
 	}
@@ -269,7 +270,7 @@ func coverageText(wd summaryWords, s score.Score) string {
 func keysText(wd summaryWords, s score.Score, rotationDays int) string {
 	switch {
 	case !s.Phase2.Known:
-		return fmt.Sprintf(wd.KeysUnknown, strings.Join(s.UnknownSections, ", "))
+		return fmt.Sprintf(wd.KeysUnknown, joinFields(s.UnknownSections))
 	case s.Phase2.Complete && !s.Phase2.Advanced && s.LongTermKeys == 1:
 		return wd.LongTerm1
 	case s.Phase2.Complete && !s.Phase2.Advanced:
@@ -316,4 +317,13 @@ func accountLabel(name, id string) string {
 		return id
 	}
 	return name + " (" + id + ")"
+}
+
+// joinFields lists unknown fields for the console ("mfa, password").
+func joinFields(fs []inventory.Field) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = string(f)
+	}
+	return strings.Join(parts, ", ")
 }

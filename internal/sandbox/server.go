@@ -45,6 +45,8 @@ type Server struct {
 	creds  *credStore
 	stats  *counters
 	faults []*faultRule
+	// tokenFaults repeat pagination tokens (scenario.FaultRepeatToken).
+	tokenFaults []*faultRule
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -90,7 +92,7 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.faults = buildFaults(k.Faults)
+	s.faults, s.tokenFaults = buildFaults(k.Faults)
 	s.creds.put(&credential{
 		AccessKeyID: s.org.accessKeyID, Secret: s.org.secret, Account: s.org.mgmtID,
 		Kind: principalMgmtUser, Name: s.org.callerName,

@@ -108,13 +108,14 @@ type Score struct {
 	// (zero) and it is left out of the Organization's counts.
 	Audited bool `json:"audited"`
 	// Known is false when some figure below rests on incomplete data: the account was
-	// not audited, or a gap (account-wide or about one user) hit a section the score
-	// uses. UnknownSections lists those sections ("not_audited" for an account that
-	// could not be audited; for the Organization, the union of its accounts').
-	Known           bool     `json:"known"`
-	UnknownSections []string `json:"unknown_sections,omitempty"`
-	Accounts        int      `json:"accounts,omitempty"` // Organization only: audited accounts
-	Findings        Counts   `json:"findings"`
+	// not audited, or a gap (account-wide or about one user) left unknown a field the
+	// score uses (inventory.Field). UnknownSections lists those fields ("not_audited"
+	// for an account that could not be audited; for the Organization, the union of its
+	// accounts').
+	Known           bool              `json:"known"`
+	UnknownSections []inventory.Field `json:"unknown_sections,omitempty"`
+	Accounts        int               `json:"accounts,omitempty"` // Organization only: audited accounts
+	Findings        Counts            `json:"findings"`
 
 	Users               int `json:"users"`
 	ConsoleUsers        int `json:"console_users"`
@@ -250,15 +251,20 @@ func addFacts(o *Score, s Score) {
 	r.InactiveKeys += s.RiskInputs.InactiveKeys
 }
 
-// Sections each figure rests on.
+// Fields each figure rests on: MFA coverage on who has a console password and MFA;
+// phase 2 on the keys (their age, not their last use); the risk score on both and on
+// console sign-ins (never signed in).
 var (
-	coverageSections = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword}
-	keySections      = []string{checks.SectionUsers, checks.SectionAccessKeys}
-	riskSections     = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword, checks.SectionAccessKeys}
-	notAudited       = "not_audited"
+	coverageSections = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword}
+	keySections      = []inventory.Field{inventory.FieldUsers, inventory.FieldAccessKeys}
+	riskSections     = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed, inventory.FieldAccessKeys}
+	// scoreSections is every field a figure uses.
+	scoreSections = []inventory.Field{inventory.FieldUsers, inventory.FieldAccessKeys, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed}
+	// notAudited marks an account that could not be audited: every figure is unknown.
+	notAudited = inventory.Field(inventory.StatusNotAudited)
 )
 
-func union(a, b []string) []string {
+func union(a, b []inventory.Field) []inventory.Field {
 	for _, s := range b {
 		if !slices.Contains(a, s) {
 			a = append(a, s)
@@ -269,7 +275,7 @@ func union(a, b []string) []string {
 }
 
 // knownFrom reports whether none of sections is unknown.
-func knownFrom(unknown []string, sections []string) bool {
+func knownFrom(unknown []inventory.Field, sections []inventory.Field) bool {
 	if slices.Contains(unknown, notAudited) {
 		return false
 	}
@@ -310,11 +316,11 @@ func finish(s *Score) {
 func accountScore(a *inventory.Account, sup suppressedSet, now time.Time, cfg checks.Config) Score {
 	s := Score{AccountID: a.ID, AccountName: a.Name, Audited: a.Status == inventory.StatusAudited || a.Status == inventory.StatusPartial}
 	if !s.Audited {
-		s.UnknownSections = []string{notAudited}
+		s.UnknownSections = []inventory.Field{notAudited}
 		finish(&s)
 		return s
 	}
-	s.UnknownSections = checks.SectionsUnknown(a, checks.SectionUsers, checks.SectionAccessKeys, checks.SectionMFA, checks.SectionPassword)
+	s.UnknownSections = checks.FieldsUnknown(a, scoreSections...)
 	t := cfg.Thresholds
 	for _, u := range a.Users {
 		s.Users++
