@@ -282,7 +282,9 @@ func TestTypedGaps(t *testing.T) {
 			AttachedPolicies: []inventory.AttachedPolicy{{Name: "AdministratorAccess", ARN: "arn:aws:iam::aws:policy/AdministratorAccess"},
 				{Name: "AWSCloudShellFullAccess", ARN: "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"}}}
 	}
-	amy := func(section inventory.Section, unknown ...inventory.Field) inventory.Gap { return gapOf(section, "amy", unknown...) }
+	amy := func(section inventory.Section, unknown ...inventory.Field) inventory.Gap {
+		return gapOf(section, "amy", unknown...)
+	}
 	lastSignIn := amy(inventory.SectionPassword, inventory.FieldPasswordLastUsed)
 	keyIDs := amy(inventory.SectionAccessKeys, inventory.FieldKeyIDs)
 	keyUse := amy(inventory.SectionAccessKeys, inventory.FieldKeyLastUse)

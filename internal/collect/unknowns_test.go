@@ -18,7 +18,7 @@ import (
 )
 
 // gapOf returns the account's gap in section about subject.
-func gapOf(a inventory.Account, section, subject string) (inventory.Gap, bool) {
+func gapOf(a inventory.Account, section inventory.Section, subject string) (inventory.Gap, bool) {
 	for _, g := range a.Gaps {
 		if g.Section == section && g.Subject == subject {
 			return g, true
@@ -87,7 +87,10 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 				"GetUser": apiErr("AccessDenied")}
 			f.failUser = map[string]string{"GetLoginProfile": "alice", "ListMFADevices": "alice", "ListAccessKeys": "alice", "GetUser": "bob"}
 		}, func(t *testing.T, a inventory.Account, f *fakeIAM) {
-			for _, want := range []struct{ section, subject, op string }{
+			for _, want := range []struct {
+				section     inventory.Section
+				subject, op string
+			}{
 				{SectionPassword, "alice", "iam:GetLoginProfile"},
 				{SectionMFA, "alice", "iam:ListMFADevices"},
 				{SectionAccessKeys, "alice", "iam:ListAccessKeys"},
@@ -158,9 +161,9 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 	}
 }
 
-func isUserSection(s string) bool {
+func isUserSection(s inventory.Section) bool {
 	switch s {
-	case SectionUsers, SectionPassword, SectionMFA, SectionAccessKeys, "events":
+	case SectionUsers, SectionPassword, SectionMFA, SectionAccessKeys, inventory.SectionEvents:
 		return true // events gaps name event names as their subject
 	}
 	return false
@@ -206,14 +209,14 @@ func TestInterruptedSectionsAreOneGapEach(t *testing.T) {
 	ia := &interruptingIAM{iamAPI: f, ctx: ctx, cancel: cancel}
 	a := auditAccount(ctx, fakeDeps(ia, slowTrail{}), unitOptions(), prodAccount)
 
-	perSection := map[string]int{}
+	perSection := map[inventory.Section]int{}
 	for _, g := range a.Gaps {
 		perSection[g.Section]++
 		if g.Subject != "" || !strings.Contains(g.Message, "interrupted") {
 			t.Errorf("interruption gap %+v: want the whole account's section, saying the run was interrupted", g)
 		}
 	}
-	if perSection[SectionAccessKeys] != 1 || perSection["events"] != 1 {
+	if perSection[SectionAccessKeys] != 1 || perSection[inventory.SectionEvents] != 1 {
 		t.Errorf("gaps per section %v, want one access_keys and one events gap; gaps %+v", perSection, a.Gaps)
 	}
 	if a.Status != inventory.StatusPartial || len(a.Users) != 40 {
