@@ -191,3 +191,51 @@ func TestUnknownLastUseInSeedRows(t *testing.T) {
 		}
 	}
 }
+
+// Defect 7 of issue 7: a policy document that does not parse is a gap saying what is
+// unknown (what it allows, and so whether its users are administrators), not a policy
+// that allows nothing. Documents that parse leave no gap.
+func TestUnreadablePolicyIsAGap(t *testing.T) {
+	t.Parallel()
+	const (
+		bad  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["*",5],"Resource":"*"}]}` // IAM's grammar has no numbers in Action
+		good = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	)
+	sc := sandboxScenario(0)
+	for i := range sc.Accounts {
+		a := &sc.Accounts[i]
+		if a.ID != sbProd {
+			continue
+		}
+		a.Policies = append(a.Policies, scenario.Policy{Name: "Broken", Document: bad}, scenario.Policy{Name: "Fine", Document: good})
+		for j := range a.Users {
+			switch a.Users[j].Name {
+			case "bob":
+				a.Users[j].InlinePolicies = map[string]string{"everything": bad, "reads": good}
+			case "erin":
+				a.Users[j].AttachedPolicies = []string{"arn:aws:iam::" + sbProd + ":policy/Broken", "arn:aws:iam::" + sbProd + ":policy/Fine"}
+			}
+		}
+	}
+	_, cfg := startSandbox(t, sc)
+	inv, err := Collect(context.Background(), cfg, Options{Role: "IAMAuditRole", ReportPoll: 50 * time.Millisecond, EventNames: []string{"CreateUser"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := accountByID(t, inv, sbProd)
+	subjects := map[string]inventory.Gap{}
+	for _, g := range p.Gaps {
+		subjects[g.Subject] = g
+		if g.Section != inventory.SectionPolicies || !slices.Equal(g.Unknown, []inventory.Field{inventory.FieldPolicyDocuments}) ||
+			g.Operation != "iam:GetAccountAuthorizationDetails" || !strings.Contains(g.Message, "does not parse") ||
+			!strings.Contains(g.Message, "full administrative privileges") {
+			t.Errorf("gap %+v: want a policies gap leaving policy_documents unknown, saying why and what follows", g)
+		}
+	}
+	if _, ok := subjects["bob"]; !ok || len(subjects) != 2 || p.Status != inventory.StatusPartial {
+		t.Errorf("gaps %+v (status %s), want one for bob's inline policy and one for the Broken managed policy", p.Gaps, p.Status)
+	}
+	if g, ok := subjects["arn:aws:iam::"+sbProd+":policy/Broken"]; !ok || !strings.Contains(g.Message, "customer managed policy Broken") {
+		t.Errorf("no gap naming the Broken managed policy: %+v", p.Gaps)
+	}
+}

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,8 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 			}
 			for _, user := range []string{"alice", "carol"} {
 				g, ok := gapOf(a, SectionAccessKeys, user)
-				if !ok || g.Operation != "iam:ListAccessKeys" || g.ErrorCode != "AccessDenied" || !strings.Contains(g.Message, "key slots") {
+				if !ok || g.Operation != "iam:ListAccessKeys" || g.ErrorCode != "AccessDenied" || !strings.Contains(g.Message, "key slots") ||
+					!slices.Equal(g.Unknown, []inventory.Field{inventory.FieldKeyIDs}) { // the keys are known, their ids are not
 					t.Errorf("%s gap %+v", user, g)
 				}
 			}
@@ -90,13 +92,15 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 			for _, want := range []struct {
 				section     inventory.Section
 				subject, op string
+				unknown     inventory.Field
 			}{
-				{SectionPassword, "alice", "iam:GetLoginProfile"},
-				{SectionMFA, "alice", "iam:ListMFADevices"},
-				{SectionAccessKeys, "alice", "iam:ListAccessKeys"},
-				{SectionPassword, "bob", "iam:GetUser"}, // has a password; ListUsers failed, so GetUser asks its last use
+				{SectionPassword, "alice", "iam:GetLoginProfile", inventory.FieldPassword},
+				{SectionMFA, "alice", "iam:ListMFADevices", inventory.FieldMFA},
+				{SectionAccessKeys, "alice", "iam:ListAccessKeys", inventory.FieldAccessKeys}, // no report: no key slots to keep
+				{SectionPassword, "bob", "iam:GetUser", inventory.FieldPasswordLastUsed},      // has a password; ListUsers failed, so GetUser asks its last use
 			} {
-				if g, ok := gapOf(a, want.section, want.subject); !ok || g.Operation != want.op || g.ErrorCode != "AccessDenied" {
+				if g, ok := gapOf(a, want.section, want.subject); !ok || g.Operation != want.op || g.ErrorCode != "AccessDenied" ||
+					!slices.Equal(g.Unknown, []inventory.Field{want.unknown}) {
 					t.Errorf("no %s gap for %s (%s): %+v", want.section, want.subject, want.op, a.Gaps)
 				}
 			}
@@ -140,7 +144,8 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 			f.fail = map[string]error{"GetUser": apiErr("AccessDenied")}
 		}, func(t *testing.T, a inventory.Account, _ *fakeIAM) {
 			g, ok := gapOf(a, SectionPassword, "dave")
-			if !ok || g.Operation != "iam:GetUser" || !strings.HasPrefix(g.Message, "last console sign-in unknown: the user is newer than the credential report") {
+			if !ok || g.Operation != "iam:GetUser" || !strings.HasPrefix(g.Message, "last console sign-in unknown: the user is newer than the credential report") ||
+				!slices.Equal(g.Unknown, []inventory.Field{inventory.FieldPasswordLastUsed}) {
 				t.Errorf("gap %+v ok %v; all %+v", g, ok, a.Gaps)
 			}
 			if dave := userNamed(t, a, "dave"); !dave.PasswordEnabled || dave.PasswordLastUsed != nil {
@@ -155,6 +160,11 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 			a := auditAccount(context.Background(), fakeDeps(f, &fakeTrail{}), unitOptions(), prodAccount)
 			if a.Status != inventory.StatusPartial && len(a.Gaps) > 0 {
 				t.Errorf("status %s with gaps", a.Status)
+			}
+			for _, g := range a.Gaps {
+				if len(g.Unknown) == 0 {
+					t.Errorf("gap %+v does not say what it leaves unknown", g)
+				}
 			}
 			tt.check(t, a, f)
 		})
@@ -212,6 +222,9 @@ func TestInterruptedSectionsAreOneGapEach(t *testing.T) {
 	perSection := map[inventory.Section]int{}
 	for _, g := range a.Gaps {
 		perSection[g.Section]++
+		if len(g.Unknown) == 0 || g.Section == SectionAccessKeys && !g.Leaves(inventory.FieldKeyIDs) {
+			t.Errorf("interruption gap %+v: want what it leaves unknown (the keys, or their ids)", g)
+		}
 		if g.Subject != "" || !strings.Contains(g.Message, "interrupted") {
 			t.Errorf("interruption gap %+v: want the whole account's section, saying the run was interrupted", g)
 		}
@@ -279,4 +292,32 @@ type pageTrail []cttypes.Event
 
 func (p pageTrail) LookupEvents(context.Context, *cloudtrail.LookupEventsInput, ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
 	return &cloudtrail.LookupEventsOutput{Events: p}, nil
+}
+
+// Interrupted failures in one section make one gap for the whole account, which leaves
+// unknown everything those failures left unknown, not only the first one's.
+func TestInterruptedGapUnionsFields(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	gaps := newGapList(ctx, "222222222222")
+	err := fmt.Errorf("operation error IAM: %w", context.Canceled)
+	gaps.add(failKeyLastUsed, "alice", err, "")
+	gaps.add(failListKeyIDs, "bob", err, "")
+	gaps.add(failListKeys, "carol", err, "")
+	gaps.add(failListMFA, "carol", err, "")
+	got := gaps.list()
+	if len(got) != 2 {
+		t.Fatalf("gaps %+v, want one access_keys and one mfa gap", got)
+	}
+	keys := got[0]
+	want := []inventory.Field{inventory.FieldKeyLastUse, inventory.FieldKeyIDs, inventory.FieldAccessKeys}
+	if keys.Section != SectionAccessKeys || keys.Subject != "" || keys.Operation != failKeyLastUsed.op || !slices.Equal(keys.Unknown, want) {
+		t.Errorf("access_keys gap %+v, want no subject, the first operation and unknown %v", keys, want)
+	}
+	if got[1].Section != SectionMFA || !slices.Equal(got[1].Unknown, []inventory.Field{inventory.FieldMFA}) {
+		t.Errorf("mfa gap %+v", got[1])
+	}
+	if &keys.Unknown[0] == &failKeyLastUsed.unknown[0] {
+		t.Error("the gap shares its fields with the failure table")
+	}
 }
