@@ -105,8 +105,9 @@ type tokens struct {
 
 func newTokens(op string) *tokens { return &tokens{op: op, seen: map[string]bool{}} }
 
-// next records the token a page gave for the next one ("" or nil: the last page). It
-// fails when the token was given before.
+// next records the token a page gave for the next one (Marker, NextToken; "" or nil:
+// the last page), which the SDK's paginator sends next. It fails when the token was
+// given before.
 func (t *tokens) next(token *string) error {
 	if token == nil || *token == "" {
 		return nil

@@ -281,7 +281,7 @@ func fetchAuthDetails(ctx context.Context, c iamAPI) (*authDetails, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err == nil {
-			err = tk.next(marker(page.IsTruncated, page.Marker))
+			err = tk.next(page.Marker)
 		}
 		if err != nil {
 			return nil, err // a partial user list would look complete: drop it all
@@ -305,7 +305,7 @@ func fetchVirtualMFA(ctx context.Context, c iamAPI) (*virtualMFA, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err == nil {
-			err = tk.next(marker(page.IsTruncated, page.Marker))
+			err = tk.next(page.Marker)
 		}
 		if err != nil {
 			return nil, err
@@ -368,7 +368,7 @@ func fetchServerCertificates(ctx context.Context, c iamAPI) ([]inventory.ServerC
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err == nil {
-			err = tk.next(marker(page.IsTruncated, page.Marker))
+			err = tk.next(page.Marker)
 		}
 		if err != nil {
 			return nil, err
@@ -399,14 +399,6 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-// marker is the token of an IAM list call's next page (nil on the last page).
-func marker(truncated bool, m *string) *string {
-	if !truncated {
-		return nil
-	}
-	return m
 }
 
 // decodeDocument URL-decodes a policy document as IAM returns it.
@@ -514,7 +506,7 @@ func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) (u
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err == nil {
-			err = tk.next(marker(page.IsTruncated, page.Marker))
+			err = tk.next(page.Marker)
 		}
 		if err != nil {
 			if src.details == nil {
@@ -783,7 +775,7 @@ func listMFADevices(ctx context.Context, c iamAPI, user string) ([]types.MFADevi
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err == nil {
-			err = tk.next(marker(page.IsTruncated, page.Marker))
+			err = tk.next(page.Marker)
 		}
 		if err != nil {
 			return out, err
@@ -801,7 +793,7 @@ func listAccessKeys(ctx context.Context, c iamAPI, user string) ([]types.AccessK
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err == nil {
-			err = tk.next(marker(page.IsTruncated, page.Marker))
+			err = tk.next(page.Marker)
 		}
 		if err != nil {
 			return nil, err
