@@ -72,7 +72,7 @@ func Parse(doc string) (Document, error) {
 	var list []json.RawMessage
 	if t := firstByte(raw); t == '[' {
 		if err := json.Unmarshal(raw, &list); err != nil {
-			return Document{}, fmt.Errorf("Statement: %w", err)
+			return Document{}, fmt.Errorf("element Statement: %w", err)
 		}
 	} else {
 		list = []json.RawMessage{raw}
@@ -146,7 +146,7 @@ func statement(raw json.RawMessage) (Statement, error) {
 	var st Statement
 	var effect string
 	if err := json.Unmarshal(m["Effect"], &effect); err != nil || (effect != string(Allow) && effect != string(Deny)) {
-		return Statement{}, fmt.Errorf("Effect must be %q or %q", Allow, Deny)
+		return Statement{}, fmt.Errorf("element Effect must be %q or %q", Allow, Deny)
 	}
 	st.Effect = Effect(effect)
 	if st.Actions, err = strings1(m, "Action"); err != nil {
@@ -175,7 +175,7 @@ func statement(raw json.RawMessage) (Statement, error) {
 	if c, ok := m["Condition"]; ok {
 		var cond map[string]map[string]any
 		if err := json.Unmarshal(c, &cond); err != nil {
-			return Statement{}, fmt.Errorf("Condition: %w", err)
+			return Statement{}, fmt.Errorf("element Condition: %w", err)
 		}
 		st.Conditional = len(cond) > 0
 	}
