@@ -90,15 +90,15 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*outcome.Outcome, e
 		return nil, cerr
 	}
 	if cerr != nil {
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: outcome.SectionRun, Message: cerr.Error()})
+		inv.Gaps = append(inv.Gaps, inventory.NewGap("", inventory.SectionRun, []inventory.Field{inventory.FieldRun}, cerr.Error()))
 	}
 	if err := checkSelection(inv, opts.Collect); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
 		// Interrupted part way: keep what was collected, and say it is incomplete.
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Section: outcome.SectionRun,
-			Message: "run interrupted (" + ctx.Err().Error() + "): what was collected until then is written; the sections cut short are listed as gaps"})
+		inv.Gaps = append(inv.Gaps, inventory.NewGap("", inventory.SectionRun, []inventory.Field{inventory.FieldRun},
+			"run interrupted ("+ctx.Err().Error()+"): what was collected until then is written; the sections cut short are listed as gaps"))
 	}
 	inv.Tool, inv.Version, inv.RunID = "iamaudit", opts.Version, inventory.RunID(start)
 	inv.AuditRole = collect.RoleResource(opts.Collect.Role) // with its path: security/IAMAuditRole

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -146,7 +147,8 @@ func TestFaultLosesOnlyItsPart(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		fault      scenario.Fault
-		section    string
+		section    inventory.Section
+		unknown    []inventory.Field // what the gap leaves unknown
 		op, code   string
 		subjects   []string // gap subjects expected (nil: one gap without subject)
 		eachName   bool     // one gap per CloudTrail event name
@@ -157,8 +159,9 @@ func TestFaultLosesOnlyItsPart(t *testing.T) {
 		{
 			name:    "ListAccessKeys denied",
 			fault:   scenario.Fault{Account: cleanProduction, Service: "iam", Operation: "ListAccessKeys", Error: "AccessDenied", Rate: 1},
-			section: "access_keys", op: "iam:ListAccessKeys", code: "AccessDenied",
-			subjects: []string{"ci-deploy", "maria.garcia"}, // the users the report shows with keys
+			section: inventory.SectionAccessKeys, op: "iam:ListAccessKeys", code: "AccessDenied",
+			unknown:  []inventory.Field{inventory.FieldKeyIDs}, // the report's key slots are kept
+			subjects: []string{"ci-deploy", "maria.garcia"},    // the users the report shows with keys
 			same: func(a inventory.Account) any {
 				return []any{withoutKeys(a.Users), a.Groups, a.Roles, a.Policies, a.Events, a.ServerCertificates, a.Root, a.PasswordPolicy, a.Summary}
 			},
@@ -179,7 +182,9 @@ func TestFaultLosesOnlyItsPart(t *testing.T) {
 		{
 			name:    "GetAccountAuthorizationDetails denied",
 			fault:   scenario.Fault{Account: cleanProduction, Service: "iam", Operation: "GetAccountAuthorizationDetails", Error: "AccessDenied", Rate: 1},
-			section: "users", op: "iam:GetAccountAuthorizationDetails", code: "AccessDenied",
+			section: inventory.SectionUsers, op: "iam:GetAccountAuthorizationDetails", code: "AccessDenied",
+			unknown: []inventory.Field{inventory.FieldUserPolicies, inventory.FieldUserGroups, inventory.FieldUserTags,
+				inventory.FieldGroups, inventory.FieldRoles, inventory.FieldManagedPolicies},
 			same: func(a inventory.Account) any {
 				// The credential report and the per-user calls still give every user, its
 				// password, MFA and keys.
@@ -206,7 +211,8 @@ func TestFaultLosesOnlyItsPart(t *testing.T) {
 		{
 			name:    "LookupEvents throttled for ever",
 			fault:   scenario.Fault{Account: cleanProduction, Service: "cloudtrail", Operation: "LookupEvents", Error: "ThrottlingException", Rate: 1},
-			section: "events", op: "cloudtrail:LookupEvents", code: "ThrottlingException", eachName: true,
+			section: inventory.SectionEvents, op: "cloudtrail:LookupEvents", code: "ThrottlingException", eachName: true,
+			unknown: []inventory.Field{inventory.FieldEvents},
 			same: func(a inventory.Account) any {
 				return []any{a.Users, a.Groups, a.Roles, a.Policies, a.ServerCertificates, a.Root, a.PasswordPolicy, a.Summary}
 			},
@@ -246,7 +252,8 @@ func TestFaultLosesOnlyItsPart(t *testing.T) {
 			}
 			var subjects []string
 			for _, g := range got.Gaps {
-				if g.Section != tc.section || g.Operation != tc.op || g.ErrorCode != tc.code || g.AccountID != cleanProduction || g.Message == "" {
+				if g.Section != tc.section || g.Operation != tc.op || g.ErrorCode != tc.code || g.AccountID != cleanProduction || g.Message == "" ||
+					!slices.Equal(g.Unknown, tc.unknown) {
 					t.Errorf("unexpected gap %+v", g)
 					continue
 				}

@@ -299,7 +299,7 @@ func checkUserDirectPolicies(_ *inventory.Inventory, acct *inventory.Account, _ 
 			continue
 		}
 		out = append(out, userFinding(acct, u, fmt.Sprintf("User has %s attached directly (not through groups)", plural(len(names), "policy", "policies")),
-			map[string]string{"policies": strings.Join(names, ",")}, "users"))
+			map[string]string{"policies": strings.Join(names, ",")}, inventory.FieldUserPolicies))
 	}
 	return out
 }
@@ -342,7 +342,7 @@ func checkCloudShellFullAccess(_ *inventory.Inventory, acct *inventory.Account, 
 	ev := map[string]string{"policy": "AWSCloudShellFullAccess"}
 	for _, u := range acct.Users {
 		if has(u.AttachedPolicies) {
-			out = append(out, userFinding(acct, u, "AWSCloudShellFullAccess is attached to user "+u.Name, map[string]string{"policy": "AWSCloudShellFullAccess"}, "users"))
+			out = append(out, userFinding(acct, u, "AWSCloudShellFullAccess is attached to user "+u.Name, map[string]string{"policy": "AWSCloudShellFullAccess"}, inventory.FieldUserPolicies))
 		}
 	}
 	for _, g := range acct.Groups {

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -54,4 +55,27 @@ func key(id, status string, createdDays int, lastUsed *time.Time) inventory.Acce
 // owned is a user with an owner tag and MFA (fires nothing on its own when recent).
 func owned(name string) inventory.User {
 	return inventory.User{Name: name, Tags: map[string]string{"Owner": "sec@example.com"}}
+}
+
+// gapOf builds a gap as collection does: its section, subject (a user, event names or
+// "") and what it leaves unknown.
+func gapOf(section inventory.Section, subject string, unknown ...inventory.Field) inventory.Gap {
+	g := inventory.NewGap("111122223333", section, unknown, "AccessDenied")
+	g.Subject = subject
+	return g
+}
+
+// legacy decodes a gap the way an earlier version wrote it, without "unknown": its
+// fields come from inventory.LegacyUnknown, as for any old run file read back.
+func legacy(section inventory.Section, subject, op string) inventory.Gap {
+	b, err := json.Marshal(map[string]string{"account_id": "111122223333", "section": string(section), "subject": subject,
+		"operation": op, "message": "AccessDenied"})
+	if err != nil {
+		panic(err)
+	}
+	var g inventory.Gap
+	if err := json.Unmarshal(b, &g); err != nil {
+		panic(err)
+	}
+	return g
 }

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -95,7 +96,7 @@ func TestRootChecks(t *testing.T) {
 		{name: "nil root", inv: noRoot},
 		{name: "root gap", inv: account().with(func(a *inventory.Account) {
 			a.Root = &inventory.Root{}
-			a.Gaps = []inventory.Gap{{Section: "root", Message: "no row"}}
+			a.Gaps = []inventory.Gap{gapOf(inventory.SectionRoot, "", inventory.FieldRoot)}
 		}).inv()},
 	})
 	runTable(t, "root_access_key_active", []tc{
@@ -145,7 +146,7 @@ func TestConsoleWithoutMFA(t *testing.T) {
 		{name: "mfa active from report", inv: u(func(u *inventory.User) { u.MFAActive = true })},
 		{name: "no password", inv: u(func(u *inventory.User) { u.PasswordEnabled = false })},
 		{name: "mfa gap: unknown, no finding", inv: account().with(func(a *inventory.Account) {
-			a.Gaps = []inventory.Gap{{Section: "mfa", Subject: "bob", Message: "ListMFADevices throttled"}}
+			a.Gaps = []inventory.Gap{gapOf(inventory.SectionMFA, "bob", inventory.FieldMFA)}
 		}).user(inventory.User{Name: "bob", PasswordEnabled: true}).inv()},
 	})
 }
@@ -277,17 +278,17 @@ func TestInactiveKeyNotDeleted(t *testing.T) {
 		}()},
 		{name: "events gap for several names", inv: func() *inventory.Inventory {
 			i := evInv(nil, old)
-			i.Accounts[0].Gaps = []inventory.Gap{{Section: "events", Subject: "DeleteAccessKey,UpdateAccessKey,ConsoleLogin", Message: "throttled"}}
+			i.Accounts[0].Gaps = []inventory.Gap{gapOf(inventory.SectionEvents, "DeleteAccessKey,UpdateAccessKey,ConsoleLogin", inventory.FieldEvents)}
 			return i
 		}()},
 		{name: "events gap for another name only", inv: func() *inventory.Inventory {
 			i := evInv(nil, old)
-			i.Accounts[0].Gaps = []inventory.Gap{{Section: "events", Subject: "ConsoleLogin", Message: "throttled"}}
+			i.Accounts[0].Gaps = []inventory.Gap{gapOf(inventory.SectionEvents, "ConsoleLogin", inventory.FieldEvents)}
 			return i
 		}(), want: []Severity{Low}},
 		{name: "events gap for UpdateAccessKey", inv: func() *inventory.Inventory {
 			i := evInv(nil, old)
-			i.Accounts[0].Gaps = []inventory.Gap{{Section: "events", Subject: "UpdateAccessKey", Message: "throttled"}}
+			i.Accounts[0].Gaps = []inventory.Gap{gapOf(inventory.SectionEvents, "UpdateAccessKey", inventory.FieldEvents)}
 			return i
 		}()},
 	})
@@ -307,7 +308,7 @@ func TestUserWithoutOwner(t *testing.T) {
 		{name: "only inactive key", inv: u(nil, false, key("K", "Inactive", 1, nil))},
 		{name: "custom tags", inv: u(map[string]string{"Owner": "x"}, true), cfg: &custom, want: []Severity{Low}},
 		{name: "users gap (report only)", inv: account().with(func(a *inventory.Account) {
-			a.Gaps = []inventory.Gap{{Section: "users", Message: "credential report has no tags"}}
+			a.Gaps = []inventory.Gap{gapOf(inventory.SectionUsers, "", inventory.FieldUserPolicies, inventory.FieldUserGroups, inventory.FieldUserTags)}
 		}).user(inventory.User{Name: "frank", PasswordEnabled: true}).inv()},
 	})
 }
@@ -358,6 +359,10 @@ func TestAdminPolicyOnUser(t *testing.T) {
 	listDoc := `{"Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"*"},{"Effect":"Allow","Action":["ec2:*","*"],"Resource":["*"]}]}`
 	denyDoc := `{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
 	scoped := `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/*"}]}`
+	denyIAM := `{"Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}`
+	inline := func(doc string) inventory.User {
+		return inventory.User{Name: "a", InlinePolicies: []inventory.InlinePolicy{{Name: "i", Document: doc}}}
+	}
 	admin := inventory.AttachedPolicy{Name: "AdministratorAccess", ARN: "arn:aws:iam::aws:policy/AdministratorAccess"}
 	base := func() *acctB {
 		return account().with(func(a *inventory.Account) {
@@ -365,7 +370,9 @@ func TestAdminPolicyOnUser(t *testing.T) {
 				{Name: "Scoped", ARN: "arn:aws:iam::111122223333:policy/Scoped", Document: scoped}}
 			a.Groups = []inventory.Group{{Name: "Admins", ARN: "arn:aws:iam::111122223333:group/Admins", AttachedPolicies: []inventory.AttachedPolicy{admin}},
 				{Name: "Devs", ARN: "arn:aws:iam::111122223333:group/Devs", InlinePolicies: []inventory.InlinePolicy{{Name: "dev", Document: scoped}}},
-				{Name: "Ops", ARN: "arn:aws:iam::111122223333:group/Ops", InlinePolicies: []inventory.InlinePolicy{{Name: "ops", Document: listDoc}}}}
+				{Name: "Ops", ARN: "arn:aws:iam::111122223333:group/Ops", InlinePolicies: []inventory.InlinePolicy{{Name: "ops", Document: listDoc}}},
+				{Name: "NoIAM", ARN: "arn:aws:iam::111122223333:group/NoIAM", InlinePolicies: []inventory.InlinePolicy{{Name: "guard", Document: denyIAM}}}}
+			a.Policies = append(a.Policies, inventory.ManagedPolicy{Name: "Encoded", ARN: "arn:aws:iam::111122223333:policy/Encoded", Document: url.QueryEscape(starDoc)})
 		})
 	}
 	runTable(t, "admin_policy_on_user", []tc{
@@ -378,7 +385,18 @@ func TestAdminPolicyOnUser(t *testing.T) {
 		{name: "scoped policies", inv: base().user(inventory.User{Name: "a", Groups: []string{"Devs"}, AttachedPolicies: []inventory.AttachedPolicy{{Name: "Scoped", ARN: "arn:aws:iam::111122223333:policy/Scoped"}}}).inv()},
 		{name: "deny * on *", inv: base().user(inventory.User{Name: "a", InlinePolicies: []inventory.InlinePolicy{{Name: "d", Document: denyDoc}}}).inv()},
 		{name: "customer policy named AdministratorAccess is judged by its document", inv: base().user(inventory.User{Name: "a", AttachedPolicies: []inventory.AttachedPolicy{{Name: "AdministratorAccess", ARN: "arn:aws:iam::111122223333:policy/AdministratorAccess"}}}).inv()},
+		// What it allows is unknown: no finding, and collection records the gap
+		// (inventory.FieldPolicyDocuments); it is not read as "allows nothing" when
+		// something known grants admin.
 		{name: "malformed document", inv: base().user(inventory.User{Name: "a", InlinePolicies: []inventory.InlinePolicy{{Name: "m", Document: `{"Statement":`}}}).inv()},
+		{name: "malformed document beside AdministratorAccess", inv: base().user(inventory.User{Name: "a", AttachedPolicies: []inventory.AttachedPolicy{admin},
+			InlinePolicies: []inventory.InlinePolicy{{Name: "m", Document: `{"Statement":`}}}).inv(), want: []Severity{High}, ev: map[string]string{"sources": "attached:AdministratorAccess"}},
+		{name: "NotAction s3:* on *: everything else, IAM included", inv: base().user(inline(`{"Statement":{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}}`)).inv(), want: []Severity{High}},
+		{name: "NotAction iam:* on * (PowerUserAccess): not full", inv: base().user(inline(`{"Statement":{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"}}`)).inv()},
+		{name: "NotResource of one bucket", inv: base().user(inline(`{"Statement":{"Effect":"Allow","Action":"*","NotResource":["arn:aws:s3:::secret","arn:aws:s3:::secret/*"]}}`)).inv(), want: []Severity{High}},
+		{name: "Deny in the same document", inv: base().user(inline(`{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}`)).inv()},
+		{name: "Deny through a group overrides AdministratorAccess", inv: base().user(inventory.User{Name: "a", Groups: []string{"NoIAM"}, AttachedPolicies: []inventory.AttachedPolicy{admin}}).inv()},
+		{name: "URL-encoded customer managed * on *", inv: base().user(inventory.User{Name: "a", AttachedPolicies: []inventory.AttachedPolicy{{Name: "Encoded", ARN: "arn:aws:iam::111122223333:policy/Encoded"}}}).inv(), want: []Severity{High}},
 	})
 }
 
@@ -389,7 +407,7 @@ func TestSupportRoleMissing(t *testing.T) {
 		{name: "support role", inv: account().inv()},
 		{name: "roles unknown", inv: account().with(func(a *inventory.Account) {
 			a.Roles = nil
-			a.Gaps = []inventory.Gap{{Section: "roles", Message: "AccessDenied"}}
+			a.Gaps = []inventory.Gap{gapOf(inventory.SectionRoles, "", inventory.FieldRoles)}
 		}).inv()},
 	})
 }
@@ -491,8 +509,8 @@ func TestTableIsComplete(t *testing.T) {
 // with the report, they answer from it alone (one finding, never two).
 func TestRootFromSummary(t *testing.T) {
 	noReport := []inventory.Gap{
-		{Section: "credential_report", Operation: "iam:GetCredentialReport", Message: "AccessDenied"},
-		{Section: "root", Message: "no <root_account> row in the credential report"},
+		gapOf(inventory.SectionCredentialReport, "", inventory.FieldCredentialReport),
+		gapOf(inventory.SectionRoot, "", inventory.FieldRoot),
 	}
 	mk := func(gaps []inventory.Gap, root *inventory.Root, summary map[string]int32) *inventory.Inventory {
 		return account().with(func(a *inventory.Account) {

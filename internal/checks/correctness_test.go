@@ -119,8 +119,9 @@ func TestRootWithoutCredentials(t *testing.T) {
 	noReport := func(summary map[string]int32, creds string) *inventory.Inventory {
 		return account().with(func(a *inventory.Account) {
 			a.Root, a.Summary, a.Status = rootOf(creds), summary, inventory.StatusPartial
-			a.Gaps = []inventory.Gap{{Section: "credential_report", Operation: "iam:GetCredentialReport", Message: "AccessDenied"},
-				{Section: "root", Message: "no <root_account> row in the credential report"}}
+			a.Gaps = []inventory.Gap{
+				inventory.NewGap(a.ID, inventory.SectionCredentialReport, inventory.LegacyUnknown(inventory.SectionCredentialReport, "", "iam:GetCredentialReport"), "AccessDenied"),
+				inventory.NewGap(a.ID, inventory.SectionRoot, []inventory.Field{inventory.FieldRoot}, "no <root_account> row in the credential report")}
 		}).inv()
 	}
 	runTable(t, "root_mfa_disabled", []tc{
@@ -171,12 +172,16 @@ func TestRootSignIns(t *testing.T) {
 		}()},
 		{name: "ConsoleLogin events gap", inv: func() *inventory.Inventory {
 			i := events(failed)
-			i.Accounts[0].Gaps = []inventory.Gap{{Section: "events", Subject: "ConsoleLogin", Operation: "cloudtrail:LookupEvents", Message: "throttled"}}
+			g := inventory.NewGap(i.Accounts[0].ID, inventory.SectionEvents, []inventory.Field{inventory.FieldEvents}, "throttled")
+			g.Subject, g.Operation = "ConsoleLogin", "cloudtrail:LookupEvents"
+			i.Accounts[0].Gaps = []inventory.Gap{g}
 			return i
 		}()},
 		{name: "account-wide events gap", inv: func() *inventory.Inventory {
 			i := events(failed)
-			i.Accounts[0].Gaps = []inventory.Gap{{Section: "events", Operation: "cloudtrail:LookupEvents", Message: "AccessDenied"}}
+			g := inventory.NewGap(i.Accounts[0].ID, inventory.SectionEvents, []inventory.Field{inventory.FieldEvents}, "AccessDenied")
+			g.Operation = "cloudtrail:LookupEvents"
+			i.Accounts[0].Gaps = []inventory.Gap{g}
 			return i
 		}()},
 		{name: "no root data at all still names the root", inv: func() *inventory.Inventory {

@@ -1,57 +1,32 @@
 package checks
 
-import "github.com/iamaudit/iamaudit/internal/inventory"
+import (
+	"slices"
 
-// Inventory sections a check or a score can depend on, as Gap.Section names them.
-// SectionKeyLastUse is not a Gap section: it is the last-use part of access_keys
-// (a failed iam:GetAccessKeyLastUsed leaves the key list known but its last use not).
-const (
-	SectionUsers      = inventory.SectionUsers
-	SectionAccessKeys = inventory.SectionAccessKeys
-	SectionKeyLastUse = "access_keys.last_used"
-	SectionMFA        = inventory.SectionMFA
-	SectionPassword   = inventory.SectionPassword
+	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
-// opAuthDetails is the one call that returns the users' policies, groups and tags and
-// every role, group and customer managed policy of an account.
-const opAuthDetails = "iam:GetAccountAuthorizationDetails"
+// What is unknown is read from the gaps' Unknown fields only (inventory.Field): which
+// AWS call failed is collection's business, and the field it recorded says what that
+// failure left unknown.
 
-// gapCovers reports whether gap g leaves section unknown. A gap in "users" about a
-// subject leaves everything about that user unknown.
-func gapCovers(g inventory.Gap, section string) bool {
-	switch {
-	case g.Section == SectionUsers && g.Subject != "":
-		return true
-	case section == SectionKeyLastUse:
-		return g.Section == SectionAccessKeys
-	case g.Section != section:
-		return false
-	case section == SectionAccessKeys && g.Operation == "iam:GetAccessKeyLastUsed":
-		return false // only the last use is missing, the keys are known
-	case section == SectionMFA && g.Subject == "" && g.Operation == "iam:ListVirtualMFADevices":
-		return false // only the device types are missing, not whether users have MFA
-	}
-	return true
-}
-
-// UserGap returns the first gap that leaves one of sections unknown for user: a
-// per-user gap (Subject = the user's name), or an account-wide gap (no Subject) that
-// records a failed call (Operation set), such as a run interrupted before a section
-// was collected, which leaves that section unknown for every user. Account-wide gaps
-// without an operation describe what a credential report lacks by nature and leave
-// no user unknown; a failed GetAccountAuthorizationDetails leaves only policies,
-// groups and tags unknown, which the checks reading them declare in Needs.
-func UserGap(acct *inventory.Account, user string, sections ...string) (inventory.Gap, bool) {
+// UserGap returns the first gap that leaves one of fields unknown for user: a per-user
+// gap (Subject = the user's name), or an account-wide gap (no Subject), which leaves
+// its fields unknown for every user (a run interrupted before a section was
+// collected, a failed ListUsers). Account-wide gaps that leave only account-level
+// fields (roles, the root user, the users' policies of a failed
+// GetAccountAuthorizationDetails, what a credential report lacks by nature) are read by
+// the checks that need them, through Needs.
+func UserGap(acct *inventory.Account, user string, fields ...inventory.Field) (inventory.Gap, bool) {
 	if user == "" {
 		return inventory.Gap{}, false
 	}
 	for _, g := range acct.Gaps {
-		if g.Subject != user && !accountWideFailure(g) {
+		if g.Subject != user && g.Subject != "" {
 			continue
 		}
-		for _, s := range sections {
-			if gapCovers(g, s) && !reportKeysKept(acct, g, user) {
+		for _, f := range fields {
+			if leavesFor(acct, g, user, f) {
 				return g, true
 			}
 		}
@@ -59,27 +34,15 @@ func UserGap(acct *inventory.Account, user string, sections ...string) (inventor
 	return inventory.Gap{}, false
 }
 
-// accountWideFailure: an account-wide gap left by a failed (or never made) call, other
-// than GetAccountAuthorizationDetails, which leaves no per-user section unknown.
-func accountWideFailure(g inventory.Gap) bool {
-	return g.Subject == "" && g.Operation != "" && g.Operation != opAuthDetails
-}
-
-// SectionsUnknown lists which of sections are unknown, for any user, in an account:
-// a per-user gap of any user, or an account-wide gap that records a failed call
-// (Operation set) in that section or in the user list. Account-wide gaps without an
-// operation describe what a data source lacks by nature (a credential report has no
-// key ids, MFA device types or tags), which no score figure uses. Scores use it to
+// FieldsUnknown lists which of fields are unknown, for any user, in an account: a
+// per-user gap of any user or an account-wide gap leaves them unknown. Scores use it to
 // tell a figure built on complete data from one built on partial data.
-func SectionsUnknown(acct *inventory.Account, sections ...string) []string {
-	var out []string
-	for _, s := range sections {
+func FieldsUnknown(acct *inventory.Account, fields ...inventory.Field) []inventory.Field {
+	var out []inventory.Field
+	for _, f := range fields {
 		for _, g := range acct.Gaps {
-			if g.Subject == "" && (g.Operation == "" || g.Section == SectionUsers && !accountWideUsers(g)) {
-				continue
-			}
-			if accountWideUsers(g) || gapCovers(g, s) && !reportKeysKept(acct, g, g.Subject) {
-				out = append(out, s)
+			if leavesFor(acct, g, g.Subject, f) {
+				out = append(out, f)
 				break
 			}
 		}
@@ -87,30 +50,43 @@ func SectionsUnknown(acct *inventory.Account, sections ...string) []string {
 	return out
 }
 
-// accountWideUsers: an account-wide gap in the user list (not just in the users'
-// policies, groups and tags, which GetAccountAuthorizationDetails adds).
-func accountWideUsers(g inventory.Gap) bool {
-	return g.Section == SectionUsers && g.Subject == "" && g.Operation != "" && g.Operation != opAuthDetails
+// leavesFor reports whether g leaves f unknown for user ("" for every user). One
+// exception to g.Leaves: a gap that leaves a user's access keys unknown does not for a
+// user whose keys the inventory holds, all without an id. Those are the credential
+// report's key slots (status, creation, last use), kept when the keys could not be
+// listed (docs/inventory-schema.md): only their ids are unknown.
+func leavesFor(acct *inventory.Account, g inventory.Gap, user string, f inventory.Field) bool {
+	for _, u := range g.Unknown {
+		if u == inventory.FieldAccessKeys && f != inventory.FieldKeyIDs && reportKeysKept(acct, user) {
+			continue
+		}
+		if u.Covers(f) {
+			return true
+		}
+	}
+	return false
 }
 
-// reportKeysKept: a failed ListAccessKeys (for this user, or for every user of the
-// account) while the credential report gave the user's keys (status, creation, last
-// use; no ids): the keys are known, only their ids are not, and the checks that need
-// no id answer.
-func reportKeysKept(acct *inventory.Account, g inventory.Gap, user string) bool {
-	if g.Section != SectionAccessKeys || user == "" || g.Operation != "iam:ListAccessKeys" {
+// reportKeysKept: the user's keys are all the credential report's (none has an id).
+func reportKeysKept(acct *inventory.Account, user string) bool {
+	if user == "" {
 		return false
 	}
 	for _, u := range acct.Users {
 		if u.Name != user {
 			continue
 		}
-		for _, k := range u.AccessKeys {
-			if k.ID != "" {
-				return false
-			}
-		}
-		return len(u.AccessKeys) > 0
+		return len(u.AccessKeys) > 0 && !slices.ContainsFunc(u.AccessKeys, func(k inventory.AccessKey) bool { return k.ID != "" })
 	}
 	return false
+}
+
+// accountGap returns an account-wide gap (no Subject) that leaves f unknown, if any.
+func accountGap(acct *inventory.Account, f inventory.Field) (inventory.Gap, bool) {
+	for _, g := range acct.Gaps {
+		if g.Subject == "" && g.Leaves(f) {
+			return g, true
+		}
+	}
+	return inventory.Gap{}, false
 }

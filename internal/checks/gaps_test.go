@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,37 +18,38 @@ func TestUserGapsSilenceChecks(t *testing.T) {
 			AttachedPolicies: []inventory.AttachedPolicy{{Name: "AdministratorAccess", ARN: "arn:aws:iam::aws:policy/AdministratorAccess"},
 				{Name: "AWSCloudShellFullAccess", ARN: "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"}}}
 	}
-	gap := func(section, op string) inventory.Gap {
-		return inventory.Gap{AccountID: "111122223333", Section: section, Subject: "amy", Operation: op, Message: "AccessDenied"}
-	}
+	// The gaps as an earlier version wrote them (section and operation, no "unknown"):
+	// read back, they mean what they meant (inventory.LegacyUnknown). TestTypedGaps
+	// has the gaps collection writes now.
+	gap := func(section inventory.Section, op string) inventory.Gap { return legacy(section, "amy", op) }
 	cases := []struct {
 		check  string
 		gap    inventory.Gap
 		silent bool
 	}{
-		{"console_without_mfa", gap("mfa", "iam:ListMFADevices"), true},
-		{"console_without_mfa", gap("password", "iam:GetLoginProfile"), true},
-		{"console_without_mfa", gap("users", "iam:GetLoginProfile"), true},
-		{"console_without_mfa", gap("access_keys", "iam:ListAccessKeys"), false},
-		{"access_key_not_rotated", gap("access_keys", "iam:ListAccessKeys"), true},
-		{"access_key_not_rotated", gap("access_keys", "iam:GetAccessKeyLastUsed"), false}, // only last use is missing
-		{"access_key_not_rotated", gap("mfa", "iam:ListMFADevices"), false},
-		{"access_key_never_used", gap("access_keys", "iam:GetAccessKeyLastUsed"), true},
-		{"access_key_unused", gap("access_keys", "iam:GetAccessKeyLastUsed"), true},
-		{"access_key_unused", gap("users", ""), true},
-		{"multiple_active_keys", gap("access_keys", "iam:ListAccessKeys"), true},
-		{"console_password_unused", gap("password", "iam:GetLoginProfile"), true},
-		{"console_password_unused", gap("mfa", "iam:ListMFADevices"), false},
-		{"inactive_user", gap("access_keys", "iam:ListAccessKeys"), true},
-		{"inactive_user", gap("password", "iam:GetLoginProfile"), true},
-		{"inactive_user", gap("mfa", "iam:ListMFADevices"), false},
-		{"user_without_owner", gap("users", "iam:GetUser"), true},
-		{"admin_policy_on_user", gap("users", "iam:ListAttachedUserPolicies"), true},
-		{"user_direct_policies", gap("users", "iam:ListAttachedUserPolicies"), true},
-		{"cloudshell_full_access", gap("users", "iam:ListAttachedUserPolicies"), true},
+		{"console_without_mfa", gap(inventory.SectionMFA, "iam:ListMFADevices"), true},
+		{"console_without_mfa", gap(inventory.SectionPassword, "iam:GetLoginProfile"), true},
+		{"console_without_mfa", gap(inventory.SectionUsers, "iam:GetLoginProfile"), true},
+		{"console_without_mfa", gap(inventory.SectionAccessKeys, "iam:ListAccessKeys"), false},
+		{"access_key_not_rotated", gap(inventory.SectionAccessKeys, "iam:ListAccessKeys"), true},
+		{"access_key_not_rotated", gap(inventory.SectionAccessKeys, "iam:GetAccessKeyLastUsed"), false}, // only last use is missing
+		{"access_key_not_rotated", gap(inventory.SectionMFA, "iam:ListMFADevices"), false},
+		{"access_key_never_used", gap(inventory.SectionAccessKeys, "iam:GetAccessKeyLastUsed"), true},
+		{"access_key_unused", gap(inventory.SectionAccessKeys, "iam:GetAccessKeyLastUsed"), true},
+		{"access_key_unused", gap(inventory.SectionUsers, ""), true},
+		{"multiple_active_keys", gap(inventory.SectionAccessKeys, "iam:ListAccessKeys"), true},
+		{"console_password_unused", gap(inventory.SectionPassword, "iam:GetLoginProfile"), true},
+		{"console_password_unused", gap(inventory.SectionMFA, "iam:ListMFADevices"), false},
+		{"inactive_user", gap(inventory.SectionAccessKeys, "iam:ListAccessKeys"), true},
+		{"inactive_user", gap(inventory.SectionPassword, "iam:GetLoginProfile"), true},
+		{"inactive_user", gap(inventory.SectionMFA, "iam:ListMFADevices"), false},
+		{"user_without_owner", gap(inventory.SectionUsers, "iam:GetUser"), true},
+		{"admin_policy_on_user", gap(inventory.SectionUsers, "iam:ListAttachedUserPolicies"), true},
+		{"user_direct_policies", gap(inventory.SectionUsers, "iam:ListAttachedUserPolicies"), true},
+		{"cloudshell_full_access", gap(inventory.SectionUsers, "iam:ListAttachedUserPolicies"), true},
 	}
 	for _, c := range cases {
-		t.Run(c.check+"/"+c.gap.Section+"/"+c.gap.Operation, func(t *testing.T) {
+		t.Run(c.check+"/"+string(c.gap.Section)+"/"+c.gap.Operation, func(t *testing.T) {
 			inv := account().user(risky("amy")).user(risky("bob")).with(func(a *inventory.Account) {
 				a.Status = inventory.StatusPartial
 				a.Gaps = []inventory.Gap{c.gap}
@@ -70,7 +72,7 @@ func TestUserGapsSilenceChecks(t *testing.T) {
 // slots were kept (no ids), the key checks still fire on them; without any key
 // data, they do not, and neither do the checks that rest on the absence of keys.
 func TestReportKeysKept(t *testing.T) {
-	gap := inventory.Gap{AccountID: "111122223333", Section: "access_keys", Subject: "svc", Operation: "iam:ListAccessKeys", Message: "denied"}
+	gap := legacy(inventory.SectionAccessKeys, "svc", "iam:ListAccessKeys") // an earlier version's gap: the key list unknown
 	mk := func(keys ...inventory.AccessKey) *inventory.Inventory {
 		u := inventory.User{Name: "svc", AccessKeys: keys} // no owner tag
 		return account().user(u).with(func(a *inventory.Account) { a.Status, a.Gaps = inventory.StatusPartial, []inventory.Gap{gap} }).inv()
@@ -156,41 +158,37 @@ func TestAccountWideGapsSilenceUserChecks(t *testing.T) {
 		return inventory.User{Name: name, PasswordEnabled: true,
 			AccessKeys: []inventory.AccessKey{key("K1"+name, "Active", 400, nil), key("K2"+name, "Active", 300, ago(200))}}
 	}
-	interrupted := func(section, op string) inventory.Gap {
-		return inventory.Gap{AccountID: "111122223333", Section: section, Operation: op, Message: "not collected: the run was interrupted"}
-	}
-	reportLacks := func(section string) inventory.Gap {
-		return inventory.Gap{AccountID: "111122223333", Section: section, Message: "credential report has no " + section + " details"}
-	}
+	interrupted := func(section inventory.Section, op string) inventory.Gap { return legacy(section, "", op) }
+	reportLacks := func(section inventory.Section) inventory.Gap { return legacy(section, "", "") }
 	cases := []struct {
 		check  string
 		gap    inventory.Gap
 		silent bool
 	}{
-		{"inactive_user", interrupted("access_keys", "iam:ListAccessKeys"), true},
-		{"inactive_user", interrupted("password", "iam:GetLoginProfile"), true},
-		{"inactive_user", interrupted("users", "iam:ListUsers"), true},
-		{"inactive_user", interrupted("access_keys", "iam:GetAccessKeyLastUsed"), true},
-		{"inactive_user", interrupted("mfa", "iam:ListMFADevices"), false},
-		{"inactive_user", interrupted("users", "iam:GetAccountAuthorizationDetails"), false}, // only policies, groups, tags
-		{"inactive_user", reportLacks("access_keys"), false},
-		{"inactive_user", reportLacks("users"), false},
-		{"console_without_mfa", interrupted("mfa", "iam:ListMFADevices"), true},
-		{"console_without_mfa", interrupted("mfa", "iam:ListVirtualMFADevices"), false}, // device types only
-		{"console_without_mfa", interrupted("password", "iam:GetLoginProfile"), true},
-		{"console_without_mfa", interrupted("access_keys", "iam:ListAccessKeys"), false},
-		{"console_without_mfa", reportLacks("mfa"), false},
-		{"access_key_not_rotated", interrupted("access_keys", "iam:ListAccessKeys"), true},
-		{"access_key_not_rotated", interrupted("access_keys", "iam:GetAccessKeyLastUsed"), false},
-		{"access_key_never_used", interrupted("access_keys", "iam:GetAccessKeyLastUsed"), true},
-		{"access_key_unused", interrupted("access_keys", "iam:GetAccessKeyLastUsed"), true},
-		{"multiple_active_keys", interrupted("access_keys", "iam:ListAccessKeys"), true},
-		{"multiple_active_keys", reportLacks("access_keys"), false},
-		{"console_password_unused", interrupted("password", "iam:GetLoginProfile"), true},
-		{"console_password_unused", interrupted("mfa", "iam:ListMFADevices"), false},
+		{"inactive_user", interrupted(inventory.SectionAccessKeys, "iam:ListAccessKeys"), true},
+		{"inactive_user", interrupted(inventory.SectionPassword, "iam:GetLoginProfile"), true},
+		{"inactive_user", interrupted(inventory.SectionUsers, "iam:ListUsers"), true},
+		{"inactive_user", interrupted(inventory.SectionAccessKeys, "iam:GetAccessKeyLastUsed"), true},
+		{"inactive_user", interrupted(inventory.SectionMFA, "iam:ListMFADevices"), false},
+		{"inactive_user", interrupted(inventory.SectionUsers, "iam:GetAccountAuthorizationDetails"), false}, // only policies, groups, tags
+		{"inactive_user", reportLacks(inventory.SectionAccessKeys), false},
+		{"inactive_user", reportLacks(inventory.SectionUsers), false},
+		{"console_without_mfa", interrupted(inventory.SectionMFA, "iam:ListMFADevices"), true},
+		{"console_without_mfa", interrupted(inventory.SectionMFA, "iam:ListVirtualMFADevices"), false}, // device types only
+		{"console_without_mfa", interrupted(inventory.SectionPassword, "iam:GetLoginProfile"), true},
+		{"console_without_mfa", interrupted(inventory.SectionAccessKeys, "iam:ListAccessKeys"), false},
+		{"console_without_mfa", reportLacks(inventory.SectionMFA), false},
+		{"access_key_not_rotated", interrupted(inventory.SectionAccessKeys, "iam:ListAccessKeys"), true},
+		{"access_key_not_rotated", interrupted(inventory.SectionAccessKeys, "iam:GetAccessKeyLastUsed"), false},
+		{"access_key_never_used", interrupted(inventory.SectionAccessKeys, "iam:GetAccessKeyLastUsed"), true},
+		{"access_key_unused", interrupted(inventory.SectionAccessKeys, "iam:GetAccessKeyLastUsed"), true},
+		{"multiple_active_keys", interrupted(inventory.SectionAccessKeys, "iam:ListAccessKeys"), true},
+		{"multiple_active_keys", reportLacks(inventory.SectionAccessKeys), false},
+		{"console_password_unused", interrupted(inventory.SectionPassword, "iam:GetLoginProfile"), true},
+		{"console_password_unused", interrupted(inventory.SectionMFA, "iam:ListMFADevices"), false},
 	}
 	for _, c := range cases {
-		t.Run(c.check+"/"+c.gap.Section+"/"+c.gap.Operation, func(t *testing.T) {
+		t.Run(c.check+"/"+string(c.gap.Section)+"/"+c.gap.Operation, func(t *testing.T) {
 			base := func() *acctB { return account().user(risky("amy")).user(risky("bob")) }
 			if n := len(Run(base().inv(), now, only(c.check, DefaultConfig()))); n < 2 {
 				t.Fatalf("%s fires %d times without gaps, want one per user at least: the case proves nothing", c.check, n)
@@ -212,7 +210,7 @@ func TestAccountWideGapsSilenceUserChecks(t *testing.T) {
 // TestAccountWideKeyGapKeepsReportKeys: a failed ListAccessKeys for the whole account
 // leaves known the keys the credential report gave (no ids), as it does for one user.
 func TestAccountWideKeyGapKeepsReportKeys(t *testing.T) {
-	gap := inventory.Gap{AccountID: "111122223333", Section: "access_keys", Operation: "iam:ListAccessKeys", Message: "not collected: the run was interrupted"}
+	gap := gapOf(inventory.SectionAccessKeys, "", inventory.FieldAccessKeys) // an interrupted ListAccessKeys
 	fromReport := owned("svc")
 	fromReport.AccessKeys = []inventory.AccessKey{{Status: "Active", CreatedAt: agoT(400)}}
 	listed := owned("app")
@@ -243,8 +241,11 @@ func TestAuthDetailsGap(t *testing.T) {
 			}
 		}).inv()
 	}
-	gaad := inventory.Gap{AccountID: "111122223333", Section: "users", Operation: "iam:GetAccountAuthorizationDetails", Message: "AccessDenied"}
-	other := inventory.Gap{AccountID: "111122223333", Section: "server_certificates", Operation: "iam:ListServerCertificates", Message: "AccessDenied"}
+	// As an earlier version wrote it, and as collection writes it now.
+	gaads := []inventory.Gap{legacy(inventory.SectionUsers, "", "iam:GetAccountAuthorizationDetails"),
+		gapOf(inventory.SectionUsers, "", inventory.FieldUserPolicies, inventory.FieldUserGroups, inventory.FieldUserTags,
+			inventory.FieldGroups, inventory.FieldRoles, inventory.FieldManagedPolicies)}
+	other := gapOf(inventory.SectionServerCertificates, "", inventory.FieldServerCertificates)
 	for _, c := range []struct {
 		check string
 		fires bool // with the GetAccountAuthorizationDetails gap
@@ -260,8 +261,103 @@ func TestAuthDetailsGap(t *testing.T) {
 			if n := len(Run(mk(other), now, only(c.check, DefaultConfig()))); n == 0 {
 				t.Fatalf("%s does not fire without the gap: the case proves nothing", c.check)
 			}
-			if got := len(Run(mk(gaad), now, only(c.check, DefaultConfig()))) > 0; got != c.fires {
-				t.Errorf("%s with a failed GetAccountAuthorizationDetails: fires %v, want %v", c.check, got, c.fires)
+			for _, gaad := range gaads {
+				if got := len(Run(mk(gaad), now, only(c.check, DefaultConfig()))) > 0; got != c.fires {
+					t.Errorf("%s with a failed GetAccountAuthorizationDetails (%v): fires %v, want %v", c.check, gaad.Unknown, got, c.fires)
+				}
+			}
+		})
+	}
+}
+
+// TestTypedGaps: the gaps collection writes say what they leave unknown, and checks
+// read only that: a failed GetUser leaves the last sign-in unknown but not whether
+// there is a password; a failed ListAccessKeys whose report slots were kept leaves
+// only the key ids unknown; an unreadable policy document leaves what it allows
+// unknown, which silences no finding built on what is known.
+func TestTypedGaps(t *testing.T) {
+	risky := func(name string) inventory.User {
+		return inventory.User{Name: name, PasswordEnabled: true,
+			AccessKeys: []inventory.AccessKey{key("K1"+name, "Active", 400, nil), key("K2"+name, "Active", 300, ago(200))},
+			AttachedPolicies: []inventory.AttachedPolicy{{Name: "AdministratorAccess", ARN: "arn:aws:iam::aws:policy/AdministratorAccess"},
+				{Name: "AWSCloudShellFullAccess", ARN: "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"}}}
+	}
+	amy := func(section inventory.Section, unknown ...inventory.Field) inventory.Gap {
+		return gapOf(section, "amy", unknown...)
+	}
+	lastSignIn := amy(inventory.SectionPassword, inventory.FieldPasswordLastUsed)
+	keyIDs := amy(inventory.SectionAccessKeys, inventory.FieldKeyIDs)
+	keyUse := amy(inventory.SectionAccessKeys, inventory.FieldKeyLastUse)
+	document := amy(inventory.SectionPolicies, inventory.FieldPolicyDocuments)
+	tags := amy(inventory.SectionUsers, inventory.FieldUserTags)
+	cases := []struct {
+		check  string
+		gap    inventory.Gap
+		silent bool
+	}{
+		{"console_without_mfa", lastSignIn, true}, // its severity rests on the last sign-in
+		{"console_password_unused", lastSignIn, true},
+		{"inactive_user", lastSignIn, true},
+		{"access_key_not_rotated", lastSignIn, false},
+		{"multiple_active_keys", keyIDs, false},
+		{"access_key_not_rotated", keyIDs, false},
+		{"access_key_unused", keyIDs, false},
+		{"access_key_unused", keyUse, true},
+		{"access_key_never_used", keyUse, true},
+		{"access_key_not_rotated", keyUse, false},
+		{"multiple_active_keys", keyUse, false},
+		{"admin_policy_on_user", document, false}, // AdministratorAccess is attached: known
+		{"user_direct_policies", document, false},
+		{"cloudshell_full_access", document, false},
+		{"user_without_owner", tags, true},
+		{"console_without_mfa", tags, false},
+		{"console_without_mfa", gapOf(inventory.SectionMFA, "", inventory.FieldMFATypes), false}, // device types only
+		{"access_key_not_rotated", amy(inventory.SectionUsers, inventory.FieldUsers), true},
+	}
+	for _, c := range cases {
+		t.Run(c.check+"/"+string(c.gap.Section)+"/"+string(c.gap.Unknown[0]), func(t *testing.T) {
+			inv := account().user(risky("amy")).user(risky("bob")).with(func(a *inventory.Account) {
+				a.Status = inventory.StatusPartial
+				a.Gaps = []inventory.Gap{c.gap}
+			}).inv()
+			users := map[string]int{}
+			for _, f := range Run(inv, now, only(c.check, DefaultConfig())) {
+				users[f.User]++
+			}
+			if users["bob"] == 0 {
+				t.Fatalf("%s does not fire for bob (no gap): the case proves nothing", c.check)
+			}
+			if got := users["amy"] > 0; got == c.silent {
+				t.Errorf("%s fired for amy with gap %+v: %v, want %v", c.check, c.gap, got, !c.silent)
+			}
+		})
+	}
+}
+
+// TestFieldsUnknown: scores see a field as unknown when any gap leaves it so, the
+// report's kept key slots excepted.
+func TestFieldsUnknown(t *testing.T) {
+	report := owned("svc")
+	report.AccessKeys = []inventory.AccessKey{{Status: "Active", CreatedAt: agoT(10)}}
+	for _, c := range []struct {
+		name string
+		gap  inventory.Gap
+		want []inventory.Field
+	}{
+		{"GetUser", gapOf(inventory.SectionPassword, "amy", inventory.FieldPasswordLastUsed), []inventory.Field{inventory.FieldPasswordLastUsed}},
+		{"GetLoginProfile", gapOf(inventory.SectionPassword, "amy", inventory.FieldPassword), []inventory.Field{inventory.FieldPassword, inventory.FieldPasswordLastUsed}},
+		{"user list", gapOf(inventory.SectionUsers, "", inventory.FieldUsers), []inventory.Field{inventory.FieldUsers, inventory.FieldPassword,
+			inventory.FieldPasswordLastUsed, inventory.FieldMFA, inventory.FieldAccessKeys, inventory.FieldKeyLastUse}},
+		{"report keys kept", gapOf(inventory.SectionAccessKeys, "svc", inventory.FieldAccessKeys), nil},
+		{"keys of another user", gapOf(inventory.SectionAccessKeys, "amy", inventory.FieldAccessKeys), []inventory.Field{inventory.FieldAccessKeys, inventory.FieldKeyLastUse}},
+		{"roles", gapOf(inventory.SectionRoles, "", inventory.FieldRoles), nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := account().user(report).with(func(a *inventory.Account) { a.Gaps = []inventory.Gap{c.gap} }).inv().Accounts[0]
+			got := FieldsUnknown(&a, inventory.FieldUsers, inventory.FieldPassword, inventory.FieldPasswordLastUsed, inventory.FieldMFA,
+				inventory.FieldAccessKeys, inventory.FieldKeyLastUse)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("unknown %v, want %v", got, c.want)
 			}
 		})
 	}

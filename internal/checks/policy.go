@@ -1,13 +1,12 @@
 package checks
 
 import (
-	"encoding/json"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/policy"
 )
 
 var awsManagedRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)$`)
@@ -18,105 +17,68 @@ func isAWSManaged(arn, name string) bool {
 	return m != nil && m[1] == name
 }
 
-// oneOrMany decodes a JSON string or array of strings.
-type oneOrMany []string
-
-func (o *oneOrMany) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*o = []string{s}
-		return nil
-	}
-	var l []string
-	if err := json.Unmarshal(b, &l); err != nil {
-		return fmt.Errorf("want a string or a list of strings: %w", err)
-	}
-	*o = l
-	return nil
+// adminGrants gathers, for one user, where full administrative privileges come from
+// (sources) and whether a readable policy takes part of IAM away (denied). A policy
+// document that does not parse gives neither: what it allows is unknown, and
+// collection records it as a gap (inventory.FieldPolicyDocuments), so its silence is
+// never read as "allows nothing".
+type adminGrants struct {
+	sources []string
+	denied  bool
 }
 
-type statement struct {
-	Effect   string    `json:"Effect"`
-	Action   oneOrMany `json:"Action"`
-	Resource oneOrMany `json:"Resource"`
+// add considers one policy document, named by label.
+func (a *adminGrants) add(doc, label string) {
+	d, err := policy.Parse(doc)
+	if err != nil {
+		return
+	}
+	if d.AllowsAll() {
+		a.sources = append(a.sources, label+" (allows * on *)")
+	}
+	a.denied = a.denied || d.DeniesIAM()
 }
 
-// allowsStarOnStar reports whether a policy document has a statement that allows
-// Action "*" on Resource "*". Statement may be an object or an array. A document that
-// does not parse allows nothing (it could not be attached in IAM anyway).
-func allowsStarOnStar(doc string) bool {
-	if strings.TrimSpace(doc) == "" {
-		return false
-	}
-	var d struct {
-		Statement json.RawMessage `json:"Statement"`
-	}
-	if json.Unmarshal([]byte(doc), &d) != nil || len(d.Statement) == 0 {
-		return false
-	}
-	var stmts []statement
-	if json.Unmarshal(d.Statement, &stmts) != nil {
-		var one statement
-		if json.Unmarshal(d.Statement, &one) != nil {
-			return false
-		}
-		stmts = []statement{one}
-	}
-	for _, s := range stmts {
-		if s.Effect == "Allow" && contains(s.Action, "*") && contains(s.Resource, "*") {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(l []string, v string) bool {
-	for _, x := range l {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// adminSources lists where full admin comes from in a set of policies.
-func adminSources(acct *inventory.Account, prefix string, attached []inventory.AttachedPolicy, inline []inventory.InlinePolicy) []string {
-	var out []string
+// policies considers a set of attached and inline policies (a user's, a group's).
+func (a *adminGrants) policies(acct *inventory.Account, prefix string, attached []inventory.AttachedPolicy, inline []inventory.InlinePolicy) {
 	for _, p := range attached {
 		if isAWSManaged(p.ARN, "AdministratorAccess") {
-			out = append(out, prefix+"attached:"+p.Name)
+			a.sources = append(a.sources, prefix+"attached:"+p.Name)
 			continue
 		}
 		for _, mp := range acct.Policies {
-			if mp.ARN == p.ARN && allowsStarOnStar(mp.Document) {
-				out = append(out, prefix+"attached:"+p.Name+" (allows * on *)")
+			if mp.ARN == p.ARN {
+				a.add(mp.Document, prefix+"attached:"+p.Name)
 			}
 		}
 	}
 	for _, p := range inline {
-		if allowsStarOnStar(p.Document) {
-			out = append(out, prefix+"inline:"+p.Name+" (allows * on *)")
-		}
+		a.add(p.Document, prefix+"inline:"+p.Name)
 	}
-	return out
 }
 
+// checkAdminPolicyOnUser: the user's policies, directly or through groups, grant full
+// administrative privileges (policy.FullAdmin's rule: every action on every resource,
+// with exceptions only outside IAM, and no Deny without Condition taking part of IAM
+// away).
 func checkAdminPolicyOnUser(_ *inventory.Inventory, acct *inventory.Account, _ time.Time, _ Config) []Finding {
 	var out []Finding
 	for _, u := range acct.Users {
-		src := adminSources(acct, "", u.AttachedPolicies, u.InlinePolicies)
+		var a adminGrants
+		a.policies(acct, "", u.AttachedPolicies, u.InlinePolicies)
 		for _, gname := range u.Groups {
 			for _, g := range acct.Groups {
 				if g.Name == gname {
-					src = append(src, adminSources(acct, "group "+g.Name+" ", g.AttachedPolicies, g.InlinePolicies)...)
+					a.policies(acct, "group "+g.Name+" ", g.AttachedPolicies, g.InlinePolicies)
 				}
 			}
 		}
-		if len(src) == 0 {
+		if len(a.sources) == 0 || a.denied {
 			continue
 		}
-		out = append(out, userFinding(acct, u, "User has full administrative privileges ("+strings.Join(src, "; ")+")",
-			map[string]string{"sources": strings.Join(src, "; ")}, "users"))
+		src := strings.Join(a.sources, "; ")
+		out = append(out, userFinding(acct, u, "User has full administrative privileges ("+src+")",
+			map[string]string{"sources": src}, inventory.FieldUserPolicies, inventory.FieldUserGroups, inventory.FieldPolicyDocuments))
 	}
 	return out
 }

@@ -48,9 +48,9 @@ func Run(inv *inventory.Inventory, now time.Time, cfg Config) []Finding {
 	return out
 }
 
-func missing(acct *inventory.Account, sections []string) bool {
-	for _, s := range sections {
-		if _, ok := accountGap(acct, s); ok {
+func missing(acct *inventory.Account, needs []inventory.Field) bool {
+	for _, f := range needs {
+		if _, ok := accountGap(acct, f); ok {
 			return true
 		}
 	}
@@ -58,12 +58,12 @@ func missing(acct *inventory.Account, sections []string) bool {
 }
 
 // userUnknown reports whether a finding about a user rests on a section that a
-// per-user gap left unknown.
-func userUnknown(acct *inventory.Account, f Finding, needs []string) bool {
+// gap left unknown for that user.
+func userUnknown(acct *inventory.Account, f Finding, needs []inventory.Field) bool {
 	if f.User == "" || (f.ResourceType != ResourceUser && f.ResourceType != ResourceAccessKey) {
 		return false
 	}
-	_, ok := UserGap(acct, f.User, append([]string{SectionUsers}, needs...)...)
+	_, ok := UserGap(acct, f.User, append([]inventory.Field{inventory.FieldUsers}, needs...)...)
 	return ok
 }
 

@@ -22,7 +22,7 @@ func checkConsoleWithoutMFA(_ *inventory.Inventory, acct *inventory.Account, now
 			sev = Critical
 			msg = fmt.Sprintf("Console access enabled but MFA not configured (password used %s ago)", nDays(days(now, *u.PasswordLastUsed)))
 		}
-		f := userFinding(acct, u, msg, ev, "mfa", "users")
+		f := userFinding(acct, u, msg, ev, inventory.FieldMFA, inventory.FieldPassword)
 		f.Severity = sev
 		out = append(out, f)
 	}
@@ -70,7 +70,7 @@ func keyFinding(acct *inventory.Account, u inventory.User, i int, k inventory.Ac
 	if k.Slot > 0 {
 		ev["slot"] = itoa(k.Slot)
 	}
-	if g := subjectGaps(acct, u.Name, "access_keys"); g != "" {
+	if g := subjectGaps(acct, u.Name, inventory.FieldAccessKeys); g != "" {
 		ev["collection_gaps"] = g
 	}
 	return Finding{Resource: keyResource(u, i, k), ResourceType: ResourceAccessKey, User: u.Name, Message: msg, Evidence: ev}
@@ -127,7 +127,7 @@ func checkMultipleActiveKeys(_ *inventory.Inventory, acct *inventory.Account, _ 
 			continue
 		}
 		out = append(out, userFinding(acct, u, fmt.Sprintf("User has %d active access keys (%s)", len(ids), strings.Join(ids, ", ")),
-			map[string]string{"active_keys": strings.Join(ids, ",")}, "access_keys"))
+			map[string]string{"active_keys": strings.Join(ids, ",")}, inventory.FieldAccessKeys))
 	}
 	return out
 }
@@ -183,7 +183,7 @@ func checkInactiveUser(_ *inventory.Inventory, acct *inventory.Account, now time
 		}
 		ev := map[string]string{"created": date(u.CreatedAt), "last_activity": lastUsed(last), "threshold_days": itoa(n)}
 		msg := fmt.Sprintf("User inactive for more than %s (no console sign-in or key use; last activity: %s)", nDays(n), lastActivity(last))
-		out = append(out, userFinding(acct, u, msg, ev, "access_keys"))
+		out = append(out, userFinding(acct, u, msg, ev, inventory.FieldAccessKeys, inventory.FieldPassword))
 	}
 	return out
 }
@@ -243,7 +243,7 @@ func eventsLookedUp(inv *inventory.Inventory, acct *inventory.Account, name stri
 		return false
 	}
 	for _, g := range acct.Gaps {
-		if g.Section != "events" {
+		if !g.Leaves(inventory.FieldEvents) {
 			continue
 		}
 		if g.Subject == "" {
@@ -317,7 +317,7 @@ func checkUserWithoutOwner(_ *inventory.Inventory, acct *inventory.Account, _ ti
 			continue
 		}
 		out = append(out, userFinding(acct, u, fmt.Sprintf("User has an active credential and none of the owner tags (%s)", strings.Join(cfg.OwnerTags, ", ")),
-			map[string]string{"owner_tags": strings.Join(cfg.OwnerTags, ",")}, "users"))
+			map[string]string{"owner_tags": strings.Join(cfg.OwnerTags, ",")}, inventory.FieldUserTags))
 	}
 	return out
 }

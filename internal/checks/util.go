@@ -66,40 +66,18 @@ func keyLabel(i int, k inventory.AccessKey) string {
 // userHasMFA: any device, or the report's mfa_active when devices are unknown.
 func userHasMFA(u inventory.User) bool { return u.MFAActive || len(u.MFADevices) > 0 }
 
-// accountGap returns the account-wide gap (no Subject) of a section, if any.
-func accountGap(acct *inventory.Account, section string) (inventory.Gap, bool) {
-	for _, g := range acct.Gaps {
-		if g.Subject == "" && (g.Section == section || authDetailsCovers(g, section)) {
-			return g, true
-		}
-	}
-	return inventory.Gap{}, false
-}
-
-// authDetailsCovers: a failed GetAccountAuthorizationDetails (filed under "users")
-// leaves unknown every section that call returns: the users' policies, groups and
-// tags, and all roles, groups and customer managed policies.
-func authDetailsCovers(g inventory.Gap, section string) bool {
-	if g.Operation != opAuthDetails {
-		return false
-	}
-	switch section {
-	case SectionUsers, "roles", "groups", "policies":
-		return true
-	}
-	return false
-}
-
-// subjectGaps describes the gaps that name a subject (a user, an event name), for evidence.
-func subjectGaps(acct *inventory.Account, subject string, sections ...string) string {
+// subjectGaps describes the gaps about a subject (a user) that leave one of fields
+// unknown, for evidence.
+func subjectGaps(acct *inventory.Account, subject string, fields ...inventory.Field) string {
 	var parts []string
 	for _, g := range acct.Gaps {
 		if g.Subject != subject {
 			continue
 		}
-		for _, s := range sections {
-			if g.Section == s {
-				parts = append(parts, g.Section+": "+g.Message)
+		for _, f := range fields {
+			if related(g, f) {
+				parts = append(parts, string(g.Section)+": "+g.Message)
+				break
 			}
 		}
 	}
@@ -107,12 +85,12 @@ func subjectGaps(acct *inventory.Account, subject string, sections ...string) st
 }
 
 // userFinding starts a finding about a user, with gap evidence when some of the user's
-// data could not be collected.
-func userFinding(acct *inventory.Account, u inventory.User, msg string, ev map[string]string, sections ...string) Finding {
+// data (fields) could not be collected.
+func userFinding(acct *inventory.Account, u inventory.User, msg string, ev map[string]string, fields ...inventory.Field) Finding {
 	if ev == nil {
 		ev = map[string]string{}
 	}
-	if g := subjectGaps(acct, u.Name, sections...); g != "" {
+	if g := subjectGaps(acct, u.Name, fields...); g != "" {
 		ev["collection_gaps"] = g
 	}
 	return Finding{Resource: u.ARN, ResourceType: ResourceUser, User: u.Name, Message: msg, Evidence: ev}
@@ -136,3 +114,14 @@ func plural(n int, one, many string) string {
 
 // nDays is "1 day", "2 days".
 func nDays(n int) string { return plural(n, "day", "days") }
+
+// related: the gap leaves f, or part of f, unknown (a key last-use gap is related to
+// the keys).
+func related(g inventory.Gap, f inventory.Field) bool {
+	for _, u := range g.Unknown {
+		if u.Covers(f) || f.Covers(u) {
+			return true
+		}
+	}
+	return false
+}

@@ -13,16 +13,6 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
-// gapFrom records a failed call. note (optional) says what is missing as a result.
-func gapFrom(accountID, section, subject, op string, err error, note string) inventory.Gap {
-	msg := fmt.Sprintf("%s failed: %v", op, err)
-	if note != "" {
-		msg = note + ": " + msg
-	}
-	return inventory.Gap{AccountID: accountID, Section: section, Subject: subject, Operation: op,
-		ErrorCode: errorCode(err), Message: msg}
-}
-
 // gapList collects gaps from several goroutines.
 type gapList struct {
 	mu   sync.Mutex
@@ -32,34 +22,36 @@ type gapList struct {
 	// each section gets one gap for the whole account (interrupted) instead of one per
 	// user or key.
 	ctx         context.Context
-	interrupted map[string]bool // sections with an interruption gap
+	interrupted map[inventory.Section]int // section → index in gaps of its interruption gap
 }
 
 func newGapList(ctx context.Context, accountID string) *gapList {
 	return &gapList{ctx: ctx, acct: accountID}
 }
 
-func (g *gapList) add(section, subject, op string, err error, note string) {
+func (g *gapList) add(f failure, subject string, err error, note string) {
 	if g.ctx != nil && g.ctx.Err() != nil {
-		g.addInterrupted(section, op, err)
+		g.addInterrupted(f, err)
 		return
 	}
-	g.addGap(gapFrom(g.acct, section, subject, op, err, note))
+	g.addGap(gapFrom(g.acct, f, subject, err, note))
 }
 
-// addInterrupted records that section was cut short by the interruption, once per
-// section, without Subject: the section is unknown for the whole account.
-func (g *gapList) addInterrupted(section, op string, err error) {
+// addInterrupted records that f's section was cut short by the interruption, once per
+// section, without Subject: what the failures left unknown is unknown for the whole
+// account. Each later failure in the section adds its fields to that one gap.
+func (g *gapList) addInterrupted(f failure, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.interrupted[section] {
+	if i, ok := g.interrupted[f.section]; ok {
+		g.gaps[i].Unknown = union(g.gaps[i].Unknown, f.unknown)
 		return
 	}
 	if g.interrupted == nil {
-		g.interrupted = map[string]bool{}
+		g.interrupted = map[inventory.Section]int{}
 	}
-	g.interrupted[section] = true
-	g.gaps = append(g.gaps, gapFrom(g.acct, section, "", op, err, "not collected: the run was interrupted"))
+	g.interrupted[f.section] = len(g.gaps)
+	g.gaps = append(g.gaps, gapFrom(g.acct, f, "", err, "not collected: the run was interrupted"))
 }
 
 func (g *gapList) addGap(gap inventory.Gap) {

@@ -168,6 +168,9 @@ func newOrganizations(cfg aws.Config, opts Options, lim *rate.Limiter) *organiza
 
 // errorCode returns the AWS error code of err ("" when it is not an API error).
 func errorCode(err error) string {
+	if isRepeatedToken(err) {
+		return codeRepeatedToken
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode()

@@ -191,7 +191,7 @@ func run(ctx context.Context, d *deps, opts Options, started time.Time) (*invent
 		if len(accounts) == 0 {
 			return nil, listAccountsError(err, d.caller)
 		}
-		inv.Gaps = append(inv.Gaps, gapFrom("", "organization", "", "organizations:ListAccounts", err,
+		inv.Gaps = append(inv.Gaps, gapFrom("", failListAccounts, "", err,
 			"the account list is incomplete: listing stopped part way"))
 	}
 	mgmt := ""

@@ -37,18 +37,18 @@ func collectEvents(ctx context.Context, c trailAPI, opts Options, gaps *gapList)
 		rest := strings.Join(opts.EventNames[i:], ",")
 		switch {
 		case ctx.Err() != nil:
-			gaps.add("events", rest, "cloudtrail:LookupEvents", err, "events not looked up: the run was interrupted")
+			gaps.add(failLookupEvents, rest, err, "events not looked up: the run was interrupted")
 		case isAccessDenied(err):
-			gaps.add("events", rest, "cloudtrail:LookupEvents", err,
+			gaps.add(failLookupEvents, rest, err,
 				"CloudTrail events are missing: grant cloudtrail:LookupEvents to the audit role")
 		default:
-			gaps.add("events", name, "cloudtrail:LookupEvents", err, "events "+name+" are missing or incomplete")
+			gaps.add(failLookupEvents, name, err, "events "+name+" are missing or incomplete")
 			// Two names in a row failing after every retry (a throttling storm, an
 			// outage): give up on the rest rather than spend minutes per name.
 			if failures++; failures < 2 || i+1 == len(opts.EventNames) {
 				continue
 			}
-			gaps.add("events", strings.Join(opts.EventNames[i+1:], ","), "cloudtrail:LookupEvents", err,
+			gaps.add(failLookupEvents, strings.Join(opts.EventNames[i+1:], ","), err,
 				"events not looked up: CloudTrail failed for two event names in a row after all retries; rerun later")
 		}
 		break
@@ -77,8 +77,12 @@ func lookupEvents(ctx context.Context, c trailAPI, name string, start, end time.
 		EndTime:          aws.Time(end),
 		MaxResults:       aws.Int32(50), // the most LookupEvents gives per page (docs/aws-facts.md)
 	}, func(o *cloudtrail.LookupEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
+	tk := newTokens(failLookupEvents.op)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = tk.next(page.NextToken)
+		}
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/credreport"
 	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/policy"
 )
 
 // iamParallel bounds concurrent IAM calls within one account. The per-account IAM
@@ -30,17 +31,6 @@ const iamMaxItems = 1000
 
 // LastUsedSourceAPI marks key last-use data read with GetAccessKeyLastUsed.
 const LastUsedSourceAPI = "GetAccessKeyLastUsed"
-
-// Gap sections about users. A Gap in one of these sections with Subject = a user's
-// name says that part of that user is unknown (a check that needs the section does
-// not fire for that user); without Subject, it is unknown for every user of the
-// account. Every per-user unknown collect leaves is recorded in one of these.
-const (
-	SectionUsers      = inventory.SectionUsers
-	SectionPassword   = inventory.SectionPassword
-	SectionMFA        = inventory.SectionMFA
-	SectionAccessKeys = inventory.SectionAccessKeys
-)
 
 // opError is a failed call and the operation it was.
 type opError struct {
@@ -126,7 +116,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	g.Go(func() error {
 		rep, res.report, repErr = fetchReport(ctx, d, opts, c)
 		if repErr != nil {
-			gaps.add("credential_report", "", opOf(repErr, "iam:GetCredentialReport"), errors.Unwrap(repErr),
+			gaps.add(failReport.withOp(opOf(repErr, failReport.op)), "", errors.Unwrap(repErr),
 				"no credential report: fell back to per-user calls (ListUsers, GetLoginProfile, ListMFADevices, ListAccessKeys, GetAccessKeyLastUsed); root user data is limited to GetAccountSummary")
 		}
 		return nil
@@ -134,7 +124,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	g.Go(func() error {
 		var err error
 		if details, err = fetchAuthDetails(ctx, c); err != nil {
-			gaps.add(SectionUsers, "", "iam:GetAccountAuthorizationDetails", err,
+			gaps.add(failAuthDetails, "", err,
 				"groups, policies, permissions boundaries and tags of users, and all roles, groups and customer managed policies, are missing")
 		}
 		return nil
@@ -142,7 +132,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	g.Go(func() error {
 		var err error
 		if virtual, err = fetchVirtualMFA(ctx, c); err != nil {
-			gaps.add(SectionMFA, "", "iam:ListVirtualMFADevices", err, "virtual MFA devices are classified by serial only; the root user's MFA type may be unknown")
+			gaps.add(failVirtualMFA, "", err, "virtual MFA devices are classified by serial only; the root user's MFA type may be unknown")
 		}
 		return nil
 	})
@@ -150,7 +140,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 		out, err := c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
 		if err != nil {
 			summaryErr = err
-			gaps.add("summary", "", "iam:GetAccountSummary", err, "")
+			gaps.add(failSummary, "", err, "")
 			return nil
 		}
 		res.summary = out.SummaryMap
@@ -163,7 +153,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	g.Go(func() error {
 		var err error
 		if res.certificates, err = fetchServerCertificates(ctx, c); err != nil {
-			gaps.add("server_certificates", "", "iam:ListServerCertificates", err, "")
+			gaps.add(failServerCerts, "", err, "")
 		}
 		return nil
 	})
@@ -174,7 +164,42 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	}
 	res.users = collectUsers(ctx, opts, c, userSources{report: rep, details: details, virtual: virtual}, gaps)
 	res.root = buildRoot(d.partition, accountID, rep, res.summary, summaryErr == nil, virtual, gaps)
+	if details != nil {
+		for _, g := range unreadablePolicies(accountID, res.users, res.groups, res.policies) {
+			gaps.addGap(g)
+		}
+	}
 	return res
+}
+
+// unreadablePolicies records, as gaps, the permission policy documents of users,
+// groups and customer managed policies that do not parse (internal/policy): what they
+// allow is unknown, and a check must not read that as "allows nothing". Roles' and
+// trust policies are not read by any check and are left alone.
+func unreadablePolicies(accountID string, users []inventory.User, groups []inventory.Group, policies []inventory.ManagedPolicy) []inventory.Gap {
+	var out []inventory.Gap
+	bad := func(subject, what, whose, doc string) {
+		if _, err := policy.Parse(doc); err != nil {
+			g := noteGap(accountID, failPolicyDocument.section, failPolicyDocument.unknown,
+				fmt.Sprintf("%s does not parse (%v): what it allows is unknown, and so is whether %s full administrative privileges through it", what, err, whose))
+			g.Subject, g.Operation = subject, failPolicyDocument.op
+			out = append(out, g)
+		}
+	}
+	for _, u := range users {
+		for _, p := range u.InlinePolicies {
+			bad(u.Name, fmt.Sprintf("inline policy %q of user %s", p.Name, u.Name), u.Name+" has", p.Document)
+		}
+	}
+	for _, g := range groups {
+		for _, p := range g.InlinePolicies {
+			bad(g.ARN, fmt.Sprintf("inline policy %q of group %s", p.Name, g.Name), "the members of "+g.Name+" have", p.Document)
+		}
+	}
+	for _, p := range policies {
+		bad(p.ARN, fmt.Sprintf("the default version of customer managed policy %s", p.Name), "the users and groups it is attached to have", p.Document)
+	}
+	return out
 }
 
 // ---- credential report ----
@@ -252,8 +277,12 @@ func fetchAuthDetails(ctx context.Context, c iamAPI) (*authDetails, error) {
 		o.Limit = iamMaxItems
 		o.StopOnDuplicateToken = true
 	})
+	tk := newTokens(failAuthDetails.op)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = tk.next(page.Marker)
+		}
 		if err != nil {
 			return nil, err // a partial user list would look complete: drop it all
 		}
@@ -272,8 +301,12 @@ func fetchVirtualMFA(ctx context.Context, c iamAPI) (*virtualMFA, error) {
 			o.Limit = iamMaxItems
 			o.StopOnDuplicateToken = true
 		})
+	tk := newTokens(failVirtualMFA.op)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = tk.next(page.Marker)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -303,7 +336,7 @@ func fetchPasswordPolicy(ctx context.Context, c iamAPI, gaps *gapList) (*invento
 		if errorCode(err) == "NoSuchEntity" {
 			return nil, true // the account has no password policy
 		}
-		gaps.add("password_policy", "", "iam:GetAccountPasswordPolicy", err, "")
+		gaps.add(failPasswordPolicy, "", err, "")
 		return nil, false
 	}
 	p := out.PasswordPolicy
@@ -331,8 +364,12 @@ func fetchServerCertificates(ctx context.Context, c iamAPI) ([]inventory.ServerC
 			o.Limit = iamMaxItems
 			o.StopOnDuplicateToken = true
 		})
+	tk := newTokens(failServerCerts.op)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = tk.next(page.Marker)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -465,11 +502,15 @@ func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) (u
 	}
 	listed := map[string]types.User{}
 	p := iam.NewListUsersPaginator(c, &iam.ListUsersInput{}, func(o *iam.ListUsersPaginatorOptions) { o.Limit = iamMaxItems; o.StopOnDuplicateToken = true })
+	tk := newTokens(failListUsers.op)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = tk.next(page.Marker)
+		}
 		if err != nil {
 			if src.details == nil {
-				gaps.add(SectionUsers, "", "iam:ListUsers", err, "no user list could be read: every user is missing")
+				gaps.add(failListUsers, "", err, "no user list could be read: every user is missing")
 			}
 			// With the details, each user's last sign-in is asked with GetUser instead
 			// (or becomes a "password" gap of that user).
@@ -582,7 +623,7 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 	if row == nil || row.MFAActive {
 		listed, err := listMFADevices(ctx, c, name)
 		if err != nil {
-			gaps.add(SectionMFA, name, "iam:ListMFADevices", err, "the user's MFA devices are unknown")
+			gaps.add(failListMFA, name, err, "the user's MFA devices are unknown")
 		}
 		for _, dev := range listed {
 			serial := aws.ToString(dev.SerialNumber)
@@ -605,11 +646,11 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 	keys, err := listAccessKeys(ctx, c, name)
 	if err != nil {
 		u.AccessKeys = keysFromReport(row)
-		note := "the user's access keys are missing"
+		f, note := failListKeys, "the user's access keys are missing"
 		if len(u.AccessKeys) > 0 {
-			note = "the user's access key ids are unknown: the credential report's key slots (status, creation, last use) are kept"
+			f, note = failListKeyIDs, "the user's access key ids are unknown: the credential report's key slots (status, creation, last use) are kept"
 		}
-		gaps.add(SectionAccessKeys, name, "iam:ListAccessKeys", err, note)
+		gaps.add(f, name, err, note)
 		return u
 	}
 	for _, m := range matchKeys(keys, row) {
@@ -639,10 +680,10 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 				ak.LastUsedService = m.slot.LastUsedService
 				ak.LastUsedRegion = m.slot.LastUsedRegion
 				ak.LastUsedSource = credreport.LastUsedSourceReport
-				gaps.add(SectionAccessKeys, name, "iam:GetAccessKeyLastUsed", err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
+				gaps.add(failKeyLastUsed, name, err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
 			default:
 				// LastUsedSource stays "": last use unknown (not "never used").
-				gaps.add(SectionAccessKeys, name, "iam:GetAccessKeyLastUsed", err, "last use of key "+maskKey(ak.ID)+" is unknown")
+				gaps.add(failKeyLastUsed, name, err, "last use of key "+maskKey(ak.ID)+" is unknown")
 			}
 		}
 		u.AccessKeys = append(u.AccessKeys, ak)
@@ -672,7 +713,7 @@ func passwordWithoutReport(ctx context.Context, c iamAPI, u inventory.User, in u
 		u.PasswordEnabled = false
 		return u // no password: no last use to learn
 	default:
-		gaps.add(SectionPassword, name, "iam:GetLoginProfile", err, "whether the user has a console password, and its last sign-in, are unknown")
+		gaps.add(failLoginProfile, name, err, "whether the user has a console password, and its last sign-in, are unknown")
 		return u
 	}
 	if in.lastUseKnown {
@@ -690,7 +731,7 @@ func passwordWithoutReport(ctx context.Context, c iamAPI, u inventory.User, in u
 	if err == nil {
 		err = errors.New("GetUser returned no user")
 	}
-	gaps.add(SectionPassword, name, "iam:GetUser", err, note)
+	gaps.add(failGetUser, name, err, note)
 	return u
 }
 
@@ -730,8 +771,12 @@ func listMFADevices(ctx context.Context, c iamAPI, user string) ([]types.MFADevi
 	var out []types.MFADevice
 	p := iam.NewListMFADevicesPaginator(c, &iam.ListMFADevicesInput{UserName: aws.String(user)},
 		func(o *iam.ListMFADevicesPaginatorOptions) { o.StopOnDuplicateToken = true })
+	tk := newTokens(failListMFA.op)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = tk.next(page.Marker)
+		}
 		if err != nil {
 			return out, err
 		}
@@ -744,8 +789,12 @@ func listAccessKeys(ctx context.Context, c iamAPI, user string) ([]types.AccessK
 	var out []types.AccessKeyMetadata
 	p := iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{UserName: aws.String(user)},
 		func(o *iam.ListAccessKeysPaginatorOptions) { o.StopOnDuplicateToken = true })
+	tk := newTokens(failListKeys.op)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = tk.next(page.Marker)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -858,9 +907,9 @@ func buildRoot(partition, accountID string, rep *credreport.Report, summary map[
 			root.Credentials = inventory.RootCredentialsPresent
 			note += "; GetAccountSummary says the root user has an access key, whose status is unknown (counted as active)"
 		}
-		gaps.addGap(inventory.Gap{AccountID: accountID, Section: "root", Message: note})
+		gaps.addGap(noteGap(accountID, inventory.SectionRoot, []inventory.Field{inventory.FieldRoot}, note))
 	default:
-		gaps.addGap(inventory.Gap{AccountID: accountID, Section: "root", Message: "neither the credential report nor GetAccountSummary could be read: the root user is unknown"})
+		gaps.addGap(noteGap(accountID, inventory.SectionRoot, []inventory.Field{inventory.FieldRoot}, "neither the credential report nor GetAccountSummary could be read: the root user is unknown"))
 		return nil
 	}
 	mfaOn := (haveRow && row.MFAActive) || (summaryOK && summary["AccountMFAEnabled"] > 0)

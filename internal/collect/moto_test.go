@@ -219,7 +219,7 @@ func userByName(t *testing.T, a inventory.Account, name string) inventory.User {
 	return inventory.User{}
 }
 
-func hasGap(a inventory.Account, section, subject string) bool {
+func hasGap(a inventory.Account, section inventory.Section, subject string) bool {
 	for _, g := range a.Gaps {
 		if g.Section == section && (subject == "" || g.Subject == subject) {
 			return true
@@ -337,11 +337,11 @@ func TestCollectMoto(t *testing.T) {
 			t.Errorf("policy known %v %+v summary %v", a.PasswordPolicyKnown, a.PasswordPolicy, a.Summary)
 		}
 		// moto has no LookupEvents and no <root_account> row: both must be gaps, not silence.
-		if !hasGap(a, "events", "CreateUser") || !hasGap(a, "root", "") {
+		if !hasGap(a, inventory.SectionEvents, "CreateUser") || !hasGap(a, inventory.SectionRoot, "") {
 			t.Errorf("gaps = %+v", a.Gaps)
 		}
 		for _, g := range a.Gaps {
-			if g.Section == "events" && g.Operation != "cloudtrail:LookupEvents" {
+			if g.Section == inventory.SectionEvents && (g.Operation != "cloudtrail:LookupEvents" || !g.Leaves(inventory.FieldEvents)) {
 				t.Errorf("event gap = %+v", g)
 			}
 		}
@@ -404,7 +404,7 @@ func TestCollectMotoFreshKeysAndFilters(t *testing.T) {
 		if len(inv.Accounts) != 1 || inv.Accounts[0].ID != o.sandbox || inv.Accounts[0].OUPath != "Root/Workloads" {
 			t.Fatalf("accounts = %+v", inv.Accounts)
 		}
-		if len(inv.Gaps) != 1 || inv.Gaps[0].AccountID != "999999999999" || inv.Gaps[0].Section != "organization" {
+		if len(inv.Gaps) != 1 || inv.Gaps[0].AccountID != "999999999999" || inv.Gaps[0].Section != inventory.SectionOrganization || !inv.Gaps[0].Leaves(inventory.FieldAccount) {
 			t.Errorf("gaps = %+v", inv.Gaps)
 		}
 	})

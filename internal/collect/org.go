@@ -16,7 +16,7 @@ import (
 func describeOrganization(ctx context.Context, c orgAPI) (*inventory.Organization, *inventory.Gap) {
 	out, err := c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	if err != nil {
-		g := gapFrom("", "organization", "", "organizations:DescribeOrganization", err,
+		g := gapFrom("", failDescribeOrg, "", err,
 			"the Organization (and so its management account) is unknown")
 		return nil, &g
 	}
@@ -39,8 +39,12 @@ func listAccounts(ctx context.Context, c orgAPI) ([]inventory.Account, error) {
 			o.Limit = 20 // the most ListAccounts gives per page (MaxResults 1–20, docs/aws-facts.md)
 			o.StopOnDuplicateToken = true
 		})
+	tk := newTokens(failListAccounts.op)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = tk.next(page.NextToken)
+		}
 		if err != nil {
 			return out, err
 		}
@@ -82,8 +86,8 @@ func selectAccounts(ctx context.Context, c orgAPI, accounts []inventory.Account,
 	}
 	for _, id := range opts.Accounts {
 		if !present[id] {
-			gaps = append(gaps, inventory.Gap{AccountID: id, Section: "organization",
-				Message: fmt.Sprintf("account %s was asked for (--accounts) but is not in the Organization's account list", id)})
+			gaps = append(gaps, noteGap(id, inventory.SectionOrganization, []inventory.Field{inventory.FieldAccount},
+				fmt.Sprintf("account %s was asked for (--accounts) but is not in the Organization's account list", id)))
 		}
 	}
 	var out []inventory.Account
@@ -117,7 +121,7 @@ func selectAccounts(ctx context.Context, c orgAPI, accounts []inventory.Account,
 		out = append(out, a)
 	}
 	if tree != nil && tree.namesErr != nil {
-		gaps = append(gaps, gapFrom("", "organization", "", "organizations:ListOrganizationalUnitsForParent", tree.namesErr,
+		gaps = append(gaps, gapFrom("", failOUNames, "", tree.namesErr,
 			"OU names are unknown: OU paths show OU ids"))
 	}
 	return out, gaps
@@ -216,8 +220,12 @@ func ouNames(ctx context.Context, c orgAPI, root string) (map[string]string, err
 					o.Limit = 20 // the most Organizations list calls give per page (docs/aws-facts.md)
 					o.StopOnDuplicateToken = true
 				})
+			tk := newTokens(failOUNames.op)
 			for p.HasMorePages() {
 				page, err := p.NextPage(ctx)
+				if err == nil {
+					err = tk.next(page.NextToken)
+				}
 				if err != nil {
 					return names, fmt.Errorf("organizations:ListOrganizationalUnitsForParent %s: %w", parent, err)
 				}

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -152,7 +153,7 @@ func TestSelectAccounts(t *testing.T) {
 				t.Errorf("ou path %q, want %q", got[0].OUPath, tt.wantPath)
 			}
 			if org.namesErr != nil {
-				if len(gaps) != 1 || gaps[0].Operation != "organizations:ListOrganizationalUnitsForParent" || gaps[0].Section != "organization" {
+				if len(gaps) != 1 || gaps[0].Operation != "organizations:ListOrganizationalUnitsForParent" || gaps[0].Section != inventory.SectionOrganization || !gaps[0].Leaves(inventory.FieldOUNames) {
 					t.Errorf("gaps = %+v", gaps)
 				}
 			} else if (tt.wantGap == "") != (len(gaps) == 0) || (tt.wantGap != "" && gaps[0].AccountID != tt.wantGap) {
@@ -283,8 +284,8 @@ func TestAuditAccountGaps(t *testing.T) {
 			f.fail = map[string]error{"ListAccessKeys": apiErr("AccessDenied")}
 			f.failUser = map[string]string{"ListAccessKeys": "carol"}
 		}, func(t *testing.T, a inventory.Account, _ *fakeIAM, _ *fakeTrail) {
-			if len(a.Gaps) != 1 || a.Gaps[0] != (inventory.Gap{AccountID: "222222222222", Section: "access_keys", Subject: "carol", Operation: "iam:ListAccessKeys",
-				ErrorCode: "AccessDenied", Message: a.Gaps[0].Message}) || !strings.Contains(a.Gaps[0].Message, "AccessDenied") {
+			if len(a.Gaps) != 1 || !reflect.DeepEqual(a.Gaps[0], inventory.Gap{AccountID: "222222222222", Section: SectionAccessKeys, Subject: "carol", Operation: "iam:ListAccessKeys",
+				ErrorCode: "AccessDenied", Message: a.Gaps[0].Message, Unknown: []inventory.Field{inventory.FieldKeyIDs}}) || !strings.Contains(a.Gaps[0].Message, "AccessDenied") {
 				t.Errorf("gaps = %+v", a.Gaps)
 			}
 			// carol keeps the report's two key slots, without ids (unknowns_test.go details them).
@@ -295,7 +296,7 @@ func TestAuditAccountGaps(t *testing.T) {
 		{"password policy denied; none is not a gap", func(f *fakeIAM, _ *fakeTrail) {
 			f.fail = map[string]error{"GetAccountPasswordPolicy": apiErr("AccessDenied")}
 		}, func(t *testing.T, a inventory.Account, _ *fakeIAM, _ *fakeTrail) {
-			if a.PasswordPolicyKnown || !hasGap(a, "password_policy", "") || len(a.Users) != 3 {
+			if a.PasswordPolicyKnown || !hasGap(a, inventory.SectionPasswordPolicy, "") || len(a.Users) != 3 {
 				t.Errorf("known %v gaps %+v", a.PasswordPolicyKnown, a.Gaps)
 			}
 		}},
@@ -309,7 +310,7 @@ func TestAuditAccountGaps(t *testing.T) {
 		{"credential report fails: per-user fallback", func(f *fakeIAM, _ *fakeTrail) {
 			f.fail = map[string]error{"GenerateCredentialReport": apiErr("AccessDenied")}
 		}, func(t *testing.T, a inventory.Account, f *fakeIAM, _ *fakeTrail) {
-			if !hasGap(a, "credential_report", "") || !hasGap(a, "root", "") || a.CredentialReport != nil {
+			if !hasGap(a, inventory.SectionCredentialReport, "") || !hasGap(a, inventory.SectionRoot, "") || a.CredentialReport != nil {
 				t.Errorf("gaps %+v", a.Gaps)
 			}
 			if f.calls["ListUsers"] != 1 || f.calls["GetLoginProfile"] != 3 || f.calls["ListMFADevices"] != 3 || f.calls["ListAccessKeys"] != 3 || f.calls["GetAccessKeyLastUsed"] != 3 {
@@ -329,7 +330,7 @@ func TestAuditAccountGaps(t *testing.T) {
 		{"authorization details fail: users from the report", func(f *fakeIAM, _ *fakeTrail) {
 			f.fail = map[string]error{"GetAccountAuthorizationDetails": apiErr("Throttling")}
 		}, func(t *testing.T, a inventory.Account, f *fakeIAM, _ *fakeTrail) {
-			if len(a.Users) != 3 || a.Users[0].UserID != "" || len(a.Users[2].AccessKeys) != 2 || !hasGap(a, "users", "") {
+			if len(a.Users) != 3 || a.Users[0].UserID != "" || len(a.Users[2].AccessKeys) != 2 || !hasGap(a, inventory.SectionUsers, "") {
 				t.Errorf("users %+v gaps %+v", a.Users, a.Gaps)
 			}
 		}},
@@ -348,14 +349,14 @@ func TestAuditAccountGaps(t *testing.T) {
 		{"LookupEvents denied: one gap, no more calls", func(_ *fakeIAM, tr *fakeTrail) {
 			tr.err = apiErr("AccessDeniedException")
 		}, func(t *testing.T, a inventory.Account, _ *fakeIAM, tr *fakeTrail) {
-			if tr.calls != 1 || !hasGap(a, "events", "CreateUser,DeleteUser") || len(a.Users) != 3 || a.Events == nil {
+			if tr.calls != 1 || !hasGap(a, inventory.SectionEvents, "CreateUser,DeleteUser") || len(a.Users) != 3 || a.Events == nil {
 				t.Errorf("calls %d gaps %+v", tr.calls, a.Gaps)
 			}
 		}},
 		{"LookupEvents failing otherwise: a gap per name", func(_ *fakeIAM, tr *fakeTrail) {
 			tr.err = apiErr("InternalFailure")
 		}, func(t *testing.T, a inventory.Account, _ *fakeIAM, tr *fakeTrail) {
-			if tr.calls != 2 || !hasGap(a, "events", "CreateUser") || !hasGap(a, "events", "DeleteUser") {
+			if tr.calls != 2 || !hasGap(a, inventory.SectionEvents, "CreateUser") || !hasGap(a, inventory.SectionEvents, "DeleteUser") {
 				t.Errorf("calls %d gaps %+v", tr.calls, a.Gaps)
 			}
 		}},

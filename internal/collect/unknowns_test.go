@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 )
 
 // gapOf returns the account's gap in section about subject.
-func gapOf(a inventory.Account, section, subject string) (inventory.Gap, bool) {
+func gapOf(a inventory.Account, section inventory.Section, subject string) (inventory.Gap, bool) {
 	for _, g := range a.Gaps {
 		if g.Section == section && g.Subject == subject {
 			return g, true
@@ -73,7 +74,8 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 			}
 			for _, user := range []string{"alice", "carol"} {
 				g, ok := gapOf(a, SectionAccessKeys, user)
-				if !ok || g.Operation != "iam:ListAccessKeys" || g.ErrorCode != "AccessDenied" || !strings.Contains(g.Message, "key slots") {
+				if !ok || g.Operation != "iam:ListAccessKeys" || g.ErrorCode != "AccessDenied" || !strings.Contains(g.Message, "key slots") ||
+					!slices.Equal(g.Unknown, []inventory.Field{inventory.FieldKeyIDs}) { // the keys are known, their ids are not
 					t.Errorf("%s gap %+v", user, g)
 				}
 			}
@@ -87,13 +89,18 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 				"GetUser": apiErr("AccessDenied")}
 			f.failUser = map[string]string{"GetLoginProfile": "alice", "ListMFADevices": "alice", "ListAccessKeys": "alice", "GetUser": "bob"}
 		}, func(t *testing.T, a inventory.Account, f *fakeIAM) {
-			for _, want := range []struct{ section, subject, op string }{
-				{SectionPassword, "alice", "iam:GetLoginProfile"},
-				{SectionMFA, "alice", "iam:ListMFADevices"},
-				{SectionAccessKeys, "alice", "iam:ListAccessKeys"},
-				{SectionPassword, "bob", "iam:GetUser"}, // has a password; ListUsers failed, so GetUser asks its last use
+			for _, want := range []struct {
+				section     inventory.Section
+				subject, op string
+				unknown     inventory.Field
+			}{
+				{SectionPassword, "alice", "iam:GetLoginProfile", inventory.FieldPassword},
+				{SectionMFA, "alice", "iam:ListMFADevices", inventory.FieldMFA},
+				{SectionAccessKeys, "alice", "iam:ListAccessKeys", inventory.FieldAccessKeys}, // no report: no key slots to keep
+				{SectionPassword, "bob", "iam:GetUser", inventory.FieldPasswordLastUsed},      // has a password; ListUsers failed, so GetUser asks its last use
 			} {
-				if g, ok := gapOf(a, want.section, want.subject); !ok || g.Operation != want.op || g.ErrorCode != "AccessDenied" {
+				if g, ok := gapOf(a, want.section, want.subject); !ok || g.Operation != want.op || g.ErrorCode != "AccessDenied" ||
+					!slices.Equal(g.Unknown, []inventory.Field{want.unknown}) {
 					t.Errorf("no %s gap for %s (%s): %+v", want.section, want.subject, want.op, a.Gaps)
 				}
 			}
@@ -137,7 +144,8 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 			f.fail = map[string]error{"GetUser": apiErr("AccessDenied")}
 		}, func(t *testing.T, a inventory.Account, _ *fakeIAM) {
 			g, ok := gapOf(a, SectionPassword, "dave")
-			if !ok || g.Operation != "iam:GetUser" || !strings.HasPrefix(g.Message, "last console sign-in unknown: the user is newer than the credential report") {
+			if !ok || g.Operation != "iam:GetUser" || !strings.HasPrefix(g.Message, "last console sign-in unknown: the user is newer than the credential report") ||
+				!slices.Equal(g.Unknown, []inventory.Field{inventory.FieldPasswordLastUsed}) {
 				t.Errorf("gap %+v ok %v; all %+v", g, ok, a.Gaps)
 			}
 			if dave := userNamed(t, a, "dave"); !dave.PasswordEnabled || dave.PasswordLastUsed != nil {
@@ -153,14 +161,19 @@ func TestUnknownUserDataIsKeptOrAGap(t *testing.T) {
 			if a.Status != inventory.StatusPartial && len(a.Gaps) > 0 {
 				t.Errorf("status %s with gaps", a.Status)
 			}
+			for _, g := range a.Gaps {
+				if len(g.Unknown) == 0 {
+					t.Errorf("gap %+v does not say what it leaves unknown", g)
+				}
+			}
 			tt.check(t, a, f)
 		})
 	}
 }
 
-func isUserSection(s string) bool {
+func isUserSection(s inventory.Section) bool {
 	switch s {
-	case SectionUsers, SectionPassword, SectionMFA, SectionAccessKeys, "events":
+	case SectionUsers, SectionPassword, SectionMFA, SectionAccessKeys, inventory.SectionEvents:
 		return true // events gaps name event names as their subject
 	}
 	return false
@@ -206,14 +219,17 @@ func TestInterruptedSectionsAreOneGapEach(t *testing.T) {
 	ia := &interruptingIAM{iamAPI: f, ctx: ctx, cancel: cancel}
 	a := auditAccount(ctx, fakeDeps(ia, slowTrail{}), unitOptions(), prodAccount)
 
-	perSection := map[string]int{}
+	perSection := map[inventory.Section]int{}
 	for _, g := range a.Gaps {
 		perSection[g.Section]++
+		if len(g.Unknown) == 0 || g.Section == SectionAccessKeys && !g.Leaves(inventory.FieldKeyIDs) {
+			t.Errorf("interruption gap %+v: want what it leaves unknown (the keys, or their ids)", g)
+		}
 		if g.Subject != "" || !strings.Contains(g.Message, "interrupted") {
 			t.Errorf("interruption gap %+v: want the whole account's section, saying the run was interrupted", g)
 		}
 	}
-	if perSection[SectionAccessKeys] != 1 || perSection["events"] != 1 {
+	if perSection[SectionAccessKeys] != 1 || perSection[inventory.SectionEvents] != 1 {
 		t.Errorf("gaps per section %v, want one access_keys and one events gap; gaps %+v", perSection, a.Gaps)
 	}
 	if a.Status != inventory.StatusPartial || len(a.Users) != 40 {
@@ -276,4 +292,32 @@ type pageTrail []cttypes.Event
 
 func (p pageTrail) LookupEvents(context.Context, *cloudtrail.LookupEventsInput, ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
 	return &cloudtrail.LookupEventsOutput{Events: p}, nil
+}
+
+// Interrupted failures in one section make one gap for the whole account, which leaves
+// unknown everything those failures left unknown, not only the first one's.
+func TestInterruptedGapUnionsFields(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	gaps := newGapList(ctx, "222222222222")
+	err := fmt.Errorf("operation error IAM: %w", context.Canceled)
+	gaps.add(failKeyLastUsed, "alice", err, "")
+	gaps.add(failListKeyIDs, "bob", err, "")
+	gaps.add(failListKeys, "carol", err, "")
+	gaps.add(failListMFA, "carol", err, "")
+	got := gaps.list()
+	if len(got) != 2 {
+		t.Fatalf("gaps %+v, want one access_keys and one mfa gap", got)
+	}
+	keys := got[0]
+	want := []inventory.Field{inventory.FieldKeyLastUse, inventory.FieldKeyIDs, inventory.FieldAccessKeys}
+	if keys.Section != SectionAccessKeys || keys.Subject != "" || keys.Operation != failKeyLastUsed.op || !slices.Equal(keys.Unknown, want) {
+		t.Errorf("access_keys gap %+v, want no subject, the first operation and unknown %v", keys, want)
+	}
+	if got[1].Section != SectionMFA || !slices.Equal(got[1].Unknown, []inventory.Field{inventory.FieldMFA}) {
+		t.Errorf("mfa gap %+v", got[1])
+	}
+	if &keys.Unknown[0] == &failKeyLastUsed.unknown[0] {
+		t.Error("the gap shares its fields with the failure table")
+	}
 }

@@ -151,23 +151,26 @@ func RootCredentials(row Row) string {
 	return inventory.RootCredentialsUnknown
 }
 
+// reportOnlyGaps says what a credential report cannot tell by nature. None of these
+// gaps has an operation: nothing failed.
 func reportOnlyGaps(accountID string, haveRoot bool) []inventory.Gap {
-	g := func(section, msg string) inventory.Gap {
-		return inventory.Gap{AccountID: accountID, Section: section, Message: msg}
+	g := func(section inventory.Section, msg string, unknown ...inventory.Field) inventory.Gap {
+		return inventory.NewGap(accountID, section, unknown, msg)
 	}
 	gaps := []inventory.Gap{
-		g("access_keys", "credential report has no access key ids"),
-		g("mfa", "credential report has no MFA device type"),
-		g("users", "credential report has no groups, policies, permissions boundaries or tags"),
-		g("roles", "credential report has no roles"),
-		g("policies", "credential report has no managed policies"),
-		g("password_policy", "credential report has no password policy"),
-		g("summary", "credential report has no account summary"),
-		g("server_certificates", "credential report has no server certificates"),
-		g("events", "credential report has no CloudTrail events"),
+		g(inventory.SectionAccessKeys, "credential report has no access key ids", inventory.FieldKeyIDs),
+		g(inventory.SectionMFA, "credential report has no MFA device type", inventory.FieldMFATypes),
+		g(inventory.SectionUsers, "credential report has no groups, policies, permissions boundaries or tags",
+			inventory.FieldUserPolicies, inventory.FieldUserGroups, inventory.FieldUserTags, inventory.FieldGroups),
+		g(inventory.SectionRoles, "credential report has no roles", inventory.FieldRoles),
+		g(inventory.SectionPolicies, "credential report has no managed policies", inventory.FieldManagedPolicies),
+		g(inventory.SectionPasswordPolicy, "credential report has no password policy", inventory.FieldPasswordPolicy),
+		g(inventory.SectionSummary, "credential report has no account summary", inventory.FieldAccountSummary),
+		g(inventory.SectionServerCertificates, "credential report has no server certificates", inventory.FieldServerCertificates),
+		g(inventory.SectionEvents, "credential report has no CloudTrail events", inventory.FieldEvents),
 	}
 	if !haveRoot {
-		gaps = append(gaps, g("root", "credential report has no <root_account> row"))
+		gaps = append(gaps, g(inventory.SectionRoot, "credential report has no <root_account> row", inventory.FieldRoot))
 	}
 	return gaps
 }

@@ -238,19 +238,20 @@ func TestToAccount(t *testing.T) {
 	if len(bot.AccessKeys) != 2 || bot.AccessKeys[0].LastUsedAt != nil || bot.PasswordEnabled {
 		t.Errorf("ci-bot = %+v", bot)
 	}
-	sections := map[string]bool{}
+	sections := map[inventory.Section]bool{}
 	for _, g := range a.Gaps {
 		sections[g.Section] = true
-		if g.AccountID != "123456789012" || g.Message == "" {
-			t.Errorf("gap = %+v", g)
+		if g.AccountID != "123456789012" || g.Message == "" || len(g.Unknown) == 0 || g.Operation != "" {
+			t.Errorf("gap = %+v: want an account, a message, what it leaves unknown and no operation (nothing failed)", g)
 		}
 	}
-	for _, s := range []string{"access_keys", "mfa", "users", "roles", "password_policy", "events"} {
+	for _, s := range []inventory.Section{inventory.SectionAccessKeys, inventory.SectionMFA, inventory.SectionUsers,
+		inventory.SectionRoles, inventory.SectionPasswordPolicy, inventory.SectionEvents} {
 		if !sections[s] {
 			t.Errorf("no gap for %s", s)
 		}
 	}
-	if sections["root"] {
+	if sections[inventory.SectionRoot] {
 		t.Error("root gap although the report has a root row")
 	}
 
@@ -262,7 +263,7 @@ func TestToAccount(t *testing.T) {
 		}
 		found := false
 		for _, g := range a.Gaps {
-			found = found || g.Section == "root"
+			found = found || g.Section == inventory.SectionRoot && g.Leaves(inventory.FieldRoot)
 		}
 		if !found {
 			t.Error("no root gap")

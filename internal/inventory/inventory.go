@@ -355,21 +355,6 @@ type EventResource struct {
 	Name string `json:"name"`
 }
 
-// Gap records something that could not be collected. An AWS error is never turned into
-// an empty result: it becomes a Gap, and the section it touched is incomplete.
-type Gap struct {
-	AccountID string `json:"account_id,omitempty"`
-	// Section is what is missing: "account", "users", "password", "access_keys", "mfa", "root",
-	// "password_policy", "summary", "roles", "server_certificates", "credential_report",
-	// "events", "organization".
-	Section string `json:"section"`
-	// Subject narrows it (a user name, an event name), when it applies.
-	Subject   string `json:"subject,omitempty"`
-	Operation string `json:"operation,omitempty"` // e.g. "iam:ListAccessKeys"
-	ErrorCode string `json:"error_code,omitempty"`
-	Message   string `json:"message"`
-}
-
 // FullyAudited tells whether everything about the account was collected: it was
 // audited and no section has a gap. Only such an account can show that a finding
 // was resolved, or count as complete.

@@ -17,21 +17,3 @@ func KnownPartition(partition string) bool {
 	_, ok := homeRegions[partition]
 	return ok
 }
-
-// Gap sections that describe part of a user (Gap.Subject = the user's name) or, with
-// no Subject, that part for every user of the account. Collection records every
-// per-user unknown in one of these; checks and reports read them to leave unknown
-// what is unknown.
-const (
-	// SectionUsers: the user list itself (ListUsers, GetAccountAuthorizationDetails),
-	// and users' groups, policies, permissions boundaries and tags.
-	SectionUsers = "users"
-	// SectionPassword: whether the user has a console password, and its last sign-in
-	// (GetLoginProfile, GetUser).
-	SectionPassword = "password"
-	// SectionMFA: the user's MFA devices (ListMFADevices, ListVirtualMFADevices).
-	SectionMFA = "mfa"
-	// SectionAccessKeys: the user's access keys, their ids and last use
-	// (ListAccessKeys, GetAccessKeyLastUsed).
-	SectionAccessKeys = "access_keys"
-)

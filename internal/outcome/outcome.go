@@ -118,12 +118,9 @@ func (o *Outcome) FailOnHit(failOn *checks.Severity) bool {
 // Interrupted tells whether the run was cut short (a gap of section "run").
 func Interrupted(inv *inventory.Inventory) bool {
 	for _, g := range inv.Gaps {
-		if g.Section == SectionRun {
+		if g.Section == inventory.SectionRun {
 			return true
 		}
 	}
 	return false
 }
-
-// SectionRun is the gap section of a run cut short or failed part way.
-const SectionRun = "run"

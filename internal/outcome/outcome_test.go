@@ -21,7 +21,7 @@ func account(id string, status string, gaps ...inventory.Gap) inventory.Account 
 func TestEvaluate(t *testing.T) {
 	inv := &inventory.Inventory{Accounts: []inventory.Account{
 		account("111111111111", inventory.StatusAudited),
-		account("222222222222", inventory.StatusPartial, inventory.Gap{Section: "mfa", Subject: "x", Message: "m"}),
+		account("222222222222", inventory.StatusPartial, inventory.Gap{Section: inventory.SectionMFA, Subject: "x", Message: "m", Unknown: []inventory.Field{inventory.FieldMFA}}),
 	}}
 	cfg := checks.DefaultConfig()
 	first := Evaluate(CommandRun, inv, now, Settings{Checks: cfg}, nil)

@@ -218,7 +218,7 @@ func TestSummaryUnknown(t *testing.T) {
 		{ID: "111122223333", Name: "P", Status: inventory.StatusPartial,
 			Users: []inventory.User{{Name: "a", PasswordEnabled: true, MFAActive: true, CreatedAt: fnow,
 				AccessKeys: []inventory.AccessKey{{ID: "K", Status: "Active", CreatedAt: fnow.AddDate(-1, 0, 0)}}}},
-			Gaps: []inventory.Gap{{Section: "mfa", Subject: "b", Message: "denied"}}},
+			Gaps: []inventory.Gap{userGap("111122223333", inventory.SectionMFA, "b", inventory.FieldMFA)}},
 	}}
 	for _, lang := range []string{"en", "es"} {
 		var buf bytes.Buffer

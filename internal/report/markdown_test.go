@@ -21,8 +21,8 @@ func markdownOutcome() *outcome.Outcome {
 		inventory.Account{ID: "333333333333", Name: "<script>alert(1)</script>|x", State: "ACTIVE", Status: inventory.StatusNotAudited,
 			Reason: "cannot assume role [a](http://evil)"},
 		inventory.Account{ID: "444444444444", Name: "Later", State: "ACTIVE", Status: inventory.StatusNotReached, Reason: "not reached: the run was interrupted"})
-	inv.Accounts[0].Gaps = append(inv.Accounts[0].Gaps, inventory.Gap{AccountID: inv.Accounts[0].ID, Section: "mfa", Subject: "bob_*x*",
-		Operation: "iam:ListMFADevices", ErrorCode: "AccessDenied", Message: "MFA devices unknown"})
+	inv.Accounts[0].Gaps = append(inv.Accounts[0].Gaps, inventory.Gap{AccountID: inv.Accounts[0].ID, Section: inventory.SectionMFA, Subject: "bob_*x*",
+		Operation: "iam:ListMFADevices", ErrorCode: "AccessDenied", Message: "MFA devices unknown", Unknown: []inventory.Field{inventory.FieldMFA}})
 	inv.Accounts[0].Status = inventory.StatusPartial
 	return outcome.Evaluate(outcome.CommandRun, inv, ts("2026-03-05 00:00:00"), outcome.Settings{Checks: checks.DefaultConfig()}, nil)
 }

@@ -47,16 +47,19 @@ func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
 			switch {
 			case u.PasswordEnabled:
 				pw = m.PasswordConfigured
-			case unknownFor(&a, u.Name, checks.SectionPassword):
+			case unknownFor(&a, u.Name, inventory.FieldPassword):
 				pw = m.Unknown // a failed call is not "no password"
 			}
 			pwUsed := m.PasswordNever
-			if u.PasswordLastUsed != nil {
+			switch {
+			case u.PasswordLastUsed != nil:
 				pwUsed = fmtTime(*u.PasswordLastUsed)
+			case unknownFor(&a, u.Name, inventory.FieldPasswordLastUsed):
+				pwUsed = m.Unknown // a failed call is not "never signed in"
 			}
 			base := []string{a.ID, safeCell(a.Name), safeCell(u.Name), pw, pwUsed}
 			mfa := u.MFAType()
-			if mfa == inventory.MFANone && (u.MFAActive || unknownFor(&a, u.Name, checks.SectionMFA)) {
+			if mfa == inventory.MFANone && (u.MFAActive || unknownFor(&a, u.Name, inventory.FieldMFA)) {
 				mfa = m.Unknown // MFA on (or unknown) but its type could not be learned
 			}
 			keys := append([]inventory.AccessKey(nil), u.AccessKeys...)
@@ -65,10 +68,14 @@ func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
 				rows = append(rows, append(base, "", "", "", "", "", mfa))
 				continue
 			}
+			lastUseUnknown := unknownFor(&a, u.Name, inventory.FieldKeyLastUse)
 			for _, k := range keys {
 				used, svc := m.KeyNeverUsed, "N/A"
-				if k.LastUsedAt != nil {
+				switch {
+				case k.LastUsedAt != nil:
 					used = fmtTime(*k.LastUsedAt)
+				case lastUseUnknown:
+					used, svc = m.Unknown, m.Unknown // a failed call is not "never used"
 				}
 				if k.LastUsedService != "" {
 					svc = safeCell(k.LastUsedService)
@@ -146,10 +153,10 @@ func EventCount(inv *inventory.Inventory) int {
 	return n
 }
 
-// unknownFor tells whether a section of a user could not be collected, by the
-// checks' own rule (checks.UserGap).
-func unknownFor(a *inventory.Account, user, section string) bool {
-	_, unknown := checks.UserGap(a, user, section)
+// unknownFor tells whether a field of a user could not be collected, by the checks'
+// own rule (checks.UserGap).
+func unknownFor(a *inventory.Account, user string, f inventory.Field) bool {
+	_, unknown := checks.UserGap(a, user, f)
 	return unknown
 }
 

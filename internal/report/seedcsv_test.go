@@ -182,8 +182,8 @@ func TestSeedCSVUnknownsAndLineBreaks(t *testing.T) {
 	m, _ := MessagesFor("en")
 	inv := &inventory.Inventory{Accounts: []inventory.Account{{ID: "123456789012", Name: "Prod", Status: inventory.StatusPartial,
 		Users: []inventory.User{{Name: "olga"}, {Name: "sam", MFAActive: true}, {Name: "bob"}},
-		Gaps: []inventory.Gap{{AccountID: "123456789012", Section: "password", Subject: "olga", Operation: "iam:GetLoginProfile"},
-			{AccountID: "123456789012", Section: "mfa", Subject: "olga", Operation: "iam:ListMFADevices"}},
+		Gaps: []inventory.Gap{userGap("123456789012", inventory.SectionPassword, "olga", inventory.FieldPassword),
+			userGap("123456789012", inventory.SectionMFA, "olga", inventory.FieldMFA)},
 		Events: []inventory.Event{{ID: "x", Name: "CreateUser", Resources: []inventory.EventResource{{Name: "a\nb"}}}},
 	}}}
 	rows := IAMReportRows(inv, m)
@@ -210,6 +210,55 @@ func TestAccountLabel(t *testing.T) {
 		{"123456789012", "123456789012", "123456789012"}, {"", "123456789012", "123456789012"}} {
 		if got := accountLabel(tt[0], tt[1]); got != tt[2] {
 			t.Errorf("accountLabel(%q, %q) = %q, want %q", tt[0], tt[1], got, tt[2])
+		}
+	}
+}
+
+// userGap is a gap about one user, as collection records it.
+func userGap(account string, section inventory.Section, user string, unknown ...inventory.Field) inventory.Gap {
+	g := inventory.NewGap(account, section, unknown, "AccessDenied")
+	g.Subject = user
+	return g
+}
+
+// Unknown data reads Unknown (Desconocido), never "Never" / "Never used" / "N/A"
+// (docs/seed-contract.md): a failed GetUser leaves the last sign-in unknown, a failed
+// GetAccessKeyLastUsed the key's last use; what is known (the password, the key, the
+// report's last use kept when only key ids are unknown) is printed as usual.
+func TestSeedCSVUnknownLastUse(t *testing.T) {
+	const acct = "123456789012"
+	created := ts("2024-01-02 03:04:05")
+	inv := &inventory.Inventory{Accounts: []inventory.Account{{ID: acct, Name: "Prod", Status: inventory.StatusPartial,
+		Users: []inventory.User{
+			{Name: "ana", PasswordEnabled: true, AccessKeys: []inventory.AccessKey{{ID: "AKIAANA", Status: "Active", CreatedAt: created}}},
+			{Name: "ben", PasswordEnabled: true, AccessKeys: []inventory.AccessKey{{ID: "AKIABEN", Status: "Active", CreatedAt: created}}},
+			{Name: "cai", AccessKeys: []inventory.AccessKey{{Status: "Active", CreatedAt: created, LastUsedAt: tp("2026-03-01 00:00:00"), LastUsedService: "s3"}}},
+		},
+		Gaps: []inventory.Gap{
+			userGap(acct, inventory.SectionPassword, "ana", inventory.FieldPasswordLastUsed),
+			userGap(acct, inventory.SectionAccessKeys, "ana", inventory.FieldKeyLastUse),
+			userGap(acct, inventory.SectionAccessKeys, "cai", inventory.FieldKeyIDs),
+		},
+	}}}
+	for lang, want := range map[string]map[string]string{
+		"en": {
+			"ana": "Prod,ana,Configured,Unknown,AKIAANA,Active,2024-01-02 03:04:05,Unknown,Unknown,None",
+			"ben": "Prod,ben,Configured,Never,AKIABEN,Active,2024-01-02 03:04:05,Never used,N/A,None",
+			"cai": "Prod,cai,Not configured,Never,,Active,2024-01-02 03:04:05,2026-03-01 00:00:00,s3,None",
+		},
+		"es": {
+			"ana": "Prod,ana,Configurada,Desconocido,AKIAANA,Active,2024-01-02 03:04:05,Desconocido,Desconocido,None",
+			"ben": "Prod,ben,Configurada,Nunca,AKIABEN,Active,2024-01-02 03:04:05,Nunca utilizada,N/A,None",
+		},
+	} {
+		m, err := MessagesFor(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range IAMReportRows(inv, m) {
+			if w, ok := want[r[2]]; ok && strings.Join(r[1:], ",") != w {
+				t.Errorf("%s: row\n got %s\nwant %s", lang, strings.Join(r[1:], ","), w)
+			}
 		}
 	}
 }

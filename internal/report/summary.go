@@ -238,7 +238,7 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 			line := fmt.Sprintf("  %s: %s; %s; %s", accountLabel(a.AccountName, a.AccountID), countsLine(wd, a.Findings),
 				riskText(wd, wd.Risk, wd.RiskUnknown, a), seedRiskText(wd, wd.SeedRisk, wd.SeedRiskUnknown, a.SeedRisk))
 			if len(a.UnknownSections) > 0 {
-				line += "; " + fmt.Sprintf(wd.Incomplete, strings.Join(a.UnknownSections, ", "))
+				line += "; " + fmt.Sprintf(wd.Incomplete, joinFields(a.UnknownSections))
 			}
 			switch n := len(a.RiskUnevaluated); {
 			case n == 1:
@@ -317,7 +317,7 @@ func seedRiskText(wd summaryWords, known, unknown string, s score.SeedRisk) stri
 func coverageText(wd summaryWords, s score.Score) string {
 	switch {
 	case s.MFACoverage == nil:
-		return fmt.Sprintf(wd.CoverageUnknown, strings.Join(s.UnknownSections, ", "))
+		return fmt.Sprintf(wd.CoverageUnknown, joinFields(s.UnknownSections))
 	case s.ConsoleUsers == 1:
 		return fmt.Sprintf(wd.Coverage1, *s.MFACoverage)
 	}
@@ -327,7 +327,7 @@ func coverageText(wd summaryWords, s score.Score) string {
 func keysText(wd summaryWords, s score.Score, rotationDays int) string {
 	switch {
 	case !s.Phase2.Known:
-		return fmt.Sprintf(wd.KeysUnknown, strings.Join(s.UnknownSections, ", "))
+		return fmt.Sprintf(wd.KeysUnknown, joinFields(s.UnknownSections))
 	case s.Phase2.Complete && !s.Phase2.Advanced && s.LongTermKeys == 1:
 		return wd.LongTerm1
 	case s.Phase2.Complete && !s.Phase2.Advanced:
@@ -374,4 +374,13 @@ func accountLabel(name, id string) string {
 		return id
 	}
 	return name + " (" + id + ")"
+}
+
+// joinFields lists unknown fields for the console ("mfa, password").
+func joinFields(fs []inventory.Field) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = string(f)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -103,7 +103,7 @@ func (c *call) serveCloudTrail() *apiError {
 		delete(e, "_s")
 		events = append(events, e)
 	}
-	return c.okJSON(withToken(map[string]any{"Events": events}, next))
+	return c.okJSON(withToken(map[string]any{"Events": events}, c.nextToken(req.NextToken, next)))
 }
 
 func isGlobalSource(src string) bool {

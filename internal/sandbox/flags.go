@@ -80,7 +80,7 @@ func ParseFault(s string) (scenario.Fault, error) {
 		}
 	}
 	if f.Error == "" {
-		return f, fmt.Errorf("fault %q: error= is required (an AWS error code, slow or drop)", s)
+		return f, fmt.Errorf("fault %q: error= is required (an AWS error code, slow, drop or %s)", s, scenario.FaultRepeatToken)
 	}
 	return f, nil
 }

@@ -120,7 +120,7 @@ func listPage[T any](c *call, b *xw, list string, items []T, member func(T)) *ap
 		b.close("member")
 	}
 	b.close(list)
-	writeTruncation(b, next)
+	writeTruncation(b, c.nextToken(c.form.Get("Marker"), next))
 	return nil
 }
 
@@ -542,7 +542,7 @@ func (c *call) getAccountAuthorizationDetails(a *account, b *xw) *apiError {
 		}
 	}
 	b.close("Policies")
-	writeTruncation(b, next)
+	writeTruncation(b, c.nextToken(c.form.Get("Marker"), next))
 	return nil
 }
 
@@ -722,7 +722,7 @@ func (c *call) listEntitiesForPolicy(a *account, b *xw) *apiError {
 		}
 		b.close("Policy" + kind + "s")
 	}
-	writeTruncation(b, next)
+	writeTruncation(b, c.nextToken(c.form.Get("Marker"), next))
 	return nil
 }
 

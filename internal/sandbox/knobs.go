@@ -143,15 +143,36 @@ type faultRule struct {
 	fired atomic.Int64
 }
 
-func buildFaults(fs []scenario.Fault) []*faultRule {
-	out := make([]*faultRule, 0, len(fs))
+// buildFaults returns the faults that answer a request in its place, and those that
+// repeat a pagination token (applied when a page is written: repeatToken).
+func buildFaults(fs []scenario.Fault) (answer, tokens []*faultRule) {
+	answer = make([]*faultRule, 0, len(fs))
 	for _, f := range fs {
 		if f.Rate == 0 {
 			f.Rate = 1
 		}
-		out = append(out, &faultRule{Fault: f})
+		if f.Error == scenario.FaultRepeatToken {
+			tokens = append(tokens, &faultRule{Fault: f})
+			continue
+		}
+		answer = append(answer, &faultRule{Fault: f})
 	}
-	return out
+	return answer, tokens
+}
+
+// nextToken is the pagination token a page's answer gives: next, or, when a
+// FaultRepeatToken fault fires for a request that carried a token (sent) and the
+// listing goes on, the token that was sent.
+func (c *call) nextToken(sent, next string) string {
+	if sent == "" || next == "" || len(c.s.tokenFaults) == 0 {
+		return next
+	}
+	if f := matchFault(c.s.tokenFaults, c.cred.Account, c.service, c.op); f == nil {
+		return next
+	}
+	bump(&c.s.stats.faulted, statKey(c.cred.Account, c.service, c.op))
+	c.s.stats.faults.Add(1)
+	return sent
 }
 
 // match returns the first fault that fires for the request (nil: none).

@@ -176,3 +176,59 @@ func TestRateLimitDefaults(t *testing.T) {
 		t.Fatal("a retryer was used")
 	}
 }
+
+// TestRepeatTokenFault: a repeat_token fault answers a request for a later page with
+// the token it was sent; first pages, last pages and other operations are served as
+// usual, and Count counts only the requests it changed.
+func TestRepeatTokenFault(t *testing.T) {
+	f, err := ParseFault("error=" + scenario.FaultRepeatToken + ",service=iam,operation=ListUsers,account=" + prodID + ",count=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startTest(t, testScenario(), nil, &scenario.Knobs{Faults: []scenario.Fault{f}})
+	client := iam.NewFromConfig(assumeRole(t, s, prodID, adminRole, 3600))
+	c := ctx(t)
+	list := func(marker *string) *iam.ListUsersOutput {
+		t.Helper()
+		out, err := client.ListUsers(c, &iam.ListUsersInput{MaxItems: aws.Int32(1), Marker: marker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	first := list(nil)
+	if !first.IsTruncated || first.Marker == nil || s.Stats().FaultTotal != 0 {
+		t.Fatalf("first page: truncated %v marker %v, faults %d", first.IsTruncated, first.Marker, s.Stats().FaultTotal)
+	}
+	second := list(first.Marker)
+	if !second.IsTruncated || aws.ToString(second.Marker) != aws.ToString(first.Marker) || s.Stats().FaultTotal != 1 {
+		t.Fatalf("second page: marker %q, want the one sent (%q); faults %d", aws.ToString(second.Marker), aws.ToString(first.Marker), s.Stats().FaultTotal)
+	}
+	if got := s.Stats().Faults[prodID]["iam:ListUsers"]; got != 1 {
+		t.Errorf("faults per operation %v", s.Stats().Faults)
+	}
+	// Count reached: the same request now gets the next page's token.
+	again := list(first.Marker)
+	if !again.IsTruncated || aws.ToString(again.Marker) == aws.ToString(first.Marker) || len(again.Users) != 1 {
+		t.Fatalf("after the fault: marker %q (sent %q)", aws.ToString(again.Marker), aws.ToString(first.Marker))
+	}
+	if last := list(again.Marker); last.IsTruncated || last.Marker != nil {
+		t.Fatalf("last page: truncated %v", last.IsTruncated)
+	}
+	// The SDK paginator with StopOnDuplicateToken ends a listing there, with no error:
+	// this is what a client must not mistake for the whole list.
+	s2 := startTest(t, testScenario(), nil, &scenario.Knobs{Faults: []scenario.Fault{{Account: prodID, Service: "iam", Operation: "ListUsers", Error: scenario.FaultRepeatToken}}})
+	client2 := iam.NewFromConfig(assumeRole(t, s2, prodID, adminRole, 3600))
+	p := iam.NewListUsersPaginator(client2, &iam.ListUsersInput{}, func(o *iam.ListUsersPaginatorOptions) { o.Limit = 1; o.StopOnDuplicateToken = true })
+	n := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Users)
+	}
+	if n != 2 {
+		t.Errorf("the paginator listed %d users, want 2 of 3 (stopped at the repeated token)", n)
+	}
+}

@@ -80,7 +80,7 @@ func (c *call) serveOrganizations() *apiError {
 		for _, o := range in[start:end] {
 			out = append(out, g.ouJSON(o))
 		}
-		return c.okJSON(withToken(map[string]any{"OrganizationalUnits": out}, next))
+		return c.okJSON(withToken(map[string]any{"OrganizationalUnits": out}, c.nextToken(req.NextToken, next)))
 	case "DescribeOrganizationalUnit":
 		o, ok := g.ouByID[req.OUID]
 		if !ok {
@@ -124,7 +124,7 @@ func (c *call) listAccounts(in []*account, req orgsRequest) *apiError {
 			"JoinedTimestamp": float64(a.joined.Unix()),
 		})
 	}
-	return c.okJSON(withToken(map[string]any{"Accounts": out}, next))
+	return c.okJSON(withToken(map[string]any{"Accounts": out}, c.nextToken(req.NextToken, next)))
 }
 
 func withToken(m map[string]any, next string) map[string]any {

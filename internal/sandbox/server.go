@@ -45,6 +45,8 @@ type Server struct {
 	creds  *credStore
 	stats  *counters
 	faults []*faultRule
+	// tokenFaults repeat pagination tokens (scenario.FaultRepeatToken).
+	tokenFaults []*faultRule
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -90,7 +92,7 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.faults = buildFaults(k.Faults)
+	s.faults, s.tokenFaults = buildFaults(k.Faults)
 	// The caller: a user of the management account, or of the delegated
 	// administrator account the scenario names (organization.caller_account_id).
 	s.creds.put(&credential{

@@ -291,13 +291,20 @@ type Fault struct {
 	Service   string `yaml:"service,omitempty"`   // iam, sts, organizations, cloudtrail; empty: any
 	Operation string `yaml:"operation,omitempty"` // e.g. ListAccessKeys; empty: any
 	// Error is an AWS error code (AccessDenied, Throttling, ServiceUnavailable, InternalFailure…),
-	// or "drop" (close the connection) or "slow" (add Delay).
+	// or "drop" (close the connection), "slow" (add Delay) or FaultRepeatToken.
 	Error string   `yaml:"error"`
 	Rate  float64  `yaml:"rate,omitempty"` // probability 0..1 (default 1)
 	Delay Duration `yaml:"delay,omitempty"`
 	// Count stops the fault after it fired this many times (0: unlimited).
 	Count int `yaml:"count,omitempty"`
 }
+
+// FaultRepeatToken is the Fault.Error that makes a paginated list operation answer a
+// request for a later page with the very pagination token it was sent (Marker,
+// NextToken), as a misbehaving endpoint might: a client that stops on a repeated
+// token silently ends the listing short. The first page and the last one are served
+// as usual, and only requests that carry a token count towards Count.
+const FaultRepeatToken = "repeat_token"
 
 // Duration is a time.Duration written as "250ms", "2s", "1h".
 type Duration struct{ time.Duration }

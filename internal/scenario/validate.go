@@ -56,7 +56,7 @@ var (
 	keyStatuses   = []string{KeyActive, KeyInactive, KeyExpired}
 	loginResults  = []string{LoginSuccess, LoginFailure}
 	knobServices  = []string{"iam", "sts", "organizations", "cloudtrail"}
-	faultErrors   = []string{"drop", "slow"}
+	faultErrors   = []string{"drop", "slow", FaultRepeatToken}
 )
 
 // validator collects problems with their document paths.
@@ -619,7 +619,7 @@ func (v *validator) knobs(k *Knobs) {
 		}
 		switch {
 		case f.Error == "":
-			v.addf(q, "%s: error is required: an AWS error code (Throttling, AccessDenied…), drop or slow", label)
+			v.addf(q, "%s: error is required: an AWS error code (Throttling, AccessDenied…), drop, slow or %s", label, FaultRepeatToken)
 		case f.Error == "slow" && f.Delay.Duration <= 0:
 			v.addf(at(q, "delay"), "%s: a slow fault needs a delay such as \"5s\"", label)
 		case !slices.Contains(faultErrors, f.Error) && !reErrorCode.MatchString(f.Error):

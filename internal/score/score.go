@@ -202,14 +202,15 @@ type Score struct {
 	// (zero) and it is left out of the Organization's counts.
 	Audited bool `json:"audited"`
 	// Known is false when some figure below rests on incomplete data: the account was
-	// not audited, a gap (account-wide or about one user) hit a section the score
-	// uses, or a check could not look at all of the account (RiskUnevaluated).
-	// UnknownSections lists those sections ("not_audited" for an account that could
-	// not be audited; for the Organization, the union of its accounts').
-	Known           bool     `json:"known"`
-	UnknownSections []string `json:"unknown_sections,omitempty"`
-	Accounts        int      `json:"accounts,omitempty"` // Organization only: audited accounts
-	Findings        Counts   `json:"findings"`
+	// not audited, a gap (account-wide or about one user) left unknown a field the
+	// score uses (inventory.Field), or a check could not look at all of the account
+	// (RiskUnevaluated). UnknownSections lists those fields ("not_audited" for an
+	// account that could not be audited; for the Organization, the union of its
+	// accounts').
+	Known           bool              `json:"known"`
+	UnknownSections []inventory.Field `json:"unknown_sections,omitempty"`
+	Accounts        int               `json:"accounts,omitempty"` // Organization only: audited accounts
+	Findings        Counts            `json:"findings"`
 
 	Users               int `json:"users"`
 	ConsoleUsers        int `json:"console_users"`
@@ -381,19 +382,24 @@ func addFacts(o *Score, s Score) {
 	r.InactiveKeys += in.InactiveKeys
 }
 
-// Sections each figure rests on. The risk score rests on every finding, and a
-// finding about a user is not made when a gap leaves one of these sections unknown
-// for that user (checks.Run), key last use included; account-wide gaps that stop a
-// check are RiskUnevaluated.
+// Fields each figure rests on: MFA coverage on who has a console password and MFA;
+// phase 2 on the keys (their age, not their last use); the seed's risk on both and on
+// console sign-ins (never signed in). The risk score rests on every finding, and a
+// finding about a user is not made when a gap leaves one of these fields unknown for
+// that user (checks.Run), key last use included; account-wide gaps that stop a check
+// are RiskUnevaluated.
 var (
-	coverageSections = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword}
-	keySections      = []string{checks.SectionUsers, checks.SectionAccessKeys}
-	seedRiskSections = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword, checks.SectionAccessKeys}
-	riskSections     = []string{checks.SectionUsers, checks.SectionMFA, checks.SectionPassword, checks.SectionAccessKeys, checks.SectionKeyLastUse}
-	notAudited       = "not_audited"
+	coverageSections = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword}
+	keySections      = []inventory.Field{inventory.FieldUsers, inventory.FieldAccessKeys}
+	seedRiskSections = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed, inventory.FieldAccessKeys}
+	riskSections     = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed, inventory.FieldAccessKeys, inventory.FieldKeyLastUse}
+	// scoreSections is every field a figure uses.
+	scoreSections = riskSections
+	// notAudited marks an account that could not be audited: every figure is unknown.
+	notAudited = inventory.Field(inventory.StatusNotAudited)
 )
 
-func union(a, b []string) []string {
+func union[T ~string](a, b []T) []T {
 	for _, s := range b {
 		if !slices.Contains(a, s) {
 			a = append(a, s)
@@ -404,7 +410,7 @@ func union(a, b []string) []string {
 }
 
 // knownFrom reports whether none of sections is unknown.
-func knownFrom(unknown []string, sections []string) bool {
+func knownFrom(unknown []inventory.Field, sections []inventory.Field) bool {
 	if slices.Contains(unknown, notAudited) {
 		return false
 	}
@@ -455,31 +461,31 @@ func accountScore(a *inventory.Account, basis RiskBasis, sup suppressedSet, now 
 	s := Score{AccountID: a.ID, AccountName: a.Name, Audited: a.Status == inventory.StatusAudited || a.Status == inventory.StatusPartial,
 		RiskBasis: basis}
 	if !s.Audited {
-		s.UnknownSections = []string{notAudited}
+		s.UnknownSections = []inventory.Field{notAudited}
 		finish(&s)
 		return s
 	}
-	s.UnknownSections = checks.SectionsUnknown(a, checks.SectionUsers, checks.SectionAccessKeys, checks.SectionKeyLastUse, checks.SectionMFA, checks.SectionPassword)
+	s.UnknownSections = checks.FieldsUnknown(a, scoreSections...)
 	s.RiskUnevaluated = union(nil, checks.Unevaluated(a, cfg))
 	t := cfg.Thresholds
 	seed := &s.SeedRisk.Inputs
 	// unknown reports whether a gap leaves one of sections unknown for u: the seed
 	// score's lower bound then leaves the term out rather than count it as bad.
-	unknown := func(u inventory.User, sections ...string) bool {
+	unknown := func(u inventory.User, sections ...inventory.Field) bool {
 		_, gap := checks.UserGap(a, u.Name, sections...)
 		return gap
 	}
 	for _, u := range a.Users {
 		s.Users++
-		userKeysKnown := !unknown(u, checks.SectionUsers, checks.SectionAccessKeys)
+		userKeysKnown := !unknown(u, inventory.FieldUsers, inventory.FieldAccessKeys)
 		if u.PasswordEnabled {
 			s.ConsoleUsers++
 			if checks.UserHasMFA(u) {
 				s.ConsoleUsersWithMFA++
-			} else if !sup.has("console_without_mfa", a.ID, u.ARN) && !unknown(u, checks.SectionUsers, checks.SectionMFA, checks.SectionPassword) {
+			} else if !sup.has("console_without_mfa", a.ID, u.ARN) && !unknown(u, inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword) {
 				seed.UsersWithoutMFA++
 			}
-			if !checks.Known(u.PasswordLastUsed) && !sup.has("console_password_unused", a.ID, u.ARN) && !unknown(u, checks.SectionUsers, checks.SectionPassword) {
+			if !checks.Known(u.PasswordLastUsed) && !sup.has("console_password_unused", a.ID, u.ARN) && !unknown(u, inventory.FieldUsers, inventory.FieldPassword, inventory.FieldPasswordLastUsed) {
 				seed.ConsoleNeverSignedIn++
 			}
 		}
@@ -490,7 +496,7 @@ func accountScore(a *inventory.Account, basis RiskBasis, sup suppressedSet, now 
 			s.LongTermKeys++
 			res := checks.KeyResource(u, i, k)
 			if !checks.ActiveKey(k) {
-				if k.Status == "Inactive" {
+				if k.Status == inventory.KeyInactive {
 					s.InactiveKeys++
 					if !sup.has("inactive_key_not_deleted", a.ID, res) && userKeysKnown {
 						seed.InactiveKeys++
