@@ -119,14 +119,21 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 	gaps := newGapList(ctx, a.ID)
 	var iamRes iamResult
 	var events []inventory.Event
-	// CloudTrail runs beside IAM: the two have separate limits at AWS.
+	eventsDone := make(chan struct{})
+	// CloudTrail runs beside IAM: the two have separate limits at AWS. Only a reused
+	// credential report makes IAM wait for the events (which users changed since it
+	// was generated), after its bulk calls and what needs no events (collectUsers).
 	var g errgroup.Group
 	g.Go(func() error {
 		opts.progress(ProgressEvent{Kind: PhaseStarted, Account: a, Phase: "iam"})
-		iamRes = collectIAM(ctx, d, opts, cl.iam, a.ID, gaps)
+		iamRes = collectIAM(ctx, d, opts, cl.iam, a.ID, gaps, func() accountEvents {
+			<-eventsDone
+			return accountEvents{events: events, failed: failedEventNames(gaps.list())}
+		})
 		return nil
 	})
 	g.Go(func() error {
+		defer close(eventsDone)
 		opts.progress(ProgressEvent{Kind: PhaseStarted, Account: a, Phase: "cloudtrail"})
 		events = collectEvents(ctx, cl.trail, opts, gaps)
 		return nil

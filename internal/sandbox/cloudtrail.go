@@ -86,7 +86,7 @@ func (c *call) serveCloudTrail() *apiError {
 		if e.time.Before(from) {
 			break
 		}
-		if e.time.After(to) || !match(e) || (!home && isGlobalSource(e.source)) {
+		if e.time.After(to) || !match(e) || (!home && isGlobalSource(e.source)) || !delivered(e, c.now, c.s.knobs.CloudTrailDelay.Duration) {
 			continue
 		}
 		if len(page) == size {
@@ -196,7 +196,7 @@ func (c *call) eventJSON(a *account, e *event) map[string]any {
 	detail, _ := json.Marshal(map[string]any{
 		"eventVersion": "1.08", "userIdentity": identity, "eventTime": isoTime(e.time), "eventSource": e.source,
 		"eventName": e.name, "awsRegion": e.region, "sourceIPAddress": "127.0.0.1", "userAgent": "iamaudit-sandbox",
-		"requestParameters": params, "responseElements": nil, "requestID": e.id, "eventID": e.id,
+		"requestParameters": params, "responseElements": responseElements(e), "requestID": e.id, "eventID": e.id,
 		"readOnly": e.readOnly, "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": a.id,
 		"eventCategory": "Management",
 	})
@@ -216,4 +216,19 @@ func (c *call) eventJSON(a *account, e *event) map[string]any {
 		delete(out, "Username") // as AWS: no Username when CloudTrail cannot name the performer
 	}
 	return out
+}
+
+// delivered tells whether LookupEvents shows the event yet: CloudTrail delivers an
+// event minutes after the call (knob cloudtrail_delay).
+func delivered(e *event, now time.Time, delay time.Duration) bool {
+	return delay <= 0 || !e.time.Add(delay).After(now)
+}
+
+// responseElements is the event's responseElements (nil: JSON null, as for most IAM
+// writes).
+func responseElements(e *event) any {
+	if e.response == nil {
+		return nil
+	}
+	return e.response
 }

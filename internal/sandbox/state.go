@@ -77,7 +77,16 @@ type user struct {
 
 type password struct {
 	created  time.Time
+	changed  time.Time // last UpdateLoginProfile; zero: never since created
 	lastUsed *time.Time
+}
+
+// lastChanged is when the password was last set (the report's password_last_changed).
+func (p *password) lastChanged() time.Time {
+	if p.changed.After(p.created) {
+		return p.changed
+	}
+	return p.created
 }
 
 type mfaDevice struct {
@@ -138,6 +147,7 @@ type event struct {
 	readOnly    bool
 	resources   []eventResource
 	params      map[string]any
+	response    map[string]any // responseElements, as AWS records them (nil: null)
 	region      string
 }
 
