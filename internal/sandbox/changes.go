@@ -61,6 +61,8 @@ func (s *Server) applyChange(a *account, ch scenario.Change, t time.Time) *apiEr
 	c.form.Set("Action", ch.Action)
 	c.form.Set("UserName", ch.User)
 	switch ch.Action {
+	case scenario.ChangeDeleteUser, scenario.ChangeDeleteLoginProfile:
+		// UserName is all they take.
 	case scenario.ChangeCreateUser:
 		c.form.Set("Path", "/")
 	case scenario.ChangeCreateAccessKey:
