@@ -68,6 +68,20 @@ func (g *gapList) addGap(gap inventory.Gap) {
 	g.mu.Unlock()
 }
 
+// drop removes the gaps of section about subject: a part read again replaces them
+// with its own outcome.
+func (g *gapList) drop(section, subject string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	kept := g.gaps[:0]
+	for _, gap := range g.gaps {
+		if gap.Section != section || gap.Subject != subject {
+			kept = append(kept, gap)
+		}
+	}
+	g.gaps = kept
+}
+
 func (g *gapList) list() []inventory.Gap {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -589,6 +589,11 @@ func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, 
 			if want&^done&partsCredentials == 0 {
 				return
 			}
+			// A part whose call failed in the first pass kept the row's data: it is
+			// read again, and its first outcome replaced.
+			for _, s := range (want &^ done & partsCredentials).sections() {
+				gaps.drop(s, users[i].Name)
+			}
 			users[i], fresh[i] = completeUser(ctx, opts, c, users[i], input(i), want, done, gaps)
 		})
 	}
