@@ -34,7 +34,9 @@ const staleProd = "300000000001"
 // is deactivated; pia (password, no MFA) enables a hardware token.
 func staleUsers() []scenario.User {
 	owner := map[string]string{"Owner": "team@example.com"}
-	pw := func() *scenario.Password { return &scenario.Password{CreatedAt: scenario.DaysAgo(30), LastUsed: scenario.DaysAgo(2)} }
+	pw := func() *scenario.Password {
+		return &scenario.Password{CreatedAt: scenario.DaysAgo(30), LastUsed: scenario.DaysAgo(2)}
+	}
 	return []scenario.User{
 		{Name: "kate", CreatedAt: scenario.DaysAgo(30)},
 		{Name: "leo", CreatedAt: scenario.DaysAgo(1100), Tags: owner, AccessKeys: []scenario.Key{{ID: "AKIALEO0000000000001", CreatedAt: scenario.DaysAgo(1000), LastUsed: scenario.DaysAgo(3), Service: "s3"}}},
@@ -386,7 +388,7 @@ func TestReusedReportMoto(t *testing.T) {
 	run := func() (*audit.Result, string) {
 		var out, errw bytes.Buffer
 		res, err := audit.Run(ctx, mcfg, audit.Options{
-			Collect: collect.Options{Role: role, Days: 90, Concurrency: 2, ReportPoll: 50 * time.Millisecond, MaxAttempts: 2, MaxBackoff: 50 * time.Millisecond},
+			Collect:   collect.Options{Role: role, Days: 90, Concurrency: 2, ReportPoll: 50 * time.Millisecond, MaxAttempts: 2, MaxBackoff: 50 * time.Millisecond},
 			OutputDir: dir, Checks: checks.DefaultConfig(), Version: "test", Out: &out, Err: &errw,
 		})
 		if err != nil {
