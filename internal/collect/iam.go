@@ -188,7 +188,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	src := userSources{report: rep, reused: reused, details: details, virtual: virtual}
 	res.users, trust = collectUsers(ctx, opts, c, src, trust, needEvents, events, gaps)
 	trust.describe(res.report, res.users, gaps.list())
-	res.root = buildRoot(d.partition, accountID, rep, reused, res.summary, summaryErr == nil, virtual, gaps)
+	res.root = buildRoot(d.partition, accountID, rep, reportAge{reused: reused, rootKeyEvents: trust.rootKeys}, res.summary, summaryErr == nil, virtual, gaps)
 	return res
 }
 
@@ -977,7 +977,8 @@ func matchKeys(keys []types.AccessKeyMetadata, row *credreport.Row) []keyMatch {
 // virtual device is listed, else Hardware when MFA is on, else None. With a reused
 // report, the account summary (read now) decides whether root MFA is on and whether
 // root keys exist: the row's may predate a change.
-func buildRoot(partition, accountID string, rep *credreport.Report, reused bool, summary map[string]int32, summaryOK bool, virtual *virtualMFA, gaps *gapList) *inventory.Root {
+func buildRoot(partition, accountID string, rep *credreport.Report, age reportAge, summary map[string]int32, summaryOK bool, virtual *virtualMFA, gaps *gapList) *inventory.Root {
+	reused := age.reused
 	var root *inventory.Root
 	var row credreport.Row
 	haveRow := false
@@ -987,7 +988,10 @@ func buildRoot(partition, accountID string, rep *credreport.Report, reused bool,
 	switch {
 	case haveRow:
 		root = credreport.RootFromRow(row)
-		if reused && summaryOK {
+		switch {
+		case reused && len(age.rootKeyEvents) > 0:
+			root.AccessKeys = rootKeysChanged(summary, summaryOK, accountID, age.rootKeyEvents, gaps)
+		case reused && summaryOK:
 			root.AccessKeys = currentRootKeys(root.AccessKeys, summary["AccountAccessKeysPresent"] > 0, accountID, gaps)
 		}
 	case summaryOK:
@@ -1020,6 +1024,13 @@ func buildRoot(partition, accountID string, rep *credreport.Report, reused bool,
 	return root
 }
 
+// reportAge is what buildRoot needs to know of a report's age: whether it was reused,
+// and the CloudTrail events since it of the root user changing its own keys.
+type reportAge struct {
+	reused        bool
+	rootKeyEvents []string
+}
+
 // currentRootKeys reconciles a reused report's root key slots with GetAccountSummary's
 // AccountAccessKeysPresent (read now): slots of keys deleted since are dropped; a key
 // created since (none in the report) is counted as active, its status unknown, as
@@ -1032,5 +1043,25 @@ func currentRootKeys(keys []inventory.RootKey, present bool, accountID string, g
 		gaps.addGap(inventory.Gap{AccountID: accountID, Section: "root", Message: "GetAccountSummary says the root user has an access key the reused credential report does not show (created since): its status is unknown (counted as active)"})
 		return []inventory.RootKey{{Slot: 1, Active: true}}
 	}
+	return keys
+}
+
+// rootKeysChanged replaces a reused report's root key slots when CloudTrail shows the
+// root user changed its own keys since (events): the slots are not used; the account
+// summary says whether a key exists (counted as active, its status unknown), and the
+// root gap sends the root checks to it.
+func rootKeysChanged(summary map[string]int32, summaryOK bool, accountID string, events []string, gaps *gapList) []inventory.RootKey {
+	note := "the root user's access keys changed after the reused credential report (" + strings.Join(events, ", ") + "): its key slots are not used"
+	keys := []inventory.RootKey{}
+	switch {
+	case !summaryOK:
+		note += "; GetAccountSummary failed: the root user's keys are unknown"
+	case summary["AccountAccessKeysPresent"] > 0:
+		keys = append(keys, inventory.RootKey{Slot: 1, Active: true})
+		note += "; GetAccountSummary says the root user has an access key, whose status is unknown (counted as active)"
+	default:
+		note += "; GetAccountSummary says the root user has no access key"
+	}
+	gaps.addGap(inventory.Gap{AccountID: accountID, Section: "root", Message: note})
 	return keys
 }

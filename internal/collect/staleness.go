@@ -2,6 +2,7 @@ package collect
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -85,6 +86,8 @@ type reportTrust struct {
 	events map[string][]string
 	// passwordSet is each user's last CreateLoginProfile / UpdateLoginProfile time.
 	passwordSet map[string]time.Time
+	// rootKeys names the events that changed the root user's own access keys.
+	rootKeys []string
 	// since and completeUntil bound the CloudTrail events used (ReportCheckedCloudTrail).
 	since, completeUntil time.Time
 }
@@ -152,7 +155,12 @@ func (t reportTrust) trustFromEvents(events []inventory.Event, lookedUp []string
 		user, named := eventUser(e)
 		switch {
 		case user == rootTarget:
-			continue // the root user's own credentials: GetAccountSummary answers for them
+			// The root user's own credentials: the account summary answers for its MFA;
+			// its key slots are not used (buildRoot).
+			if part&partKeys != 0 {
+				out.rootKeys = append(out.rootKeys, e.Name+" at "+e.Time.UTC().Format(time.RFC3339))
+			}
+			continue
 		case !named:
 			out.all |= part & partsCredentials
 			why = append(why, fmt.Sprintf("%s (%s at %s names no user)", strings.Join((part&partsCredentials).sections(), ", "), e.Name, e.Time.UTC().Format(time.RFC3339)))
@@ -167,7 +175,8 @@ func (t reportTrust) trustFromEvents(events []inventory.Event, lookedUp []string
 		}
 	}
 	if out.all != 0 {
-		out.allWhy = "re-read for every user: " + strings.Join(why, "; ")
+		slices.Sort(why)
+		out.allWhy = "re-read for every user: " + strings.Join(slices.Compact(why), "; ")
 	}
 	return out
 }

@@ -108,7 +108,7 @@ func TestTrustFromEvents(t *testing.T) {
 		{"user named by a resource", []inventory.Event{ev("CreateAccessKey", after, "admin", nil, "ivy", "AKIAIVY0000000000001")}, DefaultEventNames, nil,
 			map[string]reportPart{"ivy": partKeys}, 0, ""},
 		{"a user's call on its own keys", []inventory.Event{ev("CreateAccessKey", after, "jo", nil)}, DefaultEventNames, nil, map[string]reportPart{"jo": partKeys}, 0, ""},
-		{"root's own key: GetAccountSummary answers", []inventory.Event{ev("CreateAccessKey", after, "root", nil)}, DefaultEventNames, nil, map[string]reportPart{}, 0, ""},
+		{"root's own key: not an IAM user's", []inventory.Event{ev("CreateAccessKey", after, "root", nil)}, DefaultEventNames, nil, map[string]reportPart{}, 0, ""},
 		{"an event naming no user: every user's part", []inventory.Event{ev("EnableMFADevice", after, "", nil)}, DefaultEventNames, nil,
 			map[string]reportPart{}, partMFA, "names no user"},
 		{"a failed lookup: its part for every user", []inventory.Event{ev("CreateAccessKey", after, "admin", user("bob"))}, DefaultEventNames, []string{"EnableMFADevice"},
@@ -122,6 +122,9 @@ func TestTrustFromEvents(t *testing.T) {
 				failed[n] = true
 			}
 			got := base.trustFromEvents(tc.events, tc.lookedUp, failed)
+			if root := strings.Contains(tc.name, "root's own key"); root != (len(got.rootKeys) == 1) {
+				t.Errorf("root keys changed = %v", got.rootKeys)
+			}
 			if got.all != tc.all || !strings.Contains(got.allWhy, tc.why) || len(got.users) != len(tc.users) {
 				t.Fatalf("all %v (%s) users %v, want all %v users %v", got.all, got.allWhy, got.users, tc.all, tc.users)
 			}
@@ -276,6 +279,25 @@ func TestReusedReportRereads(t *testing.T) {
 			cr := a.CredentialReport
 			if cr.Check != inventory.ReportReread || !slices.Equal(cr.RereadSections, []string{"password", "access_keys", "mfa"}) || cr.CloudTrailCompleteUntil != nil {
 				t.Errorf("report = %+v", cr)
+			}
+		}},
+		{"root changed its own key since: the slots are not used", []cttypes.Event{func() cttypes.Event {
+			e := trailEvent("CreateAccessKey", after, "")
+			e.Username = aws.String("root")
+			e.CloudTrailEvent = aws.String(`{"userIdentity":{"type":"Root"},"requestParameters":null}`)
+			return e
+		}()}, func(f *fakeIAM) {
+			f.summary = map[string]int32{"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 1}
+		}, func(t *testing.T, a inventory.Account, f *fakeIAM) {
+			if len(a.Root.AccessKeys) != 1 || !a.Root.AccessKeys[0].Active || a.Root.AccessKeys[0].LastRotated != nil {
+				t.Errorf("root keys = %+v", a.Root.AccessKeys)
+			}
+			g, ok := gapOf(a, "root", "")
+			if !ok || !strings.Contains(g.Message, "CreateAccessKey at ") {
+				t.Errorf("root gap = %+v", g)
+			}
+			if f.calls["ListAccessKeys"] != 2 {
+				t.Errorf("an IAM user re-read for the root's key: %v", f.calls)
 			}
 		}},
 		{"root: the account summary decides", nil, func(f *fakeIAM) {

@@ -522,7 +522,7 @@ func TestBuildRoot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			gaps := &gapList{acct: "1"}
-			r := buildRoot("aws-cn", "1", nil, false, tt.summary, true, tt.virtual, gaps)
+			r := buildRoot("aws-cn", "1", nil, reportAge{}, tt.summary, true, tt.virtual, gaps)
 			if r.MFAType != tt.want || r.ARN != "arn:aws-cn:iam::1:root" || len(r.AccessKeys) != tt.keys || len(gaps.list()) != 1 {
 				t.Errorf("root = %+v gaps %+v", r, gaps.list())
 			}
