@@ -60,6 +60,20 @@ func (g *gapList) addGap(gap inventory.Gap) {
 	g.mu.Unlock()
 }
 
+// drop removes the gaps of section about subject: a part read again replaces them
+// with its own outcome.
+func (g *gapList) drop(section inventory.Section, subject string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	kept := g.gaps[:0]
+	for _, gap := range g.gaps {
+		if gap.Section != section || gap.Subject != subject {
+			kept = append(kept, gap)
+		}
+	}
+	g.gaps = kept
+}
+
 func (g *gapList) list() []inventory.Gap {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -119,14 +133,21 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 	gaps := newGapList(ctx, a.ID)
 	var iamRes iamResult
 	var events []inventory.Event
-	// CloudTrail runs beside IAM: the two have separate limits at AWS.
+	eventsDone := make(chan struct{})
+	// CloudTrail runs beside IAM: the two have separate limits at AWS. Only a reused
+	// credential report makes IAM wait for the events (which users changed since it
+	// was generated), after its bulk calls and what needs no events (collectUsers).
 	var g errgroup.Group
 	g.Go(func() error {
 		opts.progress(ProgressEvent{Kind: PhaseStarted, Account: a, Phase: "iam"})
-		iamRes = collectIAM(ctx, d, opts, cl.iam, a.ID, gaps)
+		iamRes = collectIAM(ctx, d, opts, cl.iam, a.ID, gaps, func() accountEvents {
+			<-eventsDone
+			return accountEvents{events: events, failed: failedEventNames(gaps.list())}
+		})
 		return nil
 	})
 	g.Go(func() error {
+		defer close(eventsDone)
 		opts.progress(ProgressEvent{Kind: PhaseStarted, Account: a, Phase: "cloudtrail"})
 		events = collectEvents(ctx, cl.trail, opts, gaps)
 		return nil

@@ -75,7 +75,7 @@ func TestBuildRootCredentials(t *testing.T) {
 		{"mfa", map[string]int32{"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}, inventory.RootCredentialsPresent},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := buildRoot("aws", "1", nil, tt.summary, true, &virtualMFA{}, &gapList{acct: "1"})
+			r := buildRoot("aws", "1", nil, reportAge{}, tt.summary, true, &virtualMFA{}, &gapList{acct: "1"})
 			if r.Credentials != tt.want {
 				t.Errorf("credentials %q, want %q", r.Credentials, tt.want)
 			}

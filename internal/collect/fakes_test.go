@@ -28,6 +28,10 @@ type fakeIAM struct {
 	mu        sync.Mutex
 	report    string
 	generated time.Time
+	// complete makes GenerateCredentialReport answer COMPLETE: the report is reused.
+	complete bool
+	// summary replaces GetAccountSummary's SummaryMap when set.
+	summary map[string]int32
 	// reportSteps are errors GetCredentialReport returns, in order, before the report.
 	reportSteps   []error
 	generateSteps []error
@@ -68,6 +72,9 @@ func (f *fakeIAM) GenerateCredentialReport(context.Context, *iam.GenerateCredent
 		f.generateSteps = f.generateSteps[1:]
 		return nil, err
 	}
+	if f.complete {
+		return &iam.GenerateCredentialReportOutput{State: types.ReportStateTypeComplete}, nil
+	}
 	return &iam.GenerateCredentialReportOutput{State: types.ReportStateTypeStarted}, nil
 }
 
@@ -96,6 +103,9 @@ func (f *fakeIAM) GetAccessKeyLastUsed(_ context.Context, in *iam.GetAccessKeyLa
 func (f *fakeIAM) GetAccountSummary(context.Context, *iam.GetAccountSummaryInput, ...func(*iam.Options)) (*iam.GetAccountSummaryOutput, error) {
 	if err := f.call("GetAccountSummary", ""); err != nil {
 		return nil, err
+	}
+	if f.summary != nil {
+		return &iam.GetAccountSummaryOutput{SummaryMap: f.summary}, nil
 	}
 	return &iam.GetAccountSummaryOutput{SummaryMap: map[string]int32{"Users": int32(len(f.users)), "AccountMFAEnabled": 1}}, nil
 }

@@ -101,7 +101,17 @@ type virtualMFA struct {
 	root     *types.VirtualMFADevice
 }
 
-func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID string, gaps *gapList) iamResult {
+// accountEvents is what the account's CloudTrail lookups found: the events, and the
+// event names whose lookup failed.
+type accountEvents struct {
+	events []inventory.Event
+	failed map[string]bool
+}
+
+// collectIAM collects the account's IAM data. events waits for the account's
+// CloudTrail lookups (run beside IAM): a reused credential report needs them to know
+// which users changed since it was generated (staleness.go); it is called only then.
+func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID string, gaps *gapList, events func() accountEvents) iamResult {
 	var (
 		res        iamResult
 		rep        *credreport.Report
@@ -162,8 +172,13 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	if details != nil {
 		res.groups, res.roles, res.policies = convertDetails(details)
 	}
-	res.users = collectUsers(ctx, opts, c, userSources{report: rep, details: details, virtual: virtual}, gaps)
-	res.root = buildRoot(d.partition, accountID, rep, res.summary, summaryErr == nil, virtual, gaps)
+	now := opts.Clock().UTC()
+	trust, needEvents := trustBeforeEvents(res.report, now, now.Add(-time.Duration(opts.Days)*24*time.Hour))
+	reused := res.report != nil && res.report.Reused
+	src := userSources{report: rep, reused: reused, details: details, virtual: virtual}
+	res.users, trust = collectUsers(ctx, opts, c, src, trust, needEvents, events, gaps)
+	trust.describe(res.report, res.users, gaps.list())
+	res.root = buildRoot(d.partition, accountID, rep, reportAge{reused: reused, rootKeyEvents: trust.rootKeys}, res.summary, summaryErr == nil, virtual, gaps)
 	if details != nil {
 		for _, g := range unreadablePolicies(accountID, res.users, res.groups, res.policies) {
 			gaps.addGap(g)
@@ -475,14 +490,26 @@ func convertDetails(d *authDetails) ([]inventory.Group, []inventory.Role, []inve
 
 type userSources struct {
 	report  *credreport.Report // nil when the credential report failed
+	reused  bool               // the report was reused: it may be up to 4 hours old
 	details *authDetails       // nil when GetAccountAuthorizationDetails failed
 	virtual *virtualMFA        // nil when ListVirtualMFADevices failed
 }
 
+// reportUsers are the users of the report's rows.
+func reportUsers(rep *credreport.Report) []inventory.User {
+	var users []inventory.User
+	for _, row := range rep.Users() {
+		u := credreport.UserFromRow(row)
+		u.AccessKeys = []inventory.AccessKey{}
+		users = append(users, u)
+	}
+	return users
+}
+
 // baseUsers returns the account's users with what the bulk calls know of them. Without
-// a credential report it also calls ListUsers (the list, if the details failed too, and
-// each user's PasswordLastUsed); lastUseKnown names the users whose PasswordLastUsed
-// it read.
+// a credential report, or with a reused one, it also calls ListUsers: the list, if the
+// details failed too, and each user's PasswordLastUsed, current (a reused report's may
+// be hours old); lastUseKnown names the users whose PasswordLastUsed it read.
 func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) (users []inventory.User, lastUseKnown map[string]bool) {
 	lastUseKnown = map[string]bool{}
 	switch {
@@ -490,14 +517,10 @@ func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) (u
 		for _, u := range src.details.users {
 			users = append(users, userFromDetail(u))
 		}
-	case src.report != nil:
-		for _, row := range src.report.Users() {
-			u := credreport.UserFromRow(row)
-			u.AccessKeys = []inventory.AccessKey{}
-			users = append(users, u)
-		}
+	case src.report != nil && !src.reused:
+		users = reportUsers(src.report)
 	}
-	if src.report != nil {
+	if src.report != nil && !src.reused {
 		return users, lastUseKnown
 	}
 	listed := map[string]types.User{}
@@ -509,11 +532,17 @@ func baseUsers(ctx context.Context, c iamAPI, src userSources, gaps *gapList) (u
 			err = tk.next(page.Marker)
 		}
 		if err != nil {
-			if src.details == nil {
+			switch {
+			case src.details == nil && src.report != nil:
+				// The reused report's rows are the only user list: users created or
+				// deleted since it was generated may be missing or listed.
+				gaps.add(failListUsers, "", err, "the user list comes from a reused credential report: users created or deleted since it was generated may be missing or still listed")
+				return reportUsers(src.report), lastUseKnown
+			case src.details == nil:
 				gaps.add(failListUsers, "", err, "no user list could be read: every user is missing")
 			}
-			// With the details, each user's last sign-in is asked with GetUser instead
-			// (or becomes a "password" gap of that user).
+			// With the details, each user's last sign-in is the report's, or is asked
+			// with GetUser (or becomes a "password" gap of that user).
 			return users, lastUseKnown
 		}
 		for _, u := range page.Users {
@@ -558,30 +587,80 @@ func userFromDetail(u types.UserDetail) inventory.User {
 }
 
 // collectUsers completes each user with password, MFA and keys, calling per user
-// only what the credential report cannot answer.
-func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, gaps *gapList) []inventory.User {
+// only what the credential report cannot answer, or must not (trust): first with what
+// trust decided before the CloudTrail events; then, when needEvents, with the events
+// (waiting for them), reading again the parts of the users they name that the first
+// pass did not read. It returns the users and the final trust.
+func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, trust reportTrust, needEvents bool,
+	events func() accountEvents, gaps *gapList) ([]inventory.User, reportTrust) {
 	users, lastUseKnown := baseUsers(ctx, c, src, gaps)
-	var g errgroup.Group
-	g.SetLimit(iamParallel)
+	rows := make([]*credreport.Row, len(users))
+	fresh := make([]reportPart, len(users)) // parts read with per-user calls
 	for i := range users {
-		g.Go(func() error {
-			var row *credreport.Row
-			if src.report != nil {
-				if r, ok := src.report.User(users[i].Name); ok {
-					row = &r
-				}
+		rows[i] = rowOf(src.report, users[i])
+	}
+	each := func(f func(i int)) {
+		var g errgroup.Group
+		g.SetLimit(iamParallel)
+		for i := range users {
+			g.Go(func() error { f(i); return nil }) // each goroutine owns users[i], rows[i], fresh[i]
+		}
+		_ = g.Wait()
+	}
+	input := func(i int) userInputs {
+		in := userInputs{row: rows[i], virtual: src.virtual, lastUseKnown: lastUseKnown[users[i].Name], staleReport: src.report != nil}
+		if t, ok := trust.passwordSet[users[i].Name]; ok {
+			in.passwordSetAt = &t
+		}
+		return in
+	}
+	each(func(i int) {
+		users[i], fresh[i] = completeUser(ctx, opts, c, users[i], input(i), trust.reread(users[i].Name), 0, gaps)
+	})
+	if needEvents {
+		ev := events()
+		trust = trust.trustFromEvents(ev.events, opts.EventNames, ev.failed)
+		each(func(i int) {
+			want, done := trust.reread(users[i].Name), fresh[i]
+			if want&partUser != 0 && rows[i] != nil {
+				// Created (or deleted and created again) since the report: its row is
+				// another user's.
+				rows[i], want, done = nil, partsCredentials, 0
 			}
-			in := userInputs{row: row, virtual: src.virtual, lastUseKnown: lastUseKnown[users[i].Name], staleReport: src.report != nil}
-			users[i] = completeUser(ctx, opts, c, users[i], in, gaps) // each goroutine owns users[i]
-			return nil
+			if want&^done&partsCredentials == 0 {
+				return
+			}
+			// A part whose call failed in the first pass kept the row's data: it is
+			// read again, and its first outcome replaced.
+			for _, s := range (want &^ done & partsCredentials).sections() {
+				gaps.drop(inventory.Section(s), users[i].Name)
+			}
+			users[i], fresh[i] = completeUser(ctx, opts, c, users[i], input(i), want, done, gaps)
 		})
 	}
-	_ = g.Wait()
 	sort.SliceStable(users, func(i, j int) bool { return users[i].Name < users[j].Name })
 	if users == nil {
 		users = []inventory.User{}
 	}
-	return users
+	return users, trust
+}
+
+// rowOf is the user's credential report row: nil when the report has none, or when
+// the row's user_creation_time is not the user's creation date (the row is of a user
+// of the same name deleted since).
+func rowOf(rep *credreport.Report, u inventory.User) *credreport.Row {
+	if rep == nil {
+		return nil
+	}
+	r, ok := rep.User(u.Name)
+	if !ok {
+		return nil
+	}
+	if !u.CreatedAt.IsZero() && !r.UserCreationTime.IsZero() &&
+		!u.CreatedAt.Truncate(time.Second).Equal(r.UserCreationTime.Truncate(time.Second)) {
+		return nil
+	}
+	return &r
 }
 
 // userInputs is what the bulk calls know of one user.
@@ -590,27 +669,69 @@ type userInputs struct {
 	virtual      *virtualMFA     // nil when ListVirtualMFADevices failed
 	lastUseKnown bool            // PasswordLastUsed was read with ListUsers
 	staleReport  bool            // there is a report, but without the user (newer than it)
+	// passwordSetAt is the last CreateLoginProfile / UpdateLoginProfile CloudTrail shows
+	// for the user after a reused report; nil when none.
+	passwordSetAt *time.Time
 }
 
-// completeUser fills in the user's password, MFA and keys. Every part it cannot learn
-// becomes a Gap with Subject = the user's name, in the sections SectionPassword,
-// SectionMFA and SectionAccessKeys.
-func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User, in userInputs, gaps *gapList) inventory.User {
-	name, row, virtual := u.Name, in.row, in.virtual
-	// Password.
-	if row != nil {
-		u.PasswordEnabled = row.PasswordEnabled
-		u.PasswordLastUsed = row.PasswordLastUsed
-		u.PasswordLastChanged = row.PasswordLastChanged
-		if u.CreatedAt.IsZero() {
-			u.CreatedAt = row.UserCreationTime
-		}
-	} else {
-		u = passwordWithoutReport(ctx, c, u, in, gaps)
+// completeUser fills in the user's password, MFA and keys: from the report row where
+// it answers and reread does not name the part, else with per-user calls; the parts
+// in done were read with per-user calls already and are kept. It returns the user and
+// the parts now read with per-user calls. Every part it cannot learn becomes a Gap
+// with Subject = the user's name, in the sections SectionPassword, SectionMFA and
+// SectionAccessKeys.
+func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User, in userInputs, reread, done reportPart, gaps *gapList) (inventory.User, reportPart) {
+	fresh := done
+	if in.row != nil && u.CreatedAt.IsZero() {
+		u.CreatedAt = in.row.UserCreationTime
 	}
+	if done&partPassword == 0 {
+		var read bool
+		u, read = userPassword(ctx, c, u, in, reread&partPassword != 0, gaps)
+		if read {
+			fresh |= partPassword
+		}
+	}
+	if done&partMFA == 0 {
+		var read bool
+		u, read = userMFA(ctx, c, u, in, reread&partMFA != 0, gaps)
+		if read {
+			fresh |= partMFA
+		}
+	}
+	if done&partKeys == 0 {
+		var read bool
+		u, read = userKeys(ctx, opts, c, u, in, reread&partKeys != 0, gaps)
+		if read {
+			fresh |= partKeys
+		}
+	}
+	return u, fresh
+}
 
-	// MFA: virtual devices from the bulk list; ListMFADevices only when the report
-	// says MFA is on (to learn hardware and FIDO devices) or there is no report row.
+// userPassword fills the console password: from the row, unless there is none or
+// reread; read tells that GetLoginProfile was asked.
+func userPassword(ctx context.Context, c iamAPI, u inventory.User, in userInputs, reread bool, gaps *gapList) (_ inventory.User, read bool) {
+	row := in.row
+	if row != nil && !reread {
+		u.PasswordEnabled = row.PasswordEnabled
+		if !in.lastUseKnown { // ListUsers' (current) last use is kept
+			u.PasswordLastUsed = row.PasswordLastUsed
+		}
+		u.PasswordLastChanged = row.PasswordLastChanged
+		return u, false
+	}
+	u.PasswordEnabled, u.PasswordLastChanged = false, nil
+	return passwordWithoutReport(ctx, c, u, in, gaps), true
+}
+
+// userMFA fills the MFA devices: the virtual ones from the bulk list, and
+// ListMFADevices when the row says MFA is on (to learn hardware and FIDO devices),
+// there is no row, or reread. A device list read now decides whether MFA is on; the
+// row's mfa_active counts only when the list could not be read and the row is
+// trusted. listed tells that ListMFADevices answered.
+func userMFA(ctx context.Context, c iamAPI, u inventory.User, in userInputs, reread bool, gaps *gapList) (_ inventory.User, listed bool) {
+	row, virtual := in.row, in.virtual
 	var devices []inventory.MFADevice
 	seen := map[string]bool{}
 	if virtual != nil {
@@ -620,12 +741,18 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 			devices = append(devices, inventory.MFADevice{Serial: serial, Type: inventory.MFAVirtual, EnabledAt: utcPtr(dev.EnableDate)})
 		}
 	}
-	if row == nil || row.MFAActive {
-		listed, err := listMFADevices(ctx, c, name)
+	listFailed := false
+	if row == nil || row.MFAActive || reread {
+		got, err := listMFADevices(ctx, c, u.Name)
 		if err != nil {
-			gaps.add(failListMFA, name, err, "the user's MFA devices are unknown")
+			listFailed = true
+			note := "the user's MFA devices are unknown"
+			if reread && row != nil {
+				note = "the user's MFA devices are unknown: they changed after the credential report, which is not used for them"
+			}
+			gaps.add(failListMFA, u.Name, err, note)
 		}
-		for _, dev := range listed {
+		for _, dev := range got {
 			serial := aws.ToString(dev.SerialNumber)
 			if seen[serial] {
 				continue
@@ -633,25 +760,37 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 			seen[serial] = true
 			devices = append(devices, inventory.MFADevice{Serial: serial, Type: classifyMFA(serial, virtual), EnabledAt: utcPtr(dev.EnableDate)})
 		}
+		listed = err == nil
 	}
 	sort.Slice(devices, func(i, j int) bool { return devices[i].Serial < devices[j].Serial })
 	u.MFADevices = append([]inventory.MFADevice{}, devices...)
-	u.MFAActive = len(devices) > 0 || (row != nil && row.MFAActive)
+	u.MFAActive = len(devices) > 0 || (listFailed && !reread && row != nil && row.MFAActive)
+	return u, listed
+}
 
-	// Keys: ListAccessKeys only when the report shows a key (or there is no row).
+// userKeys fills the access keys: ListAccessKeys when the row shows a key, there is
+// no row, or reread. listed tells that ListAccessKeys answered.
+func userKeys(ctx context.Context, opts Options, c iamAPI, u inventory.User, in userInputs, reread bool, gaps *gapList) (_ inventory.User, listed bool) {
+	name, row := u.Name, in.row
 	u.AccessKeys = []inventory.AccessKey{}
-	if row != nil && !row.AccessKeys[0].Present() && !row.AccessKeys[1].Present() {
-		return u
+	if row != nil && !reread && !row.AccessKeys[0].Present() && !row.AccessKeys[1].Present() {
+		return u, false
 	}
 	keys, err := listAccessKeys(ctx, c, name)
 	if err != nil {
-		u.AccessKeys = keysFromReport(row)
 		f, note := failListKeys, "the user's access keys are missing"
-		if len(u.AccessKeys) > 0 {
-			f, note = failListKeyIDs, "the user's access key ids are unknown: the credential report's key slots (status, creation, last use) are kept"
+		switch {
+		case reread && row != nil:
+			// The report's key slots are what changed: they are not kept.
+			note = "the user's access keys are unknown: they changed after the credential report, which is not used for them"
+		default:
+			u.AccessKeys = keysFromReport(row)
+			if len(u.AccessKeys) > 0 {
+				f, note = failListKeyIDs, "the user's access key ids are unknown: the credential report's key slots (status, creation, last use) are kept"
+			}
 		}
 		gaps.add(f, name, err, note)
-		return u
+		return u, false
 	}
 	for _, m := range matchKeys(keys, row) {
 		ak := inventory.AccessKey{ID: aws.ToString(m.meta.AccessKeyId), Status: string(m.meta.Status), CreatedAt: utc(m.meta.CreateDate), Slot: m.slotNo}
@@ -695,37 +834,43 @@ func completeUser(ctx context.Context, opts Options, c iamAPI, u inventory.User,
 		}
 		return a.ID < b.ID
 	})
-	return u
+	return u, true
 }
 
 // passwordWithoutReport learns the console password of a user the credential report
-// does not answer for (no report, or a reused report older than the user):
-// GetLoginProfile says whether there is one, and GetUser its last use when ListUsers
-// did not. What stays unknown is a SectionPassword gap of the user: a nil
-// PasswordLastUsed would otherwise read as "never signed in".
+// does not answer for (no report, a reused report older than the user, or a password
+// changed since a reused report): GetLoginProfile says whether there is one and when
+// it was created, and GetUser its last use when ListUsers did not. What stays unknown
+// is a SectionPassword gap of the user: a nil PasswordLastUsed would otherwise read as
+// "never signed in".
 func passwordWithoutReport(ctx context.Context, c iamAPI, u inventory.User, in userInputs, gaps *gapList) inventory.User {
 	name := u.Name
-	_, err := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(name)})
+	out, err := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(name)})
 	switch {
 	case err == nil:
 		u.PasswordEnabled = true
+		u.PasswordLastChanged = passwordChanged(in, out.LoginProfile)
 	case errorCode(err) == "NoSuchEntity":
 		u.PasswordEnabled = false
 		return u // no password: no last use to learn
 	default:
-		gaps.add(failLoginProfile, name, err, "whether the user has a console password, and its last sign-in, are unknown")
+		note := "whether the user has a console password, and its last sign-in, are unknown"
+		if in.row != nil {
+			note += ": it changed after the credential report, which is not used for it"
+		}
+		gaps.add(failLoginProfile, name, err, note)
 		return u
 	}
 	if in.lastUseKnown {
 		return u
 	}
-	out, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
-	if err == nil && out.User != nil {
-		u.PasswordLastUsed = utcPtr(out.User.PasswordLastUsed)
+	got, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
+	if err == nil && got.User != nil {
+		u.PasswordLastUsed = utcPtr(got.User.PasswordLastUsed)
 		return u
 	}
 	note := "last console sign-in unknown"
-	if in.staleReport {
+	if in.staleReport && in.row == nil {
 		note = "last console sign-in unknown: the user is newer than the credential report"
 	}
 	if err == nil {
@@ -733,6 +878,29 @@ func passwordWithoutReport(ctx context.Context, c iamAPI, u inventory.User, in u
 	}
 	gaps.add(failGetUser, name, err, note)
 	return u
+}
+
+// passwordChanged is when the user's password was last set, as far as the audit can
+// tell without a current report: the latest of the row's password_last_changed (when
+// the row had a password), the login profile's creation and the last
+// CreateLoginProfile / UpdateLoginProfile event CloudTrail shows after the report.
+// nil when none is known.
+func passwordChanged(in userInputs, lp *types.LoginProfile) *time.Time {
+	var latest *time.Time
+	consider := func(t *time.Time) {
+		if t != nil && !t.IsZero() && (latest == nil || t.After(*latest)) {
+			v := t.UTC()
+			latest = &v
+		}
+	}
+	if in.row != nil && in.row.PasswordEnabled {
+		consider(in.row.PasswordLastChanged)
+	}
+	if lp != nil {
+		consider(lp.CreateDate)
+	}
+	consider(in.passwordSetAt)
+	return latest
 }
 
 // keysFromReport describes the keys of the row's present slots, without ids (the
@@ -884,8 +1052,11 @@ func matchKeys(keys []types.AccessKeyMetadata, row *credreport.Row) []keyMatch {
 
 // buildRoot describes the root user from the report's <root_account> row, the
 // account summary and the virtual MFA list. Root MFA type: Virtual when a root
-// virtual device is listed, else Hardware when MFA is on, else None.
-func buildRoot(partition, accountID string, rep *credreport.Report, summary map[string]int32, summaryOK bool, virtual *virtualMFA, gaps *gapList) *inventory.Root {
+// virtual device is listed, else Hardware when MFA is on, else None. With a reused
+// report, the account summary (read now) decides whether root MFA is on and whether
+// root keys exist: the row's may predate a change.
+func buildRoot(partition, accountID string, rep *credreport.Report, age reportAge, summary map[string]int32, summaryOK bool, virtual *virtualMFA, gaps *gapList) *inventory.Root {
+	reused := age.reused
 	var root *inventory.Root
 	var row credreport.Row
 	haveRow := false
@@ -895,6 +1066,12 @@ func buildRoot(partition, accountID string, rep *credreport.Report, summary map[
 	switch {
 	case haveRow:
 		root = credreport.RootFromRow(row)
+		switch {
+		case reused && len(age.rootKeyEvents) > 0:
+			root.AccessKeys = rootKeysChanged(summary, summaryOK, accountID, age.rootKeyEvents, gaps)
+		case reused && summaryOK:
+			root.AccessKeys = currentRootKeys(root.AccessKeys, summary["AccountAccessKeysPresent"] > 0, accountID, gaps)
+		}
 	case summaryOK:
 		// Without the report's row, whether the root has a password is unknown: the
 		// summary tells MFA and access keys only.
@@ -913,6 +1090,9 @@ func buildRoot(partition, accountID string, rep *credreport.Report, summary map[
 		return nil
 	}
 	mfaOn := (haveRow && row.MFAActive) || (summaryOK && summary["AccountMFAEnabled"] > 0)
+	if reused && summaryOK {
+		mfaOn = summary["AccountMFAEnabled"] > 0
+	}
 	switch {
 	case virtual != nil && virtual.root != nil:
 		root.MFAActive, root.MFAType = true, inventory.MFAVirtual
@@ -927,4 +1107,47 @@ func buildRoot(partition, accountID string, rep *credreport.Report, summary map[
 		root.Credentials = inventory.RootCredentialsPresent // an MFA device is a root credential
 	}
 	return root
+}
+
+// reportAge is what buildRoot needs to know of a report's age: whether it was reused,
+// and the CloudTrail events since it of the root user changing its own keys.
+type reportAge struct {
+	reused        bool
+	rootKeyEvents []string
+}
+
+// currentRootKeys reconciles a reused report's root key slots with GetAccountSummary's
+// AccountAccessKeysPresent (read now): slots of keys deleted since are dropped; a key
+// created since (none in the report) is counted as active, its status unknown, as
+// when there is no report row.
+func currentRootKeys(keys []inventory.RootKey, present bool, accountID string, gaps *gapList) []inventory.RootKey {
+	switch {
+	case !present:
+		return []inventory.RootKey{}
+	case len(keys) == 0:
+		gaps.addGap(noteGap(accountID, inventory.SectionRoot, []inventory.Field{inventory.FieldRoot},
+			"GetAccountSummary says the root user has an access key the reused credential report does not show (created since): its status is unknown (counted as active)"))
+		return []inventory.RootKey{{Slot: 1, Active: true}}
+	}
+	return keys
+}
+
+// rootKeysChanged replaces a reused report's root key slots when CloudTrail shows the
+// root user changed its own keys since (events): the slots are not used; the account
+// summary says whether a key exists (counted as active, its status unknown), and the
+// root gap sends the root checks to it.
+func rootKeysChanged(summary map[string]int32, summaryOK bool, accountID string, events []string, gaps *gapList) []inventory.RootKey {
+	note := "the root user's access keys changed after the reused credential report (" + strings.Join(events, ", ") + "): its key slots are not used"
+	keys := []inventory.RootKey{}
+	switch {
+	case !summaryOK:
+		note += "; GetAccountSummary failed: the root user's keys are unknown"
+	case summary["AccountAccessKeysPresent"] > 0:
+		keys = append(keys, inventory.RootKey{Slot: 1, Active: true})
+		note += "; GetAccountSummary says the root user has an access key, whose status is unknown (counted as active)"
+	default:
+		note += "; GetAccountSummary says the root user has no access key"
+	}
+	gaps.addGap(noteGap(accountID, inventory.SectionRoot, []inventory.Field{inventory.FieldRoot}, note))
+	return keys
 }

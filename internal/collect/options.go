@@ -15,9 +15,13 @@ import (
 
 // DefaultEventNames are the CloudTrail events looked up: the seed's (DeleteUser,
 // DeleteAccessKey, DeleteLoginProfile, CreateAccessKey, CreateUser, ConsoleLogin) and
-// the remediation events users track (docs/seed-contract.md).
+// the remediation events users track (docs/seed-contract.md). The first ten are every
+// call that changes what a credential report row says (partsByEvent): they name the
+// users a reused report must not answer for (docs/checks.md "Credential report
+// staleness"); UpdateLoginProfile is there for that alone.
 var DefaultEventNames = []string{"CreateUser", "DeleteUser", "CreateAccessKey", "DeleteAccessKey", "UpdateAccessKey",
-	"DeleteLoginProfile", "CreateLoginProfile", "EnableMFADevice", "DeactivateMFADevice", "PutUserPolicy", "DeleteUserPolicy", "ConsoleLogin"}
+	"DeleteLoginProfile", "CreateLoginProfile", "UpdateLoginProfile", "EnableMFADevice", "DeactivateMFADevice",
+	"PutUserPolicy", "DeleteUserPolicy", "ConsoleLogin"}
 
 // Options configure a collection run.
 type Options struct {
@@ -93,7 +97,7 @@ const (
 	defaultSessionName = "iamaudit"
 	defaultDays        = 90 // the most CloudTrail event history holds (docs/aws-facts.md)
 	// Rate limits are per account, so accounts in parallel do not compete for them;
-	// an account's floor is its LookupEvents calls at 2/s (≈6 s for 12 event names).
+	// an account's floor is its LookupEvents calls at 2/s (≈6.5 s for 13 event names).
 	// 16 accounts at once keep the whole run near (accounts/16) × that floor while
 	// using little local CPU and memory.
 	defaultConcurrency = 16

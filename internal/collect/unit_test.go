@@ -523,7 +523,7 @@ func TestBuildRoot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			gaps := &gapList{acct: "1"}
-			r := buildRoot("aws-cn", "1", nil, tt.summary, true, tt.virtual, gaps)
+			r := buildRoot("aws-cn", "1", nil, reportAge{}, tt.summary, true, tt.virtual, gaps)
 			if r.MFAType != tt.want || r.ARN != "arn:aws-cn:iam::1:root" || len(r.AccessKeys) != tt.keys || len(gaps.list()) != 1 {
 				t.Errorf("root = %+v gaps %+v", r, gaps.list())
 			}
@@ -551,7 +551,7 @@ func TestConvertEvent(t *testing.T) {
 func TestOptionsDefaults(t *testing.T) {
 	o := Options{}.withDefaults()
 	if o.SessionName != "iamaudit" || o.Days != 90 || o.Concurrency != 16 || o.IAMRate != 15 || o.EventsRate != 2 || o.OrgRate != 4 ||
-		o.ReportPoll != 2*time.Second || len(o.EventNames) != 12 || o.MaxAttempts != 10 || o.MaxBackoff != 20*time.Second {
+		o.ReportPoll != 2*time.Second || len(o.EventNames) != 13 || o.MaxAttempts != 10 || o.MaxBackoff != 20*time.Second {
 		t.Errorf("defaults = %+v", o)
 	}
 	if homeRegion("aws-us-gov") != "us-gov-west-1" || homeRegion("aws-cn") != "cn-north-1" || homeRegion("aws") != "us-east-1" {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -44,8 +45,49 @@ func Files(out io.Writer, o *outcome.Outcome, dir string, msgs report.Messages) 
 		if cr := a.CredentialReport; cr != nil && !cr.FreshKeyData && time.Duration(cr.AgeSeconds)*time.Second >= staleReportNote {
 			fmt.Fprintf(out, msgs.StaleReport+"\n", a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))
 		}
+		reusedReport(out, a, msgs)
 	}
 	fmt.Fprintln(out)
+}
+
+// maxListedUsers bounds the users a console line names (the JSON has them all).
+const maxListedUsers = 10
+
+// reusedReport says that the account's credential report was reused, and what was
+// read again or left unknown because of it (docs/checks.md "Credential report
+// staleness").
+func reusedReport(out io.Writer, a inventory.Account, msgs report.Messages) {
+	cr := a.CredentialReport
+	if cr == nil || !cr.Reused || cr.Check == "" {
+		return
+	}
+	list := func(names []string) string {
+		if len(names) <= maxListedUsers {
+			return strings.Join(names, ", ")
+		}
+		return fmt.Sprintf(msgs.ReusedMoreUsers, strings.Join(names[:maxListedUsers], ", "), len(names)-maxListedUsers)
+	}
+	fmt.Fprintf(out, msgs.ReusedReport+"\n", a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))
+	if len(cr.RereadSections) > 0 {
+		fmt.Fprintf(out, msgs.ReusedReread+"\n", strings.Join(cr.RereadSections, ", "), cr.RereadReason)
+	}
+	if cr.Check == inventory.ReportCheckedCloudTrail {
+		var users []string
+		for _, u := range cr.RereadUsers {
+			users = append(users, fmt.Sprintf("%s (%s)", u.User, strings.Join(u.Sections, ", ")))
+		}
+		if len(users) == 0 {
+			fmt.Fprintln(out, msgs.ReusedNoChange)
+		} else {
+			fmt.Fprintf(out, msgs.ReusedChanged+"\n", len(users), list(users))
+		}
+		if cr.CloudTrailCompleteUntil != nil {
+			fmt.Fprintf(out, msgs.ReusedComplete+"\n", cr.CloudTrailCompleteUntil.UTC().Format(report.DateLayout))
+		}
+	}
+	if len(cr.UnknownUsers) > 0 {
+		fmt.Fprintf(out, msgs.ReusedUnknown+"\n", list(cr.UnknownUsers))
+	}
 }
 
 // Summary prints the findings summary (report.WriteSummaryWith) pointing to the

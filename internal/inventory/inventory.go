@@ -131,6 +131,55 @@ type CredentialReport struct {
 	// FreshKeyData is true when key last-use came from GetAccessKeyLastUsed per key
 	// (--fresh-key-usage) rather than from the report.
 	FreshKeyData bool `json:"fresh_key_data"`
+
+	// Check says how the report's rows were checked against what changed after
+	// GeneratedAt (docs/checks.md "Credential report staleness"): ReportGenerated,
+	// ReportCheckedCloudTrail or ReportReread. Empty in inventories built from a
+	// report alone (analyze).
+	Check string `json:"check,omitempty"`
+	// ChangesSince and CloudTrailCompleteUntil bound the CloudTrail events that named
+	// the users to re-read (ReportCheckedCloudTrail): from 15 minutes before the report
+	// (its generation and clock skew) to the audit; CloudTrail is complete up to
+	// CloudTrailCompleteUntil (15 minutes before the lookup: its delivery delay), and
+	// the events it had delivered after that were used too.
+	ChangesSince            *time.Time `json:"changes_since,omitempty"`
+	CloudTrailCompleteUntil *time.Time `json:"cloudtrail_complete_until,omitempty"`
+	// RereadSections are re-read for every user (password, access_keys, mfa), and
+	// RereadReason says why: the report is too recent for CloudTrail to vouch for it,
+	// or a lookup it needs failed.
+	RereadSections []string `json:"reread_sections,omitempty"`
+	RereadReason   string   `json:"reread_reason,omitempty"`
+	// RereadUsers are the users re-read because a CloudTrail event names them.
+	RereadUsers []RereadUser `json:"reread_users,omitempty"`
+	// UnknownUsers are users whose re-read failed: what the report said of them is not
+	// used, and their gaps say what is unknown.
+	UnknownUsers []string `json:"unknown_users,omitempty"`
+}
+
+// CredentialReport.Check values.
+const (
+	// ReportGenerated: the report was generated for this audit (not reused): its rows
+	// are current as of GeneratedAt.
+	ReportGenerated = "generated"
+	// ReportCheckedCloudTrail: a reused report; CloudTrail named the users changed
+	// since it was generated, and they were re-read (RereadUsers).
+	ReportCheckedCloudTrail = "cloudtrail"
+	// ReportReread: a reused report that CloudTrail cannot vouch for (generated less
+	// than 15 minutes before the audit, or older than the event window): every
+	// user's RereadSections were re-read.
+	ReportReread = "reread"
+)
+
+// RereadUser is a user whose credential report row was not used as it was, because
+// CloudTrail shows a change after the report.
+type RereadUser struct {
+	User string `json:"user"`
+	// Sections re-read: users (the user itself was created or deleted since: the row
+	// is not used at all), password, access_keys, mfa.
+	Sections []string `json:"sections"`
+	// Events are the CloudTrail events that named the user ("CreateAccessKey at
+	// 2026-03-01T10:00:00Z").
+	Events []string `json:"events"`
 }
 
 // Root credential states (Root.Credentials).

@@ -22,23 +22,31 @@ type Messages struct {
 	Unknown               string // password_status / mfa_status when a failed call left it unknown
 
 	// Console lines (fmt formats).
-	AuditingAccount                         string // name, id
-	QueryingTrail                           string // name, id
-	ErrorInAccount                          string // name, error
-	TotalKeys                               string // count
-	ReportExported                          string // file
-	TotalEvents                             string // count
-	EventsExported                          string // file
-	InventoryExported                       string // file
-	FindingsExported                        string // file
-	SummaryExported                         string // file
-	NotReachedHeader                        string // count
-	NotAuditedHeader                        string // count
-	NotAuditedLine                          string // name, id, reason
-	SkippedHeader                           string // count
-	GapsHeader                              string // count
-	GapLine                                 string // account, section, " (subject)", "operation code: ", message
-	StaleReport                             string // account name, age (report.Age)
+	AuditingAccount   string // name, id
+	QueryingTrail     string // name, id
+	ErrorInAccount    string // name, error
+	TotalKeys         string // count
+	ReportExported    string // file
+	TotalEvents       string // count
+	EventsExported    string // file
+	InventoryExported string // file
+	FindingsExported  string // file
+	SummaryExported   string // file
+	NotReachedHeader  string // count
+	NotAuditedHeader  string // count
+	NotAuditedLine    string // name, id, reason
+	SkippedHeader     string // count
+	GapsHeader        string // count
+	GapLine           string // account, section, " (subject)", "operation code: ", message
+	StaleReport       string // account name, age (report.Age)
+	// A reused credential report (docs/checks.md "Credential report staleness").
+	ReusedReport                            string // account name, age
+	ReusedChanged                           string // number of users, "user (sections), …"
+	ReusedNoChange                          string
+	ReusedComplete                          string // time (UTC)
+	ReusedReread                            string // sections, reason
+	ReusedUnknown                           string // users
+	ReusedMoreUsers                         string // list, number left out
 	Hour, Hours, Minute, Minutes, Day, Days string
 	DemoServed, DemoTook, DemoNext          string
 }
@@ -71,6 +79,13 @@ var english = Messages{
 	GapsHeader:            "Incomplete data (%d gaps; details in the JSON file):",
 	GapLine:               "  - %s: %s%s: %s%s",
 	StaleReport:           "Note: %s: key last-use data comes from a credential report generated %s ago (AWS reuses a report for up to 4 hours); use --fresh-key-usage for live data.",
+	ReusedReport:          "Note: %s: reused a credential report generated %s ago (AWS reuses a report for up to 4 hours).",
+	ReusedChanged:         "  CloudTrail shows changes since then for %d users, re-read: %s.",
+	ReusedNoChange:        "  CloudTrail shows no change to users' credentials since then.",
+	ReusedComplete:        "  CloudTrail is complete up to %s UTC (it shows events up to 15 minutes late): a change made after that may show only in a later run.",
+	ReusedReread:          "  Re-read for every user (%s): %s.",
+	ReusedUnknown:         "  Left unknown (the re-read failed; see the gaps): %s.",
+	ReusedMoreUsers:       "%s and %d more (see the JSON file)",
 }
 
 var spanish = Messages{
@@ -101,6 +116,13 @@ var spanish = Messages{
 	GapsHeader:            "Datos incompletos (%d vacíos; detalles en el archivo JSON):",
 	GapLine:               "  - %s: %s%s: %s%s",
 	StaleReport:           "Nota: %s: el último uso de las claves viene de un reporte de credenciales generado hace %s (AWS reutiliza un reporte hasta 4 horas); use --fresh-key-usage para datos en vivo.",
+	ReusedReport:          "Nota: %s: se reutilizó un reporte de credenciales generado hace %s (AWS reutiliza un reporte hasta 4 horas).",
+	ReusedChanged:         "  CloudTrail muestra cambios desde entonces en %d usuarios, releídos: %s.",
+	ReusedNoChange:        "  CloudTrail no muestra cambios en las credenciales de los usuarios desde entonces.",
+	ReusedComplete:        "  CloudTrail está completo hasta %s UTC (muestra los eventos hasta 15 minutos tarde): un cambio posterior puede verse solo en una ejecución siguiente.",
+	ReusedReread:          "  Releído para cada usuario (%s): %s.",
+	ReusedUnknown:         "  Quedan desconocidos (la relectura falló; vea los vacíos): %s.",
+	ReusedMoreUsers:       "%s y %d más (vea el archivo JSON)",
 }
 
 // Langs are the supported languages.

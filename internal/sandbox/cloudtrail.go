@@ -86,7 +86,7 @@ func (c *call) serveCloudTrail() *apiError {
 		if e.time.Before(from) {
 			break
 		}
-		if e.time.After(to) || !match(e) || (!home && isGlobalSource(e.source)) {
+		if e.time.After(to) || !match(e) || (!home && isGlobalSource(e.source)) || !delivered(e, c.now, c.s.knobs.CloudTrailDelay.Duration) {
 			continue
 		}
 		if len(page) == size {
@@ -236,4 +236,10 @@ func (c *call) eventJSON(a *account, e *event) map[string]any {
 		delete(out, "Username") // as AWS: no Username when CloudTrail cannot name the performer
 	}
 	return out
+}
+
+// delivered tells whether LookupEvents shows the event yet: CloudTrail delivers an
+// event minutes after the call (knob cloudtrail_delay).
+func delivered(e *event, now time.Time, delay time.Duration) bool {
+	return delay <= 0 || !e.time.Add(delay).After(now)
 }

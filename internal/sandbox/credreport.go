@@ -34,7 +34,7 @@ func (c *call) generateCredentialReport(a *account, b *xw) *apiError {
 		b.el("Description", "Report generation in progress")
 	default:
 		a.report = &credReport{started: c.now, ready: c.now.Add(c.s.knobs.ReportGeneration.Duration),
-			content: buildCredentialReport(a, c.partition())}
+			content: buildCredentialReport(a, c.partition(), c.now)}
 		b.el("State", "STARTED")
 		b.el("Description", "No report exists. Starting a new report generation task")
 	}
@@ -70,8 +70,9 @@ func reportTimeOr(t *time.Time, none string) string {
 	return reportTime(*t)
 }
 
-// keyColumns renders the five columns of access_key_N (nil key: none).
-func keyColumns(k *key) []string {
+// keyColumns renders the five columns of access_key_N (nil key: none) as of asOf: a
+// last use after it is not in the report.
+func keyColumns(k *key, asOf time.Time) []string {
 	if k == nil {
 		return []string{"false", "N/A", "N/A", "N/A", "N/A"}
 	}
@@ -79,10 +80,19 @@ func keyColumns(k *key) []string {
 	if k.lastRotatedNA {
 		cols[1] = "N/A" // as AWS writes it for some keys that are not active
 	}
-	if k.lastUsed != nil {
-		cols[2], cols[3], cols[4] = reportTime(*k.lastUsed), orDefault(k.region, "N/A"), orDefault(k.service, "N/A")
+	if lu := before(k.lastUsed, asOf); lu != nil {
+		cols[2], cols[3], cols[4] = reportTime(*lu), orDefault(k.region, "N/A"), orDefault(k.service, "N/A")
 	}
 	return cols
+}
+
+// before is t when it is not after asOf, else nil: a report generated at asOf cannot
+// show a later use.
+func before(t *time.Time, asOf time.Time) *time.Time {
+	if t == nil || t.After(asOf) {
+		return nil
+	}
+	return t
 }
 
 // slots returns the keys in credential report slots 1 and 2 (nil: an empty slot): a
@@ -101,23 +111,25 @@ func slots(keys []*key) (k1, k2 *key) {
 }
 
 // buildCredentialReport renders the account's credential report CSV as AWS does:
-// the <root_account> row first, then one row per user by name.
-func buildCredentialReport(a *account, partition string) []byte {
+// the <root_account> row first, then one row per user by name. It shows the account
+// as it is, generated at asOf (now, or a scenario's earlier report time: uses after
+// asOf are left out).
+func buildCredentialReport(a *account, partition string, asOf time.Time) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write(credReportColumns)
 	rk1, rk2 := slots(a.root.keys)
 	// The root's password_enabled is always not_supported; password_last_used is N/A
 	// when it has no password, no_information when it has one never used.
-	pwUsed := reportTimeOr(a.root.passwordLastUsed, "no_information")
+	pwUsed := reportTimeOr(before(a.root.passwordLastUsed, asOf), "no_information")
 	if a.root.noPassword {
 		pwUsed = "N/A"
 	}
 	root := []string{"<root_account>", fmt.Sprintf("arn:%s:iam::%s:root", partition, a.id), reportTime(a.root.created),
 		"not_supported", pwUsed, "not_supported", "not_supported",
 		fmt.Sprint(a.root.mfa != "" && a.root.mfa != "none")}
-	root = append(root, keyColumns(rk1)...)
-	root = append(root, keyColumns(rk2)...)
+	root = append(root, keyColumns(rk1, asOf)...)
+	root = append(root, keyColumns(rk2, asOf)...)
 	root = append(root, "false", "N/A", "false", "N/A")
 	_ = w.Write(root)
 	for _, u := range a.sortedUsers() {
@@ -127,14 +139,14 @@ func buildCredentialReport(a *account, partition string) []byte {
 		} else {
 			next := "N/A"
 			if p := a.passwordPolicy; p != nil && p.MaxPasswordAge > 0 {
-				next = reportTime(u.password.created.AddDate(0, 0, p.MaxPasswordAge))
+				next = reportTime(u.password.lastChanged().AddDate(0, 0, p.MaxPasswordAge))
 			}
-			row = append(row, "true", reportTimeOr(u.password.lastUsed, "no_information"), reportTime(u.password.created), next)
+			row = append(row, "true", reportTimeOr(before(u.password.lastUsed, asOf), "no_information"), reportTime(u.password.lastChanged()), next)
 		}
 		row = append(row, fmt.Sprint(len(u.mfa) > 0))
 		k1, k2 := slots(u.keys)
-		row = append(row, keyColumns(k1)...)
-		row = append(row, keyColumns(k2)...)
+		row = append(row, keyColumns(k1, asOf)...)
+		row = append(row, keyColumns(k2, asOf)...)
 		row = append(row, "false", "N/A", "false", "N/A")
 		_ = w.Write(row)
 	}

@@ -51,6 +51,12 @@ type call struct {
 	now      time.Time
 	response []byte
 	status   int
+	// respElems are the responseElements recordWrite puts in the call's CloudTrail
+	// event (nil: null, as for most IAM writes).
+	respElems map[string]any
+	// keyID is the id CreateAccessKey gives the new key (a scenario change's);
+	// empty: a random one.
+	keyID string
 }
 
 // ServeHTTP serves AWS API requests, routed by the service in the SigV4 credential

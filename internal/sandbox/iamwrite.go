@@ -14,6 +14,7 @@ var iamWrites = map[string]func(c *call, a *account, b *xw) *apiError{
 	"DeleteUser":             userWrite((*call).deleteUser),
 	"TagUser":                userWrite((*call).tagUser),
 	"CreateLoginProfile":     userWrite((*call).createLoginProfile),
+	"UpdateLoginProfile":     userWrite((*call).updateLoginProfile),
 	"DeleteLoginProfile":     userWrite((*call).deleteLoginProfile),
 	"CreateAccessKey":        (*call).createAccessKey,
 	"UpdateAccessKey":        (*call).updateAccessKey,
@@ -67,7 +68,8 @@ var userNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 // account's write lock). Resources come from the request's parameters plus extra.
 func (c *call) recordWrite(a *account, extra ...eventResource) {
 	e := &event{time: c.now, name: c.op, source: "iam.amazonaws.com", username: c.cred.Name,
-		userArn: c.cred.Arn, accessKeyID: c.cred.AccessKeyID, region: c.s.org.homeRegion, params: map[string]any{}}
+		userArn: c.cred.Arn, accessKeyID: c.cred.AccessKeyID, region: c.s.org.homeRegion, params: map[string]any{},
+		response: c.respElems}
 	switch c.cred.Kind {
 	case principalSession:
 		e.userType = "AssumedRole"
@@ -94,6 +96,10 @@ func (c *call) recordWrite(a *account, extra ...eventResource) {
 	a.addEvent(e)
 }
 
+// trailDate is how CloudTrail writes dates inside IAM responseElements
+// ("Jul 28, 2020 3:47:26 AM"), not RFC 3339.
+func trailDate(t time.Time) string { return t.UTC().Format("Jan 2, 2006 3:04:05 PM") }
+
 func lowerFirst(s string) string {
 	if s == "" {
 		return s
@@ -117,6 +123,8 @@ func (c *call) createUser(a *account, b *xw) *apiError {
 	b.open("User")
 	c.userXML(b, a, u, true)
 	b.close("User")
+	c.respElems = map[string]any{"user": map[string]any{"path": u.path, "userName": u.name, "userId": u.id,
+		"arn": a.arn(c.partition(), "user", u.path, u.name), "createDate": trailDate(u.created)}}
 	c.recordWrite(a)
 	return nil
 }
@@ -180,7 +188,21 @@ func (c *call) createLoginProfile(a *account, u *user, b *xw) *apiError {
 		return errf(400, "ValidationError", "1 validation error detected: Value null at 'password' failed to satisfy constraint: Member must not be null")
 	}
 	u.password = &password{created: c.now}
-	loginProfileXML(b, u.name, c.now, c.form.Get("PasswordResetRequired") == "true")
+	reset := c.form.Get("PasswordResetRequired") == "true"
+	loginProfileXML(b, u.name, c.now, reset)
+	c.respElems = map[string]any{"loginProfile": map[string]any{"userName": u.name, "createDate": trailDate(c.now), "passwordResetRequired": reset}}
+	return nil
+}
+
+// updateLoginProfile sets a new password (password_last_changed moves; the login
+// profile's CreateDate does not).
+func (c *call) updateLoginProfile(a *account, u *user, b *xw) *apiError {
+	if u.password == nil {
+		return errf(404, "NoSuchEntity", "Login Profile for User %s cannot be found.", u.name)
+	}
+	if c.form.Get("Password") != "" {
+		u.password.changed = c.now
+	}
 	return nil
 }
 
@@ -200,10 +222,14 @@ func (c *call) createAccessKey(a *account, b *xw) *apiError {
 	if len(u.keys) >= 2 {
 		return errf(409, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")
 	}
-	k := &key{id: "AKIA" + randomString(16, upperAlnum), secret: randomString(40, secretChars), status: "Active", created: c.now,
-		slot: freeSlot(u.keys)}
+	k := &key{id: c.keyID, secret: randomString(40, secretChars), status: "Active", created: c.now, slot: freeSlot(u.keys)}
+	if k.id == "" {
+		k.id = "AKIA" + randomString(16, upperAlnum)
+	}
 	u.keys = append(u.keys, k)
 	c.s.registerUserKey(a, u, k)
+	// CloudTrail records the new key without its secret.
+	c.respElems = map[string]any{"accessKey": map[string]any{"userName": u.name, "accessKeyId": k.id, "status": k.status, "createDate": trailDate(k.created)}}
 	b.open("AccessKey")
 	b.el("UserName", u.name)
 	b.el("AccessKeyId", k.id)
@@ -270,6 +296,7 @@ func (c *call) createVirtualMFADevice(a *account, b *xw) *apiError {
 		return errf(409, "EntityAlreadyExists", "MFADevice entity at the same path and name already exists.")
 	}
 	a.virtualMFA[serial] = &vmfa{serial: serial, created: c.now}
+	c.respElems = map[string]any{"virtualMFADevice": map[string]any{"serialNumber": serial}}
 	seed := base32.StdEncoding.EncodeToString([]byte(randomString(40, secretChars)))[:64]
 	b.open("VirtualMFADevice")
 	b.el("SerialNumber", serial)

@@ -31,8 +31,9 @@ type knobs struct {
 //   - Latency and RateLimits: each service/family the override names replaces the
 //     scenario's entry; the others are kept.
 //   - PageCap: a non-zero override replaces it; a negative one removes the cap.
-//   - ReportGeneration, SessionDuration: a non-zero override replaces them; a negative
-//     ReportGeneration means "ready at once".
+//   - ReportGeneration, SessionDuration, CloudTrailDelay: a non-zero override replaces
+//     them; a negative ReportGeneration means "ready at once", a negative
+//     CloudTrailDelay "at once".
 //   - Faults: the override's faults are added after the scenario's.
 func mergeKnobs(base scenario.Knobs, over *scenario.Knobs) (knobs, error) {
 	k := knobs{base}
@@ -61,6 +62,9 @@ func mergeKnobs(base scenario.Knobs, over *scenario.Knobs) (knobs, error) {
 		if over.SessionDuration.Duration != 0 {
 			k.SessionDuration = over.SessionDuration
 		}
+		if over.CloudTrailDelay.Duration != 0 {
+			k.CloudTrailDelay = over.CloudTrailDelay
+		}
 		k.Faults = append(k.Faults, over.Faults...)
 	}
 	if k.PageCap < 0 {
@@ -71,6 +75,9 @@ func mergeKnobs(base scenario.Knobs, over *scenario.Knobs) (knobs, error) {
 		k.ReportGeneration.Duration = defaultReportGeneration
 	case k.ReportGeneration.Duration < 0:
 		k.ReportGeneration.Duration = 0
+	}
+	if k.CloudTrailDelay.Duration < 0 {
+		k.CloudTrailDelay.Duration = 0
 	}
 	if k.SessionDuration.Duration <= 0 {
 		k.SessionDuration.Duration = defaultSessionDuration

@@ -423,7 +423,7 @@ func TestCredentialReportDecodes(t *testing.T) {
 	// The Content element is base64 in the XML, as AWS sends it.
 	s := startTest(t, testScenario(), nil, &scenario.Knobs{ReportGeneration: scenario.Duration{Duration: -1}})
 	a := s.org.byID[prodID]
-	content := buildCredentialReport(a, "aws")
+	content := buildCredentialReport(a, "aws", s.clock())
 	if _, err := base64.StdEncoding.DecodeString(base64.StdEncoding.EncodeToString(content)); err != nil {
 		t.Fatal(err)
 	}

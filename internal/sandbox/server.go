@@ -88,7 +88,8 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{knobs: k, clock: clock, wall: wall, log: log, creds: newCredStore(), stats: newCounters()}
-	s.org, err = buildOrg(sc, clock(), k)
+	built := clock() // relative scenario dates count from here
+	s.org, err = buildOrg(sc, built, k)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +106,11 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 			for _, key := range u.keys {
 				s.registerUserKey(a, u, key)
 			}
+		}
+	}
+	for i := range sc.Accounts {
+		if err := s.applyHistory(s.org.byID[sc.Accounts[i].ID], &sc.Accounts[i], built); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil

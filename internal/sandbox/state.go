@@ -86,7 +86,16 @@ type user struct {
 
 type password struct {
 	created  time.Time
+	changed  time.Time // last UpdateLoginProfile; zero: never since created
 	lastUsed *time.Time
+}
+
+// lastChanged is when the password was last set (the report's password_last_changed).
+func (p *password) lastChanged() time.Time {
+	if p.changed.After(p.created) {
+		return p.changed
+	}
+	return p.created
 }
 
 type mfaDevice struct {
@@ -176,13 +185,13 @@ type event struct {
 	readOnly    bool
 	resources   []eventResource
 	params      map[string]any
+	response    map[string]any // responseElements, as AWS records them (nil: null)
 	region      string
 	// Sign-in records: eventType AwsConsoleSignIn, responseElements.ConsoleLogin,
 	// additionalEventData.MFAUsed, errorMessage of a failure (docs/aws-facts.md).
 	eventType    string // "" is AwsApiCall
 	errorMessage string
 	sourceIP     string // "" is 127.0.0.1
-	response     map[string]any
 	additional   map[string]any
 }
 

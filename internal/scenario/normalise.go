@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -24,6 +25,9 @@ const (
 	defaultIAMSource   = "iam.amazonaws.com"
 	defaultLoginSource = "signin.amazonaws.com"
 )
+
+// DefaultChangeBy is the IAM user who makes a scenario change that names none.
+const DefaultChangeBy = "admin"
 
 // DefaultAuditRoles are the roles a member account has unless audit_roles says
 // otherwise (AWS Control Tower style). The management account has none.
@@ -195,6 +199,27 @@ func normaliseAccount(a *Account, partition, managementID string) {
 		if c.UploadedAt == nil && c.Expiration != nil {
 			up := c.Expiration.Add(-defaultCertLife)
 			c.UploadedAt = &up
+		}
+	}
+	enabled := map[string]int{} // user → MFA devices listed or enabled by earlier changes
+	for _, u := range a.Users {
+		enabled[u.Name] = len(u.MFA)
+	}
+	for i := range a.Changes {
+		c := &a.Changes[i]
+		if c.By == "" {
+			c.By = DefaultChangeBy
+		}
+		switch c.Action {
+		case ChangeCreateAccessKey:
+			if c.KeyID == "" {
+				c.KeyID = keyID(a.ID, "change/"+c.User, i)
+			}
+		case ChangeEnableMFADevice:
+			if c.MFA != nil && c.MFA.Serial == "" && slices.Contains(mfaTypes, c.MFA.Type) {
+				c.MFA.Serial = mfaSerial(c.MFA.Type, partition, a.ID, c.User, enabled[c.User])
+			}
+			enabled[c.User]++
 		}
 	}
 	for i := range a.Events {

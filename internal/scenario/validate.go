@@ -360,6 +360,59 @@ func (v *validator) account(p []any, a *Account, partition string, ous map[strin
 			v.addf(at(q, "source_ip"), "%s: event %d: source_ip %q is not an IP address", label, i+1, e.SourceIP)
 		}
 	}
+	if r := a.CredentialReport; r != nil && r.GeneratedAt == nil {
+		v.addf(at(p, "credential_report"), "%s: credential_report: generated_at is required (when the existing report was generated, such as -2h)", label)
+	}
+	for i := range a.Changes {
+		v.change(at(p, "changes", i), fmt.Sprintf("%s: change %d", label, i+1), &a.Changes[i])
+	}
+}
+
+// change checks one of an account's changes; whether its user, key or device exists
+// at its time is checked when the sandbox applies it.
+func (v *validator) change(p []any, label string, c *Change) {
+	if c.Time == nil {
+		v.addf(p, "%s: time is required", label)
+	}
+	if !slices.Contains(ChangeActions, c.Action) {
+		v.addf(at(p, "action"), "%s: action %q must be one of %s", label, c.Action, strings.Join(ChangeActions, ", "))
+		return
+	}
+	if !reIAMName.MatchString(c.User) {
+		v.addf(at(p, "user"), "%s: user %q must be an IAM user name", label, c.User)
+	}
+	if c.By != "" && !reIAMName.MatchString(c.By) {
+		v.addf(at(p, "by"), "%s: by %q must be an IAM user name", label, c.By)
+	}
+	switch c.Action {
+	case ChangeDeleteAccessKey, ChangeUpdateAccessKey:
+		if c.KeyID == "" {
+			v.addf(p, "%s: %s needs key_id: the key it changes", label, c.Action)
+		}
+	}
+	if c.KeyID != "" && !reKeyID.MatchString(c.KeyID) {
+		v.addf(at(p, "key_id"), "%s: key_id %q must be AKIA followed by upper-case letters and digits", label, c.KeyID)
+	}
+	if c.KeyID != "" && c.Action == ChangeCreateAccessKey {
+		if prev, dup := v.keyIDs[c.KeyID]; dup {
+			v.addf(at(p, "key_id"), "%s: key_id %q is already used at %s", label, c.KeyID, pathString(prev))
+		} else {
+			v.keyIDs[c.KeyID] = p
+		}
+	}
+	if c.Action == ChangeUpdateAccessKey && !slices.Contains(keyStatuses, c.Status) {
+		v.addf(at(p, "status"), "%s: UpdateAccessKey needs status Active or Inactive, not %q", label, c.Status)
+	}
+	switch {
+	case c.Action == ChangeEnableMFADevice && c.MFA == nil:
+		v.addf(p, "%s: EnableMFADevice needs mfa: {type: virtual, hardware or fido}", label)
+	case c.Action == ChangeEnableMFADevice && !slices.Contains(mfaTypes, c.MFA.Type):
+		v.addf(at(p, "mfa", "type"), "%s: mfa type %q must be one of %s", label, c.MFA.Type, strings.Join(mfaTypes, ", "))
+	case c.Action == ChangeEnableMFADevice && c.MFA.Serial != "":
+		if msg := checkSerial(c.MFA.Type, c.MFA.Serial); msg != "" {
+			v.addf(at(p, "mfa", "serial"), "%s: %s", label, msg)
+		}
+	}
 }
 
 // SplitRole splits an audit role reference into its IAM path and name:
@@ -607,6 +660,9 @@ func (v *validator) knobs(k *Knobs) {
 	}
 	if k.PageCap < 0 {
 		v.addf(at(p, "page_cap"), "knobs: page_cap %d must be 0 (no cap) or more", k.PageCap)
+	}
+	if k.CloudTrailDelay.Duration < 0 {
+		v.addf(at(p, "cloudtrail_delay"), "knobs: cloudtrail_delay %s must be 0 (at once) or more", k.CloudTrailDelay.Duration)
 	}
 	for i, f := range k.Faults {
 		q := at(p, "faults", i)
