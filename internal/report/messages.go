@@ -13,6 +13,7 @@ import (
 type Messages struct {
 	Lang    string
 	summary summaryWords
+	html    htmlWords // the HTML report's words (html_words.go)
 
 	// CSV values.
 	PasswordConfigured    string
@@ -44,7 +45,7 @@ type Messages struct {
 }
 
 var english = Messages{
-	Lang: "en", summary: summaryEN,
+	Lang: "en", summary: summaryEN, html: htmlEN,
 	Hour: "hour", Hours: "hours", Minute: "minute", Minutes: "minutes", Day: "day", Days: "days",
 	DemoServed:            "Demo Organization %q served by the sandbox at %s",
 	DemoTook:              "Demo audit took %s. Outputs are in %s",
@@ -74,7 +75,7 @@ var english = Messages{
 }
 
 var spanish = Messages{
-	Lang: "es", summary: summaryES,
+	Lang: "es", summary: summaryES, html: htmlES,
 	Hour: "hora", Hours: "horas", Minute: "minuto", Minutes: "minutos", Day: "día", Days: "días",
 	DemoServed:            "Organización de demostración %q servida por el sandbox en %s",
 	DemoTook:              "La auditoría de demostración tardó %s. Los resultados están en %s",
