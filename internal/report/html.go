@@ -115,25 +115,21 @@ type HTMLReport struct {
 }
 
 type htmlSummary struct {
-	Risk                   htmlRisk
-	SeedRisk               htmlRisk
-	Formula                string
-	Phase1, Phase2         htmlPhase
-	MFA                    string
-	MFASub                 string
-	MFAUnknown             bool
-	Counts                 []htmlCount
-	KeyAges, MFAChart      template.HTML
-	SeverityChart          template.HTML
-	RiskChart              template.HTML
-	KeysNote, RiskMore     string
-	KeysTotal              string
-	UnknownNote, Uneval    string
-	AccountsLine, Audited  string
-	AuditedN, AccountsN    int
-	NotAuditedN, SkippedN  int
-	NotReachedN, PartialN  int
-	OpenFindings, NewCount int
+	Risk, SeedRisk           htmlRisk
+	Formula                  string
+	Phase1, Phase2           htmlPhase
+	MFA, MFASub              string
+	MFAUnknown               bool
+	Counts                   []htmlCount
+	KeyAges, MFAChart        template.HTML
+	SeverityChart, RiskChart template.HTML
+	KeysNote, RiskMore       string
+	KeysTotal                string
+	UnknownNote, Uneval      string
+	AuditedN, AccountsN      int
+	NotAuditedN, SkippedN    int
+	NotReachedN, PartialN    int
+	OpenFindings             int
 }
 
 // htmlRisk is a risk score: Value is empty when unknown, and Text then says the
@@ -178,14 +174,14 @@ type htmlKV struct{ K, V string }
 
 type htmlAccount struct {
 	Anchor, ID, Name, OUPath, Email, Status, StatusLabel, Reason, AuditedAs string
-	Risk                                                                     htmlRisk
-	Audited                                                                  bool
-	Counts                                                                   []htmlCount
-	Facts                                                                    []htmlKV
-	Unknown, Uneval                                                          string
-	Users                                                                    []htmlUser
-	UsersTotal                                                               int
-	UsersNote                                                                string
+	Risk                                                                    htmlRisk
+	Audited                                                                 bool
+	Counts                                                                  []htmlCount
+	Facts                                                                   []htmlKV
+	Unknown, Uneval                                                         string
+	Users                                                                   []htmlUser
+	UsersTotal                                                              int
+	UsersNote                                                               string
 }
 
 type htmlUser struct {
@@ -383,6 +379,9 @@ func htmlOrgSummary(o *outcome.Outcome, m Messages, opts HTMLOptions) (htmlSumma
 	case org.MFACoverage == nil:
 		s.MFA, s.MFAUnknown = wd.Unknown, true
 		s.MFASub = fmt.Sprintf(w.UnknownNote, strings.Join(org.UnknownSections, ", "))
+		if org.Accounts > 0 {
+			s.MFASub += " " + fmt.Sprintf(w.MFAKnown, org.Accounts, org.ConsoleUsersWithMFA, org.ConsoleUsers)
+		}
 	case org.ConsoleUsers == 0:
 		s.MFA, s.MFASub = fmt.Sprintf("%.0f%%", *org.MFACoverage), w.MFANoConsole
 	case org.ConsoleUsers == 1:

@@ -385,14 +385,14 @@ func TestHTMLFindingStates(t *testing.T) {
 func TestHTMLCleanKeepsText(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"alice":            "alice",
-		"a\nb\tc":          "a b c",
-		"x\u202Ey":         "x\uFFFDy",
-		"\u2067rtl\u2069":  "\uFFFDrtl\uFFFD",
-		hostile.rtl:        hostile.rtl,
-		"<b>":              "<b>", // escaping is html/template's
-		"line\u2028sep":    "line sep",
-		"zero\u200Bwidth":  "zero\u200Bwidth",
+		"alice":             "alice",
+		"a\nb\tc":           "a b c",
+		"x\u202Ey":          "x\uFFFDy",
+		"\u2067rtl\u2069":   "\uFFFDrtl\uFFFD",
+		hostile.rtl:         hostile.rtl,
+		"<b>":               "<b>", // escaping is html/template's
+		"line\u2028sep":     "line sep",
+		"zero\u200Bwidth":   "zero\u200Bwidth",
 		"nul\x00del\x7fend": "nul\uFFFDdel\uFFFDend",
 	} {
 		if got := clean(in); got != want {

@@ -4,22 +4,22 @@ package report
 // risk labels and maturity phases come from the summary's words (summaryWords), so
 // the page and the console say the same thing.
 type htmlWords struct {
-	Title, RunLabel, Organization, Partition, Started, Finished, Tool, Window, Files                 string
+	Title, RunLabel, Organization, Partition, Started, Finished, Tool, Window, Files                  string
 	Contents, Summary, NotAuditedTitle, FindingsTitle, AccountsTitle, TimelineTitle, GapsTitle        string
-	RiskScore, AtLeast, SeedRiskTitle, FormulaNote, MaturityTitle, MFATitle, FindingsTile     string
+	RiskScore, AtLeast, SeedRiskTitle, FormulaNote, MaturityTitle, MFATitle, FindingsTile             string
 	MFAOf, MFAOfOne, MFANoConsole, WithMFA, WithoutMFA, KeyAgesTitle, KeyAgesUnknown                  string
 	Age0To90, Age91To180, Age181To365, AgeOver365, KeysTotal, SeverityChart, RiskChart, RiskChartMore string
-	UnknownNote, Unevaluated                                                                          string
+	UnknownNote, Unevaluated, MFAKnown                                                                string
 	NotAuditedNone, Account, AccountID, Status, Reason, State                                         string
 	StatusAudited, StatusPartial, StatusNotAudited, StatusSkipped, StatusNotReached                   string
-	FindingsCounts, FilterSeverity, FilterAccount, FilterCheck, FilterState, FilterSearch, All       string
+	FindingsCounts, FilterSeverity, FilterAccount, FilterCheck, FilterState, FilterSearch, All        string
 	Shown, NoScript, Severity, Subject, Check, Finding, EvidenceFix, Commands, SuppressedBecause      string
 	Expires, More, StateNew, StateOpen, StateSuppressed, StateResolved                                string
-	Users, ConsoleUsers, ActiveKeys, KeysOverRotation, Events, AuditedAs, OU, NoUsers, UsersCapped   string
+	Users, ConsoleUsers, ActiveKeys, KeysOverRotation, Events, AuditedAs, OU, NoUsers, UsersCapped    string
 	UserFindings, UserNoFindings, ARN, Created, Console, LastSignIn, MFA, Groups, Policies, Tags      string
 	Keys, KeyID, KeyStatus, KeyAge, LastUsed, Service, Region, NoKeys, UserEvents, NoEvents           string
 	Yes, No, Never, NeverUsed, NotApplicable, None, MFAOnTypeUnknown, IDUnknown, DaysN                string
-	EventTime, EventName, EventBy, EventSource, EventResources, EventError, EventsCapped, EventsNone string
+	EventTime, EventName, EventBy, EventSource, EventResources, EventError, EventsCapped, EventsNone  string
 	EventsUnknown, TimelineChart, GapSection, GapSubject, GapOperation, GapError, GapMessage          string
 	GapsNone, GapsCapped, Organizationwide, Footer                                                    string
 }
@@ -27,7 +27,7 @@ type htmlWords struct {
 var htmlEN = htmlWords{
 	Title: "IAM audit report", RunLabel: "Run", Organization: "Organization", Partition: "partition",
 	Started: "started", Finished: "finished", Tool: "tool", Window: "CloudTrail window",
-	Files: "Files of this run, beside this page:",
+	Files:    "Files of this run, beside this page:",
 	Contents: "Contents", Summary: "Organization summary", NotAuditedTitle: "Accounts not audited",
 	FindingsTitle: "Findings", AccountsTitle: "Accounts", TimelineTitle: "CloudTrail timeline", GapsTitle: "Data that could not be collected",
 	RiskScore: "Risk score", AtLeast: "at least %d/100: data is incomplete",
@@ -39,12 +39,13 @@ var htmlEN = htmlWords{
 	Age0To90: "0–90 days", Age91To180: "91–180 days", Age181To365: "181–365 days", AgeOver365: "over 365 days",
 	KeysTotal: "%d active keys", SeverityChart: "Open findings by severity", RiskChart: "Risk by account",
 	RiskChartMore: "The %d accounts with the highest risk of %d; every account has a card below.",
-	UnknownNote: "Incomplete data: %s.", Unevaluated: "Checks that could not look at everything: %s.",
+	UnknownNote:   "Incomplete data: %s.", Unevaluated: "Checks that could not look at everything: %s.",
+	MFAKnown:       "As far as known, in the %d accounts audited: %d of %d console users have MFA.",
 	NotAuditedNone: "Every ACTIVE account was audited.", Account: "Account", AccountID: "Account id", Status: "Status", Reason: "Why", State: "State",
 	StatusAudited: "audited", StatusPartial: "audited, with gaps", StatusNotAudited: "not audited", StatusSkipped: "skipped (not ACTIVE)",
 	StatusNotReached: "not reached (the run was interrupted first)",
-	FindingsCounts: "%d open findings (%d new), %d suppressed, %d resolved since the previous run.",
-	FilterSeverity: "Severity", FilterAccount: "Account", FilterCheck: "Check", FilterState: "State", FilterSearch: "Search", All: "all",
+	FindingsCounts:   "%d open findings (%d new), %d suppressed, %d resolved since the previous run.",
+	FilterSeverity:   "Severity", FilterAccount: "Account", FilterCheck: "Check", FilterState: "State", FilterSearch: "Search", All: "all",
 	Shown:    "{n} of {total} findings shown",
 	NoScript: "Scripts are off: the table lists every finding, most severe first; filtering and sorting need scripts.",
 	Severity: "Severity", Subject: "Subject", Check: "Check", Finding: "Finding", EvidenceFix: "evidence and fix",
@@ -73,7 +74,7 @@ var htmlEN = htmlWords{
 var htmlES = htmlWords{
 	Title: "Informe de auditoría de IAM", RunLabel: "Ejecución", Organization: "Organización", Partition: "partición",
 	Started: "inicio", Finished: "fin", Tool: "herramienta", Window: "ventana de CloudTrail",
-	Files: "Archivos de esta ejecución, junto a esta página:",
+	Files:    "Archivos de esta ejecución, junto a esta página:",
 	Contents: "Contenido", Summary: "Resumen de la organización", NotAuditedTitle: "Cuentas no auditadas",
 	FindingsTitle: "Hallazgos", AccountsTitle: "Cuentas", TimelineTitle: "Cronología de CloudTrail", GapsTitle: "Datos que no se pudieron recopilar",
 	RiskScore: "Puntuación de riesgo", AtLeast: "al menos %d/100: datos incompletos",
@@ -85,12 +86,13 @@ var htmlES = htmlWords{
 	Age0To90: "0–90 días", Age91To180: "91–180 días", Age181To365: "181–365 días", AgeOver365: "más de 365 días",
 	KeysTotal: "%d access keys activas", SeverityChart: "Hallazgos abiertos por severidad", RiskChart: "Riesgo por cuenta",
 	RiskChartMore: "Las %d cuentas de mayor riesgo de %d; cada cuenta tiene su ficha abajo.",
-	UnknownNote: "Datos incompletos: %s.", Unevaluated: "Comprobaciones que no pudieron verlo todo: %s.",
+	UnknownNote:   "Datos incompletos: %s.", Unevaluated: "Comprobaciones que no pudieron verlo todo: %s.",
+	MFAKnown:       "Hasta donde se sabe, en las %d cuentas auditadas: %d de %d usuarios de consola tienen MFA.",
 	NotAuditedNone: "Todas las cuentas ACTIVE fueron auditadas.", Account: "Cuenta", AccountID: "Id de cuenta", Status: "Estado", Reason: "Motivo", State: "Estado",
 	StatusAudited: "auditada", StatusPartial: "auditada, con vacíos", StatusNotAudited: "no auditada", StatusSkipped: "omitida (no ACTIVE)",
 	StatusNotReached: "no alcanzada (la ejecución se interrumpió antes)",
-	FindingsCounts: "%d hallazgos abiertos (%d nuevos), %d suprimidos, %d resueltos desde la ejecución anterior.",
-	FilterSeverity: "Severidad", FilterAccount: "Cuenta", FilterCheck: "Comprobación", FilterState: "Estado", FilterSearch: "Buscar", All: "todos",
+	FindingsCounts:   "%d hallazgos abiertos (%d nuevos), %d suprimidos, %d resueltos desde la ejecución anterior.",
+	FilterSeverity:   "Severidad", FilterAccount: "Cuenta", FilterCheck: "Comprobación", FilterState: "Estado", FilterSearch: "Buscar", All: "todos",
 	Shown:    "{n} de {total} hallazgos mostrados",
 	NoScript: "Los scripts están desactivados: la tabla lista todos los hallazgos, los más graves primero; filtrar y ordenar necesita scripts.",
 	Severity: "Severidad", Subject: "Sujeto", Check: "Comprobación", Finding: "Hallazgo", EvidenceFix: "evidencia y corrección",
