@@ -455,7 +455,11 @@ func htmlOrgSummary(o *outcome.Outcome, m Messages, opts HTMLOptions) (htmlSumma
 	}
 	var risk []ChartBar
 	for _, a := range scored {
-		b := ChartBar{Label: clean(accountLabel(a.AccountName, a.AccountID)), Value: riskOf(a), Href: "#" + accountAnchor(a.AccountID)}
+		name := a.AccountName
+		if name == "" {
+			name = a.AccountID
+		}
+		b := ChartBar{Label: clean(name), Value: riskOf(a), Href: "#" + accountAnchor(a.AccountID)}
 		if a.Risk == nil {
 			b.Unknown, b.Class = true, "risk-unknown"
 			b.Text = fmt.Sprintf("%s (≥ %d)", wd.Unknown, a.RiskAtLeast)

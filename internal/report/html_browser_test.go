@@ -239,6 +239,19 @@ func screenshot(t testing.TB, ctx context.Context, path string, full bool) {
 	t.Logf("screenshot: %s", path)
 }
 
+// elementShot saves a screenshot of one element (the README's pictures).
+func elementShot(t testing.TB, ctx context.Context, sel, path string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("screenshot of %s: %v", sel, err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
 // auditScenario audits a scenario through the sandbox, as `iamaudit demo` does,
 // and returns the outcome with its files written in dir.
 func auditScenario(t testing.TB, sc *scenario.Scenario, dir string) *outcome.Outcome {
@@ -393,6 +406,9 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		}
 		setFilter(t, "f-severity", "critical")
 		screenshot(t, ctx, filepath.Join(shots, "findings-critical.png"), false)
+		if report.Update() {
+			elementShot(t, ctx, "#findings", filepath.Join("..", "..", "docs", "html-report-findings.png"))
+		}
 		setFilter(t, "f-severity", "")
 		if n := visible(t); n != total {
 			t.Errorf("%d rows after clearing the filter, want %d", n, total)
@@ -567,7 +583,7 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		screenshot(t, ctx, filepath.Join(shots, "report-top.png"), false)
 		screenshot(t, ctx, filepath.Join(shots, "report-full.png"), true)
 		if report.Update() {
-			screenshot(t, ctx, filepath.Join("..", "..", "docs", "html-report.png"), false)
+			elementShot(t, ctx, "#summary", filepath.Join("..", "..", "docs", "html-report.png"))
 		}
 		w2.check(t, ctx)
 	})

@@ -42,6 +42,7 @@ type Messages struct {
 	StaleReport                             string // account name, age (report.Age)
 	Hour, Hours, Minute, Minutes, Day, Days string
 	DemoServed, DemoTook, DemoNext          string
+	DemoHTML                                string // file:// URL of the HTML report
 }
 
 var english = Messages{
@@ -50,6 +51,7 @@ var english = Messages{
 	DemoServed:            "Demo Organization %q served by the sandbox at %s",
 	DemoTook:              "Demo audit took %s. Outputs are in %s",
 	DemoNext:              "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
+	DemoHTML:              "Open the HTML report in a browser (it needs no network): %s",
 	PasswordConfigured:    "Configured",
 	PasswordNotConfigured: "Not configured",
 	PasswordNever:         "Never",
@@ -80,6 +82,7 @@ var spanish = Messages{
 	DemoServed:            "Organización de demostración %q servida por el sandbox en %s",
 	DemoTook:              "La auditoría de demostración tardó %s. Los resultados están en %s",
 	DemoNext:              "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
+	DemoHTML:              "Abra el informe HTML en un navegador (no necesita red): %s",
 	PasswordConfigured:    "Configurada",
 	PasswordNotConfigured: "No configurada",
 	PasswordNever:         "Nunca",
