@@ -41,14 +41,14 @@ var htmlFormat = Format{
 const (
 	// DefaultHTMLMaxFindings rows of the findings table, most severe first (open,
 	// then suppressed, then resolved); the findings CSV has every finding.
-	DefaultHTMLMaxFindings = 5000
+	DefaultHTMLMaxFindings = 2000
 	// DefaultHTMLMaxUserDetails users get a detail panel (collapsed): every user
 	// when the run has no more, else those with the most severe findings. The JSON
 	// file has every user.
-	DefaultHTMLMaxUserDetails = 2000
+	DefaultHTMLMaxUserDetails = 500
 	// DefaultHTMLMaxEvents rows of the CloudTrail table, most recent first (the
 	// chart counts every event); the events CSV has them all.
-	DefaultHTMLMaxEvents = 1000
+	DefaultHTMLMaxEvents = 500
 	// DefaultHTMLMaxGaps rows of the gaps table; the JSON file has every gap.
 	DefaultHTMLMaxGaps = 1000
 	// DefaultHTMLMaxRiskBars accounts in the risk chart, highest risk first.
@@ -246,14 +246,18 @@ func NewHTMLReport(o *outcome.Outcome, m Messages, opts HTMLOptions) (*HTMLRepor
 	}
 	r.Footer = fmt.Sprintf(w.Footer, clean(inv.Tool), clean(inv.Version))
 
-	byUser := findingsByUser(o.Findings)
+	// Sorted once (most severe first): sorting is most of the time a large
+	// Organization's page takes to build.
+	open, sup := split(o.Findings)
+	byUser := findingsByUser(slices.Concat(open, sup))
 	details := detailedUsers(inv, byUser, opts.MaxUserDetails)
 	var err error
 	if r.Summary, err = htmlOrgSummary(o, m, opts); err != nil {
 		return nil, err
 	}
+	r.Summary.OpenFindings = len(open)
 	r.NotAudited = htmlNotAudited(inv, w)
-	r.Findings = htmlFindingsTable(o, m, opts)
+	r.Findings = htmlFindingsTable(o, open, sup, m, opts)
 	r.Accounts = htmlAccounts(o, m, byUser, details)
 	if r.Timeline, err = htmlEvents(inv, w, wd, opts); err != nil {
 		return nil, err
@@ -472,8 +476,6 @@ func htmlOrgSummary(o *outcome.Outcome, m Messages, opts HTMLOptions) (htmlSumma
 	if s.RiskChart, err = (Chart{ID: "chart-risk", Title: w.RiskChart, Max: 100, Bars: risk}).SVG(); err != nil {
 		return s, err
 	}
-	open, _ := split(o.Findings)
-	s.OpenFindings = len(open)
 	return s, nil
 }
 
@@ -568,9 +570,10 @@ func htmlFindingOf(w htmlWords, wd summaryWords, f checks.Finding) htmlFinding {
 	return h
 }
 
-func htmlFindingsTable(o *outcome.Outcome, m Messages, opts HTMLOptions) htmlFindings {
+// htmlFindingsTable is the findings table: open, suppressed (each as split sorts
+// them) and resolved findings.
+func htmlFindingsTable(o *outcome.Outcome, open, sup []checks.Finding, m Messages, opts HTMLOptions) htmlFindings {
 	w, wd := m.html, m.summary
-	open, sup := split(o.Findings)
 	resolved := append([]checks.Finding(nil), o.Resolved...)
 	checks.Sort(resolved)
 	all := slices.Concat(open, sup, resolved)
@@ -617,12 +620,10 @@ func htmlFindingsTable(o *outcome.Outcome, m Messages, opts HTMLOptions) htmlFin
 
 type userKey struct{ account, user string }
 
-// findingsByUser groups the findings about users (suppressed ones too), in Sort order.
+// findingsByUser groups the findings about users, in the order given.
 func findingsByUser(fs []checks.Finding) map[userKey][]checks.Finding {
-	sorted := append([]checks.Finding(nil), fs...)
-	checks.Sort(sorted)
 	out := map[userKey][]checks.Finding{}
-	for _, f := range sorted {
+	for _, f := range fs {
 		if f.User != "" {
 			k := userKey{f.AccountID, f.User}
 			out[k] = append(out[k], f)
