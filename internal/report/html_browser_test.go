@@ -323,6 +323,7 @@ func riskWords(s score.Score) string {
 // values, nothing runs that should not, and it works with scripts off too.
 func TestHTMLReportInBrowser(t *testing.T) {
 	t.Parallel()
+	chromiumPath(t) // before the audit: fail or skip at once without Chromium
 	dir := t.TempDir()
 	o := auditScenario(t, scenario.Demo(), dir)
 	file := htmlFile(t, o)
@@ -667,6 +668,7 @@ accounts:
 // their column, and the names read as written (bidi controls shown as U+FFFD).
 func TestHTMLReportHostileNamesInBrowser(t *testing.T) {
 	t.Parallel()
+	chromiumPath(t)
 	sc, err := scenario.Parse("hostile.yaml", []byte(hostileScenario))
 	if err != nil {
 		t.Fatal(err)
