@@ -168,6 +168,8 @@ type htmlFinding struct {
 	Evidence                                                  []htmlKV
 	Commands                                                  []string
 	References                                                string
+	// rawAccount and rawUser are the finding's account id and user as collected.
+	rawAccount, rawUser string
 }
 
 type htmlKV struct{ K, V string }
@@ -259,6 +261,14 @@ func NewHTMLReport(o *outcome.Outcome, m Messages, opts HTMLOptions) (*HTMLRepor
 	r.NotAudited = htmlNotAudited(inv, w)
 	r.Findings = htmlFindingsTable(o, open, sup, m, opts)
 	r.Accounts = htmlAccounts(o, m, byUser, details)
+	// A finding links to its user's detail only when the page has it (not for the
+	// root user, nor for users beyond MaxUserDetails).
+	for i := range r.Findings.Rows {
+		f := &r.Findings.Rows[i]
+		if f.UserAnchor != "" && !details[userKey{f.rawAccount, f.rawUser}] {
+			f.UserAnchor = ""
+		}
+	}
 	if r.Timeline, err = htmlEvents(inv, w, wd, opts); err != nil {
 		return nil, err
 	}
@@ -545,8 +555,13 @@ func htmlFindingOf(w htmlWords, wd summaryWords, f checks.Finding) htmlFinding {
 		Subject: clean(subject(f)), CheckID: clean(f.CheckID), Title: clean(f.Title), Message: clean(f.Message),
 		State: clean(f.State), StateLabel: stateLabel(w, f.State), Workflow: clean(f.Remediation.Workflow),
 	}
-	if f.User != "" {
-		h.UserAnchor = userAnchor(f.AccountID, f.User)
+	switch f.ResourceType {
+	case checks.ResourceRoot, checks.ResourceRootAccessKey:
+		h.Subject = "root"
+	default:
+		if f.User != "" {
+			h.UserAnchor, h.rawAccount, h.rawUser = userAnchor(f.AccountID, f.User), f.AccountID, f.User
+		}
 	}
 	if f.Suppressed {
 		h.Suppression = fmt.Sprintf(w.SuppressedBecause, clean(f.SuppressionReason))
@@ -751,9 +766,11 @@ func htmlAccounts(o *outcome.Outcome, m Messages, byUser map[userKey][]checks.Fi
 			if eventsUnknown(a) {
 				events = "≥ " + events + " (" + wd.Unknown + ")"
 			}
+			rootMFA, rootKeys := htmlRoot(a, w, wd)
 			h.Facts = []htmlKV{
 				{w.Users, strconv.Itoa(s.Users)}, {w.ConsoleUsers, strconv.Itoa(s.ConsoleUsers)}, {w.MFATitle, cov},
 				{w.ActiveKeys, keys}, {fmt.Sprintf(w.KeysOverRotation, o.Scores.KeyRotationDays), old}, {w.Events, events},
+				{w.RootMFA, rootMFA}, {w.RootKeys, rootKeys},
 			}
 			if len(s.UnknownSections) > 0 {
 				h.Unknown = fmt.Sprintf(w.UnknownNote, strings.Join(s.UnknownSections, ", "))
@@ -776,6 +793,36 @@ func htmlAccounts(o *outcome.Outcome, m Messages, byUser map[userKey][]checks.Fi
 		out = append(out, h)
 	}
 	return out
+}
+
+// htmlRoot describes the root user's MFA and active access keys; unknown when the
+// root user or the credential report could not be read.
+func htmlRoot(a *inventory.Account, w htmlWords, wd summaryWords) (mfa, keys string) {
+	unknown := a.Root == nil
+	for _, g := range a.Gaps {
+		if g.Section == "root" || g.Section == "credential_report" {
+			unknown = true
+		}
+	}
+	if unknown {
+		return wd.Unknown, wd.Unknown
+	}
+	r := a.Root
+	switch {
+	case r.MFAType == inventory.MFAVirtual || r.MFAType == inventory.MFAHardware:
+		mfa = strings.ToLower(r.MFAType)
+	case r.MFAActive:
+		mfa = w.MFAOnTypeUnknown
+	default:
+		mfa = w.None
+	}
+	n := 0
+	for _, k := range r.AccessKeys {
+		if k.Active {
+			n++
+		}
+	}
+	return mfa, strconv.Itoa(n)
 }
 
 func htmlUserOf(o *outcome.Outcome, m Messages, a *inventory.Account, u inventory.User, fs []checks.Finding) htmlUser {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -382,6 +383,13 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		eval[bool](t, ctx, fmt.Sprintf(`(() => { const s = document.getElementById(%q); s.value = %q; s.dispatchEvent(new Event("change")); return true; })()`, id, value))
 	}
 
+	t.Run("links", func(t *testing.T) {
+		dead := eval[[]string](t, ctx, `[...document.querySelectorAll('a[href^="#"]')].filter(a => !document.getElementById(a.getAttribute("href").slice(1))).map(a => a.getAttribute("href") + " " + a.textContent)`)
+		if len(dead) > 0 {
+			t.Errorf("links to nothing: %v", dead)
+		}
+	})
+
 	t.Run("filter by severity", func(t *testing.T) {
 		if n := visible(t); n != total {
 			t.Fatalf("%d rows shown before filtering, want %d", n, total)
@@ -568,6 +576,10 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		}
 		if !bytes.HasPrefix(pdf.Data, []byte("%PDF")) {
 			t.Errorf("printing gave no PDF")
+		}
+		// Every account starts a page, after the summary's.
+		if pages := len(regexp.MustCompile(`/Type\s*/Page[^s]`).FindAll(pdf.Data, -1)); pages < len(o.Inventory.Accounts)+1 {
+			t.Errorf("printed on %d pages, want at least one per account (%d) and the summary", pages, len(o.Inventory.Accounts))
 		}
 		if err := os.WriteFile(filepath.Join(shots, "report.pdf"), pdf.Data, 0o644); err != nil {
 			t.Fatal(err)

@@ -226,6 +226,33 @@ func TestHTMLEscapesHostileValues(t *testing.T) {
 	}
 }
 
+// linksResolve fails for a link of the page to an element it does not have.
+func linksResolve(t *testing.T, doc *html.Node) {
+	t.Helper()
+	ids := map[string]bool{}
+	var links []string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			if id := attr(n, "id"); id != "" {
+				ids[id] = true
+			}
+			if h := attr(n, "href"); strings.HasPrefix(h, "#") {
+				links = append(links, h[1:])
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	for _, l := range links {
+		if !ids[l] {
+			t.Errorf("link to #%s, which the page does not have", l)
+		}
+	}
+}
+
 func byID(n *html.Node, id string) *html.Node {
 	if n.Type == html.ElementNode && attr(n, "id") == id {
 		return n
@@ -274,6 +301,7 @@ func TestHTMLUnknownIsUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	linksResolve(t, doc)
 	bob := byID(doc, userAnchor("666666666666", "bob"))
 	if bob == nil {
 		t.Fatal("no detail for bob")
@@ -343,6 +371,7 @@ func TestHTMLCaps(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
+	linksResolve(t, doc)
 	details := 0
 	eachElement(doc, "details", func(n *html.Node) {
 		if strings.Contains(attr(n, "class"), "user") {

@@ -21,7 +21,7 @@ type htmlWords struct {
 	Yes, No, Never, NeverUsed, NotApplicable, None, MFAOnTypeUnknown, IDUnknown, DaysN                string
 	EventTime, EventName, EventBy, EventSource, EventResources, EventError, EventsCapped, EventsNone  string
 	EventsUnknown, TimelineChart, GapSection, GapSubject, GapOperation, GapError, GapMessage          string
-	GapsNone, GapsCapped, Organizationwide, Footer                                                    string
+	RootMFA, RootKeys, GapsNone, GapsCapped, Organizationwide, Footer                                 string
 }
 
 var htmlEN = htmlWords{
@@ -68,6 +68,7 @@ var htmlEN = htmlWords{
 	TimelineChart: "IAM events per day",
 	GapSection:    "Section", GapSubject: "Subject", GapOperation: "Operation", GapError: "Error", GapMessage: "Message",
 	GapsNone: "Nothing is missing.", GapsCapped: "The first %d of %d gaps; every gap is in %s.",
+	RootMFA: "root MFA", RootKeys: "root access keys",
 	Organizationwide: "Organization", Footer: "Written by %s %s. This page needs no network: everything it shows is in this one file.",
 }
 
@@ -115,5 +116,6 @@ var htmlES = htmlWords{
 	TimelineChart: "Eventos de IAM por día",
 	GapSection:    "Sección", GapSubject: "Sujeto", GapOperation: "Operación", GapError: "Error", GapMessage: "Mensaje",
 	GapsNone: "No falta nada.", GapsCapped: "Los primeros %d de %d vacíos; todos están en %s.",
+	RootMFA: "MFA de root", RootKeys: "access keys de root",
 	Organizationwide: "Organización", Footer: "Escrito por %s %s. Esta página no necesita red: todo lo que muestra está en este único archivo.",
 }
