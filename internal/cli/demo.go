@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 
+	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/outdir"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
@@ -95,17 +98,40 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	aopts.Clock = clock
 	fmt.Fprintf(streams.Out, msgs.DemoServed+"\n\n", sc.Name, srv.URL())
 	start := time.Now()
-	err = runAndExit(ctx, cfg, aopts)
+	o, err := runOutcome(ctx, cfg, aopts)
 	var ec *ExitCodeError
 	if err != nil && !errors.As(err, &ec) {
 		return err // nothing was written: say only what went wrong
 	}
 	fmt.Fprintf(streams.Out, "\n"+msgs.DemoTook+"\n", time.Since(start).Round(time.Millisecond), opts.OutputDir+string(os.PathSeparator))
+	if u := htmlReportURL(o); u != "" {
+		fmt.Fprintf(streams.Out, msgs.DemoHTML+"\n", u)
+	}
 	fmt.Fprintln(streams.Out, msgs.DemoNext)
 	if ec != nil && ec.Code == ExitIncomplete && ctx.Err() == nil {
 		return nil // expected: the demo Organization has an account without the audit role
 	}
 	return err
+}
+
+// htmlReportURL is the file:// URL of the run's HTML report, "" when it was not
+// written (--format without html).
+func htmlReportURL(o *outcome.Outcome) string {
+	if o == nil {
+		return ""
+	}
+	want := report.HTMLReportName(o.Inventory.RunID)
+	for _, f := range o.Files {
+		if filepath.Base(f) != want {
+			continue
+		}
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return ""
+		}
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	}
+	return ""
 }
 
 // sandboxConfig is an SDK configuration for a sandbox: its endpoint and the

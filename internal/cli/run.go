@@ -15,6 +15,7 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/audit"
 	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/report"
 )
 
@@ -223,13 +224,25 @@ func runAudit(ctx context.Context, opts *RunOptions) error {
 
 // runAndExit runs the audit and turns its result into the documented exit code.
 func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error {
+	_, err := runOutcome(ctx, cfg, aopts)
+	return err
+}
+
+// runOutcome is runAndExit that also returns the outcome (nil when nothing was
+// written), for `demo` to name its files.
+func runOutcome(ctx context.Context, cfg aws.Config, aopts audit.Options) (*outcome.Outcome, error) {
 	o, err := audit.Run(ctx, cfg, aopts)
 	if errors.Is(err, audit.ErrEmptySelection) {
-		return &UsageError{Err: err}
+		return nil, &UsageError{Err: err}
 	}
 	if err != nil {
-		return err
+		return o, err
 	}
+	return o, exitFor(ctx, o, aopts)
+}
+
+// exitFor is the documented exit code of a run that wrote its outputs.
+func exitFor(ctx context.Context, o *outcome.Outcome, aopts audit.Options) error {
 	if ctx.Err() != nil {
 		return &ExitCodeError{Code: ExitIncomplete, Msg: "interrupted: the outputs hold what was collected until then"}
 	}

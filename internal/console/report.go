@@ -41,6 +41,7 @@ func Files(out io.Writer, o *outcome.Outcome, dir string, msgs report.Messages) 
 	line(msgs.InventoryExported, name(report.JSONReportName))
 	line(msgs.FindingsExported, name(report.FindingsReportName))
 	line(msgs.SummaryExported, name(report.MarkdownReportName))
+	line(msgs.HTMLExported, name(report.HTMLReportName))
 	for _, a := range inv.Accounts {
 		if cr := a.CredentialReport; cr != nil && !cr.FreshKeyData && time.Duration(cr.AgeSeconds)*time.Second >= staleReportNote {
 			fmt.Fprintf(out, msgs.StaleReport+"\n", a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))

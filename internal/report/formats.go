@@ -29,6 +29,7 @@ var formats = []Format{
 	jsonFormat,
 	findingsCSVFormat,
 	markdownFormat,
+	htmlFormat,
 }
 
 // Formats returns every registered format, in order.

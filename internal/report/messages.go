@@ -13,6 +13,7 @@ import (
 type Messages struct {
 	Lang    string
 	summary summaryWords
+	html    htmlWords // the HTML report's words (html_words.go)
 
 	// CSV values.
 	PasswordConfigured    string
@@ -32,6 +33,7 @@ type Messages struct {
 	InventoryExported string // file
 	FindingsExported  string // file
 	SummaryExported   string // file
+	HTMLExported      string // file
 	NotReachedHeader  string // count
 	NotAuditedHeader  string // count
 	NotAuditedLine    string // name, id, reason
@@ -49,14 +51,16 @@ type Messages struct {
 	ReusedMoreUsers                         string // list, number left out
 	Hour, Hours, Minute, Minutes, Day, Days string
 	DemoServed, DemoTook, DemoNext          string
+	DemoHTML                                string // file:// URL of the HTML report
 }
 
 var english = Messages{
-	Lang: "en", summary: summaryEN,
+	Lang: "en", summary: summaryEN, html: htmlEN,
 	Hour: "hour", Hours: "hours", Minute: "minute", Minutes: "minutes", Day: "day", Days: "days",
 	DemoServed:            "Demo Organization %q served by the sandbox at %s",
 	DemoTook:              "Demo audit took %s. Outputs are in %s",
 	DemoNext:              "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
+	DemoHTML:              "Open the HTML report in a browser (it needs no network): %s",
 	PasswordConfigured:    "Configured",
 	PasswordNotConfigured: "Not configured",
 	PasswordNever:         "Never",
@@ -72,6 +76,7 @@ var english = Messages{
 	InventoryExported:     "Inventory exported: %s",
 	FindingsExported:      "Findings exported: %s",
 	SummaryExported:       "Summary exported: %s",
+	HTMLExported:          "HTML report exported: %s",
 	NotReachedHeader:      "Accounts not reached (the run was interrupted first): %d",
 	NotAuditedHeader:      "Accounts not audited: %d",
 	NotAuditedLine:        "  - %s (%s): %s",
@@ -89,11 +94,12 @@ var english = Messages{
 }
 
 var spanish = Messages{
-	Lang: "es", summary: summaryES,
+	Lang: "es", summary: summaryES, html: htmlES,
 	Hour: "hora", Hours: "horas", Minute: "minuto", Minutes: "minutos", Day: "día", Days: "días",
 	DemoServed:            "Organización de demostración %q servida por el sandbox en %s",
 	DemoTook:              "La auditoría de demostración tardó %s. Los resultados están en %s",
 	DemoNext:              "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
+	DemoHTML:              "Abra el informe HTML en un navegador (no necesita red): %s",
 	PasswordConfigured:    "Configurada",
 	PasswordNotConfigured: "No configurada",
 	PasswordNever:         "Nunca",
@@ -109,6 +115,7 @@ var spanish = Messages{
 	InventoryExported:     "Inventario exportado: %s",
 	FindingsExported:      "Hallazgos exportados: %s",
 	SummaryExported:       "Resumen exportado: %s",
+	HTMLExported:          "Reporte HTML exportado: %s",
 	NotReachedHeader:      "Cuentas no alcanzadas (la ejecución se interrumpió antes): %d",
 	NotAuditedHeader:      "Cuentas no auditadas: %d",
 	NotAuditedLine:        "  - %s (%s): %s",
