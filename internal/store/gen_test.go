@@ -62,7 +62,7 @@ func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
 			if ui%2 == 0 && !w.fixed[id+"/"+name] {
 				u.PasswordEnabled, u.PasswordLastUsed = true, &used
 			}
-			if ui%3 == 0 {
+			if ui%3 == 1 {
 				u.MFAActive = true
 				u.MFADevices = append(u.MFADevices, inventory.MFADevice{Serial: "arn:aws:iam::" + id + ":mfa/" + name, Type: inventory.MFAVirtual, EnabledAt: &created})
 			}

@@ -58,7 +58,9 @@ func (s *Store) provider() (*goose.Provider, error) {
 	}
 	opts := []goose.ProviderOption{goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true)}
 	if s.d.name == Postgres {
-		locker, err := lock.NewPostgresSessionLocker()
+		// Another process migrating holds the lock for a moment: look again every
+		// second, for up to five minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, err
 		}
