@@ -22,6 +22,9 @@ type world struct {
 	only    map[string]bool
 }
 
+// epoch anchors the synthetic CloudTrail events.
+var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func acctID(i int) string { return fmt.Sprintf("%012d", 100000000000+i) }
 
 // inventory builds the world's inventory as a run at now would collect it.
@@ -79,12 +82,18 @@ func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
 			}
 			a.Users = append(a.Users, u)
 		}
+		// CloudTrail events on a 20-day grid: runs whose 90-day windows overlap see
+		// the same events (same id, same time), as on AWS.
+		grid := 20 * 24 * time.Hour
+		last := epoch.Add(now.Sub(epoch) / grid * grid)
 		for ei := 0; ei < 5; ei++ {
-			e := inventory.Event{ID: fmt.Sprintf("ev-%s-%d", id, ei), Time: now.Add(-time.Duration(ei*20) * 24 * time.Hour),
-				Name: []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser"}[ei%3], Source: "iam.amazonaws.com",
+			at := last.Add(-time.Duration(ei) * grid)
+			k := int(at.Sub(epoch) / grid)
+			e := inventory.Event{ID: fmt.Sprintf("ev-%s-%d", id, k), Time: at,
+				Name: []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser"}[k%3], Source: "iam.amazonaws.com",
 				Username: "admin", Resources: []inventory.EventResource{{Type: "AWS::IAM::User", Name: "user001"}},
 				RequestParameters: map[string]any{"userName": "user001"}}
-			if ei == 4 {
+			if k%4 == 3 {
 				e.ErrorCode = "AccessDenied"
 			}
 			a.Events = append(a.Events, e)
