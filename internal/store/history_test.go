@@ -232,4 +232,3 @@ func TestBaselinePerAccount(t *testing.T) {
 		}
 	})
 }
-

@@ -275,4 +275,3 @@ func TestRunIDTakenGetsSuffix(t *testing.T) {
 		}
 	})
 }
-

@@ -169,4 +169,3 @@ func (s *pgServer) stop() {
 	}
 	os.RemoveAll(s.dir)
 }
-

@@ -117,4 +117,3 @@ func placeholders(n int) string {
 	}
 	return string(b)
 }
-

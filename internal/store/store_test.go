@@ -61,4 +61,3 @@ func firstDiff(a, b string) string {
 	}
 	return "lengths differ"
 }
-
