@@ -41,6 +41,8 @@ type Messages struct {
 	StaleReport                             string // account name, age (report.Age)
 	Hour, Hours, Minute, Minutes, Day, Days string
 	DemoServed, DemoTook, DemoNext          string
+	// DemoHistory: where the demo's runs are kept (the store) and how to list them.
+	DemoHistory string
 }
 
 var english = Messages{
@@ -49,6 +51,7 @@ var english = Messages{
 	DemoServed:            "Demo Organization %q served by the sandbox at %s",
 	DemoTook:              "Demo audit took %s. Outputs are in %s",
 	DemoNext:              "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
+	DemoHistory:           "The demo's runs are kept in %s: iamaudit history --db %s",
 	PasswordConfigured:    "Configured",
 	PasswordNotConfigured: "Not configured",
 	PasswordNever:         "Never",
@@ -79,6 +82,7 @@ var spanish = Messages{
 	DemoServed:            "Organización de demostración %q servida por el sandbox en %s",
 	DemoTook:              "La auditoría de demostración tardó %s. Los resultados están en %s",
 	DemoNext:              "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
+	DemoHistory:           "Las ejecuciones de la demostración se guardan en %s: iamaudit history --db %s",
 	PasswordConfigured:    "Configurada",
 	PasswordNotConfigured: "No configurada",
 	PasswordNever:         "Nunca",

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -169,9 +170,12 @@ func (s *Store) write(ctx context.Context, o *outcome.Outcome, runID string, ord
 	if settings.Suppressions == nil {
 		settings.Suppressions = []any{}
 	}
-	files := o.Files
-	if files == nil {
-		files = []string{}
+	files := []string{}
+	for _, f := range o.Files {
+		if abs, err := filepath.Abs(f); err == nil {
+			f = abs // the store is read from anywhere
+		}
+		files = append(files, f)
 	}
 	var id int64
 	err = tx.QueryRowContext(ctx, d.q(`INSERT INTO runs (run_id, run_order, command, source, tool, tool_version,
