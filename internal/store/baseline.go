@@ -140,11 +140,13 @@ type queryer interface {
 
 // findings reads findings rows (alias f) matching where, in position order.
 func (s *Store) findings(ctx context.Context, q queryer, where string, args ...any) ([]checks.Finding, error) {
-	rows, err := q.QueryContext(ctx, s.d.q(`SELECT f.finding_id, f.check_id, f.title, f.severity, f.account_id, f.account_name,
-		f.resource, f.resource_type, f.user_name, f.message, f.state, f.suppressed, f.suppression_reason,
-		f.suppression_expires, f.evidence, f.cis, f.security_hub, f.remediation_workflow, f.remediation_commands,
+	rows, err := q.QueryContext(ctx, s.d.q(`SELECT f.finding_id, f.check_id, COALESCE(f.title, c.title), f.severity,
+		f.account_id, f.account_name, f.resource, f.resource_type, f.user_name, f.message, f.state, f.suppressed,
+		f.suppression_reason, f.suppression_expires, f.evidence, COALESCE(f.cis, c.cis), COALESCE(f.security_hub, c.security_hub),
+		COALESCE(f.remediation_workflow, c.remediation_workflow), f.remediation_commands,
 		f.first_seen, f.last_seen, f.resolved_at, f.reopened
-		FROM findings f WHERE `+where+` ORDER BY f.run, f.position`), args...)
+		FROM findings f JOIN finding_checks c ON c.run = f.run AND c.check_id = f.check_id
+		WHERE `+where+` ORDER BY f.run, f.position`), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ type world struct {
 }
 
 // epoch anchors the synthetic CloudTrail events.
-var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+var epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func acctID(i int) string { return fmt.Sprintf("%012d", 100000000000+i) }
 
@@ -77,11 +77,18 @@ func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
 				}
 				u.AccessKeys = append(u.AccessKeys, k)
 			}
+			if ui == 0 {
+				u.InlinePolicies = []inventory.InlinePolicy{{Name: "s3-read", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`}}
+			}
 			if w.newKey == id+"/"+name {
 				u.AccessKeys = append(u.AccessKeys, inventory.AccessKey{ID: fmt.Sprintf("AKIANEW%05d%04d", ai, ui), Status: "Active", CreatedAt: now.Add(-24 * time.Hour)})
 			}
 			a.Users = append(a.Users, u)
 		}
+		a.Roles = append(a.Roles, inventory.Role{Name: "deploy", ARN: "arn:aws:iam::" + id + ":role/deploy", Path: "/", CreatedAt: created,
+			LastUsedAt: &used, AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}, TrustPolicy: `{"Statement":[]}`})
+		a.Groups = append(a.Groups, inventory.Group{Name: "developers", ARN: "arn:aws:iam::" + id + ":group/developers",
+			AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}})
 		// CloudTrail events on a 20-day grid: runs whose 90-day windows overlap see
 		// the same events (same id, same time), as on AWS.
 		grid := 20 * 24 * time.Hour

@@ -14,13 +14,14 @@ import (
 	"github.com/iamaudit/iamaudit/internal/suppress"
 )
 
-// Load reads a stored run back from the relational tables as an outcome: the
+// Load reads a stored run back as an outcome: from the relational tables the
 // inventory (run, accounts with root, root keys, password policy, credential
 // report and summary, users with access keys, MFA devices, groups, policy names and
 // tags, events, gaps), the findings and resolved findings with their states and
-// lifecycle, the scores and the settings. What the tables leave out (roles, groups,
-// customer managed policies, server certificates, inline policy documents) is in
-// Document. Baseline holds only the run id it was compared with.
+// lifecycle, the scores and the settings; from the run's inventory document what
+// the tables leave out (roles, groups, customer managed policies, server
+// certificates, inline policy documents). Baseline holds only the run id it was
+// compared with.
 func (s *Store) Load(ctx context.Context, runID string) (*outcome.Outcome, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -88,6 +89,9 @@ func (s *Store) Load(ctx context.Context, runID string) (*outcome.Outcome, error
 	if err := s.loadGaps(ctx, tx, id, inv, index); err != nil {
 		return nil, err
 	}
+	if err := s.loadDocumentParts(ctx, tx, runID, inv, index); err != nil {
+		return nil, err
+	}
 	all, err := s.findings(ctx, tx, "f.run = ?", id)
 	if err != nil {
 		return nil, err
@@ -106,6 +110,37 @@ func (s *Store) Load(ctx context.Context, runID string) (*outcome.Outcome, error
 	o.Scores.KeyRotationDays = keyRotation
 	o.Expired = []suppress.Rule{}
 	return &o, nil
+}
+
+// loadDocumentParts fills from the run's inventory document what the relational
+// tables do not hold.
+func (s *Store) loadDocumentParts(ctx context.Context, tx *sql.Tx, runID string, inv *inventory.Inventory, index map[string]int) error {
+	doc, err := s.inventory(ctx, tx, runID)
+	if errors.Is(err, ErrNotFound) {
+		return nil // a run written without its document: what the tables hold
+	}
+	if err != nil {
+		return err
+	}
+	for _, da := range doc.Accounts {
+		i, ok := index[da.ID]
+		if !ok {
+			continue
+		}
+		a := &inv.Accounts[i]
+		a.Groups, a.Roles, a.Policies, a.ServerCertificates = da.Groups, da.Roles, da.Policies, da.ServerCertificates
+		docs := map[string][]inventory.InlinePolicy{}
+		for _, u := range da.Users {
+			docs[u.Name] = u.InlinePolicies
+		}
+		for j := range a.Users {
+			u := &a.Users[j]
+			if d := docs[u.Name]; len(d) == len(u.InlinePolicies) {
+				u.InlinePolicies = d
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Store) loadAccounts(ctx context.Context, tx *sql.Tx, id int64, inv *inventory.Inventory, index map[string]int) error {

@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/score"
 )
 
@@ -145,13 +145,17 @@ func (s *Store) runs(ctx context.Context, q queryer, f RunFilter, runID string) 
 	return out, rows.Err()
 }
 
-// Document is the run's JSON document as stored (the iamaudit_<run id>.json file
-// the run wrote, report.Document): lossless, including what the relational
-// tables leave out (roles, groups, policies, server certificates).
-func (s *Store) Document(ctx context.Context, runID string) ([]byte, error) {
+// Inventory is the run's whole inventory as collected (run_documents): lossless,
+// including what the relational tables leave out (roles, groups, customer managed
+// policies, server certificates, policy documents).
+func (s *Store) Inventory(ctx context.Context, runID string) (*inventory.Inventory, error) {
+	return s.inventory(ctx, s.db, runID)
+}
+
+func (s *Store) inventory(ctx context.Context, q queryer, runID string) (*inventory.Inventory, error) {
 	var format string
 	var body []byte
-	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT d.format, d.body FROM run_documents d JOIN runs r ON r.id = d.run WHERE r.run_id = ?`), runID).Scan(&format, &body)
+	err := q.QueryRowContext(ctx, s.d.q(`SELECT d.format, d.body FROM run_documents d JOIN runs r ON r.id = d.run WHERE r.run_id = ?`), runID).Scan(&format, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", runID, ErrNotFound)
 	}
@@ -165,7 +169,11 @@ func (s *Store) Document(ctx context.Context, runID string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s: document: %w", runID, err)
 	}
-	return io.ReadAll(zr)
+	var inv inventory.Inventory
+	if err := json.NewDecoder(zr).Decode(&inv); err != nil {
+		return nil, fmt.Errorf("run %s: document: %w", runID, err)
+	}
+	return &inv, nil
 }
 
 func intPtr(v sql.NullInt64) *int {

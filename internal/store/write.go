@@ -17,7 +17,6 @@ import (
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
-	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/score"
 )
 
@@ -27,9 +26,12 @@ const (
 	SourceImport = "import" // iamaudit import of earlier outputs
 )
 
-// DocumentFormat is the format of run_documents.body: the run's JSON document
-// (report.Document, the iamaudit_<run id>.json file), gzip-compressed.
-const DocumentFormat = "iamaudit-json+gzip"
+// DocumentFormat is the format of run_documents.body: the run's whole inventory
+// (inventory.Inventory as JSON, the collected part of the run's JSON file),
+// gzip-compressed. It is the lossless copy of what the relational tables hold only
+// in part (roles, groups, customer managed policies, server certificates, policy
+// documents); findings and scores are in their tables only.
+const DocumentFormat = "iamaudit.inventory+json+gzip"
 
 // WriteOptions say where a run comes from.
 type WriteOptions struct {
@@ -78,7 +80,8 @@ var errRunIDTaken = errors.New("run id taken")
 
 // Write stores a run's outcome in one transaction: the run, its accounts, users,
 // access keys, MFA devices, root keys, events, gaps, findings (the resolved ones
-// too), scores, settings, the run's JSON document, and each finding's lifecycle.
+// too), scores, settings, the whole inventory as a document, and each finding's
+// lifecycle.
 // Either all of it is stored or nothing is. It returns the run id stored: the
 // outcome's, or its next free _N form when another run (writing to another output
 // directory in the same second) holds it, which Warn is told.
@@ -120,7 +123,7 @@ func (s *Store) Write(ctx context.Context, o *outcome.Outcome, opts WriteOptions
 func compressDocument(o *outcome.Outcome) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err := report.WriteJSON(zw, report.DocumentOf(o)); err != nil {
+	if err := json.NewEncoder(zw).Encode(o.Inventory); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
@@ -323,23 +326,47 @@ func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *i
 
 func (s *Store) writeFindings(ctx context.Context, tx *sql.Tx, id int64, o *outcome.Outcome) error {
 	d := s.d
-	b := s.bulk(tx, "findings", "run", "position", "finding_id", "check_id", "title", "severity", "account_id", "account_name",
+	// What every finding of a check shares (title, workflow, CIS, Security Hub
+	// controls) is stored once per run in finding_checks; a finding row repeats it
+	// only where it differs.
+	type shared struct{ title, workflow, cis, hub any }
+	checkRows := s.bulk(tx, "finding_checks", "run", "check_id", "title", "remediation_workflow", "cis", "security_hub")
+	byCheck := map[string]shared{}
+	b := s.bulk(tx, "findings", "run", "position", "finding_id", "check_id", "severity", "account_id", "account_name",
 		"resource", "resource_type", "user_name", "message", "state", "suppressed", "suppression_reason", "suppression_expires",
-		"evidence", "cis", "security_hub", "remediation_workflow", "remediation_commands",
+		"evidence", "remediation_commands", "title", "remediation_workflow", "cis", "security_hub",
 		"first_seen", "last_seen", "resolved_at", "reopened")
 	n := 0
 	for _, list := range [][]checks.Finding{o.Findings, o.Resolved} {
 		for _, f := range list {
 			n++
-			if err := b.add(ctx, id, n, f.ID, f.CheckID, f.Title, f.Severity.String(), f.AccountID, ns(f.AccountName),
+			mine := shared{f.Title, ns(f.Remediation.Workflow), jsOpt(len(f.CIS) > 0, f.CIS), jsOpt(len(f.SecurityHub) > 0, f.SecurityHub)}
+			c, ok := byCheck[f.CheckID]
+			if !ok {
+				c = mine
+				byCheck[f.CheckID] = c
+				if err := checkRows.add(ctx, id, f.CheckID, c.title, c.workflow, c.cis, c.hub); err != nil {
+					return err
+				}
+			}
+			differs := func(a, b any) any {
+				if a == b {
+					return nil
+				}
+				return a
+			}
+			if err := b.add(ctx, id, n, f.ID, f.CheckID, f.Severity.String(), f.AccountID, ns(f.AccountName),
 				f.Resource, f.ResourceType, ns(f.User), f.Message, f.State, f.Suppressed, ns(f.SuppressionReason),
-				d.tsp(f.SuppressionExpires), jsOpt(len(f.Evidence) > 0, f.Evidence), jsOpt(len(f.CIS) > 0, f.CIS),
-				jsOpt(len(f.SecurityHub) > 0, f.SecurityHub), ns(f.Remediation.Workflow),
+				d.tsp(f.SuppressionExpires), jsOpt(len(f.Evidence) > 0, f.Evidence),
 				jsOpt(len(f.Remediation.Commands) > 0, f.Remediation.Commands),
+				differs(mine.title, c.title), differs(mine.workflow, c.workflow), differs(mine.cis, c.cis), differs(mine.hub, c.hub),
 				d.tsp(f.FirstSeen), d.tsp(f.LastSeen), d.tsp(f.ResolvedAt), f.Reopened); err != nil {
 				return err
 			}
 		}
+	}
+	if err := checkRows.flush(ctx); err != nil {
+		return err
 	}
 	return b.flush(ctx)
 }

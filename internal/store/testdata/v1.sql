@@ -24,18 +24,21 @@ INSERT INTO users (run, account_id, user_name, position, arn, user_id, path, cre
 VALUES ((SELECT id FROM runs WHERE run_id = '20251201_090000'), '100000000000', 'user000', 0, 'arn:aws:iam::100000000000:user/user000', NULL, '/', '2023-01-01T00:00:00.000000Z',
     TRUE, '2025-12-01T09:00:00.000000Z', NULL, FALSE, '[]', NULL, '[]', '[]', NULL);
 
-INSERT INTO findings (run, position, finding_id, check_id, title, severity, account_id, account_name, resource,
-    resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence, cis,
-    security_hub, remediation_workflow, remediation_commands)
-VALUES ((SELECT id FROM runs WHERE run_id = '20251201_090000'), 1, 'd7a518b6004fd481', 'console_without_mfa', 'console_without_mfa', 'high', '100000000000', 'Account 0', 'arn:aws:iam::100000000000:user/user000', 'user', 'user000',
-    'fixture finding', 'new', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO findings (run, position, finding_id, check_id, severity, account_id, account_name, resource,
+    resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence,
+    remediation_commands, title, remediation_workflow, cis, security_hub)
+VALUES ((SELECT id FROM runs WHERE run_id = '20251201_090000'), 1, 'd7a518b6004fd481', 'console_without_mfa', 'high', '100000000000', 'Account 0', 'arn:aws:iam::100000000000:user/user000', 'user', 'user000',
+    'fixture finding', 'new', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 
-INSERT INTO findings (run, position, finding_id, check_id, title, severity, account_id, account_name, resource,
-    resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence, cis,
-    security_hub, remediation_workflow, remediation_commands)
-VALUES ((SELECT id FROM runs WHERE run_id = '20251201_090000'), 2, 'f86fa3be1d2e7a28', 'access_key_not_rotated', 'access_key_not_rotated', 'medium', '100000000000', 'Account 0', 'AKIAFIXTURE0000001', 'access_key', 'user000',
-    'fixture finding', 'new', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO findings (run, position, finding_id, check_id, severity, account_id, account_name, resource,
+    resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence,
+    remediation_commands, title, remediation_workflow, cis, security_hub)
+VALUES ((SELECT id FROM runs WHERE run_id = '20251201_090000'), 2, 'f86fa3be1d2e7a28', 'access_key_not_rotated', 'medium', '100000000000', 'Account 0', 'AKIAFIXTURE0000001', 'access_key', 'user000',
+    'fixture finding', 'new', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 
+INSERT INTO finding_checks (run, check_id, title, remediation_workflow, cis, security_hub)
+VALUES ((SELECT id FROM runs WHERE run_id = '20251201_090000'), 'console_without_mfa', 'Console user without MFA', 'Enable MFA', '["1.10"]', NULL),
+       ((SELECT id FROM runs WHERE run_id = '20251201_090000'), 'access_key_not_rotated', 'Access key not rotated', 'Rotate the key', NULL, NULL);
 INSERT INTO scores (run, scope, account_id, position, account_name, audited, known, unknown_sections, accounts,
     findings_critical, findings_high, findings_medium, findings_low, findings_suppressed, users, console_users,
     console_users_with_mfa, mfa_coverage_percent, active_keys, keys_0_90, keys_91_180, keys_181_365, keys_over_365,
@@ -70,18 +73,21 @@ INSERT INTO users (run, account_id, user_name, position, arn, user_id, path, cre
 VALUES ((SELECT id FROM runs WHERE run_id = '20260101_090000'), '100000000000', 'user000', 0, 'arn:aws:iam::100000000000:user/user000', NULL, '/', '2023-01-01T00:00:00.000000Z',
     TRUE, '2026-01-01T09:00:00.000000Z', NULL, FALSE, '[]', NULL, '[]', '[]', NULL);
 
-INSERT INTO findings (run, position, finding_id, check_id, title, severity, account_id, account_name, resource,
-    resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence, cis,
-    security_hub, remediation_workflow, remediation_commands)
-VALUES ((SELECT id FROM runs WHERE run_id = '20260101_090000'), 1, 'd7a518b6004fd481', 'console_without_mfa', 'console_without_mfa', 'high', '100000000000', 'Account 0', 'arn:aws:iam::100000000000:user/user000', 'user', 'user000',
-    'fixture finding', 'open', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO findings (run, position, finding_id, check_id, severity, account_id, account_name, resource,
+    resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence,
+    remediation_commands, title, remediation_workflow, cis, security_hub)
+VALUES ((SELECT id FROM runs WHERE run_id = '20260101_090000'), 1, 'd7a518b6004fd481', 'console_without_mfa', 'high', '100000000000', 'Account 0', 'arn:aws:iam::100000000000:user/user000', 'user', 'user000',
+    'fixture finding', 'open', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 
-INSERT INTO findings (run, position, finding_id, check_id, title, severity, account_id, account_name, resource,
-    resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence, cis,
-    security_hub, remediation_workflow, remediation_commands)
-VALUES ((SELECT id FROM runs WHERE run_id = '20260101_090000'), 2, 'f86fa3be1d2e7a28', 'access_key_not_rotated', 'access_key_not_rotated', 'medium', '100000000000', 'Account 0', 'AKIAFIXTURE0000001', 'access_key', 'user000',
-    'fixture finding', 'resolved', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO findings (run, position, finding_id, check_id, severity, account_id, account_name, resource,
+    resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence,
+    remediation_commands, title, remediation_workflow, cis, security_hub)
+VALUES ((SELECT id FROM runs WHERE run_id = '20260101_090000'), 2, 'f86fa3be1d2e7a28', 'access_key_not_rotated', 'medium', '100000000000', 'Account 0', 'AKIAFIXTURE0000001', 'access_key', 'user000',
+    'fixture finding', 'resolved', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 
+INSERT INTO finding_checks (run, check_id, title, remediation_workflow, cis, security_hub)
+VALUES ((SELECT id FROM runs WHERE run_id = '20260101_090000'), 'console_without_mfa', 'Console user without MFA', 'Enable MFA', '["1.10"]', NULL),
+       ((SELECT id FROM runs WHERE run_id = '20260101_090000'), 'access_key_not_rotated', 'Access key not rotated', 'Rotate the key', NULL, NULL);
 INSERT INTO scores (run, scope, account_id, position, account_name, audited, known, unknown_sections, accounts,
     findings_critical, findings_high, findings_medium, findings_low, findings_suppressed, users, console_users,
     console_users_with_mfa, mfa_coverage_percent, active_keys, keys_0_90, keys_91_180, keys_181_365, keys_over_365,

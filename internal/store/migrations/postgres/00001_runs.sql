@@ -156,12 +156,21 @@ CREATE TABLE gaps (
     PRIMARY KEY (run, position)
 );
 
+CREATE TABLE finding_checks (
+    run                  BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    check_id             TEXT NOT NULL,
+    title                TEXT NOT NULL,
+    remediation_workflow TEXT,
+    cis                  JSONB,
+    security_hub         JSONB,
+    PRIMARY KEY (run, check_id)
+);
+
 CREATE TABLE findings (
     run                  BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     position             INTEGER NOT NULL,
     finding_id           TEXT NOT NULL,
     check_id             TEXT NOT NULL,
-    title                TEXT NOT NULL,
     severity             TEXT NOT NULL,
     account_id           TEXT NOT NULL,
     account_name         TEXT,
@@ -174,14 +183,14 @@ CREATE TABLE findings (
     suppression_reason   TEXT,
     suppression_expires  TIMESTAMPTZ,
     evidence             JSONB,
+    remediation_commands JSONB,
+    title                TEXT,
+    remediation_workflow TEXT,
     cis                  JSONB,
     security_hub         JSONB,
-    remediation_workflow TEXT,
-    remediation_commands JSONB,
     PRIMARY KEY (run, position)
 );
 CREATE INDEX findings_finding ON findings (finding_id, run);
-CREATE INDEX findings_account ON findings (run, account_id);
 
 CREATE TABLE scores (
     run                          BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -252,6 +261,7 @@ CREATE TABLE run_documents (
 DROP TABLE run_documents;
 DROP TABLE scores;
 DROP TABLE findings;
+DROP TABLE finding_checks;
 DROP TABLE gaps;
 DROP TABLE events;
 DROP TABLE mfa_devices;

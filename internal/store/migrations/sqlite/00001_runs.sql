@@ -157,12 +157,21 @@ CREATE TABLE gaps (
     PRIMARY KEY (run, position)
 );
 
+CREATE TABLE finding_checks (
+    run                  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    check_id             TEXT NOT NULL,
+    title                TEXT NOT NULL,
+    remediation_workflow TEXT,
+    cis                  TEXT,
+    security_hub         TEXT,
+    PRIMARY KEY (run, check_id)
+);
+
 CREATE TABLE findings (
     run                  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     position             INTEGER NOT NULL,
     finding_id           TEXT NOT NULL,
     check_id             TEXT NOT NULL,
-    title                TEXT NOT NULL,
     severity             TEXT NOT NULL,
     account_id           TEXT NOT NULL,
     account_name         TEXT,
@@ -175,14 +184,14 @@ CREATE TABLE findings (
     suppression_reason   TEXT,
     suppression_expires  TEXT,
     evidence             TEXT,
+    remediation_commands TEXT,
+    title                TEXT,
+    remediation_workflow TEXT,
     cis                  TEXT,
     security_hub         TEXT,
-    remediation_workflow TEXT,
-    remediation_commands TEXT,
     PRIMARY KEY (run, position)
 );
 CREATE INDEX findings_finding ON findings (finding_id, run);
-CREATE INDEX findings_account ON findings (run, account_id);
 
 CREATE TABLE scores (
     run                          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -253,6 +262,7 @@ CREATE TABLE run_documents (
 DROP TABLE run_documents;
 DROP TABLE scores;
 DROP TABLE findings;
+DROP TABLE finding_checks;
 DROP TABLE gaps;
 DROP TABLE events;
 DROP TABLE mfa_devices;
