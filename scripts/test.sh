@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README.md "Run the tests"). Fails, never skips, when a
-# component the tests need (moto_server, the AWS CLI, boto3) is missing.
+# component the tests need (moto_server, the AWS CLI, boto3, PostgreSQL's server
+# binaries) is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,10 @@ need go "install Go 1.26"
 need moto_server "pip install 'moto[server]'"
 need aws "pip install awscli"
 python3 -c 'import boto3' 2>/dev/null || { echo "missing: boto3 (pip install boto3)" >&2; exit 1; }
+# The store's tests start PostgreSQL themselves from these binaries (internal/store).
+if [ -z "${IAMAUDIT_TEST_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  echo "missing: PostgreSQL server binaries (apt-get install -y postgresql, or set IAMAUDIT_TEST_PG_BIN)" >&2; exit 1
+fi
 
 echo "== gofmt"
 unformatted=$(gofmt -l cmd internal)

@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*outcome.Outcome, e
 
 	// The baseline is read before this run's files exist; a run id claimed later
 	// (…_2) still sorts after every earlier run.
-	baseline, berr := opts.History.Baseline(context.WithoutCancel(ctx), inv.RunID, func(w string) {
+	baseline, berr := opts.History.Baseline(context.WithoutCancel(ctx), inv, func(w string) {
 		fmt.Fprintf(opts.Err, "iamaudit: %s\n", w)
 	})
 	if berr != nil {

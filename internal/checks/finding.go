@@ -59,6 +59,17 @@ type Finding struct {
 	Suppressed         bool       `json:"suppressed"`
 	SuppressionReason  string     `json:"suppression_reason,omitempty"`
 	SuppressionExpires *time.Time `json:"suppression_expires,omitempty"`
+
+	// Lifecycle across runs, set for a run's findings (not for an analysis) from the
+	// history (docs/store-schema.md, "Finding lifecycle"): FirstSeen is when the
+	// finding was first observed, LastSeen the newest run that observed it (this run,
+	// or for a resolved finding the last run that had it), ResolvedAt when a run
+	// found it gone (resolved findings only), and Reopened that it is found again
+	// after having been resolved (kept while it stays open).
+	FirstSeen  *time.Time `json:"first_seen,omitempty"`
+	LastSeen   *time.Time `json:"last_seen,omitempty"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	Reopened   bool       `json:"reopened,omitempty"`
 }
 
 // Remediation says how to fix a finding: the seed's remediation workflow and the typed

@@ -20,6 +20,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 	"github.com/iamaudit/iamaudit/internal/scenario"
+	"github.com/iamaudit/iamaudit/internal/store"
 )
 
 // DemoOptions are the options of `iamaudit demo`.
@@ -53,6 +54,8 @@ summary lists it; the demo still exits 0 unless --fail-on is hit or it cannot ru
 		},
 	}
 	opts.addFlags(cmd.Flags())
+	opts.demo = true
+	cmd.Flags().Lookup("db").Usage = "store of the demo's runs: a SQLite file or postgres://… (default: iamaudit.db in --output-dir; $" + store.EnvDB + " is not read, so a demo never writes into a real history)"
 	cmd.Flags().Lookup("output-dir").DefValue = "iamaudit-demo"
 	opts.OutputDir = "iamaudit-demo"
 	cmd.Flags().StringVar(&opts.Scenario, "scenario", "", "audit this scenario file instead of the built-in demo Organization")
@@ -65,6 +68,7 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	if err != nil {
 		return err
 	}
+	defer closeHistory(aopts.History)
 	sc := scenario.Demo()
 	if opts.Scenario != "" {
 		if sc, err = scenario.Load(opts.Scenario); err != nil {
@@ -108,6 +112,10 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 		fmt.Fprintf(streams.Out, msgs.DemoHTML+"\n", u)
 	}
 	fmt.Fprintln(streams.Out, msgs.DemoNext)
+	if _, ok := aopts.History.(*store.Store); ok && opts.DB == "" {
+		db := filepath.Join(opts.OutputDir, "iamaudit.db")
+		fmt.Fprintf(streams.Out, msgs.DemoHistory+"\n", db, db)
+	}
 	if ec != nil && ec.Code == ExitIncomplete && ctx.Err() == nil {
 		return nil // expected: the demo Organization has an account without the audit role
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/iamaudit/iamaudit/internal/history"
+	"github.com/iamaudit/iamaudit/internal/store"
 )
 
 // IO is where commands write: data to Out, messages and progress to Err.
@@ -31,8 +34,61 @@ type Factory struct {
 	// AWSConfig loads the SDK configuration of the standard chain for a profile and
 	// region ("" for the defaults), as the AWS CLI does.
 	AWSConfig func(ctx context.Context, profile, region string) (aws.Config, error)
-	// History opens the history of runs for an output directory.
-	History func(outputDir string) (history.History, error)
+	// History opens where runs are kept and compared (a store, or with --no-db the
+	// output directory's run JSON files). A returned history that is an io.Closer is
+	// closed when the command ends.
+	History func(ctx context.Context, where HistoryPlace) (history.History, error)
+}
+
+// HistoryPlace is what `run` and `demo` say about where runs are kept.
+type HistoryPlace struct {
+	OutputDir string
+	// DB is --db ("": the default store); NoDB is --no-db (the output directory).
+	DB   string
+	NoDB bool
+	// Demo: the default store is the demo's own, in its output directory, and
+	// IAMAUDIT_DB is not read (a demo never writes into a real history).
+	Demo bool
+}
+
+// StoreTarget is where the store of a place is: --db, else for a demo
+// <output dir>/iamaudit.db, else $IAMAUDIT_DB, else store.DefaultPath().
+func (p HistoryPlace) StoreTarget() (string, error) {
+	switch {
+	case p.DB != "":
+		return p.DB, nil
+	case p.Demo:
+		return filepath.Join(p.OutputDir, "iamaudit.db"), nil
+	}
+	return defaultStore()
+}
+
+// defaultStore is $IAMAUDIT_DB, else store.DefaultPath().
+func defaultStore() (string, error) {
+	if v := os.Getenv(store.EnvDB); v != "" {
+		return v, nil
+	}
+	return store.DefaultPath()
+}
+
+// openHistory is the real Factory.History: a store opened (and migrated) now,
+// before any AWS call, or history.Dir with --no-db.
+func openHistory(streams IO) func(ctx context.Context, p HistoryPlace) (history.History, error) {
+	return func(ctx context.Context, p HistoryPlace) (history.History, error) {
+		if p.NoDB {
+			return history.NewDir(p.OutputDir), nil
+		}
+		target, err := p.StoreTarget()
+		if err != nil {
+			return nil, err
+		}
+		s, err := store.Open(ctx, target, store.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("%w (give another --db, or --no-db to compare with the run JSON files of --output-dir instead)", err)
+		}
+		s.Warn = func(w string) { fmt.Fprintf(streams.Err, "iamaudit: %s\n", w) }
+		return s, nil
+	}
 }
 
 // NewFactory is the factory of the real command line.
@@ -42,7 +98,7 @@ func NewFactory(version string, streams IO) *Factory {
 		Version:   version,
 		Clock:     time.Now,
 		AWSConfig: loadAWSConfig,
-		History:   func(dir string) (history.History, error) { return history.NewDir(dir), nil },
+		History:   openHistory(streams),
 	}
 }
 

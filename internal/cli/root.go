@@ -81,6 +81,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newRunCmd(f, nil),
 		newDemoCmd(f, nil),
 		newAnalyzeCmd(f, nil),
+		newHistoryCmd(f, nil),
 	)
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -16,7 +17,10 @@ import (
 	"github.com/iamaudit/iamaudit/internal/audit"
 	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/history"
+	"github.com/iamaudit/iamaudit/internal/outdir"
 	"github.com/iamaudit/iamaudit/internal/report"
+	"github.com/iamaudit/iamaudit/internal/store"
 )
 
 // auditFlags are the flags `run` and `demo` share: what to collect, how to judge it,
@@ -36,6 +40,10 @@ type auditFlags struct {
 	FailOn          string
 	NoProgress      bool
 	Formats         []string
+	DB              string
+	NoDB            bool
+	// demo: the default store is the demo's own (HistoryPlace.Demo).
+	demo bool
 }
 
 func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
@@ -53,6 +61,8 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.FailOn, "fail-on", "", "exit with code 4 when an unsuppressed finding at or above this severity exists: low, medium, high, critical")
 	fs.BoolVar(&f.NoProgress, "no-progress", false, "no live progress line, even on a terminal")
 	fs.StringSliceVar(&f.Formats, "format", nil, "output files to write (comma separated; default all): "+strings.Join(report.FormatNames(), ", "))
+	fs.StringVar(&f.DB, "db", "", "store of runs: a SQLite file or postgres://… (default $"+store.EnvDB+", else ~/.local/state/iamaudit/iamaudit.db; see docs/store-schema.md)")
+	fs.BoolVar(&f.NoDB, "no-db", false, "keep no store: compare with the newest run JSON file of --output-dir instead")
 }
 
 var accountIDRe = regexp.MustCompile(`^\d{12}$`)
@@ -125,7 +135,17 @@ func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 	if err != nil {
 		return o, &UsageError{Err: fmt.Errorf("--format: %w", err)}
 	}
-	hist, err := fac.History(f.OutputDir)
+	if f.NoDB && f.DB != "" {
+		return o, usageErrorf("give --db or --no-db, not both")
+	}
+	if f.demo && !f.NoDB && f.DB == "" {
+		// The demo's store is in its output directory: check that first, so that
+		// an unusable --output-dir is reported as such.
+		if err := outdir.Check(f.OutputDir); err != nil {
+			return o, err
+		}
+	}
+	hist, err := fac.History(context.Background(), HistoryPlace{OutputDir: f.OutputDir, DB: f.DB, NoDB: f.NoDB, Demo: f.demo})
 	if err != nil {
 		return o, err
 	}
@@ -212,6 +232,7 @@ func runAudit(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	defer closeHistory(aopts.History)
 	aopts.Collect.Role = opts.Role
 	aopts.Collect.ExternalID = opts.ExternalID
 	aopts.Collect.SessionName = opts.SessionName
@@ -220,6 +241,13 @@ func runAudit(ctx context.Context, opts *RunOptions) error {
 		return err
 	}
 	return runAndExit(ctx, cfg, aopts)
+}
+
+// closeHistory closes a history that holds a database.
+func closeHistory(h history.History) {
+	if c, ok := h.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // runAndExit runs the audit and turns its result into the documented exit code.
@@ -232,6 +260,11 @@ func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error 
 // written), for `demo` to name its files.
 func runOutcome(ctx context.Context, cfg aws.Config, aopts audit.Options) (*outcome.Outcome, error) {
 	o, err := audit.Run(ctx, cfg, aopts)
+	if err == nil {
+		if s, ok := aopts.History.(*store.Store); ok {
+			fmt.Fprintf(aopts.Err, "iamaudit: run %s recorded in the %s (iamaudit history)\n", o.Inventory.RunID, s.Name())
+		}
+	}
 	if errors.Is(err, audit.ErrEmptySelection) {
 		return nil, &UsageError{Err: err}
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -73,7 +74,8 @@ func (f runFile) before(g runFile) bool {
 // suffix as a number). It passes over, with a warning, earlier files it cannot use:
 // unreadable ones, JSON of another schema version, `analyze` outputs and
 // interrupted runs, and takes the newest one it can.
-func (d *Dir) Baseline(_ context.Context, runID string, warn func(string)) (*outcome.Baseline, error) {
+func (d *Dir) Baseline(_ context.Context, inv *inventory.Inventory, warn func(string)) (*outcome.Baseline, error) {
+	runID := inv.RunID
 	if warn == nil {
 		warn = func(string) {}
 	}
@@ -116,12 +118,14 @@ func readBaseline(f runFile) (*outcome.Baseline, string) {
 		return nil, fmt.Sprintf("cannot read the earlier run %s (%v): compared with an older run instead", f.path, err)
 	}
 	var doc struct {
-		Schema   string              `json:"schema"`
-		Command  string              `json:"command"`
-		RunID    string              `json:"run_id"`
-		Findings []checks.Finding    `json:"findings"`
-		Accounts []inventory.Account `json:"accounts"`
-		Gaps     []inventory.Gap     `json:"gaps"`
+		Schema     string              `json:"schema"`
+		Command    string              `json:"command"`
+		RunID      string              `json:"run_id"`
+		FinishedAt time.Time           `json:"finished_at"`
+		Findings   []checks.Finding    `json:"findings"`
+		Resolved   []checks.Finding    `json:"resolved_findings"`
+		Accounts   []inventory.Account `json:"accounts"`
+		Gaps       []inventory.Gap     `json:"gaps"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil || !strings.HasPrefix(doc.Schema, "iamaudit.inventory/") {
 		return nil, fmt.Sprintf("the earlier run %s is not an iamaudit JSON file: compared with an older run instead", f.path)
@@ -133,12 +137,31 @@ func readBaseline(f runFile) (*outcome.Baseline, string) {
 	if doc.Command != outcome.CommandRun || outcome.Interrupted(inv) {
 		return nil, skipQuiet
 	}
-	b := &outcome.Baseline{Ref: filepath.Base(f.path), RunID: doc.RunID, Findings: doc.Findings, FullyAudited: map[string]bool{}}
+	b := &outcome.Baseline{Ref: filepath.Base(f.path), RunID: doc.RunID, At: doc.FinishedAt, Findings: doc.Findings,
+		FullyAudited: map[string]bool{}, Earlier: map[string]outcome.Lifecycle{}}
 	if b.RunID == "" {
 		b.RunID = f.runID
 	}
 	for _, a := range doc.Accounts {
 		b.FullyAudited[a.ID] = a.FullyAudited()
+	}
+	// What one file knows of earlier findings: those it resolved (a reappearance now
+	// is a reopening). Older resolutions are in older files; a store keeps them all.
+	for _, r := range doc.Resolved {
+		l := outcome.Lifecycle{ResolvedAt: doc.FinishedAt}
+		if r.ResolvedAt != nil {
+			l.ResolvedAt = *r.ResolvedAt
+		}
+		if l.ResolvedAt.IsZero() {
+			continue // not a time: nothing to compare with
+		}
+		if r.FirstSeen != nil {
+			l.FirstSeen = *r.FirstSeen
+		}
+		if r.LastSeen != nil {
+			l.LastSeen = *r.LastSeen
+		}
+		b.Earlier[r.ID] = l
 	}
 	return b, ""
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
 func writeRun(t *testing.T, dir, runID, body string) {
@@ -60,7 +62,7 @@ func TestDirBaseline(t *testing.T) {
 			}
 			os.WriteFile(filepath.Join(dir, "iamaudit_findings_20260202_000000.csv"), []byte("x"), 0o600)
 			var warnings []string
-			b, err := NewDir(dir).Baseline(context.Background(), tt.current, func(w string) { warnings = append(warnings, w) })
+			b, err := NewDir(dir).Baseline(context.Background(), &inventory.Inventory{RunID: tt.current}, func(w string) { warnings = append(warnings, w) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +92,7 @@ func TestDirBaseline(t *testing.T) {
 }
 
 func TestDirBaselineRejectsBadRunID(t *testing.T) {
-	if _, err := NewDir(t.TempDir()).Baseline(context.Background(), "latest", nil); err == nil {
+	if _, err := NewDir(t.TempDir()).Baseline(context.Background(), &inventory.Inventory{RunID: "latest"}, nil); err == nil {
 		t.Error("a run id that is not a time was accepted")
 	}
 }

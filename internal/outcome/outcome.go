@@ -36,19 +36,43 @@ type Outcome struct {
 	// Resolved are the baseline's findings no longer found (state "resolved"), only
 	// for accounts fully audited in both runs.
 	Resolved []checks.Finding
+	// Settings are how the findings were judged (recorded with the run by a store).
+	Settings Settings
 	// Files are the output files written, in the order written; Unwritten the ones
 	// that could not be (with why).
 	Files []string
 }
 
-// Baseline is what a run needs of the run before it.
+// Baseline is what a run needs of the runs before it.
 type Baseline struct {
-	// Ref names the earlier run: its JSON file's base name for a directory history.
-	Ref      string
-	RunID    string
+	// Ref names the earlier run: its JSON file's base name for a directory history,
+	// its run id for a store.
+	Ref   string
+	RunID string
+	// At is when that run evaluated its findings (its finished_at); the first_seen of
+	// a baseline finding that does not carry one (a file written before lifecycles).
+	At       time.Time
 	Findings []checks.Finding
-	// FullyAudited: the accounts fully audited (inventory.Account.FullyAudited) in that run.
+	// FullyAudited: the accounts fully audited (inventory.Account.FullyAudited) in the
+	// run each account's findings come from.
 	FullyAudited map[string]bool
+	// AccountRuns, for a store, is the run id each account's findings come from: a
+	// store compares each account with the newest earlier complete run that looked at
+	// it (docs/store-schema.md, "Baseline"). Nil for a directory history (one run).
+	AccountRuns map[string]string
+	// Earlier is what the history knows of findings not in Findings, by finding id:
+	// the ones resolved before (a reappearance is a reopening) and, for a store, the
+	// ones seen before and never resolved (a reappearance is still open).
+	Earlier map[string]Lifecycle
+}
+
+// Lifecycle is what the history knows of one finding it does not list in Findings.
+type Lifecycle struct {
+	FirstSeen time.Time
+	LastSeen  time.Time
+	// ResolvedAt is when a run found it gone; zero when it was never resolved (it
+	// vanished while its account could not be seen whole).
+	ResolvedAt time.Time
 }
 
 // Settings are how findings are judged.
@@ -66,7 +90,7 @@ type Settings struct {
 func Evaluate(command string, inv *inventory.Inventory, now time.Time, s Settings, baseline *Baseline) *Outcome {
 	findings := checks.Run(inv, now, s.Checks)
 	expired := suppress.Apply(findings, s.Suppressions, now)
-	o := &Outcome{Command: command, Inventory: inv, Now: now, Findings: findings, Expired: expired, Resolved: []checks.Finding{}}
+	o := &Outcome{Command: command, Inventory: inv, Now: now, Findings: findings, Expired: expired, Resolved: []checks.Finding{}, Settings: s}
 	if command == CommandRun {
 		var before []checks.Finding
 		fully := map[string]bool{}
@@ -77,9 +101,75 @@ func Evaluate(command string, inv *inventory.Inventory, now time.Time, s Setting
 		o.Findings, resolved = checks.CompareRuns(before, findings)
 		o.Resolved = comparable(resolved, fully, inv)
 		o.Baseline = baseline
+		lifecycle(o.Findings, o.Resolved, baseline, now)
 	}
 	o.Scores = score.Compute(inv, o.Findings, now, s.Checks)
 	return o
+}
+
+// lifecycle gives a run's findings their first_seen, last_seen, resolved_at and
+// reopened from the baseline (docs/store-schema.md, "Finding lifecycle"):
+//   - a finding of the baseline keeps its first_seen (the baseline run's time when it
+//     carries none) and its reopened flag;
+//   - a finding the history had resolved is reopened, with its first first_seen;
+//   - a finding the history saw and never resolved (it vanished while its account
+//     had gaps) keeps its first_seen and is open, not new;
+//   - any other is first seen now.
+//
+// Resolved findings keep their first_seen and last_seen and are resolved now.
+func lifecycle(current, resolved []checks.Finding, b *Baseline, now time.Time) {
+	prev := map[string]checks.Finding{}
+	var earlier map[string]Lifecycle
+	at := now
+	if b != nil {
+		for _, f := range b.Findings {
+			prev[f.ID] = f
+		}
+		earlier = b.Earlier
+		if !b.At.IsZero() {
+			at = b.At
+		}
+	}
+	stamp := func(t time.Time) *time.Time { return &t }
+	for i := range current {
+		f := &current[i]
+		first := now
+		f.Reopened, f.ResolvedAt = false, nil
+		if p, ok := prev[f.ID]; ok {
+			first = seen(p, at)
+			f.Reopened = p.Reopened
+		} else if e, ok := earlier[f.ID]; ok {
+			if !e.FirstSeen.IsZero() {
+				first = e.FirstSeen
+			}
+			if !e.ResolvedAt.IsZero() {
+				f.Reopened = true
+			} else if f.State == checks.StateNew {
+				f.State = checks.StateOpen
+			}
+		}
+		f.FirstSeen, f.LastSeen = stamp(first), stamp(now)
+	}
+	for i := range resolved {
+		r := &resolved[i]
+		last := at
+		if r.LastSeen != nil {
+			last = *r.LastSeen
+		}
+		r.FirstSeen, r.LastSeen, r.ResolvedAt, r.Reopened = stamp(seen(*r, at)), stamp(last), stamp(now), false
+	}
+}
+
+// seen is a baseline finding's first_seen: its own, else its last_seen, else the
+// baseline run's time.
+func seen(f checks.Finding, at time.Time) time.Time {
+	switch {
+	case f.FirstSeen != nil:
+		return *f.FirstSeen
+	case f.LastSeen != nil:
+		return *f.LastSeen
+	}
+	return at
 }
 
 // comparable keeps the resolved findings of accounts fully audited in both runs:

@@ -52,6 +52,8 @@ type Messages struct {
 	Hour, Hours, Minute, Minutes, Day, Days string
 	DemoServed, DemoTook, DemoNext          string
 	DemoHTML                                string // file:// URL of the HTML report
+	// DemoHistory: where the demo's runs are kept (the store) and how to list them.
+	DemoHistory string
 }
 
 var english = Messages{
@@ -61,6 +63,7 @@ var english = Messages{
 	DemoTook:              "Demo audit took %s. Outputs are in %s",
 	DemoNext:              "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
 	DemoHTML:              "Open the HTML report in a browser (it needs no network): %s",
+	DemoHistory:           "The demo's runs are kept in %s: iamaudit history --db %s",
 	PasswordConfigured:    "Configured",
 	PasswordNotConfigured: "Not configured",
 	PasswordNever:         "Never",
@@ -100,6 +103,7 @@ var spanish = Messages{
 	DemoTook:              "La auditoría de demostración tardó %s. Los resultados están en %s",
 	DemoNext:              "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
 	DemoHTML:              "Abra el informe HTML en un navegador (no necesita red): %s",
+	DemoHistory:           "Las ejecuciones de la demostración se guardan en %s: iamaudit history --db %s",
 	PasswordConfigured:    "Configurada",
 	PasswordNotConfigured: "No configurada",
 	PasswordNever:         "Nunca",

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
+)
+
+// world describes a synthetic Organization for the store's tests: n accounts of
+// m users each; change alters it between runs the way remediation would.
+type world struct {
+	accounts, users int
+	// fixed: users whose console password is removed (their console_without_mfa is
+	// resolved); newKey: a user given a fresh unused key; partial: an account with an
+	// MFA gap; only: audit only these accounts (--accounts).
+	fixed   map[string]bool
+	newKey  string
+	partial string
+	only    map[string]bool
+}
+
+// epoch anchors the synthetic CloudTrail events.
+var epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func acctID(i int) string { return fmt.Sprintf("%012d", 100000000000+i) }
+
+// inventory builds the world's inventory as a run at now would collect it.
+func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
+	inv := &inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", Version: "test", RunID: runID,
+		StartedAt: now.Add(-time.Minute), FinishedAt: now, Partition: "aws", Region: "us-east-1",
+		EventWindowStart: now.Add(-90 * 24 * time.Hour), EventWindowEnd: now, AuditRole: "IAMAuditRole",
+		EventNames:   []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser"},
+		Organization: &inventory.Organization{ID: "o-test123456", ManagementAccountID: acctID(0)},
+		Caller:       &inventory.Caller{AccountID: acctID(0), ARN: "arn:aws:iam::" + acctID(0) + ":user/auditor"},
+		Accounts:     []inventory.Account{}, Gaps: []inventory.Gap{}}
+	created := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	for ai := 0; ai < w.accounts; ai++ {
+		id := acctID(ai)
+		if w.only != nil && !w.only[id] {
+			continue
+		}
+		used := now.Add(-48 * time.Hour)
+		a := inventory.Account{ID: id, Name: fmt.Sprintf("Account %d", ai), Email: fmt.Sprintf("aws+%d@example.com", ai),
+			State: "ACTIVE", IsManagement: ai == 0, Status: inventory.StatusAudited, CollectedAt: now,
+			AuditedAs:        "arn:aws:sts::" + id + ":assumed-role/IAMAuditRole/iamaudit",
+			CredentialReport: &inventory.CredentialReport{GeneratedAt: now.Add(-time.Hour), Reused: true, AgeSeconds: 3600},
+			Root: &inventory.Root{ARN: "arn:aws:iam::" + id + ":root", MFAActive: ai%2 == 0, MFAType: inventory.MFAVirtual,
+				PasswordLastUsed: &used, AccessKeys: []inventory.RootKey{{Slot: 1, Active: ai%3 == 0, LastUsedAt: &used, LastUsedService: "s3"}}},
+			PasswordPolicyKnown: true, PasswordPolicy: &inventory.PasswordPolicy{MinimumPasswordLength: 8},
+			Summary: map[string]int32{"Users": int32(w.users)}, APICalls: map[string]int{"iam:ListUsers": 1},
+			Users: []inventory.User{}, Groups: []inventory.Group{}, Roles: []inventory.Role{}, Policies: []inventory.ManagedPolicy{},
+			ServerCertificates: []inventory.ServerCertificate{}, Events: []inventory.Event{}, Gaps: []inventory.Gap{}}
+		if !a.Root.MFAActive {
+			a.Root.MFAType = inventory.MFANone
+		}
+		for ui := 0; ui < w.users; ui++ {
+			name := fmt.Sprintf("user%03d", ui)
+			u := inventory.User{Name: name, ARN: "arn:aws:iam::" + id + ":user/" + name, UserID: fmt.Sprintf("AIDA%012d%04d", ai, ui),
+				Path: "/", CreatedAt: created.Add(time.Duration(ui) * time.Hour), MFADevices: []inventory.MFADevice{}, AccessKeys: []inventory.AccessKey{},
+				Groups: []string{"developers"}, AttachedPolicies: []inventory.AttachedPolicy{{Name: "ReadOnlyAccess", ARN: "arn:aws:iam::aws:policy/ReadOnlyAccess"}},
+				InlinePolicies: []inventory.InlinePolicy{}, Tags: map[string]string{"team": "t" + fmt.Sprint(ui%5)}}
+			if ui%2 == 0 && !w.fixed[id+"/"+name] {
+				u.PasswordEnabled, u.PasswordLastUsed = true, &used
+			}
+			if ui%3 == 1 {
+				u.MFAActive = true
+				u.MFADevices = append(u.MFADevices, inventory.MFADevice{Serial: "arn:aws:iam::" + id + ":mfa/" + name, Type: inventory.MFAVirtual, EnabledAt: &created})
+			}
+			for ki := 0; ki < ui%3; ki++ {
+				k := inventory.AccessKey{ID: fmt.Sprintf("AKIA%08d%04d%02d", ai, ui, ki), Status: "Active",
+					CreatedAt: now.Add(-time.Duration(30+200*ki+ui) * 24 * time.Hour), LastUsedSource: "credential_report"}
+				if ki == 0 {
+					k.LastUsedAt, k.LastUsedService, k.LastUsedRegion = &used, "s3", "us-east-1"
+				}
+				u.AccessKeys = append(u.AccessKeys, k)
+			}
+			if ui == 0 {
+				u.InlinePolicies = []inventory.InlinePolicy{{Name: "s3-read", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`}}
+			}
+			if w.newKey == id+"/"+name {
+				u.AccessKeys = append(u.AccessKeys, inventory.AccessKey{ID: fmt.Sprintf("AKIANEW%05d%04d", ai, ui), Status: "Active", CreatedAt: now.Add(-24 * time.Hour)})
+			}
+			a.Users = append(a.Users, u)
+		}
+		a.Roles = append(a.Roles, inventory.Role{Name: "deploy", ARN: "arn:aws:iam::" + id + ":role/deploy", Path: "/", CreatedAt: created,
+			LastUsedAt: &used, AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}, TrustPolicy: `{"Statement":[]}`})
+		a.Groups = append(a.Groups, inventory.Group{Name: "developers", ARN: "arn:aws:iam::" + id + ":group/developers",
+			AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}})
+		// CloudTrail events on a 20-day grid: runs whose 90-day windows overlap see
+		// the same events (same id, same time), as on AWS.
+		grid := 20 * 24 * time.Hour
+		last := epoch.Add(now.Sub(epoch) / grid * grid)
+		for ei := 0; ei < 5; ei++ {
+			at := last.Add(-time.Duration(ei) * grid)
+			k := int(at.Sub(epoch) / grid)
+			e := inventory.Event{ID: fmt.Sprintf("ev-%s-%d", id, k), Time: at,
+				Name: []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser"}[k%3], Source: "iam.amazonaws.com",
+				Username: "admin", Resources: []inventory.EventResource{{Type: "AWS::IAM::User", Name: "user001"}},
+				RequestParameters: map[string]any{"userName": "user001"}}
+			if k%4 == 3 {
+				e.ErrorCode = "AccessDenied"
+			}
+			a.Events = append(a.Events, e)
+		}
+		if id == w.partial {
+			a.Status = inventory.StatusPartial
+			a.Gaps = append(a.Gaps, inventory.Gap{AccountID: id, Section: "mfa", Subject: "user001", Operation: "iam:ListMFADevices", ErrorCode: "Throttling", Message: "rate exceeded"})
+		}
+		inv.Accounts = append(inv.Accounts, a)
+	}
+	inv.Gaps = append(inv.Gaps, inventory.Gap{AccountID: "999999999999", Section: "organization", Message: "account 999999999999 is not in the Organization"})
+	return inv
+}
+
+// evaluate is a run's outcome against the baseline the history gives.
+func evaluate(inv *inventory.Inventory, now time.Time, base *outcome.Baseline) *outcome.Outcome {
+	o := outcome.Evaluate(outcome.CommandRun, inv, now, outcome.Settings{Checks: checks.DefaultConfig()}, base)
+	o.Files = []string{"/reports/iamaudit_" + inv.RunID + ".json"}
+	return o
+}
