@@ -16,8 +16,8 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/audit"
 	"github.com/iamaudit/iamaudit/internal/collect"
-	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/history"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/outdir"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/store"
