@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+)
+
+// A store opened read-only reads every run and refuses every write, whatever the
+// statement; it never creates a SQLite file nor migrates a store.
+func TestReadOnly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		ctx := context.Background()
+		target := b.target(t)
+		rw := open(t, target)
+		recorder{h: rw}.run(t, world{accounts: 2, users: 4}, "20260105_090000", t0)
+		if b.name == SQLite {
+			rw.Close() // the last connection: SQLite removes the -wal and -shm files
+		}
+		ro, err := Open(ctx, target, Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		if !ro.ReadOnly() {
+			t.Error("ReadOnly() is false")
+		}
+		if _, err := ro.Load(ctx, "20260105_090000"); err != nil {
+			t.Fatalf("load: %v", err)
+		}
+		if runs, err := ro.Runs(ctx, RunFilter{}); err != nil || len(runs) != 1 {
+			t.Fatalf("runs: %v %v", runs, err)
+		}
+		for _, stmt := range []string{
+			`DELETE FROM runs`,
+			`UPDATE runs SET tool_version = 'x'`,
+			`CREATE TABLE intruder (x INTEGER)`,
+			`INSERT INTO schema_migrations (version_id, is_applied) VALUES (99, TRUE)`,
+		} {
+			if _, err := ro.DB().ExecContext(ctx, stmt); err == nil {
+				t.Errorf("%s: accepted by a read-only store", stmt)
+			} else if !readOnlyError(err) {
+				t.Errorf("%s: %v, want a read-only refusal", stmt, err)
+			}
+		}
+		o, err := ro.Load(ctx, "20260105_090000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Inventory.RunID = "20260106_090000"
+		if _, err := ro.Write(ctx, o, WriteOptions{}); err == nil {
+			t.Error("Write succeeded on a read-only store")
+		}
+		if runs, _ := ro.Runs(ctx, RunFilter{}); len(runs) != 1 {
+			t.Errorf("%d runs after refused writes, want 1", len(runs))
+		}
+	})
+}
+
+func readOnlyError(err error) bool {
+	m := strings.ToLower(err.Error())
+	return strings.Contains(m, "readonly") || strings.Contains(m, "read-only") || strings.Contains(m, "read only") || strings.Contains(m, "query_only")
+}
+
+// Read-only, a SQLite file that does not exist is not created, and a store of an
+// older schema version is refused untouched (a read-only store cannot migrate).
+func TestReadOnlyRefuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	missing := filepath.Join(t.TempDir(), "none", "iamaudit.db")
+	if _, err := Open(ctx, missing, Options{ReadOnly: true}); !errors.Is(err, ErrNoStore) {
+		t.Errorf("missing file: %v, want ErrNoStore", err)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("its directory was created: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	s := open(t, path)
+	if _, err := s.DB().Exec(`DELETE FROM schema_migrations WHERE version_id = 2`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(ctx, path, Options{ReadOnly: true})
+	if !errors.Is(err, ErrReadOnlyVersion) || !strings.Contains(err.Error(), "iamaudit history") {
+		t.Errorf("older schema: %v", err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, empty, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "holds no iamaudit store") {
+		t.Errorf("empty file: %v", err)
+	}
+	if fi, _ := os.Stat(empty); fi.Size() != 0 {
+		t.Errorf("the empty file was written (%d bytes)", fi.Size())
+	}
+}
+
+// FindingHistory lists a finding in every run that had it, with the states and
+// lifecycle each gave it, and its finding_lifecycle row.
+func TestFindingHistory(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		st := open(t, b.target(t))
+		r := recorder{h: st}
+		acct := acctID(0)
+		plain := world{accounts: 1, users: 4}
+		fixed := world{accounts: 1, users: 4, fixed: map[string]bool{acct + "/user000": true}}
+		r.run(t, plain, "20260105_090000", day(0))
+		o := r.run(t, fixed, "20260204_090000", day(30))
+		r.run(t, plain, "20260306_090000", day(60))
+		var id string
+		for _, f := range o.Resolved {
+			if f.User == "user000" && f.CheckID == "console_without_mfa" {
+				id = f.ID
+			}
+		}
+		if id == "" {
+			t.Fatal("no resolved finding")
+		}
+		l, runs, err := st.FindingHistory(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, fr := range runs {
+			got = append(got, fr.RunID+" "+fr.State)
+		}
+		want := []string{"20260105_090000 new", "20260204_090000 resolved", "20260306_090000 new"}
+		if !slices.Equal(got, want) {
+			t.Errorf("runs %v, want %v", got, want)
+		}
+		if !runs[1].ResolvedAt.Equal(day(30)) || !runs[2].Reopened || !runs[2].FirstSeen.Equal(day(0)) {
+			t.Errorf("lifecycle per run: %+v", runs)
+		}
+		if l.Status != "open" || !l.Reopened || !l.FirstSeen.Equal(day(0)) || !l.LastSeen.Equal(day(60)) ||
+			l.UpdatedRunID != "20260306_090000" || l.CheckID != "console_without_mfa" || l.Severity != checks.Critical && l.Severity != checks.High {
+			t.Errorf("lifecycle row %+v", l)
+		}
+		if _, _, err := st.FindingHistory(context.Background(), "0000000000000000"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown finding: %v", err)
+		}
+	})
+}
+
+// EventCoverage says each run's CloudTrail window and which of its accounts'
+// events it could not read whole.
+func TestEventCoverage(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		st := open(t, b.target(t))
+		r := recorder{h: st}
+		w := world{accounts: 3, users: 2}
+		r.run(t, w, "20260105_090000", day(0))
+		r.run(t, w, "20260204_090000", day(30), func(inv *inventory.Inventory) {
+			a := &inv.Accounts[1]
+			a.Status = inventory.StatusPartial
+			a.Gaps = append(a.Gaps, inventory.Gap{AccountID: a.ID, Section: inventory.SectionEvents, Operation: "cloudtrail:LookupEvents",
+				ErrorCode: "ThrottlingException", Message: "rate exceeded", Unknown: []inventory.Field{inventory.FieldEvents}})
+			inv.Accounts[2].Status, inv.Accounts[2].Reason = inventory.StatusNotAudited, "AccessDenied"
+			inv.Accounts = append(inv.Accounts, inventory.Account{ID: "999999999990", Name: "closed", State: "SUSPENDED", Status: inventory.StatusSkipped})
+		})
+		got, err := st.EventCoverage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("%d runs: %+v", len(got), got)
+		}
+		if !got[0].Start.Equal(day(0).Add(-90*24*time.Hour)) || !got[0].End.Equal(day(0)) || len(got[0].Accounts) != 3 || len(got[0].Unknown) != 0 {
+			t.Errorf("run 1: %+v", got[0])
+		}
+		if !slices.Equal(got[1].Accounts, []string{acctID(0), acctID(1), acctID(2)}) || !slices.Equal(got[1].Unknown, []string{acctID(1), acctID(2)}) {
+			t.Errorf("run 2: %+v", got[1])
+		}
+	})
+}
