@@ -496,7 +496,7 @@ func eventsChart(months []monthRow, names map[string]string) (chartView, error) 
 	if partial > 0 {
 		var list []string
 		for a := range unknownAccts {
-			list = append(list, accountLabel(names[a], a))
+			list = append(list, report.Clean(accountLabel(names[a], a)))
 		}
 		sort.Strings(list)
 		more := ""
