@@ -460,6 +460,9 @@ func eventMonths(cov []store.RunEvents, counts []store.EventCount, acct string) 
 		out = append(out, row)
 	}
 	for _, c := range counts {
+		if acct != "" && c.AccountID != acct {
+			continue
+		}
 		if i, ok := index[c.Month]; ok {
 			out[i].Count += c.Count
 			out[i].ByName[c.Name] += c.Count
