@@ -6,7 +6,8 @@ package dashboard
 // sandbox), and a history of hostile names. They fail, not skip, without Chromium
 // when IAMAUDIT_TEST_DISALLOW_SKIP=1 (scripts/test.sh). Screenshots go to
 // $IAMAUDIT_TEST_ARTIFACTS/<test>/ (default: a temporary directory); with -update
-// the README's screenshot docs/dashboard.png is retaken.
+// the README's screenshots docs/dashboard.png and docs/dashboard-trends.png are
+// retaken.
 
 import (
 	"context"
@@ -582,6 +583,25 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		ss.screenshot(filepath.Join(shots, "trends.png"), true)
 		ss.check("trends")
+		// One account's trends: Production is audited in every run, its figures known.
+		ss.open("/trends?account=" + prod)
+		for i, b := range bars(ss, "trend-keys-90") {
+			s, _ := h.outs[i].Scores.Account(prod)
+			if v, _ := keysOver(s); b.Value != v || b.Unknown {
+				t.Errorf("Production, run %d: keys over 90 days %d (unknown %v), want %d", i, b.Value, b.Unknown, v)
+			}
+		}
+		ss.screenshot(filepath.Join(shots, "trends-production.png"), true)
+		if *update {
+			png, err := chromedp.Run(ss.ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("..", "..", "docs", "dashboard-trends.png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ss.check("trends of an account")
 	})
 
 	t.Run("finding across runs", func(t *testing.T) {

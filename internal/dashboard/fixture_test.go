@@ -25,8 +25,8 @@ import (
 	"github.com/iamaudit/iamaudit/internal/store"
 )
 
-// update retakes the README's screenshot of the dashboard (docs/dashboard.png).
-var update = flag.Bool("update", false, "retake docs/dashboard.png")
+// update retakes the README's screenshots of the dashboard (docs/dashboard*.png).
+var update = flag.Bool("update", false, "retake docs/dashboard.png and docs/dashboard-trends.png")
 
 // demoEnd is the clock of the newest run of the demo history.
 var demoEnd = time.Date(2026, 3, 16, 9, 0, 0, 0, time.UTC)

@@ -630,7 +630,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) (*page, err
 	for _, st := range []string{checks.StateNew, checks.StateOpen, checks.StateSuppressed, checks.StateResolved} {
 		data.States = append(data.States, stateCount{st, stateLabel(st), counts[st]})
 	}
-	metrics, err := s.st.Metrics(r.Context(), store.MetricsQuery{Accounts: []string{id}})
+	metrics, err := s.st.Metrics(r.Context(), store.MetricsQuery{Accounts: []string{id}, NoKeyAges: true})
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,10 @@ func (s *Server) diffPicker(w http.ResponseWriter, r *http.Request) {
 type diffData struct {
 	D        Diff
 	From, To store.RunSummary
+	// Findings are the first diffRowsShown changes (most telling first); More
+	// says how many the page leaves to the CSV.
 	Findings []diffFindingRow
+	More     int
 	Swap     string
 	// SameFormula: the Organization's risks can be compared.
 	SameFormula bool
@@ -84,7 +87,13 @@ func (s *Server) diffPage(w http.ResponseWriter, r *http.Request) (*page, error)
 		ChangeAdded: "appeared", ChangeRemoved: "resolved", ChangeNotSeen: "not seen (account not audited whole)", ChangeChanged: "changed"}
 	t := Table{Name: "findings", Header: []string{"change", "uncertain", "finding_id", "severity", "account_id", "account_name",
 		"check_id", "user", "resource", "message", "before", "after"}, Rows: [][]string{}}
-	for _, f := range diff.Findings {
+	for i, f := range diff.Findings {
+		t.Rows = append(t.Rows, []string{f.Kind, strconv.FormatBool(f.Uncertain), f.ID, f.Severity.String(), f.AccountID, f.Account,
+			f.CheckID, f.User, f.Resource, f.Message, f.Before, f.After})
+		if i >= diffRowsShown {
+			dd.More++
+			continue
+		}
 		row := diffFindingRow{FindingChange: f, URL: findingURL(f.ID), Label: labels[f.Kind]}
 		// Links go to the run that has the finding.
 		run, d := toID, data[1]
@@ -98,8 +107,6 @@ func (s *Server) diffPage(w http.ResponseWriter, r *http.Request) (*page, error)
 			row.UserURL = userURL(run, f.AccountID, f.User)
 		}
 		dd.Findings = append(dd.Findings, row)
-		t.Rows = append(t.Rows, []string{f.Kind, strconv.FormatBool(f.Uncertain), f.ID, f.Severity.String(), f.AccountID, f.Account,
-			f.CheckID, f.User, f.Resource, f.Message, f.Before, f.After})
 	}
 	at := Table{Name: "accounts", Header: []string{"change", "account_id", "name", "status_from", "status_to", "risk_from", "risk_to", "same_formula"}, Rows: [][]string{}}
 	for _, a := range diff.Accounts {
@@ -116,6 +123,10 @@ func (s *Server) diffPage(w http.ResponseWriter, r *http.Request) (*page, error)
 	return &page{Title: "Diff " + fromID + " → " + toID, Body: "diff", Data: dd, JSON: diff, Tables: []Table{t, at, ut, kt},
 		Name: "iamaudit-diff-" + fromID + "-" + toID}, nil
 }
+
+// diffRowsShown caps the findings table of a diff page: between runs far apart
+// tens of thousands of findings may change; the CSV download has them all.
+const diffRowsShown = 1000
 
 func riskCell(r *RiskValue) string {
 	if r == nil {

@@ -32,8 +32,6 @@ type trendPoint struct {
 	Label string
 	URL   string
 	Score score.Score
-	// MedianKeyAge is the median age in days of the active keys (nil: none).
-	MedianKeyAge *float64
 }
 
 // chartView is a chart on a page with its notes.
@@ -62,13 +60,15 @@ func (s *Server) trendsPage(w http.ResponseWriter, r *http.Request) (*page, erro
 	if acct != "" {
 		only = []string{acct}
 	}
-	metrics, err := s.st.Metrics(ctx, store.MetricsQuery{Accounts: only})
+	// The scores alone: median key ages are not among seed 004's figures, and
+	// reading every key of every run is most of what Metrics costs.
+	metrics, err := s.st.Metrics(ctx, store.MetricsQuery{Accounts: only, NoKeyAges: true})
 	if err != nil {
 		return nil, err
 	}
 	all := metrics
 	if acct != "" { // the account list of the selector: every account of every run
-		if all, err = s.st.Metrics(ctx, store.MetricsQuery{}); err != nil {
+		if all, err = s.st.Metrics(ctx, store.MetricsQuery{NoKeyAges: true}); err != nil {
 			return nil, err
 		}
 	}
@@ -113,12 +113,11 @@ func (s *Server) trendsPage(w http.ResponseWriter, r *http.Request) (*page, erro
 	}
 	runsT := Table{Name: "runs", Header: []string{"run_id", "evaluated_at", "scope", "risk_formula", "risk", "risk_at_least",
 		"seed_risk_formula", "seed_risk", "keys_over_90_days", "keys_over_365_days", "keys_known", "mfa_coverage_percent",
-		"console_users", "console_users_with_mfa", "inactive_users", "inactive_users_known", "median_active_key_age_days"}, Rows: [][]string{}}
+		"console_users", "console_users_with_mfa", "inactive_users", "inactive_users_known"}, Rows: [][]string{}}
 	type runJSON struct {
-		RunID        string      `json:"run_id"`
-		EvaluatedAt  time.Time   `json:"evaluated_at"`
-		Score        score.Score `json:"score"`
-		MedianKeyAge *float64    `json:"median_active_key_age_days"`
+		RunID       string      `json:"run_id"`
+		EvaluatedAt time.Time   `json:"evaluated_at"`
+		Score       score.Score `json:"score"`
 	}
 	runsJ := []runJSON{}
 	for _, p := range points {
@@ -128,10 +127,6 @@ func (s *Server) trendsPage(w http.ResponseWriter, r *http.Request) (*page, erro
 		if sc.MFACoverage != nil {
 			mfa = strconv.FormatFloat(*sc.MFACoverage, 'f', 1, 64)
 		}
-		med := ""
-		if p.MedianKeyAge != nil {
-			med = strconv.FormatFloat(*p.MedianKeyAge, 'f', 1, 64)
-		}
 		seed := "unknown"
 		if sc.SeedRisk.Score != nil {
 			seed = strconv.Itoa(*sc.SeedRisk.Score)
@@ -139,8 +134,8 @@ func (s *Server) trendsPage(w http.ResponseWriter, r *http.Request) (*page, erro
 		runsT.Rows = append(runsT.Rows, []string{p.RunID, p.At.UTC().Format(time.RFC3339), scope, sc.RiskFormula,
 			riskValue(scoreRisk(sc)), strconv.Itoa(sc.RiskAtLeast), sc.SeedRisk.Formula, seed, strconv.Itoa(over90), strconv.Itoa(over365),
 			strconv.FormatBool(sc.Phase2.Known), mfa, strconv.Itoa(sc.ConsoleUsers), strconv.Itoa(sc.ConsoleUsersWithMFA),
-			strconv.Itoa(sc.InactiveUsers), strconv.FormatBool(inactiveKnown(sc)), med})
-		runsJ = append(runsJ, runJSON{p.RunID, p.At, sc, p.MedianKeyAge})
+			strconv.Itoa(sc.InactiveUsers), strconv.FormatBool(inactiveKnown(sc))})
+		runsJ = append(runsJ, runJSON{p.RunID, p.At, sc})
 	}
 	eventsT := Table{Name: "events", Header: append([]string{"month", "remediation_events", "coverage", "accounts_unknown"}, RemediationEvents...), Rows: [][]string{}}
 	for _, m := range data.Months {
@@ -165,14 +160,13 @@ func trendPoints(metrics []store.RunMetrics, acct string) []trendPoint {
 	var out []trendPoint
 	seen := map[string]bool{}
 	for _, m := range metrics {
-		p := trendPoint{RunID: m.Run.RunID, At: m.Run.EvaluatedAt, URL: runURL(m.Run.RunID), Score: m.Organization.Score,
-			MedianKeyAge: m.Organization.MedianActiveKeyAgeDays}
+		p := trendPoint{RunID: m.Run.RunID, At: m.Run.EvaluatedAt, URL: runURL(m.Run.RunID), Score: m.Organization.Score}
 		if acct != "" {
 			i := slices.IndexFunc(m.Accounts, func(a store.Metrics) bool { return a.AccountID == acct })
 			if i < 0 {
 				continue
 			}
-			p.Score, p.MedianKeyAge, p.URL = m.Accounts[i].Score, m.Accounts[i].MedianActiveKeyAgeDays, accountURL(m.Run.RunID, acct)
+			p.Score, p.URL = m.Accounts[i].Score, accountURL(m.Run.RunID, acct)
 		}
 		p.Label = p.At.UTC().Format("2006-01-02 15:04")
 		if seen[p.Label] {

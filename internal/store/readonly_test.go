@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -181,6 +182,50 @@ func TestEventCoverage(t *testing.T) {
 		}
 		if !slices.Equal(got[1].Accounts, []string{acctID(0), acctID(1), acctID(2)}) || !slices.Equal(got[1].Unknown, []string{acctID(1), acctID(2)}) {
 			t.Errorf("run 2: %+v", got[1])
+		}
+	})
+}
+
+// Metrics with NoKeyAges are the same figures without the median key ages.
+func TestMetricsNoKeyAges(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		st := open(t, b.target(t))
+		r := recorder{h: st}
+		w := world{accounts: 2, users: 6}
+		r.run(t, w, "20260105_090000", day(0))
+		r.run(t, w, "20260204_090000", day(30))
+		ctx := context.Background()
+		for _, accts := range [][]string{nil, {acctID(1)}} {
+			full, err := st.Metrics(ctx, MetricsQuery{Accounts: accts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lean, err := st.Metrics(ctx, MetricsQuery{Accounts: accts, NoKeyAges: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(full) != 2 || len(lean) != 2 || full[0].Organization.MedianActiveKeyAgeDays == nil {
+				t.Fatalf("metrics: %d, %d runs", len(full), len(lean))
+			}
+			for i := range full {
+				f, l := full[i], lean[i]
+				if l.Organization.MedianActiveKeyAgeDays != nil || len(l.Accounts) != len(f.Accounts) {
+					t.Errorf("run %d: lean metrics have key ages or other accounts", i)
+				}
+				f.Organization.MedianActiveKeyAgeDays = nil
+				for j := range f.Accounts {
+					if l.Accounts[j].MedianActiveKeyAgeDays != nil {
+						t.Errorf("run %d, account %d: a key age", i, j)
+					}
+					f.Accounts[j].MedianActiveKeyAgeDays = nil
+				}
+				a, _ := json.Marshal(f)
+				c, _ := json.Marshal(l)
+				if string(a) != string(c) {
+					t.Errorf("run %d differs:\n%s\n%s", i, a, c)
+				}
+			}
 		}
 	})
 }
