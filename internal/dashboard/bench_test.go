@@ -54,8 +54,8 @@ func benchInventory(accounts, users, m int, runID string, now time.Time) *invent
 		used := now.Add(-48 * time.Hour)
 		a := inventory.Account{ID: id, Name: fmt.Sprintf("Account %d", ai), Email: fmt.Sprintf("aws+%d@example.com", ai),
 			State: "ACTIVE", IsManagement: ai == 0, Status: inventory.StatusAudited, CollectedAt: now,
-			CredentialReport: &inventory.CredentialReport{GeneratedAt: now.Add(-time.Minute)},
-			Root:             &inventory.Root{ARN: "arn:aws:iam::" + id + ":root", MFAActive: true, MFAType: inventory.MFAHardware},
+			CredentialReport:    &inventory.CredentialReport{GeneratedAt: now.Add(-time.Minute)},
+			Root:                &inventory.Root{ARN: "arn:aws:iam::" + id + ":root", MFAActive: true, MFAType: inventory.MFAHardware},
 			PasswordPolicyKnown: true, PasswordPolicy: &inventory.PasswordPolicy{MinimumPasswordLength: 14},
 			Users: []inventory.User{}, Groups: []inventory.Group{}, Roles: []inventory.Role{}, Policies: []inventory.ManagedPolicy{},
 			ServerCertificates: []inventory.ServerCertificate{}, Events: []inventory.Event{}, Gaps: []inventory.Gap{}}

@@ -61,6 +61,7 @@ type Server struct {
 	mux    *http.ServeMux
 	tmpl   *template.Template
 	cache  *runCache
+	diffs  diffCache
 	msgs   report.Messages
 	differ Differ
 	assets map[string]asset

@@ -454,11 +454,15 @@ func (s *Server) findingsPage(w http.ResponseWriter, r *http.Request) (*page, er
 		{"last_seen", "last seen longest ago first"}, {"account", "by account"}}
 
 	t := Table{Name: "findings", Header: []string{"finding_id", "severity", "account_id", "account_name", "check_id", "title",
-		"resource", "user", "message", "state", "first_seen", "last_seen", "resolved_at", "reopened", "suppression_reason"}, Rows: [][]string{}}
-	for _, x := range matched {
-		t.Rows = append(t.Rows, []string{x.ID, x.Severity.String(), x.AccountID, x.AccountName, x.CheckID, x.Title, x.Resource,
-			x.User, x.Message, x.State, rfc(x.FirstSeen), rfc(x.LastSeen), rfc(x.ResolvedAt), strconv.FormatBool(x.Reopened), x.SuppressionReason})
-	}
+		"resource", "user", "message", "state", "first_seen", "last_seen", "resolved_at", "reopened", "suppression_reason"},
+		rows: func() [][]string {
+			rows := make([][]string, 0, len(matched))
+			for _, x := range matched {
+				rows = append(rows, []string{x.ID, x.Severity.String(), x.AccountID, x.AccountName, x.CheckID, x.Title, x.Resource,
+					x.User, x.Message, x.State, rfc(x.FirstSeen), rfc(x.LastSeen), rfc(x.ResolvedAt), strconv.FormatBool(x.Reopened), x.SuppressionReason})
+			}
+			return rows
+		}}
 	title := "Findings"
 	p := &page{Title: title + " · run " + rc.sum.RunID, Body: "dash-findings", Data: data, Tables: []Table{t},
 		Name: "iamaudit-findings-" + rc.sum.RunID, JSON: map[string]any{"run": rc.sum, "filters": f.json(), "total": len(d.all),

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
@@ -80,16 +81,22 @@ func (s *Server) diffPage(w http.ResponseWriter, r *http.Request) (*page, error)
 		}
 		sums[i], data[i] = sum, d
 	}
-	diff := s.differ(data[0].o, data[1].o)
+	diff := s.diffs.get(fromID+"\x00"+toID, func() Diff { return s.differ(data[0].o, data[1].o) })
 	dd := diffData{D: diff, From: sums[0], To: sums[1], Swap: diffURL(toID, fromID),
 		SameFormula: diff.From.Org.RiskFormula == diff.To.Org.RiskFormula}
 	labels := map[string]string{
 		ChangeAdded: "appeared", ChangeRemoved: "resolved", ChangeNotSeen: "not seen (account not audited whole)", ChangeChanged: "changed"}
 	t := Table{Name: "findings", Header: []string{"change", "uncertain", "finding_id", "severity", "account_id", "account_name",
-		"check_id", "user", "resource", "message", "before", "after"}, Rows: [][]string{}}
+		"check_id", "user", "resource", "message", "before", "after"},
+		rows: func() [][]string {
+			rows := make([][]string, 0, len(diff.Findings))
+			for _, f := range diff.Findings {
+				rows = append(rows, []string{f.Kind, strconv.FormatBool(f.Uncertain), f.ID, f.Severity.String(), f.AccountID, f.Account,
+					f.CheckID, f.User, f.Resource, f.Message, f.Before, f.After})
+			}
+			return rows
+		}}
 	for i, f := range diff.Findings {
-		t.Rows = append(t.Rows, []string{f.Kind, strconv.FormatBool(f.Uncertain), f.ID, f.Severity.String(), f.AccountID, f.Account,
-			f.CheckID, f.User, f.Resource, f.Message, f.Before, f.After})
 		if i >= diffRowsShown {
 			dd.More++
 			continue
@@ -190,4 +197,39 @@ func (s *Server) findingPage(w http.ResponseWriter, r *http.Request) (*page, err
 	}
 	return &page{Title: "Finding " + id, Body: "finding", Data: data, Tables: []Table{t}, Name: "iamaudit-finding-" + id,
 		JSON: map[string]any{"lifecycle": l, "runs": runs, "finding": data.F}}, nil
+}
+
+// diffCache keeps the last few diffs computed (runs never change once stored):
+// a diff of two large runs takes a while, and its page is asked for again for
+// its downloads.
+type diffCache struct {
+	mu    sync.Mutex
+	order []string
+	items map[string]Diff
+}
+
+const diffsKept = 4
+
+func (c *diffCache) get(key string, compute func() Diff) Diff {
+	c.mu.Lock()
+	if d, ok := c.items[key]; ok {
+		c.mu.Unlock()
+		return d
+	}
+	c.mu.Unlock()
+	d := compute()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items == nil {
+		c.items = map[string]Diff{}
+	}
+	if _, ok := c.items[key]; !ok {
+		c.items[key] = d
+		c.order = append(c.order, key)
+		for len(c.order) > diffsKept {
+			delete(c.items, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	return d
 }

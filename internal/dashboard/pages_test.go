@@ -62,3 +62,51 @@ func TestPagesRender(t *testing.T) {
 		}
 	}
 }
+
+// The findings download holds every finding the filters select, on every page
+// of them; the diff download every change.
+func TestDownloadsAreWhole(t *testing.T) {
+	t.Parallel()
+	h, s := openDemo(t, Options{})
+	first, last := h.outs[0], h.outs[len(h.outs)-1]
+	id := last.Inventory.RunID
+	read := func(p string) [][]string {
+		t.Helper()
+		w := get(t, s, p)
+		rows, err := csv.NewReader(w.Body).ReadAll()
+		if w.Code != http.StatusOK || err != nil {
+			t.Fatalf("%s: %d %v", p, w.Code, err)
+		}
+		return rows
+	}
+	if rows := read("/runs/" + id + "/findings?format=csv"); len(rows) != len(last.Findings)+len(last.Resolved)+1 {
+		t.Errorf("findings CSV: %d rows, want %d and the header", len(rows)-1, len(last.Findings)+len(last.Resolved))
+	}
+	high := 0
+	for _, f := range last.Findings {
+		if f.Severity.String() == "high" {
+			high++
+		}
+	}
+	for _, f := range last.Resolved {
+		if f.Severity.String() == "high" {
+			high++
+		}
+	}
+	if rows := read("/runs/" + id + "/findings?severity=high&page=1&format=csv"); len(rows) != high+1 {
+		t.Errorf("high findings CSV: %d rows, want %d", len(rows)-1, high)
+	}
+	d := CompareRuns(first, last)
+	if rows := read(diffURL(first.Inventory.RunID, id) + "?format=csv"); len(rows) != len(d.Findings)+1 {
+		t.Errorf("diff CSV: %d rows, want %d", len(rows)-1, len(d.Findings))
+	}
+	if rows := read(diffURL(first.Inventory.RunID, id) + "?format=csv&table=users"); len(rows) != len(d.Users)+1 {
+		t.Errorf("diff users CSV: %d rows, want %d", len(rows)-1, len(d.Users))
+	}
+	if w := get(t, s, "/runs/"+id+"?format=csv&table=nope"); w.Code != http.StatusBadRequest {
+		t.Errorf("unknown table: %d", w.Code)
+	}
+	if w := get(t, s, "/runs/"+id+"?format=xml"); w.Code != http.StatusBadRequest {
+		t.Errorf("unknown format: %d", w.Code)
+	}
+}

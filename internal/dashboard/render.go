@@ -56,6 +56,9 @@ type Table struct {
 	Caption string     `json:"caption,omitempty"`
 	Header  []string   `json:"header"`
 	Rows    [][]string `json:"rows"`
+	// rows, when set, makes Rows only for the download (a large table the HTML
+	// page does not show whole).
+	rows func() [][]string
 }
 
 type asset struct {
@@ -243,12 +246,18 @@ func pickTable(ts []Table, name string) (Table, error) {
 	if len(ts) == 0 {
 		return Table{}, badRequest("this page has no CSV download")
 	}
+	fill := func(t Table) Table {
+		if t.rows != nil {
+			t.Rows = t.rows()
+		}
+		return t
+	}
 	if name == "" {
-		return ts[0], nil
+		return fill(ts[0]), nil
 	}
 	for _, t := range ts {
 		if t.Name == name {
-			return t, nil
+			return fill(t), nil
 		}
 	}
 	return Table{}, badRequest("no table %q on this page", name)
