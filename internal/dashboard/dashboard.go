@@ -104,7 +104,7 @@ func New(opts Options) (*Server, error) {
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
-	if s.tmpl, err = parseTemplates(s.assets); err != nil {
+	if s.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
 	}
 	s.nav = []navItem{{"/runs/latest", "Overview"}, {"/runs/latest/findings", "Findings"}, {"/trends", "Trends"}, {"/runs", "Runs"}, {"/diff", "Diff"}}

@@ -53,7 +53,7 @@ type ContentTable struct {
 	Links [][]string `json:"-"`
 }
 
-// ErrNotFound, returned by a Page's Build, answers 404 with its message.
+// ErrPageNotFound is an error for a Page's Build to return: the page answers 404 with its message.
 func ErrPageNotFound(format string, a ...any) error { return notFound(format, a...) }
 
 func (s *Server) addPage(p Page) error {

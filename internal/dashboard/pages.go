@@ -43,8 +43,11 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (*runCtx, bool,
 		if err != nil {
 			return nil, false, err
 		}
-		u := url.URL{Path: runURL(newest) + strings.TrimPrefix(r.URL.Path, "/runs/"+latest), RawQuery: r.URL.RawQuery}
-		http.Redirect(w, r, u.String(), http.StatusFound)
+		to := runURL(newest) + strings.TrimPrefix(r.URL.EscapedPath(), "/runs/"+latest)
+		if r.URL.RawQuery != "" {
+			to += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, to, http.StatusFound)
 		return nil, false, nil
 	}
 	runs, err := s.st.Runs(ctx, store.RunFilter{})
@@ -128,6 +131,7 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) (*page, error)
 	if err != nil {
 		return nil, err
 	}
+	slices.Reverse(runs) // newest first, on the page and in the downloads
 	t := Table{Name: "runs", Header: []string{"run_id", "finished_at", "organization_id", "command", "status", "accounts_audited",
 		"accounts_not_audited", "critical", "high", "medium", "low", "suppressed", "risk", "risk_formula", "baseline_run_id"}, Rows: [][]string{}}
 	for _, x := range runs {
@@ -136,7 +140,6 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) (*page, error)
 			strconv.Itoa(x.Findings.Critical), strconv.Itoa(x.Findings.High), strconv.Itoa(x.Findings.Medium),
 			strconv.Itoa(x.Findings.Low), strconv.Itoa(x.Findings.Suppressed), riskValue(x.Risk), x.Risk.Formula, x.BaselineRunID})
 	}
-	slices.Reverse(runs) // newest first on the page
 	return &page{Title: "Runs", Body: "runs", Data: runsData{runs}, JSON: runs, Tables: []Table{t}, Name: "iamaudit-runs"}, nil
 }
 
@@ -208,7 +211,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) (*page, er
 		OUPath string       `json:"ou_path"`
 		Status string       `json:"status"`
 		Reason string       `json:"reason,omitempty"`
-		Users  int          `json:"users"`
+		Users  *int         `json:"users"` // null: unknown (not audited)
 		Gaps   int          `json:"gaps"`
 		Score  *score.Score `json:"score"`
 	}
@@ -225,7 +228,11 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) (*page, er
 			strconv.Itoa(row.Critical), strconv.Itoa(row.High), strconv.Itoa(row.Medium), strconv.Itoa(row.Low),
 			strconv.Itoa(row.Suppressed), row.Users, strings.TrimSuffix(row.MFA, "%"), row.KeysOver90})
 		aj := accountJSON{ID: a.ID, Name: a.Name, Email: a.Email, State: a.State, OUPath: a.OUPath, Status: a.Status,
-			Reason: a.Reason, Users: len(a.Users), Gaps: len(a.Gaps)}
+			Reason: a.Reason, Gaps: len(a.Gaps)}
+		if sc.Audited {
+			n := len(a.Users)
+			aj.Users = &n
+		}
 		if hasScore {
 			aj.Score = &sc
 		}

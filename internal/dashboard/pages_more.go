@@ -54,7 +54,11 @@ type diffData struct {
 	// says how many the page leaves to the CSV.
 	Findings []diffFindingRow
 	More     int
-	Swap     string
+	// Users and Keys are the first diffRowsShown of each; the CSVs have them all.
+	Users               []UserChange
+	Keys                []KeyChange
+	UsersMore, KeysMore int
+	Swap                string
 	// SameFormula: the Organization's risks can be compared.
 	SameFormula bool
 }
@@ -119,6 +123,8 @@ func (s *Server) diffPage(w http.ResponseWriter, r *http.Request) (*page, error)
 	for _, a := range diff.Accounts {
 		at.Rows = append(at.Rows, []string{a.Kind, a.AccountID, a.Name, a.StatusFrom, a.StatusTo, riskCell(a.RiskFrom), riskCell(a.RiskTo), strconv.FormatBool(a.SameFormula)})
 	}
+	dd.Users, dd.UsersMore = diff.Users[:min(len(diff.Users), diffRowsShown)], max(0, len(diff.Users)-diffRowsShown)
+	dd.Keys, dd.KeysMore = diff.Keys[:min(len(diff.Keys), diffRowsShown)], max(0, len(diff.Keys)-diffRowsShown)
 	ut := Table{Name: "users", Header: []string{"change", "account_id", "user"}, Rows: [][]string{}}
 	for _, u := range diff.Users {
 		ut.Rows = append(ut.Rows, []string{u.Kind, u.AccountID, u.User})

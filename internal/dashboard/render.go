@@ -104,7 +104,7 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 
 // parseTemplates is the HTML report's templates (their sections: summary,
 // not-audited, gaps, timeline, risk …) with the dashboard's beside them.
-func parseTemplates(assets map[string]asset) (*template.Template, error) {
+func parseTemplates() (*template.Template, error) {
 	src, err := assetFiles.ReadFile("assets/dashboard.tmpl")
 	if err != nil {
 		return nil, err
