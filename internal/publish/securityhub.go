@@ -177,7 +177,8 @@ func ASFF(o *outcome.Outcome, run Run, f checks.Finding, acct, region string) ty
 	if last.After(updated) {
 		updated = last
 	}
-	ts := func(t time.Time) *string { return aws.String(t.UTC().Format("2006-01-02T15:04:05.000Z")) }
+	// Second precision: a run is known by its run id, which has no more.
+	ts := func(t time.Time) *string { return aws.String(t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000Z")) }
 	partition := inv.Partition
 	if partition == "" {
 		partition = "aws"
