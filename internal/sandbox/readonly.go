@@ -48,7 +48,7 @@ func (c *call) authorize() *apiError {
 	switch {
 	case c.cred.ReadOnly:
 		allowed = c.s.roleActions
-	case c.cred.Kind == principalMgmtUser && c.s.callerActions != nil:
+	case c.cred.AccessKeyID == c.s.org.accessKeyID && c.s.callerActions != nil:
 		allowed = c.s.callerActions
 	default:
 		return nil
