@@ -29,6 +29,7 @@ var formats = []Format{
 	jsonFormat,
 	findingsCSVFormat,
 	markdownFormat,
+	ocsfFormat,
 }
 
 // Formats returns every registered format, in order.
