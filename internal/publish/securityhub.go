@@ -178,7 +178,9 @@ func ASFF(o *outcome.Outcome, run Run, f checks.Finding, acct, region string) ty
 		updated = last
 	}
 	// Second precision: a run is known by its run id, which has no more.
-	ts := func(t time.Time) *string { return aws.String(t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000Z")) }
+	ts := func(t time.Time) *string {
+		return aws.String(t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000Z"))
+	}
 	partition := inv.Partition
 	if partition == "" {
 		partition = "aws"
