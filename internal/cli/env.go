@@ -50,7 +50,10 @@ func applyEnv(cmd *cobra.Command, f *Factory) error {
 		return err
 	}
 	for _, env := range os.Environ() {
-		name, _, _ := strings.Cut(env, "=")
+		name, val, _ := strings.Cut(env, "=")
+		if val == "" {
+			continue // an unset option of a template (IAMAUDIT_DB_SECRET_ARN: "")
+		}
 		if flag, ok := strings.CutSuffix(strings.TrimPrefix(name, "IAMAUDIT_"), "_SECRET_ARN"); ok && strings.HasPrefix(name, "IAMAUDIT_") {
 			fl := strings.ToLower(strings.ReplaceAll(flag, "_", "-"))
 			if fs.Lookup(fl) == nil {
