@@ -23,6 +23,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/outdir"
+	"github.com/iamaudit/iamaudit/internal/publish"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/suppress"
 )
@@ -43,6 +44,13 @@ type Options struct {
 	History history.History
 	Clock   func() time.Time
 	Version string
+	// Destinations receive the run after its files are written and it is recorded
+	// (Security Hub, S3, SNS); each failure is listed and makes Run return a
+	// *publish.Error (nil: none).
+	Destinations []publish.Destination
+	// Lifecycle says when each finding was first and last observed, for the
+	// destinations (nil: publish.Observed, from the baseline run).
+	Lifecycle publish.Lifecycle
 	// Live shows a live progress line on Err (use only when Err is a terminal).
 	Live bool
 	Out  io.Writer // console report (the seed's lines)
@@ -129,13 +137,32 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*outcome.Outcome, e
 		return o, err
 	}
 	console.Incomplete(opts.Out, inv, msgs)
-	if werr != nil {
+	var rerr error
+	if werr == nil {
+		if err := opts.History.Record(context.WithoutCancel(ctx), o); err != nil {
+			rerr = fmt.Errorf("the outputs are written, but the run could not be recorded in the %s: %w", opts.History.Name(), err)
+		}
+	}
+	// The destinations get what was written even when the run was interrupted or an
+	// output failed: a scheduled run's alert must not be lost with it.
+	perr := deliver(context.WithoutCancel(ctx), o, opts)
+	switch {
+	case werr != nil:
 		return o, werr
+	case rerr != nil:
+		return o, rerr
 	}
-	if err := opts.History.Record(context.WithoutCancel(ctx), o); err != nil {
-		return o, fmt.Errorf("the outputs are written, but the run could not be recorded in the %s: %w", opts.History.Name(), err)
+	return o, perr
+}
+
+// deliver sends the run to its destinations and lists what each delivered and failed.
+func deliver(ctx context.Context, o *outcome.Outcome, opts Options) error {
+	if len(opts.Destinations) == 0 {
+		return nil
 	}
-	return o, nil
+	results := publish.All(ctx, opts.Destinations, publish.Run{Outcome: o, Files: o.Files, Lifecycle: opts.Lifecycle})
+	publish.Print(opts.Out, results)
+	return publish.Failed(results)
 }
 
 // WriteOutputs writes each format's file of the outcome into dir. The first format

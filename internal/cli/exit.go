@@ -13,6 +13,10 @@ const (
 	ExitUsage      = 2 // bad flags, arguments or input files
 	ExitIncomplete = 3 // outputs written, but some account or section could not be audited (see the summary)
 	ExitFindings   = 4 // an unsuppressed finding at or above --fail-on exists (takes precedence over ExitIncomplete)
+	// ExitUndelivered: the outputs are written, but a destination (--securityhub,
+	// --s3, --sns) did not receive everything (each failure is listed). It takes
+	// precedence over ExitIncomplete; ExitFindings takes precedence over it.
+	ExitUndelivered = 5
 )
 
 // UsageError marks errors caused by the user's input; they exit with ExitUsage.

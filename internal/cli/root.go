@@ -18,6 +18,11 @@ import (
 func Main(args []string, version string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(args) == 0 && os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		// The Lambda runtime (provided.al2023) starts the binary, named bootstrap,
+		// without arguments.
+		args = []string{"lambda"}
+	}
 	return Run(ctx, args, version, IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 }
 
@@ -82,6 +87,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newDemoCmd(f, nil),
 		newAnalyzeCmd(f, nil),
 		newHistoryCmd(f, nil),
+		newPolicyCmd(f, nil),
+		newLambdaCmd(f),
 	)
 	return root
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/history"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/outdir"
+	"github.com/iamaudit/iamaudit/internal/publish"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/store"
 )
@@ -174,6 +175,7 @@ func isTerminal(w any) bool {
 type RunOptions struct {
 	factory *Factory
 	auditFlags
+	destinationFlags
 	Role        string
 	Profile     string
 	Region      string
@@ -210,8 +212,14 @@ Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
 		Example: `  iamaudit run --profile mgmt --role AWSControlTowerExecution
   iamaudit run --role IAMAuditRole --lang es --output-dir reports --fail-on high`,
 		Args: noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyEnv(cmd, f)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.validateRole(); err != nil {
+				return err
+			}
+			if err := opts.validateDestinations(); err != nil {
 				return err
 			}
 			return runF(cmd.Context(), opts)
@@ -224,6 +232,7 @@ Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
 	fs.StringVar(&opts.Region, "region", "", "AWS region for the SDK (IAM and CloudTrail calls go to the partition's home region)")
 	fs.StringVar(&opts.ExternalID, "external-id", "", "external id required by the role's trust policy")
 	fs.StringVar(&opts.SessionName, "session-name", "iamaudit", "role session name (shows in CloudTrail)")
+	opts.addDestinationFlags(fs)
 	return cmd
 }
 
@@ -240,6 +249,8 @@ func runAudit(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	aopts.Destinations = opts.destinationFlags.destinations(cfg,
+		publish.AuditRole{Role: opts.Role, ExternalID: opts.ExternalID, SessionName: opts.SessionName}, opts.Lang)
 	return runAndExit(ctx, cfg, aopts)
 }
 
@@ -268,19 +279,27 @@ func runOutcome(ctx context.Context, cfg aws.Config, aopts audit.Options) (*outc
 	if errors.Is(err, audit.ErrEmptySelection) {
 		return nil, &UsageError{Err: err}
 	}
+	var undelivered *publish.Error
+	if errors.As(err, &undelivered) {
+		err = nil // the run is complete locally: the exit code says what did not arrive
+	}
 	if err != nil {
 		return o, err
 	}
-	return o, exitFor(ctx, o, aopts)
+	return o, exitFor(ctx, o, aopts, undelivered)
 }
 
-// exitFor is the documented exit code of a run that wrote its outputs.
-func exitFor(ctx context.Context, o *outcome.Outcome, aopts audit.Options) error {
+// exitFor is the documented exit code of a run that wrote its outputs; undelivered
+// (nil: none) names what a destination (Security Hub, S3, SNS) did not receive.
+func exitFor(ctx context.Context, o *outcome.Outcome, aopts audit.Options, undelivered *publish.Error) error {
 	if ctx.Err() != nil {
 		return &ExitCodeError{Code: ExitIncomplete, Msg: "interrupted: the outputs hold what was collected until then"}
 	}
 	if o.FailOnHit(aopts.FailOn) {
 		return &ExitCodeError{Code: ExitFindings, Msg: fmt.Sprintf("findings at or above --fail-on %s", *aopts.FailOn)}
+	}
+	if undelivered != nil {
+		return &ExitCodeError{Code: ExitUndelivered, Msg: undelivered.Error()}
 	}
 	if o.Incomplete() {
 		return &ExitCodeError{Code: ExitIncomplete, Msg: "the audit is incomplete: some accounts or sections could not be audited (listed above)"}

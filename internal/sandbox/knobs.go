@@ -211,8 +211,10 @@ func faultStatus(code string) int {
 		return 403
 	case "ServiceUnavailable", "ServiceUnavailableException":
 		return 503
-	case "InternalFailure", "InternalError", "ServiceFailure", "ServiceException", "InternalServerError":
+	case "InternalFailure", "InternalError", "ServiceFailure", "ServiceException", "InternalServerError", "InternalException":
 		return 500
+	case "LimitExceededException", "TooManyRequestsException":
+		return 429
 	case "NoSuchEntity":
 		return 404
 	case "LimitExceeded", "DeleteConflict", "EntityAlreadyExists":

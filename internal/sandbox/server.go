@@ -30,6 +30,15 @@ type Options struct {
 	Knobs *scenario.Knobs
 	// Logger receives diagnostics. Nil: discard.
 	Logger *slog.Logger
+	// RoleActions are the actions ("service:Operation") a session of a read-only role
+	// may call. Nil: the audit role's policy (internal/permissions.AuditRead).
+	RoleActions []string
+	// CallerActions, when not nil, hold the caller's own credentials (the scenario's
+	// management user) to these actions, as its IAM policy would.
+	CallerActions []string
+	// Destinations are the S3 buckets, SNS topics and Security Hub accounts served
+	// (destinations.go).
+	Destinations Destinations
 }
 
 // maxBody bounds a request body (IAM's largest documents are far smaller).
@@ -47,6 +56,10 @@ type Server struct {
 	faults []*faultRule
 	// tokenFaults repeat pagination tokens (scenario.FaultRepeatToken).
 	tokenFaults []*faultRule
+	// roleActions and callerActions are the enforced policies (readonly.go).
+	roleActions, callerActions map[string]bool
+	// dest holds the destinations and what they received (destinations.go).
+	dest *destinations
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -88,12 +101,20 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{knobs: k, clock: clock, wall: wall, log: log, creds: newCredStore(), stats: newCounters()}
+	roleActions := opts.RoleActions
+	if roleActions == nil {
+		roleActions = defaultRoleActions()
+	}
+	s.roleActions, s.callerActions = actionSet(roleActions), actionSet(opts.CallerActions)
 	built := clock() // relative scenario dates count from here
 	s.org, err = buildOrg(sc, built, k)
 	if err != nil {
 		return nil, err
 	}
 	s.faults, s.tokenFaults = buildFaults(k.Faults)
+	if s.dest, err = newDestinations(opts.Destinations, s.org); err != nil {
+		return nil, err
+	}
 	// The caller: a user of the management account, or of the delegated
 	// administrator account the scenario names (organization.caller_account_id).
 	s.creds.put(&credential{

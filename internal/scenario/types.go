@@ -43,33 +43,13 @@ type Organization struct {
 	// OUs form the tree under the root; accounts name their OU by Name.
 	OUs []OU `yaml:"ous,omitempty"`
 	// ReadOnlyRoles name the roles (in every account) whose sessions may call only the
-	// read actions of deploy/iamaudit-role.yaml (ReadOnlyActions); anything else is
-	// AccessDenied. Nil: DefaultReadOnlyRoles; an empty list: none. Added field.
+	// read actions of deploy/iamaudit-role.yaml (internal/permissions.AuditRead, or the
+	// sandbox's Options.RoleActions); anything else is AccessDenied. Nil: DefaultReadOnlyRoles; an empty list: none. Added field.
 	ReadOnlyRoles []string `yaml:"read_only_roles,omitempty"`
 }
 
 // DefaultReadOnlyRoles are the read-only roles of a scenario that names none.
 var DefaultReadOnlyRoles = []string{"IAMAuditRole"}
-
-// ReadOnlyActions are the actions a read-only role's session may call: exactly the
-// policy of deploy/iamaudit-role.yaml (docs/permissions.md), which is what the
-// collector calls. sts:GetCallerIdentity needs no permission and is always allowed.
-var ReadOnlyActions = []string{
-	"iam:GenerateCredentialReport",
-	"iam:GetCredentialReport",
-	"iam:GetAccountAuthorizationDetails",
-	"iam:ListVirtualMFADevices",
-	"iam:ListMFADevices",
-	"iam:ListAccessKeys",
-	"iam:GetAccessKeyLastUsed",
-	"iam:GetAccountSummary",
-	"iam:GetAccountPasswordPolicy",
-	"iam:ListServerCertificates",
-	"iam:ListUsers",
-	"iam:GetLoginProfile",
-	"iam:GetUser",
-	"cloudtrail:LookupEvents",
-}
 
 // OU is an organizational unit.
 type OU struct {

@@ -55,7 +55,7 @@ var (
 	rootMFATypes  = []string{MFANone, MFAVirtual, MFAHardware, MFAFIDO}
 	keyStatuses   = []string{KeyActive, KeyInactive, KeyExpired}
 	loginResults  = []string{LoginSuccess, LoginFailure}
-	knobServices  = []string{"iam", "sts", "organizations", "cloudtrail"}
+	knobServices  = []string{"iam", "sts", "organizations", "cloudtrail", "securityhub", "s3", "sns"}
 	faultErrors   = []string{"drop", "slow", FaultRepeatToken}
 )
 
