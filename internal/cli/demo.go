@@ -111,11 +111,11 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	if u := htmlReportURL(o); u != "" {
 		fmt.Fprintf(streams.Out, msgs.DemoHTML+"\n", u)
 	}
-	fmt.Fprintln(streams.Out, msgs.DemoNext)
 	if _, ok := aopts.History.(*store.Store); ok && opts.DB == "" {
 		db := filepath.Join(opts.OutputDir, "iamaudit.db")
 		fmt.Fprintf(streams.Out, msgs.DemoHistory+"\n", db, db)
 	}
+	fmt.Fprintln(streams.Out, msgs.DemoNext)
 	if ec != nil && ec.Code == ExitIncomplete && ctx.Err() == nil {
 		return nil // expected: the demo Organization has an account without the audit role
 	}

@@ -135,7 +135,9 @@ func TestDestinationsAgainstSandbox(t *testing.T) {
 	}
 	rec := w.srv.Received()
 	inv := o1.Inventory
-	start1 := inv.StartedAt.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000Z")
+	// A run observes its findings at its reference time (the history's lifecycle:
+	// checks.Finding.FirstSeen / LastSeen), which Security Hub's dates follow.
+	start1 := o1.Now.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000Z")
 
 	// Security Hub: every finding, in the account it names (or the caller's for an
 	// account the run could not enter), each with every required attribute.
@@ -285,7 +287,7 @@ func TestDestinationsAgainstSandbox(t *testing.T) {
 	if total2 != total {
 		t.Errorf("the re-run left %d findings in Security Hub, the first %d: the same ids must update, not add", total2, total)
 	}
-	start2 := o2.Inventory.StartedAt.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000Z")
+	start2 := o2.Now.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000Z")
 	again := imported(t, rec2, "567890123456", "iamaudit/"+root.ID)
 	if again["FirstObservedAt"] != start1 || again["CreatedAt"] != start1 || again["LastObservedAt"] != start2 || again["UpdatedAt"] != start2 {
 		t.Errorf("open finding: first %v created %v last %v updated %v; want first/created %s, last/updated %s",
