@@ -13,7 +13,8 @@ import (
 // History is a record of runs.
 type History interface {
 	// Baseline returns the newest complete earlier `run` before runID that can be
-	// compared with (nil, nil when there is none). Earlier runs it had to pass over
+	// compared with (nil, nil when there is none). runID is the id the run asks for
+	// before it claims one, so a run recorded with the same time is an earlier one. Earlier runs it had to pass over
 	// (unreadable, another schema, interrupted) are reported through warn.
 	Baseline(ctx context.Context, runID string, warn func(string)) (*outcome.Baseline, error)
 	// Record stores a run's outcome once its outputs are written.
