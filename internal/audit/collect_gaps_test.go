@@ -113,14 +113,14 @@ func TestFaultLosesOnlyItsPart(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		name       string
-		fault      scenario.Fault
-		section    string
-		op, code   string
-		subjects   []string // gap subjects expected (nil: one gap without subject)
-		eachName   bool     // one gap per CloudTrail event name
-		same       func(a inventory.Account) any
-		lost       func(t *testing.T, a inventory.Account)
+		name     string
+		fault    scenario.Fault
+		section  string
+		op, code string
+		subjects []string // gap subjects expected (nil: one gap without subject)
+		eachName bool     // one gap per CloudTrail event name
+		same     func(a inventory.Account) any
+		lost     func(t *testing.T, a inventory.Account)
 	}{
 		{
 			name:    "ListAccessKeys denied",
