@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/history"
 )
 
@@ -33,6 +34,10 @@ type Factory struct {
 	AWSConfig func(ctx context.Context, profile, region string) (aws.Config, error)
 	// History opens the history of runs for an output directory.
 	History func(outputDir string) (history.History, error)
+	// TuneCollect, when set, adjusts the collection options of `run` and `demo`
+	// once the flags are applied. Nil on the real command line; tests lift the
+	// client-side rate limits with it against a sandbox that paces nothing.
+	TuneCollect func(*collect.Options)
 }
 
 // NewFactory is the factory of the real command line.
