@@ -20,6 +20,7 @@ import (
 // would; the same writes work with OrganizationAccountAccessRole and
 // AWSControlTowerExecution.
 func TestReadOnlyAuditRoleRefusesWrites(t *testing.T) {
+	t.Parallel()
 	sc := testScenario()
 	for i := range sc.Accounts {
 		if sc.Accounts[i].ID == prodID {
@@ -30,7 +31,7 @@ func TestReadOnlyAuditRoleRefusesWrites(t *testing.T) {
 	s := startTest(t, sc, nil, nil)
 	ak, sk := s.Credentials()
 	ep := []string{"--endpoint-url", s.URL()}
-	session := func(role string) []string {
+	session := func(t *testing.T, role string) []string {
 		var out struct {
 			Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }
 		}
@@ -50,24 +51,30 @@ func TestReadOnlyAuditRoleRefusesWrites(t *testing.T) {
 			"--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}},
 		{"iam:CreateAccessKey", []string{"iam", "create-access-key", "--user-name", "intruder"}},
 	}
-	audit := session("IAMAuditRole")
-	for _, w := range writes {
-		t.Run("IAMAuditRole "+w.action, func(t *testing.T) {
-			se, err := awsCLI(t, audit, nil, append(ep, w.args...)...)
-			want := "(AccessDenied) when calling the " + strings.TrimPrefix(w.action, "iam:") + " operation: User: arn:aws:sts::" + prodID +
-				":assumed-role/IAMAuditRole/review is not authorized to perform: " + w.action + " on resource: arn:aws:iam::" + prodID + ":user/intruder"
-			if err == nil || !strings.Contains(se, want) {
-				t.Fatalf("want %q, got %v %s", want, err, se)
-			}
-		})
-	}
+	audit := session(t, "IAMAuditRole")
+	// The writes run in parallel (each is an AWS CLI process); the group returns
+	// once they are all refused, before the users are counted.
+	t.Run("IAMAuditRole", func(t *testing.T) {
+		for _, w := range writes {
+			t.Run(w.action, func(t *testing.T) {
+				t.Parallel()
+				se, err := awsCLI(t, audit, nil, append(ep, w.args...)...)
+				want := "(AccessDenied) when calling the " + strings.TrimPrefix(w.action, "iam:") + " operation: User: arn:aws:sts::" + prodID +
+					":assumed-role/IAMAuditRole/review is not authorized to perform: " + w.action + " on resource: arn:aws:iam::" + prodID + ":user/intruder"
+				if err == nil || !strings.Contains(se, want) {
+					t.Fatalf("want %q, got %v %s", want, err, se)
+				}
+			})
+		}
+	})
 	var users struct{ Users []struct{ UserName string } }
 	if se, err := awsCLI(t, audit, &users, append(ep, "iam", "list-users")...); err != nil || len(users.Users) != 3 {
 		t.Fatalf("the denied writes changed something, or list-users is refused: %v %s %+v", err, se, users)
 	}
 	for _, role := range []string{"OrganizationAccountAccessRole", "AWSControlTowerExecution"} {
 		t.Run(role+" stays admin", func(t *testing.T) {
-			env := session(role)
+			t.Parallel()
+			env := session(t, role)
 			for _, w := range writes {
 				args := slices.Clone(w.args)
 				args[3] = "admin-made-" + role[:3] // the --user-name value

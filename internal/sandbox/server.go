@@ -26,6 +26,10 @@ type Options struct {
 	// expiry, event times). Nil: the scenario's Now (advancing with real time) when set,
 	// else time.Now.
 	Clock func() time.Time
+	// Sleep waits for a call's latency or a slow fault's delay, returning early when
+	// ctx ends (the client went away). Nil: a real timer. Tests replace it to see
+	// the delays without waiting for them.
+	Sleep func(ctx context.Context, d time.Duration)
 	// Knobs override the scenario's knobs; see mergeKnobs for the rules. Nil: the
 	// scenario's knobs as they are.
 	Knobs *scenario.Knobs
@@ -42,6 +46,7 @@ type Server struct {
 	knobs  knobs
 	clock  func() time.Time
 	wall   func() time.Time
+	sleep  func(ctx context.Context, d time.Duration)
 	log    *slog.Logger
 	creds  *credStore
 	stats  *counters
@@ -89,7 +94,10 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{knobs: k, clock: clock, wall: wall, log: log, creds: newCredStore(), stats: newCounters()}
+	s := &Server{knobs: k, clock: clock, wall: wall, sleep: opts.Sleep, log: log, creds: newCredStore(), stats: newCounters()}
+	if s.sleep == nil {
+		s.sleep = sleep
+	}
 	s.org, err = buildOrg(sc, clock(), k)
 	if err != nil {
 		return nil, err
