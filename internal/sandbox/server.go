@@ -178,8 +178,8 @@ func (s *Server) Close() error {
 	// sent a request yet (net/http treats it as idle only after 5 s), and HTTP
 	// clients such as the SDK's often leave one: a spare dial that lost the race to
 	// a reused connection. It holds no work: close it at once. (Only time tells this
-	// from net/http's own closing, so no test asserts it; every test's sandbox, and
-	// `iamaudit demo`, used to take 5 s to stop.)
+	// from net/http's own closing, so no test asserts it; most test sandboxes took
+	// 5 s to stop before.)
 	go func() {
 		<-s.done // Serve has returned: the listener is closed, no connection comes any more
 		s.freshMu.Lock()
