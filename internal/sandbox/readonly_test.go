@@ -31,16 +31,16 @@ func TestReadOnlyAuditRoleRefusesWrites(t *testing.T) {
 	s := startTest(t, sc, nil, nil)
 	ak, sk := s.Credentials()
 	ep := []string{"--endpoint-url", s.URL()}
+	// The sessions come from the SDK (the CLI's assume-role is TestAWSCLI's): each
+	// AWS CLI process costs about half a second of CPU.
 	session := func(t *testing.T, role string) []string {
-		var out struct {
-			Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }
-		}
-		if se, err := awsCLI(t, isolatedEnv(t, s, ak, sk, ""), &out, append(ep, "sts", "assume-role",
-			"--role-arn", "arn:aws:iam::"+prodID+":role/"+role, "--role-session-name", "review")...); err != nil {
-			t.Fatalf("assume %s: %v %s", role, err, se)
+		out, err := sts.NewFromConfig(sdkConfig(s, ak, sk, "")).AssumeRole(ctx(t), &sts.AssumeRoleInput{
+			RoleArn: aws.String("arn:aws:iam::" + prodID + ":role/" + role), RoleSessionName: aws.String("review")})
+		if err != nil {
+			t.Fatalf("assume %s: %v", role, err)
 		}
 		c := out.Credentials
-		return isolatedEnv(t, s, c.AccessKeyId, c.SecretAccessKey, c.SessionToken)
+		return isolatedEnv(t, s, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 	}
 	writes := []struct {
 		action string
