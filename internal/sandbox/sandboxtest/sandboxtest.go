@@ -40,8 +40,8 @@ const (
 	ReportPoll = 5 * time.Millisecond
 )
 
-// Families are the sandbox's rate-limited API families (scenario.Knobs.RateLimits).
-var Families = []string{"iam", "cloudtrail", "organizations", "sts"}
+// families are the sandbox's rate-limited API families (scenario.Knobs.RateLimits).
+var families = []string{"iam", "cloudtrail", "organizations", "sts"}
 
 // Knobs are the fast knobs with over applied on top of them: every rate limit off
 // and the credential report ready at once, unless over names a rate limit or a
@@ -50,7 +50,7 @@ var Families = []string{"iam", "cloudtrail", "organizations", "sts"}
 // The result replaces the scenario's own rate limits and report time.
 func Knobs(over *scenario.Knobs) *scenario.Knobs {
 	k := &scenario.Knobs{RateLimits: map[string]float64{}, ReportGeneration: scenario.Duration{Duration: -1}}
-	for _, f := range Families {
+	for _, f := range families {
 		k.RateLimits[f] = 0
 	}
 	if over == nil {
