@@ -158,6 +158,9 @@ func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 		Concurrency:     f.Concurrency,
 		FreshKeyUsage:   f.FreshKeyUsage,
 	}
+	if fac.TuneCollect != nil {
+		fac.TuneCollect(&o.Collect)
+	}
 	o.OutputDir, o.Lang, o.Version = f.OutputDir, f.Lang, fac.Version
 	o.Checks, o.Suppressions, o.FailOn = j.Checks, j.Suppressions, j.FailOn
 	o.Formats, o.History, o.Clock = formats, hist, fac.Clock

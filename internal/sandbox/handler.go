@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -145,7 +146,7 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 		s.stats.faults.Add(1)
 		switch f.Error {
 		case "slow":
-			sleep(r, f.Delay.Duration)
+			s.sleep(r.Context(), f.Delay.Duration)
 		case "drop":
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
@@ -161,7 +162,7 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 			return
 		}
 	}
-	sleep(r, s.knobs.latency(c.service))
+	s.sleep(r.Context(), s.knobs.latency(c.service))
 	if lim := s.limiterFor(c.acct, c.service, c.op); lim != nil && !lim.Allow() {
 		bump(&s.stats.throttled, statKey(cred.Account, c.service, c.op))
 		s.stats.throttles.Add(1)
@@ -193,7 +194,8 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 	}
 }
 
-func sleep(r *http.Request, d time.Duration) {
+// sleep waits for d, or until ctx ends (the default Options.Sleep).
+func sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}
@@ -201,7 +203,7 @@ func sleep(r *http.Request, d time.Duration) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-r.Context().Done():
+	case <-ctx.Done():
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 // would; the same writes work with OrganizationAccountAccessRole and
 // AWSControlTowerExecution.
 func TestReadOnlyAuditRoleRefusesWrites(t *testing.T) {
+	t.Parallel()
 	sc := testScenario()
 	for i := range sc.Accounts {
 		if sc.Accounts[i].ID == prodID {
@@ -29,16 +30,16 @@ func TestReadOnlyAuditRoleRefusesWrites(t *testing.T) {
 	s := startTest(t, sc, nil, nil)
 	ak, sk := s.Credentials()
 	ep := []string{"--endpoint-url", s.URL()}
-	session := func(role string) []string {
-		var out struct {
-			Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }
-		}
-		if se, err := awsCLI(t, isolatedEnv(t, s, ak, sk, ""), &out, append(ep, "sts", "assume-role",
-			"--role-arn", "arn:aws:iam::"+prodID+":role/"+role, "--role-session-name", "review")...); err != nil {
-			t.Fatalf("assume %s: %v %s", role, err, se)
+	// The sessions come from the SDK (the CLI's assume-role is TestAWSCLI's): each
+	// AWS CLI process costs about half a second of CPU.
+	session := func(t *testing.T, role string) []string {
+		out, err := sts.NewFromConfig(sdkConfig(s, ak, sk, "")).AssumeRole(ctx(t), &sts.AssumeRoleInput{
+			RoleArn: aws.String("arn:aws:iam::" + prodID + ":role/" + role), RoleSessionName: aws.String("review")})
+		if err != nil {
+			t.Fatalf("assume %s: %v", role, err)
 		}
 		c := out.Credentials
-		return isolatedEnv(t, s, c.AccessKeyId, c.SecretAccessKey, c.SessionToken)
+		return isolatedEnv(t, s, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 	}
 	writes := []struct {
 		action string
@@ -49,24 +50,30 @@ func TestReadOnlyAuditRoleRefusesWrites(t *testing.T) {
 			"--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}},
 		{"iam:CreateAccessKey", []string{"iam", "create-access-key", "--user-name", "intruder"}},
 	}
-	audit := session("IAMAuditRole")
-	for _, w := range writes {
-		t.Run("IAMAuditRole "+w.action, func(t *testing.T) {
-			se, err := awsCLI(t, audit, nil, append(ep, w.args...)...)
-			want := "(AccessDenied) when calling the " + strings.TrimPrefix(w.action, "iam:") + " operation: User: arn:aws:sts::" + prodID +
-				":assumed-role/IAMAuditRole/review is not authorized to perform: " + w.action + " on resource: arn:aws:iam::" + prodID + ":user/intruder"
-			if err == nil || !strings.Contains(se, want) {
-				t.Fatalf("want %q, got %v %s", want, err, se)
-			}
-		})
-	}
+	audit := session(t, "IAMAuditRole")
+	// The writes run in parallel (each is an AWS CLI process); the group returns
+	// once they are all refused, before the users are counted.
+	t.Run("IAMAuditRole", func(t *testing.T) {
+		for _, w := range writes {
+			t.Run(w.action, func(t *testing.T) {
+				t.Parallel()
+				se, err := awsCLI(t, audit, nil, append(ep, w.args...)...)
+				want := "(AccessDenied) when calling the " + strings.TrimPrefix(w.action, "iam:") + " operation: User: arn:aws:sts::" + prodID +
+					":assumed-role/IAMAuditRole/review is not authorized to perform: " + w.action + " on resource: arn:aws:iam::" + prodID + ":user/intruder"
+				if err == nil || !strings.Contains(se, want) {
+					t.Fatalf("want %q, got %v %s", want, err, se)
+				}
+			})
+		}
+	})
 	var users struct{ Users []struct{ UserName string } }
 	if se, err := awsCLI(t, audit, &users, append(ep, "iam", "list-users")...); err != nil || len(users.Users) != 3 {
 		t.Fatalf("the denied writes changed something, or list-users is refused: %v %s %+v", err, se, users)
 	}
 	for _, role := range []string{"OrganizationAccountAccessRole", "AWSControlTowerExecution"} {
 		t.Run(role+" stays admin", func(t *testing.T) {
-			env := session(role)
+			t.Parallel()
+			env := session(t, role)
 			for _, w := range writes {
 				args := slices.Clone(w.args)
 				args[3] = "admin-made-" + role[:3] // the --user-name value
