@@ -213,7 +213,7 @@ func invoke(t *testing.T, deadline time.Duration) lambdaResult {
 	cmd := exec.Command(built(t))
 	cmd.Env = append(sandboxEnv(t), "AWS_LAMBDA_RUNTIME_API="+ln.Addr().String(), "IAMAUDIT_OUTPUT_DIR="+t.TempDir(),
 		"AWS_LAMBDA_FUNCTION_NAME=iamaudit", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512")
-	var logs strings.Builder
+	var logs syncBuffer // the process writes while the test may read
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -248,4 +248,22 @@ func TestLambdaRefusesWhatItCannotFinish(t *testing.T) {
 	if r.kind != "error" || !strings.Contains(string(r.body), "Fargate") || !strings.Contains(string(r.body), "not starting") {
 		t.Fatalf("%s: %s", r.kind, r.body)
 	}
+}
+
+// syncBuffer is a strings.Builder safe for a writer and a reader on two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
