@@ -15,6 +15,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/permissions"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/sandbox/sandboxtest"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
@@ -23,16 +24,12 @@ import (
 func runUnderPolicies(t *testing.T, mgmtActions, roleActions []string) *outcome.Outcome {
 	t.Helper()
 	clock := clockFrom(time.Now().UTC().Truncate(time.Second))
-	srv, err := sandbox.Start(scenario.Clean(), sandbox.Options{Clock: clock, CallerActions: mgmtActions, RoleActions: roleActions}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := sandboxtest.Start(t, scenario.Clean(), sandbox.Options{Clock: clock, CallerActions: mgmtActions, RoleActions: roleActions})
 	akid, secret := srv.Credentials()
 	var out, errw bytes.Buffer
 	o, err := audit.Run(context.Background(), sdkConfig(t, srv.URL(), akid, secret, ""), audit.Options{
 		// --fresh-key-usage: GetAccessKeyLastUsed is called too.
-		Collect:   collect.Options{Role: "IAMAuditRole", Concurrency: 8, ReportPoll: 50 * time.Millisecond, FreshKeyUsage: true, MaxAttempts: 2},
+		Collect:   fastCollect(collect.Options{Role: "IAMAuditRole", Concurrency: 8, FreshKeyUsage: true, MaxAttempts: 2}),
 		OutputDir: t.TempDir(), Checks: checks.DefaultConfig(), Clock: clock, Out: &out, Err: &errw,
 	})
 	if err != nil {

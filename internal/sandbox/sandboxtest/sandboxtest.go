@@ -64,6 +64,7 @@ func Knobs(over *scenario.Knobs) *scenario.Knobs {
 	k.PageCap = over.PageCap
 	k.SessionDuration = over.SessionDuration
 	k.Faults = slices.Clone(over.Faults)
+	k.CloudTrailDelay = over.CloudTrailDelay
 	return k
 }
 
