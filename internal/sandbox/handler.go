@@ -100,6 +100,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 	s := c.s
+	// The timeline first: a key it deleted no longer signs, a role it created can
+	// be assumed.
+	s.catchUp(s.clock())
 	cred, aerr := s.verify(r, c.body, sc)
 	if aerr != nil {
 		bump(&s.stats.calls, statKey("-", c.service, c.op))

@@ -40,11 +40,14 @@ func (c *call) userID() string {
 	}
 }
 
-// auditRole is the named audit role of the account (zero when none; a nil account has none).
+// auditRole is the named audit role of the account (zero when none; a nil account
+// has none). A change of the timeline may create one (CreateRole), hence the lock.
 func (a *account) auditRole(name string) auditRole {
 	if a == nil {
 		return auditRole{}
 	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
 	return a.auditRoles[name]
 }
 
