@@ -83,7 +83,7 @@ func (s *Server) catchUp(now time.Time) {
 
 func changeFailure(a *account, p pending, err *apiError) string {
 	what := p.ch.User
-	if p.ch.Action == scenario.ChangeCreateRole {
+	if p.ch.Role != "" {
 		what = p.ch.Role
 	}
 	occurrence := ""
@@ -148,7 +148,7 @@ func (s *Server) applyChange(a *account, ch scenario.Change, t time.Time) *apiEr
 		cred: &credential{Account: a.id, Kind: principalUser, Name: by, Arn: a.arn(s.org.partition, "user", "/", by),
 			AccessKeyID: stableID("AKIA", 16, a.id, "change-by", by)}}
 	c.form.Set("Action", ch.Action)
-	if ch.Action != scenario.ChangeCreateRole {
+	if ch.User != "" {
 		c.form.Set("UserName", ch.User)
 	}
 	switch ch.Action {
@@ -156,6 +156,8 @@ func (s *Server) applyChange(a *account, ch scenario.Change, t time.Time) *apiEr
 		return s.consoleLogin(a, ch, t)
 	case scenario.ChangeUseAccessKey:
 		return useKey(a, ch, t)
+	case scenario.ChangeUseRole:
+		return useRole(a, ch, t)
 	case scenario.ChangeDeleteUser, scenario.ChangeDeleteLoginProfile:
 		// UserName is all they take.
 	case scenario.ChangeRemoveUserFromGroup:
@@ -283,4 +285,19 @@ func useKey(a *account, ch scenario.Change, t time.Time) *apiError {
 		return nil
 	}
 	return errf(404, "NoSuchEntity", "The Access Key with id %s cannot be found.", ch.KeyID)
+}
+
+// useRole is a session of the role ch.Role at t (caller holds a's lock): its last
+// use and region, as RoleLastUsed reports them.
+func useRole(a *account, ch scenario.Change, t time.Time) *apiError {
+	for _, r := range a.roles {
+		if r.name != ch.Role {
+			continue
+		}
+		if r.lastUsed == nil || r.lastUsed.Before(t) {
+			r.lastUsed, r.lastUsedRegion = &t, ch.Region
+		}
+		return nil
+	}
+	return errf(404, "NoSuchEntity", "The role with name %s cannot be found.", ch.Role)
 }

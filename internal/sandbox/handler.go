@@ -57,6 +57,8 @@ type call struct {
 	// keyID is the id CreateAccessKey gives the new key (a scenario change's);
 	// empty: a random one.
 	keyID string
+	// signedAt is the request's signing time (X-Amz-Date): the client's clock.
+	signedAt time.Time
 }
 
 // ServeHTTP serves AWS API requests, routed by the service in the SigV4 credential
@@ -110,6 +112,7 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 		return
 	}
 	c.cred = cred
+	c.signedAt, _ = time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date")) // checked by verify
 	c.acct = s.org.byID[cred.Account]
 	bump(&s.stats.calls, statKey(cred.Account, c.service, c.op))
 	if cred.userKey != nil && !c.acct.touchKey(cred.userKey, s.clock(), c.service, orDefault(c.region, s.org.homeRegion)) {

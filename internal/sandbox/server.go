@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -52,6 +53,10 @@ type Server struct {
 	listener net.Listener
 	url      string
 	done     chan struct{}
+	// fresh are the connections accepted that have not sent a byte yet (an HTTP
+	// client's spare dial): Close drops them rather than wait 5 s for each.
+	connMu sync.Mutex
+	fresh  map[net.Conn]struct{}
 }
 
 // New builds a Server serving the scenario's Organization.
@@ -128,7 +133,8 @@ func Start(sc *scenario.Scenario, opts Options, addr string) (*Server, error) {
 	}
 	s.listener = ln
 	s.url = "http://" + ln.Addr().String()
-	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	s.fresh = map[net.Conn]struct{}{}
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, ConnState: s.trackConn}
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)
@@ -154,17 +160,52 @@ func (s *Server) Region() string { return s.org.homeRegion }
 // Stats returns a snapshot of the call statistics.
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
-// Close stops a started server (in-flight requests get 5 s to finish).
+// Close stops a started server (in-flight requests get 5 s to finish). A
+// connection that never sent a request is closed at once: net/http's Shutdown
+// would wait 5 s for it to be idle.
 func (s *Server) Close() error {
 	if s.httpSrv == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.httpSrv.Shutdown(ctx)
+	shut := make(chan error, 1)
+	go func() { shut <- s.httpSrv.Shutdown(ctx) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+wait:
+	for {
+		select {
+		case err = <-shut:
+			break wait
+		case <-tick.C:
+			s.closeFresh()
+		}
+	}
 	if err != nil {
 		err = s.httpSrv.Close()
 	}
 	<-s.done
 	return err
+}
+
+// trackConn keeps the set of connections that have not sent a byte yet.
+func (s *Server) trackConn(c net.Conn, st http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if st == http.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
+	}
+}
+
+func (s *Server) closeFresh() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c := range s.fresh {
+		_ = c.Close()
+		delete(s.fresh, c)
+	}
 }

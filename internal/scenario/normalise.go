@@ -58,7 +58,7 @@ func DefaultAuditRoles() map[string]string {
 //   - events: source iam.amazonaws.com (signin.amazonaws.com for ConsoleLogin).
 //   - changes: by admin; CreateAccessKey's key id derived from account, user and
 //     change; EnableMFADevice's serial generated for its type; UseAccessKey's
-//     service sts and region the partition's home region.
+//     service sts, and its and UseRole's region the partition's home region.
 //
 // Knobs are left as written: zero values mean "the sandbox's default".
 func normalise(s *Scenario) {
@@ -218,8 +218,8 @@ func normaliseAccount(a *Account, partition, managementID string) {
 			if c.KeyID == "" {
 				c.KeyID = keyID(a.ID, "change/"+c.User, i)
 			}
-		case ChangeUseAccessKey:
-			if c.Service == "" {
+		case ChangeUseAccessKey, ChangeUseRole:
+			if c.Service == "" && c.Action == ChangeUseAccessKey {
 				c.Service = defaultKeyService
 			}
 			if c.Region == "" {

@@ -152,16 +152,19 @@ const (
 	// key's last use (date, service, region), as GetAccessKeyLastUsed and the
 	// credential report show it. CloudTrail records no IAM event for it.
 	ChangeUseAccessKey = "UseAccessKey"
+	// ChangeUseRole is a session of the role (not an IAM write): its last use (date,
+	// region), as GetAccountAuthorizationDetails shows it.
+	ChangeUseRole = "UseRole"
 )
 
 // ChangeActions are the actions a Change may make.
 var ChangeActions = []string{ChangeCreateUser, ChangeDeleteUser, ChangeCreateAccessKey, ChangeDeleteAccessKey, ChangeUpdateAccessKey,
 	ChangeCreateLoginProfile, ChangeUpdateLoginProfile, ChangeDeleteLoginProfile, ChangeEnableMFADevice, ChangeDeactivateMFADevice,
-	ChangeRemoveUserFromGroup, ChangeCreateRole, ChangeConsoleLogin, ChangeUseAccessKey}
+	ChangeRemoveUserFromGroup, ChangeCreateRole, ChangeConsoleLogin, ChangeUseAccessKey, ChangeUseRole}
 
 // RepeatableActions are the actions a Change may repeat (Every): uses of
 // credentials. An IAM write happens once.
-var RepeatableActions = []string{ChangeConsoleLogin, ChangeUseAccessKey}
+var RepeatableActions = []string{ChangeConsoleLogin, ChangeUseAccessKey, ChangeUseRole}
 
 // MinEvery is the shortest interval between the repetitions of a use.
 const MinEvery = time.Hour
@@ -175,7 +178,7 @@ type Change struct {
 	Time   *Date  `yaml:"time"`   // required
 	Action string `yaml:"action"` // one of ChangeActions, required
 	// User is the IAM user it changes (or who signs in, or whose key is used);
-	// required, except for CreateRole.
+	// required, except for CreateRole and UseRole.
 	User string `yaml:"user,omitempty"`
 	// By is the IAM user of the account who made the call (CloudTrail's userIdentity).
 	// Default "admin" (who need not be listed among the users).
@@ -191,13 +194,13 @@ type Change struct {
 	// Group: RemoveUserFromGroup, the group (required). Added field.
 	Group string `yaml:"group,omitempty"`
 	// Role: CreateRole, the role's name with an optional path ("IAMAuditRole",
-	// "/security/IAMAuditRole"; required). Added field.
+	// "/security/IAMAuditRole"); UseRole, the role's name (required). Added field.
 	Role string `yaml:"role,omitempty"`
 	// Service and Region: UseAccessKey, where the key was used (default sts and the
-	// partition's home region). Added field.
+	// partition's home region); UseRole, Region only. Added field.
 	Service string `yaml:"service,omitempty"`
 	Region  string `yaml:"region,omitempty"`
-	// Every repeats a use (ConsoleLogin, UseAccessKey) at this interval from Time
+	// Every repeats a use (ConsoleLogin, UseAccessKey, UseRole) at this interval from Time
 	// ("7d"; at least 1h, at most MaxRepetitions times), until Until or until the
 	// credential is gone (the user, password or key deleted, the key made inactive):
 	// the person stopped using it. Zero: once. Added field.

@@ -378,10 +378,11 @@ func (v *validator) change(p []any, label string, c *Change) {
 		v.addf(at(p, "action"), "%s: action %q must be one of %s", label, c.Action, strings.Join(ChangeActions, ", "))
 		return
 	}
+	onRole := c.Action == ChangeCreateRole || c.Action == ChangeUseRole
 	switch {
-	case c.Action == ChangeCreateRole && c.User != "":
-		v.addf(at(p, "user"), "%s: CreateRole changes no user: remove user (role names the role)", label)
-	case c.Action != ChangeCreateRole && !reIAMName.MatchString(c.User):
+	case onRole && c.User != "":
+		v.addf(at(p, "user"), "%s: %s changes no user: remove user (role names the role)", label, c.Action)
+	case !onRole && !reIAMName.MatchString(c.User):
 		v.addf(at(p, "user"), "%s: user %q must be an IAM user name", label, c.User)
 	}
 	if c.By != "" && !reIAMName.MatchString(c.By) {
@@ -404,15 +405,22 @@ func (v *validator) change(p []any, label string, c *Change) {
 		if _, _, ok := SplitRole(c.Role); !ok {
 			v.addf(at(p, "role"), "%s: CreateRole needs role: a role name with an optional path, as IAMAuditRole or /security/IAMAuditRole (got %q)", label, c.Role)
 		}
+	case ChangeUseRole:
+		if !reRoleName.MatchString(c.Role) {
+			v.addf(at(p, "role"), "%s: UseRole needs role: the role's name (got %q)", label, c.Role)
+		}
 	}
 	if c.Group != "" && c.Action != ChangeRemoveUserFromGroup {
 		v.addf(at(p, "group"), "%s: group is for RemoveUserFromGroup only", label)
 	}
-	if c.Role != "" && c.Action != ChangeCreateRole {
-		v.addf(at(p, "role"), "%s: role is for CreateRole only", label)
+	if c.Role != "" && !onRole {
+		v.addf(at(p, "role"), "%s: role is for CreateRole and UseRole only", label)
 	}
-	if (c.Service != "" || c.Region != "") && c.Action != ChangeUseAccessKey {
-		v.addf(at(p, "service"), "%s: service and region are for UseAccessKey only", label)
+	switch {
+	case c.Service != "" && c.Action != ChangeUseAccessKey:
+		v.addf(at(p, "service"), "%s: service is for UseAccessKey only", label)
+	case c.Region != "" && c.Action != ChangeUseAccessKey && c.Action != ChangeUseRole:
+		v.addf(at(p, "region"), "%s: region is for UseAccessKey and UseRole only", label)
 	}
 	if c.Region != "" && !reRegion.MatchString(c.Region) {
 		v.addf(at(p, "region"), "%s: region %q is not a region name such as eu-west-1", label, c.Region)
