@@ -310,8 +310,8 @@ func checkNoLaterRuns(ctx context.Context, h history.History, outputDir string, 
 	if len(later) == 0 {
 		return nil
 	}
-	return fmt.Errorf("the %s already holds %d runs since %s (the newest %s): the simulated months would interleave with them; "+
-		"give another --output-dir (or --db), or delete the old one", h.Name(), len(later), demoDate(first), later[len(later)-1])
+	return fmt.Errorf("the %s already holds a run dated at or after %s (%s, %d in all): the simulated months would interleave with its runs; "+
+		"give another --output-dir (or --db), or delete the old one", h.Name(), first.UTC().Format(time.DateTime), later[len(later)-1], len(later))
 }
 
 // runFileRe is a run JSON file of the output directory (history.Dir's names).

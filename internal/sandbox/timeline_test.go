@@ -2,11 +2,13 @@ package sandbox
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -41,6 +43,7 @@ func timelineScenario() *scenario.Scenario {
 				{Time: in(72 * time.Hour), Action: scenario.ChangeDeleteAccessKey, User: "dan", KeyID: danKey},
 				{Time: in(72*time.Hour + time.Minute), Action: scenario.ChangeDeleteUser, User: "dan"},
 				{Time: in(2 * time.Hour), Action: scenario.ChangeDeleteAccessKey, User: "bob", KeyID: "AKIANOSUCHKEY0000001"},
+				{Time: in(time.Hour), Action: scenario.ChangeUseRole, Role: "app", Region: "eu-west-1", Every: scenario.Period{Duration: time.Hour}},
 			}
 		case missingID:
 			a.Changes = []scenario.Change{{Time: in(24 * time.Hour), Action: scenario.ChangeCreateRole, Role: "IAMAuditRole", By: "stacksets"}}
@@ -111,6 +114,15 @@ func TestTimelineFollowsTheClock(t *testing.T) {
 		aws.ToString(lu.AccessKeyLastUsed.ServiceName) != "s3" || aws.ToString(lu.AccessKeyLastUsed.Region) != "eu-west-1" {
 		t.Errorf("dan's key last used %+v (%v), want s3 in eu-west-1 at +3h", lu.AccessKeyLastUsed, err)
 	}
+	gaad, err := prod().GetAccountAuthorizationDetails(ctx(t), &iam.GetAccountAuthorizationDetailsInput{Filter: []iamtypes.EntityType{iamtypes.EntityTypeRole}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range gaad.RoleDetailList {
+		if aws.ToString(r.RoleName) == "app" && (r.RoleLastUsed == nil || !r.RoleLastUsed.LastUsedDate.Equal(start.Add(3*time.Hour)) || aws.ToString(r.RoleLastUsed.Region) != "eu-west-1") {
+			t.Errorf("role app last used %+v, want eu-west-1 at +3h", r.RoleLastUsed)
+		}
+	}
 	if errs := s.Stats().TimelineErrors; len(errs) != 1 || !strings.Contains(errs[0], "change 9 (DeleteAccessKey of bob") ||
 		!strings.Contains(errs[0], "AKIANOSUCHKEY0000001 cannot be found") {
 		t.Errorf("timeline errors %q, want bob's DeleteAccessKey", errs)
@@ -158,5 +170,64 @@ func TestTimelineFollowsTheClock(t *testing.T) {
 	if err := json.Unmarshal([]byte(aws.ToString(ev.Events[0].CloudTrailEvent)), &rec); err != nil || rec.UserIdentity.UserName != "stacksets" ||
 		rec.Request["roleName"] != "IAMAuditRole" || !strings.Contains(rec.Request["assumeRolePolicyDocument"].(string), "arn:aws:iam::"+mgmtID+":root") {
 		t.Errorf("CreateRole record %+v (%v)", rec, err)
+	}
+}
+
+// A sandbox whose clock is months behind the client's: AssumeRole's Expiration is in
+// the signer's time frame, so the SDK's credential cache (which compares it with the
+// local clock) assumes the role once, not before every call; the session itself
+// still expires on the sandbox clock.
+func TestSessionExpirationInTheClientsFrame(t *testing.T) {
+	clock := &fakeClock{t: time.Now().UTC().Truncate(time.Second).Add(-60 * scenario.Day)}
+	s := startTest(t, testScenario(), clock, nil)
+	base := mgmtConfig(s)
+	provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), "arn:aws:iam::"+prodID+":role/IAMAuditRole")
+	cfg := base.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(provider)
+	c := iam.NewFromConfig(cfg)
+	for i := 0; i < 3; i++ {
+		if _, err := c.ListUsers(ctx(t), &iam.ListUsersInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(creds.Expires); d < 14*time.Minute || d > 16*time.Minute {
+		t.Errorf("session expires in %v of the client's time, want stscreds' 15 minutes", d)
+	}
+	if n := s.Stats().Calls[mgmtID]["sts:AssumeRole"]; n != 1 {
+		t.Errorf("%d AssumeRole calls for 3 requests, want 1", n)
+	}
+	clock.Advance(16 * time.Minute)
+	if _, err := iam.NewFromConfig(sdkConfig(s, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)).ListUsers(ctx(t), &iam.ListUsersInput{}); err == nil {
+		t.Error("the session is still valid 16 minutes later on the sandbox clock")
+	} else {
+		wantAPIError(t, err, "ExpiredToken")
+	}
+}
+
+// Close does not wait for a connection that never sent a request (an HTTP client's
+// spare dial): net/http's Shutdown would hold it 5 s.
+func TestCloseDropsUnusedConnections(t *testing.T) {
+	s, err := Start(testScenario(), Options{}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("Close is still waiting for a connection that never sent a request")
 	}
 }
