@@ -54,6 +54,12 @@ type Messages struct {
 	DemoHTML                                string // file:// URL of the HTML report
 	// DemoHistory: where the demo's runs are kept (the store) and how to list them.
 	DemoHistory string
+	// The demo with a past (demo --months N): the months to come (count, first and
+	// last date), one line per month (number, count, date, findings, new, resolved,
+	// risk, run id), the header of the last month's full report (number, count,
+	// date), and the risk in a month line (known score; lower bound when unknown).
+	DemoMonths, DemoMonth, DemoToday string
+	DemoRisk, DemoRiskUnknown        string
 }
 
 var english = Messages{
@@ -64,6 +70,11 @@ var english = Messages{
 	DemoNext:              "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
 	DemoHTML:              "Open the HTML report in a browser (it needs no network): %s",
 	DemoHistory:           "The demo's runs are kept in %s: iamaudit history --db %s",
+	DemoMonths:            "Auditing %d simulated months, from %s to %s; the scenario's timeline changes the Organization between audits (the sandbox's rate limits are off: a month takes about a second)",
+	DemoMonth:             "Month %d/%d, %s: %d findings (%d new, %d resolved), risk %s; run %s",
+	DemoToday:             "Month %d/%d, %s (today):",
+	DemoRisk:              "%d/100",
+	DemoRiskUnknown:       "unknown (at least %d/100)",
 	PasswordConfigured:    "Configured",
 	PasswordNotConfigured: "Not configured",
 	PasswordNever:         "Never",
@@ -104,6 +115,11 @@ var spanish = Messages{
 	DemoNext:              "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
 	DemoHTML:              "Abra el informe HTML en un navegador (no necesita red): %s",
 	DemoHistory:           "Las ejecuciones de la demostración se guardan en %s: iamaudit history --db %s",
+	DemoMonths:            "Auditando %d meses simulados, del %s al %s; la línea de tiempo del escenario cambia la Organización entre auditorías (sin los límites de tasa del sandbox: un mes tarda alrededor de un segundo)",
+	DemoMonth:             "Mes %d/%d, %s: %d hallazgos (%d nuevos, %d resueltos), riesgo %s; ejecución %s",
+	DemoToday:             "Mes %d/%d, %s (hoy):",
+	DemoRisk:              "%d/100",
+	DemoRiskUnknown:       "desconocido (al menos %d/100)",
 	PasswordConfigured:    "Configurada",
 	PasswordNotConfigured: "No configurada",
 	PasswordNever:         "Nunca",

@@ -61,6 +61,8 @@ type call struct {
 	// keyID is the id CreateAccessKey gives the new key (a scenario change's);
 	// empty: a random one.
 	keyID string
+	// signedAt is the request's signing time (X-Amz-Date): the client's clock.
+	signedAt time.Time
 	// headers are response headers besides the protocol's own (S3's ETag, SSE).
 	headers http.Header
 	// s3Bucket is the bucket an S3 request names (its errors name it); path the
@@ -124,6 +126,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 	s := c.s
+	// The timeline first: a key it deleted no longer signs, a role it created can
+	// be assumed.
+	s.catchUp(s.clock())
 	cred, aerr := s.verify(r, c.body, sc)
 	if aerr != nil {
 		bump(&s.stats.calls, statKey("-", c.service, c.op))
@@ -131,6 +136,7 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 		return
 	}
 	c.cred = cred
+	c.signedAt, _ = time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date")) // checked by verify
 	c.acct = s.org.byID[cred.Account]
 	bump(&s.stats.calls, statKey(cred.Account, c.service, c.op))
 	if cred.userKey != nil && !c.acct.touchKey(cred.userKey, s.clock(), c.service, orDefault(c.region, s.org.homeRegion)) {
