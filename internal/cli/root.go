@@ -82,6 +82,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newDemoCmd(f, nil),
 		newAnalyzeCmd(f, nil),
 		newHistoryCmd(f, nil),
+		newDiffCmd(f, nil),
+		newTrendCmd(f, nil),
+		newImportCmd(f, nil),
 	)
 	return root
 }

@@ -95,7 +95,8 @@ type Change struct {
 	// Before and After: severities, key statuses, account statuses.
 	Before string `json:"before,omitempty"`
 	After  string `json:"after,omitempty"`
-	// Side is, for Unknown, the run that does not know: "a" (the earlier) or "b".
+	// Side is, for Unknown, the run that does not know: "a" (the earlier), "b", or
+	// Both.
 	Side string `json:"side,omitempty"`
 	// Items are, for Unknown, the users or resources it concerns (may be empty).
 	Items []string `json:"items,omitempty"`
@@ -289,21 +290,19 @@ func (c *comparison) users(base Change, a, b *inventory.Account) {
 	for i := range b.Users {
 		ub[b.Users[i].Name] = &b.Users[i]
 	}
-	// What each run's gaps leave unknown, said once per gap subject.
-	missingFrom := map[string][]string{} // side → users not compared because that side's list is incomplete
-	listed := func(x *inventory.Account, u *inventory.User) bool {
-		// The run's list answers for u: no gap leaves the user list (or, for a user
-		// without keys, the keyless users) unknown.
-		if _, gap := checks.UserGap(x, u.Name, inventory.FieldUsers); gap {
-			return false
-		}
-		if len(u.AccessKeys) == 0 {
-			if _, gap := checks.UserGap(x, u.Name, inventory.FieldKeylessUsers); gap {
-				return false
-			}
-		}
-		return true
+	// listed: the run's user list answers for the user (no gap leaves the list, or
+	// the user, unknown). keyless: it would list the user without keys too (no gap
+	// leaves the users without keys unknown: the original script's reports list only
+	// users with keys).
+	listed := func(x *inventory.Account, name string) bool {
+		_, gap := checks.UserGap(x, name, inventory.FieldUsers)
+		return !gap
 	}
+	keyless := func(x *inventory.Account, name string) bool {
+		_, gap := checks.UserGap(x, name, inventory.FieldKeylessUsers)
+		return !gap
+	}
+	missingFrom := map[string][]string{} // side → users it does not answer for
 	names := map[string]bool{}
 	for n := range ua {
 		names[n] = true
@@ -321,38 +320,46 @@ func (c *comparison) users(base Change, a, b *inventory.Account) {
 		switch {
 		case x != nil && y != nil && x.UserID != "" && y.UserID != "" && x.UserID != y.UserID:
 			// Deleted and created again with the same name: another user.
-			c.removed(base, x, fmt.Sprintf(" (created again with the same name: user id %s → %s)", x.UserID, y.UserID))
-			c.added(base, y, fmt.Sprintf(" (same name as a removed user: user id %s → %s)", x.UserID, y.UserID))
+			c.removed(base, x, fmt.Sprintf(" (created again with the same name: user id %s → %s)", x.UserID, y.UserID), true)
+			c.added(base, y, fmt.Sprintf(" (same name as a removed user: user id %s → %s)", x.UserID, y.UserID), true)
 		case x != nil && y != nil:
 			c.user(base, a, b, x, y)
-		case x != nil && listed(b, x):
-			c.removed(base, x, "")
-		case x != nil:
+		case x != nil && !listed(b, n):
 			missingFrom["b"] = append(missingFrom["b"], n)
-		case listed(a, y):
-			c.added(base, y, "")
-		default:
+		case x != nil && !keyless(b, n):
+			// Not in a list of users with keys: its keys are gone; whether the user
+			// is, is unknown (it may be there without keys).
+			c.removed(base, x, "", false)
+			missingFrom["b"] = append(missingFrom["b"], n)
+		case x != nil:
+			c.removed(base, x, "", true)
+		case !listed(a, n):
 			missingFrom["a"] = append(missingFrom["a"], n)
+		case !keyless(a, n):
+			c.added(base, y, "", false)
+			missingFrom["a"] = append(missingFrom["a"], n)
+		default:
+			c.added(base, y, "", true)
 		}
 	}
-	for _, s := range []struct {
-		side string
-		acct *inventory.Account
-	}{{"a", a}, {"b", b}} {
-		c.gapUnknowns(base, s.side, s.acct, missingFrom[s.side])
-	}
+	c.gapUnknowns(base, a, b, missingFrom)
 }
 
-// gapUnknowns lists what one run's gaps leave unknown among the compared fields:
-// one line per gap subject (every user for an account-wide gap). missing are the
-// users of the other run the list does not answer for.
-func (c *comparison) gapUnknowns(base Change, s string, acct *inventory.Account, missing []string) {
-	type entry struct {
-		fields []string
-		why    []string
-	}
-	bySubject := map[string]*entry{}
-	var subjects []string
+// unknownEntry is what one run's gaps about one subject ("" for every user) leave
+// unknown among the compared fields.
+type unknownEntry struct {
+	fields []string
+	why    []string
+}
+
+func (e *unknownEntry) same(o *unknownEntry) bool {
+	return o != nil && strings.Join(e.fields, "\x00") == strings.Join(o.fields, "\x00") && strings.Join(e.why, "\x00") == strings.Join(o.why, "\x00")
+}
+
+// gapEntries reads an account's gaps: per subject, the compared fields they leave
+// unknown and why.
+func gapEntries(acct *inventory.Account) map[string]*unknownEntry {
+	out := map[string]*unknownEntry{}
 	for _, g := range acct.Gaps {
 		var names []string
 		switch {
@@ -370,11 +377,10 @@ func (c *comparison) gapUnknowns(base Change, s string, acct *inventory.Account,
 		if len(names) == 0 {
 			continue
 		}
-		e := bySubject[g.Subject]
+		e := out[g.Subject]
 		if e == nil {
-			e = &entry{}
-			bySubject[g.Subject] = e
-			subjects = append(subjects, g.Subject)
+			e = &unknownEntry{}
+			out[g.Subject] = e
 		}
 		for _, n := range names {
 			if !contains(e.fields, n) {
@@ -385,59 +391,112 @@ func (c *comparison) gapUnknowns(base Change, s string, acct *inventory.Account,
 			e.why = append(e.why, msg)
 		}
 	}
+	return out
+}
+
+// gapUnknowns lists what each run's gaps leave unknown among the compared fields:
+// one line per gap subject (every user for an account-wide gap), one for both runs
+// when they say the same. missing are, per side, the users of the other run that
+// side's list does not answer for: neither added nor removed.
+func (c *comparison) gapUnknowns(base Change, a, b *inventory.Account, missing map[string][]string) {
+	ea, eb := gapEntries(a), gapEntries(b)
+	var subjects []string
+	for _, m := range []map[string]*unknownEntry{ea, eb} {
+		for subj := range m {
+			if !contains(subjects, subj) {
+				subjects = append(subjects, subj)
+			}
+		}
+	}
 	sort.Strings(subjects)
-	accountWide := bySubject[""] != nil
-	for _, subj := range subjects {
-		e := bySubject[subj]
+	line := func(side, where, subj string, e *unknownEntry, items []string) {
 		ch := base
-		ch.Kind, ch.Side = Unknown, s
+		ch.Kind, ch.Side, ch.Items = Unknown, side, items
 		what := strings.Join(e.fields, ", ")
 		if subj != "" {
 			ch.User, what = subj, subj+": "+what
 		}
-		ch.Detail = fmt.Sprintf("%s: unknown in %s (%s)", what, c.label(s), strings.Join(e.why, "; "))
-		if subj == "" && len(missing) > 0 {
-			ch.Items = missing
-			ch.Detail += fmt.Sprintf("; not in it, so neither added nor removed: %s", strings.Join(missing, ", "))
+		ch.Detail = fmt.Sprintf("%s: unknown in %s (%s)", what, where, strings.Join(e.why, "; "))
+		if len(items) > 0 {
+			ch.Detail += "; so neither added nor removed: " + strings.Join(items, ", ")
 		}
 		c.add(ch)
 	}
-	if !accountWide && len(missing) > 0 {
-		// A per-user gap leaves the list unknown for these users only.
-		for _, n := range missing {
-			if bySubject[n] != nil {
+	for _, subj := range subjects {
+		x, y := ea[subj], eb[subj]
+		var itemsA, itemsB []string
+		if subj == "" {
+			itemsA, itemsB = missing["a"], missing["b"]
+		}
+		if x != nil && x.same(y) {
+			line(Both, c.labelA+" and "+c.labelB, subj, x, append(append([]string{}, itemsA...), itemsB...))
+			continue
+		}
+		if x != nil {
+			line("a", c.labelA, subj, x, itemsA)
+		}
+		if y != nil {
+			line("b", c.labelB, subj, y, itemsB)
+		}
+	}
+	// Users whose own gap (not an account-wide one) leaves the list unknown for them.
+	for _, s := range []struct {
+		side    string
+		entries map[string]*unknownEntry
+	}{{"a", ea}, {"b", eb}} {
+		if s.entries[""] != nil {
+			continue
+		}
+		for _, n := range missing[s.side] {
+			if s.entries[n] != nil {
 				continue
 			}
 			ch := base
-			ch.Kind, ch.Side, ch.User = Unknown, s, n
-			ch.Detail = fmt.Sprintf("%s: not in %s, whose user list does not answer for it: neither added nor removed", n, c.label(s))
+			ch.Kind, ch.Side, ch.User = Unknown, s.side, n
+			ch.Detail = fmt.Sprintf("%s: not in %s, whose user list does not answer for it: neither added nor removed", n, c.label(s.side))
 			c.add(ch)
 		}
 	}
 }
 
-func (c *comparison) removed(base Change, u *inventory.User, why string) {
-	ch := base
-	ch.Kind, ch.User = UserRemoved, u.Name
-	ch.Detail = fmt.Sprintf("user %s removed%s", u.Name, why)
-	c.add(ch)
+// Both is the Side of an unknown both runs share.
+const Both = "both"
+
+// removed: a user of a not in b. userKnown is false when b's list cannot say
+// whether the user is gone (it lists only users with keys): its keys are.
+func (c *comparison) removed(base Change, u *inventory.User, why string, userKnown bool) {
+	if userKnown {
+		ch := base
+		ch.Kind, ch.User = UserRemoved, u.Name
+		ch.Detail = fmt.Sprintf("user %s removed%s", u.Name, why)
+		c.add(ch)
+	}
 	for _, k := range u.AccessKeys {
 		kc := base
 		kc.Kind, kc.User, kc.Key, kc.Before = KeyDeleted, u.Name, keyLabel(k), k.Status
-		kc.Detail = fmt.Sprintf("access key %s of %s deleted (%s, created %s) with its user", keyLabel(k), u.Name, k.Status, day(k.CreatedAt))
+		kc.Detail = fmt.Sprintf("access key %s of %s deleted (%s, created %s)", keyLabel(k), u.Name, k.Status, day(k.CreatedAt))
+		if userKnown {
+			kc.Detail += " with its user"
+		}
 		c.add(kc)
 	}
 }
 
-func (c *comparison) added(base Change, u *inventory.User, why string) {
-	ch := base
-	ch.Kind, ch.User = UserAdded, u.Name
-	ch.Detail = fmt.Sprintf("user %s added%s", u.Name, why)
-	c.add(ch)
+// added: a user of b not in a; userKnown as for removed.
+func (c *comparison) added(base Change, u *inventory.User, why string, userKnown bool) {
+	if userKnown {
+		ch := base
+		ch.Kind, ch.User = UserAdded, u.Name
+		ch.Detail = fmt.Sprintf("user %s added%s", u.Name, why)
+		c.add(ch)
+	}
 	for _, k := range u.AccessKeys {
 		kc := base
 		kc.Kind, kc.User, kc.Key, kc.After = KeyCreated, u.Name, keyLabel(k), k.Status
-		kc.Detail = fmt.Sprintf("access key %s created for the new user %s (%s, created %s)", keyLabel(k), u.Name, k.Status, day(k.CreatedAt))
+		kc.Detail = fmt.Sprintf("access key %s created for %s (%s, created %s)", keyLabel(k), u.Name, k.Status, day(k.CreatedAt))
+		if userKnown {
+			kc.Detail = fmt.Sprintf("access key %s created for the new user %s (%s, created %s)", keyLabel(k), u.Name, k.Status, day(k.CreatedAt))
+		}
 		c.add(kc)
 	}
 }
@@ -597,7 +656,7 @@ func (c *comparison) findings(base Change, a, b *inventory.Account) {
 				c.add(ch)
 			}
 		case inA:
-			if evaluable(c.b, b, x, registry, a) {
+			if evaluable(c.b, b, x, registry) {
 				ch := findingChange(base, x, FindingResolved)
 				ch.Before = x.Severity.String()
 				ch.Detail = fmt.Sprintf("%s (%s) on %s resolved", x.CheckID, x.Severity, subject(x))
@@ -610,7 +669,7 @@ func (c *comparison) findings(base Change, a, b *inventory.Account) {
 				notEvaluated[k] = append(notEvaluated[k], subject(x))
 			}
 		default:
-			if evaluable(c.a, a, y, registry, b) {
+			if evaluable(c.a, a, y, registry) {
 				ch := findingChange(base, y, FindingNew)
 				ch.After = y.Severity.String()
 				ch.Detail = fmt.Sprintf("%s (%s) on %s is new", y.CheckID, y.Severity, subject(y))
@@ -641,10 +700,10 @@ func (c *comparison) findings(base Change, a, b *inventory.Account) {
 const notAuditedCheck = "account_not_audited"
 
 // evaluable tells whether run o (its account acct) could have found f, a finding
-// of the other run (whose account is otherAcct): its check ran for the
+// of the other run: its check ran for the
 // account, and for a finding about a user, that user's data the check needs was
 // known, or the user is known to be gone.
-func evaluable(o *outcome.Outcome, acct *inventory.Account, f checks.Finding, registry map[string]checks.Check, otherAcct *inventory.Account) bool {
+func evaluable(o *outcome.Outcome, acct *inventory.Account, f checks.Finding, registry map[string]checks.Check) bool {
 	if acct == nil || acct.Status == inventory.StatusSkipped || acct.Status == inventory.StatusNotReached {
 		return false
 	}
@@ -676,25 +735,15 @@ func evaluable(o *outcome.Outcome, acct *inventory.Account, f checks.Finding, re
 		if _, gap := checks.UserGap(acct, f.User, inventory.FieldUsers); gap {
 			return false
 		}
-		if _, gap := checks.UserGap(acct, f.User, inventory.FieldKeylessUsers); gap && !hadKeys(otherAcct, f.User) {
-			return false
+		if _, gap := checks.UserGap(acct, f.User, inventory.FieldKeylessUsers); gap {
+			// A list of users with keys: the user is not there with a key, so the
+			// finding about a key is gone; the user may be there without keys.
+			return f.ResourceType == checks.ResourceAccessKey
 		}
 		return true
 	}
 	_, gap := checks.UserGap(acct, f.User, append([]inventory.Field{inventory.FieldUsers}, c.UserNeeds...)...)
 	return !gap
-}
-
-func hadKeys(acct *inventory.Account, user string) bool {
-	if acct == nil {
-		return false
-	}
-	for _, u := range acct.Users {
-		if u.Name == user {
-			return len(u.AccessKeys) > 0
-		}
-	}
-	return false
 }
 
 func findingChange(base Change, f checks.Finding, k Kind) Change {
