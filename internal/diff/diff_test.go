@@ -128,7 +128,7 @@ func TestRules(t *testing.T) {
 }
 
 func withID(u inventory.User, id string) inventory.User { u.UserID = id; return u }
-func console(u inventory.User) inventory.User       { u.PasswordEnabled = true; return u }
+func console(u inventory.User) inventory.User           { u.PasswordEnabled = true; return u }
 
 // A finding is resolved only where the later run could have found it: a user a gap
 // left unknown keeps its findings unknown; a key of a list of users with keys that is
