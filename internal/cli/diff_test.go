@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,8 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/diff"
 	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/report"
+	"github.com/iamaudit/iamaudit/internal/store"
 )
 
 // Golden diffs of the timeline's months (timeline_test.go), and each scripted change
@@ -152,5 +156,36 @@ func TestDiffArguments(t *testing.T) {
 		if code != c.code || !strings.Contains(out+stderr, c.want) {
 			t.Errorf("%v: exit %d, want %d with %q\n%s%s", c.args, code, c.code, c.want, out, stderr)
 		}
+	}
+}
+
+// Two run JSON files give the diff the stored runs give.
+func TestDiffRunJSONFiles(t *testing.T) {
+	db := tlStore(t)
+	dir := t.TempDir()
+	var files []string
+	for i := 0; i < 2; i++ {
+		s, err := store.Open(context.Background(), db, store.Options{MustExist: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _, err := diffRun(context.Background(), s, inventory.RunID(tlMonth(i)))
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := report.WriteJSON(&buf, report.DocumentOf(o)); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, writeFile(t, dir, report.JSONReportName(o.Inventory.RunID), buf.String()))
+	}
+	_, fromFiles, _ := runCLI(t, "diff", files[0], files[1], "--format", "plain")
+	_, fromStore, _ := runCLI(t, "diff", "--db", db, inventory.RunID(tlMonth(0)), inventory.RunID(tlMonth(1)), "--format", "plain")
+	for i := 0; i < 2; i++ { // the files are named by their names, the runs by their ids
+		fromFiles = strings.ReplaceAll(fromFiles, filepath.Base(files[i]), inventory.RunID(tlMonth(i)))
+	}
+	if fromFiles != fromStore || !strings.Contains(fromFiles, "key rotated") {
+		t.Errorf("files:\n%s\nstore:\n%s", fromFiles, fromStore)
 	}
 }

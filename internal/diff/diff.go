@@ -122,7 +122,11 @@ func Runs(a, b *outcome.Outcome) Result { return Compare(a, b, "", "") }
 // id); "" is the run's id.
 func Compare(a, b *outcome.Outcome, labelA, labelB string) Result {
 	r := Result{A: side(a, labelA), B: side(b, labelB), Changes: []Change{}, Counts: map[Kind]int{}}
-	c := &comparison{a: a, b: b, labelA: r.A.Label, labelB: r.B.Label}
+	c := &comparison{a: a, b: b, labelA: r.A.Label, labelB: r.B.Label, findingsA: byAccount(a.Findings), findingsB: byAccount(b.Findings),
+		registry: map[string]checks.Check{}}
+	for _, ch := range checks.All() {
+		c.registry[ch.ID] = ch
+	}
 	acctA, acctB := map[string]*inventory.Account{}, map[string]*inventory.Account{}
 	var order []string
 	for i := range b.Inventory.Accounts {
@@ -186,6 +190,9 @@ type comparison struct {
 	a, b           *outcome.Outcome
 	labelA, labelB string
 	out            []Change
+	// findings of each run by account and id; the check table by id.
+	findingsA, findingsB map[string]map[string]checks.Finding
+	registry             map[string]checks.Check
 }
 
 func (c *comparison) add(ch Change) { c.out = append(c.out, ch) }
@@ -253,6 +260,14 @@ func (c *comparison) account(a, b *inventory.Account, id string) {
 			}
 		}
 		c.add(ch)
+	}
+	if !lookedAt(a) && !lookedAt(b) && statusText(a) == statusText(b) {
+		ch := base
+		ch.Kind, ch.Side = Unknown, Both
+		ch.Detail = fmt.Sprintf("account %s was %s in both runs: nothing about it is compared", accountLabel(name, id), statusText(a))
+		c.add(ch)
+		c.findings(base, a, b)
+		return
 	}
 	for _, s := range []struct {
 		side string
@@ -636,11 +651,24 @@ func (c *comparison) keys(base Change, x, y *inventory.User) {
 // has and the other has not is new or resolved only when the other run could have
 // found it: its check ran there, and the data it needs about its user was known.
 func (c *comparison) findings(base Change, a, b *inventory.Account) {
-	fa, fb := byID(c.a.Findings, a.ID), byID(c.b.Findings, b.ID)
-	registry := map[string]checks.Check{}
-	for _, ch := range checks.All() {
-		registry[ch.ID] = ch
+	fa, fb := c.findingsA[a.ID], c.findingsB[b.ID]
+	registry := c.registry
+	// What each run could not evaluate in the account, asked once.
+	unevaluated := map[*outcome.Outcome][]string{}
+	if lookedAt(a) {
+		unevaluated[c.a] = checks.Unevaluated(a, c.a.Settings.Checks)
 	}
+	if lookedAt(b) {
+		unevaluated[c.b] = checks.Unevaluated(b, c.b.Settings.Checks)
+	}
+	users := func(x *inventory.Account) map[string]*inventory.User {
+		m := make(map[string]*inventory.User, len(x.Users))
+		for i := range x.Users {
+			m[x.Users[i].Name] = &x.Users[i]
+		}
+		return m
+	}
+	usersA, usersB := users(a), users(b)
 	type key struct{ side, check string }
 	notEvaluated := map[key][]string{}
 	var keys []key
@@ -656,7 +684,7 @@ func (c *comparison) findings(base Change, a, b *inventory.Account) {
 				c.add(ch)
 			}
 		case inA:
-			if evaluable(c.b, b, x, registry) {
+			if evaluable(c.b, b, x, registry, unevaluated[c.b], usersB) {
 				ch := findingChange(base, x, FindingResolved)
 				ch.Before = x.Severity.String()
 				ch.Detail = fmt.Sprintf("%s (%s) on %s resolved", x.CheckID, x.Severity, subject(x))
@@ -669,7 +697,7 @@ func (c *comparison) findings(base Change, a, b *inventory.Account) {
 				notEvaluated[k] = append(notEvaluated[k], subject(x))
 			}
 		default:
-			if evaluable(c.a, a, y, registry) {
+			if evaluable(c.a, a, y, registry, unevaluated[c.a], usersA) {
 				ch := findingChange(base, y, FindingNew)
 				ch.After = y.Severity.String()
 				ch.Detail = fmt.Sprintf("%s (%s) on %s is new", y.CheckID, y.Severity, subject(y))
@@ -703,7 +731,7 @@ const notAuditedCheck = "account_not_audited"
 // of the other run: its check ran for the
 // account, and for a finding about a user, that user's data the check needs was
 // known, or the user is known to be gone.
-func evaluable(o *outcome.Outcome, acct *inventory.Account, f checks.Finding, registry map[string]checks.Check) bool {
+func evaluable(o *outcome.Outcome, acct *inventory.Account, f checks.Finding, registry map[string]checks.Check, unevaluated []string, users map[string]*inventory.User) bool {
 	if acct == nil || acct.Status == inventory.StatusSkipped || acct.Status == inventory.StatusNotReached {
 		return false
 	}
@@ -717,19 +745,13 @@ func evaluable(o *outcome.Outcome, acct *inventory.Account, f checks.Finding, re
 	if f.CheckID == notAuditedCheck {
 		return true
 	}
-	if contains(checks.Unevaluated(acct, o.Settings.Checks), f.CheckID) {
+	if contains(unevaluated, f.CheckID) {
 		return false
 	}
 	if f.User == "" || (f.ResourceType != checks.ResourceUser && f.ResourceType != checks.ResourceAccessKey) {
 		return true
 	}
-	var u *inventory.User
-	for i := range acct.Users {
-		if acct.Users[i].Name == f.User {
-			u = &acct.Users[i]
-		}
-	}
-	if u == nil {
+	if users[f.User] == nil {
 		// Gone: known gone when the list answers for the user (a user with keys
 		// when the list may lack keyless users: the other run's user had them).
 		if _, gap := checks.UserGap(acct, f.User, inventory.FieldUsers); gap {
@@ -764,12 +786,16 @@ func subject(f checks.Finding) string {
 	return f.Resource
 }
 
-func byID(fs []checks.Finding, account string) map[string]checks.Finding {
-	out := map[string]checks.Finding{}
+// byAccount groups findings by account, then id.
+func byAccount(fs []checks.Finding) map[string]map[string]checks.Finding {
+	out := map[string]map[string]checks.Finding{}
 	for _, f := range fs {
-		if f.AccountID == account {
-			out[f.ID] = f
+		m := out[f.AccountID]
+		if m == nil {
+			m = map[string]checks.Finding{}
+			out[f.AccountID] = m
 		}
+		m[f.ID] = f
 	}
 	return out
 }

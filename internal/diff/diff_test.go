@@ -157,3 +157,14 @@ func TestFindingsNeedTheirData(t *testing.T) {
 		t.Errorf("counts %v", r.Counts)
 	}
 }
+
+// An account not audited in either run: one line, and its account_not_audited
+// finding is neither new nor resolved.
+func TestNotAuditedTwice(t *testing.T) {
+	a := run(t0, acct(inventory.StatusNotAudited, []inventory.User{}))
+	b := run(t1, acct(inventory.StatusNotAudited, []inventory.User{}))
+	r := Runs(a, b)
+	if len(r.Changes) != 1 || r.Changes[0].Kind != Unknown || r.Changes[0].Side != Both {
+		t.Errorf("%+v", r.Changes)
+	}
+}
