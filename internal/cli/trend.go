@@ -211,6 +211,13 @@ func writeTrend(w io.Writer, t *trend.Trend, format string, perAccount bool) err
 				strconv.Itoa(c.Medium), strconv.Itoa(c.Low), strconv.Itoa(c.Suppressed), strconv.FormatBool(r.FindingsComplete),
 				trendRisk(r), r.Risk.Formula}, events(r)...))
 		}
+		for _, r := range rows {
+			for i, c := range r {
+				if c == "-" {
+					r[i] = "n/a" // nothing to measure (a median without active keys); "-" would read as a formula
+				}
+			}
+		}
 		return report.WriteSafeCSV(w, header, rows)
 	}
 	period := strings.ToUpper(string(t.By))
