@@ -23,3 +23,4 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/scenario/
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/suppress/
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/policy/
+	go test -run '^$$' -fuzz FuzzReadSeed -fuzztime 30s -fuzzminimizetime 2s ./internal/importer/

@@ -89,6 +89,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newHistoryCmd(f, nil),
 		newPolicyCmd(f, nil),
 		newLambdaCmd(f),
+		newDiffCmd(f, nil),
+		newTrendCmd(f, nil),
+		newImportCmd(f, nil),
 	)
 	return root
 }

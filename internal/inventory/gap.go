@@ -80,6 +80,15 @@ const (
 	FieldUserGroups Field = "user_groups"
 	// FieldUserTags: the user's tags.
 	FieldUserTags Field = "user_tags"
+	// FieldUserCreated: when users were created (a list that does not say, such as the
+	// original script's iam_audit_report CSV): whether a user without recent activity
+	// is old enough to be inactive is unknown.
+	FieldUserCreated Field = "user_created"
+	// FieldKeylessUsers: whether the account has users without access keys, and what
+	// they are. A user list built from access keys (the original script wrote a row per
+	// key only, docs/seed-contract.md defect 1) names every user that has a key, and
+	// what it says of them is known; users without keys may be missing.
+	FieldKeylessUsers Field = "keyless_users"
 )
 
 // Account-wide fields.
@@ -128,7 +137,7 @@ const (
 // includes lists the fields a field covers besides itself (transitively through Covers).
 var includes = map[Field][]Field{
 	FieldUsers: {FieldPassword, FieldPasswordLastUsed, FieldMFA, FieldMFATypes, FieldAccessKeys, FieldKeyIDs, FieldKeyLastUse,
-		FieldUserPolicies, FieldUserGroups, FieldUserTags},
+		FieldUserPolicies, FieldUserGroups, FieldUserTags, FieldUserCreated, FieldKeylessUsers},
 	FieldPassword:   {FieldPasswordLastUsed},
 	FieldMFA:        {FieldMFATypes},
 	FieldAccessKeys: {FieldKeyIDs, FieldKeyLastUse},
