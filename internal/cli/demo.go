@@ -68,9 +68,16 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 			return &UsageError{Err: err}
 		}
 	}
-	if err := outdir.Check(opts.OutputDir); err != nil {
+	undo, err := outdir.Prepare(opts.OutputDir)
+	if err != nil {
 		return err
 	}
+	written := false
+	defer func() {
+		if !written {
+			undo() // nothing was written: leave no empty output directory behind
+		}
+	}()
 	// One clock for the sandbox and the audit: a scenario that pins "now" is audited
 	// at that time, so ages and the CloudTrail window agree with its dates.
 	clock := opts.factory.Clock
@@ -93,13 +100,14 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	aopts.Collect.Role = demoRole
 	aopts.Collect.SessionName = "iamaudit-demo"
 	aopts.Clock = clock
-	fmt.Fprintf(streams.Out, msgs.DemoServed+"\n\n", sc.Name, srv.URL())
+	fmt.Fprintf(streams.Out, "%s\n\n", report.Printable(fmt.Sprintf(msgs.DemoServed, sc.Name, srv.URL())))
 	start := time.Now()
 	err = runAndExit(ctx, cfg, aopts)
 	var ec *ExitCodeError
 	if err != nil && !errors.As(err, &ec) {
 		return err // nothing was written: say only what went wrong
 	}
+	written = true
 	fmt.Fprintf(streams.Out, "\n"+msgs.DemoTook+"\n", time.Since(start).Round(time.Millisecond), opts.OutputDir+string(os.PathSeparator))
 	fmt.Fprintln(streams.Out, msgs.DemoNext)
 	if ec != nil && ec.Code == ExitIncomplete && ctx.Err() == nil {
