@@ -837,7 +837,7 @@ func userKeys(ctx context.Context, opts Options, c iamAPI, u inventory.User, in 
 				ak.LastUsedService = m.slot.LastUsedService
 				ak.LastUsedRegion = m.slot.LastUsedRegion
 				ak.LastUsedSource = credreport.LastUsedSourceReport
-				gaps.add(failKeyLastUsed, name, err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
+				gaps.add(failKeyLastUsedFresh, name, err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
 			default:
 				// LastUsedSource stays "": last use unknown (not "never used").
 				gaps.add(failKeyLastUsed, name, err, "last use of key "+maskKey(ak.ID)+" is unknown")
