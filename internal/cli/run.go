@@ -16,6 +16,7 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/audit"
 	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/report"
 )
 
@@ -275,6 +276,12 @@ var regionRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$
 // runAndExit runs the audit and turns its result into the documented exit code.
 func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error {
 	o, err := audit.Run(ctx, cfg, aopts)
+	return judge(ctx, o, err, aopts)
+}
+
+// judge turns what audit.Run returned into the error that carries the documented
+// exit code (exitCode).
+func judge(ctx context.Context, o *outcome.Outcome, err error, aopts audit.Options) error {
 	if errors.Is(err, audit.ErrEmptySelection) {
 		return &UsageError{Err: err}
 	}

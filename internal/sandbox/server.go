@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -49,6 +50,11 @@ type Server struct {
 	tokenFaults []*faultRule
 
 	httpSrv  *http.Server
+	// fresh are the connections accepted that have not sent a request yet: Close
+	// closes them at once (http.Server.Shutdown would wait 5 s for them; clients dial
+	// spare connections they may never use).
+	freshMu  sync.Mutex
+	fresh    map[net.Conn]bool
 	listener net.Listener
 	url      string
 	done     chan struct{}
@@ -128,7 +134,16 @@ func Start(sc *scenario.Scenario, opts Options, addr string) (*Server, error) {
 	}
 	s.listener = ln
 	s.url = "http://" + ln.Addr().String()
-	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	s.fresh = map[net.Conn]bool{}
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, ConnState: func(c net.Conn, st http.ConnState) {
+		s.freshMu.Lock()
+		defer s.freshMu.Unlock()
+		if st == http.StateNew {
+			s.fresh[c] = true
+		} else {
+			delete(s.fresh, c)
+		}
+	}}
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)
@@ -161,6 +176,11 @@ func (s *Server) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.freshMu.Lock()
+	for c := range s.fresh {
+		_ = c.Close()
+	}
+	s.freshMu.Unlock()
 	err := s.httpSrv.Shutdown(ctx)
 	if err != nil {
 		err = s.httpSrv.Close()
