@@ -67,6 +67,9 @@ type faultCase struct {
 	wantMsg     string // for a run that produces nothing: what the error must say
 	// absorbed: the fault is retried away: the run must equal the clean run.
 	absorbed bool
+	// sameFindings: the run must have every finding of the clean run (the fault hides
+	// only details that decide none).
+	sameFindings bool
 	// named: a gap with this operation (and, when set, error code) must be in the run
 	// whenever the sandbox injected the fault at least once (faultOp). A case with one
 	// fault that never fired must equal the clean run.
@@ -344,6 +347,9 @@ func (s *suite) judge(t *testing.T, c faultCase, r runResult) {
 	for _, l := range cmp.invented {
 		t.Errorf("invented: %s", l)
 	}
+	if c.sameFindings && (cmp.findingsGone > 0 || len(r.data.findings) != len(clean.data.findings)) {
+		t.Errorf("%d findings, the clean run has %d: the fault hides no deciding data, no finding may go (%s)", len(r.data.findings), len(clean.data.findings), cmp.lost())
+	}
 	if c.absorbed && !cmp.same() {
 		t.Errorf("the fault should be retried away, but the run differs from the clean one: %s", cmp.lost())
 	}
@@ -583,7 +589,7 @@ func faultCases() []faultCase {
 			}
 		}})
 	add(faultCase{name: "AccessDenied on iam:GetAccessKeyLastUsed with --fresh-key-usage", fault: "error=AccessDenied,operation=GetAccessKeyLastUsed; --fresh-key-usage",
-		knobs: accessDenied("iam", "GetAccessKeyLastUsed"), fresh: true,
+		knobs: accessDenied("iam", "GetAccessKeyLastUsed"), fresh: true, sameFindings: true, // the report answers
 		faultOp: "iam:GetAccessKeyLastUsed", namedOp: "iam:GetAccessKeyLastUsed", namedCode: "AccessDenied"})
 
 	add(faultCase{name: "a missing role", fault: "Production's IAMAuditRole deleted (scenario)",
@@ -621,12 +627,17 @@ func faultCases() []faultCase {
 				t.Errorf("AssumeRole called %d times: no session was renewed", called(r.stats, "sts:AssumeRole"))
 			}
 		}})
-	add(faultCase{name: "credential report stays in progress", fault: "report generation 1h; --report-timeout 1s",
+	add(faultCase{name: "credential report stays in progress", fault: "report generation 1h; --report-timeout 1.5s",
 		knobs: &scenario.Knobs{ReportGeneration: scenario.Duration{Duration: time.Hour}},
-		tune:  func(o *audit.Options) { o.Collect.ReportTimeout = time.Second },
+		tune: func(o *audit.Options) {
+			o.Collect.ReportTimeout, o.Collect.WaitNotice = 1500*time.Millisecond, 300*time.Millisecond
+		},
 		check: func(t *testing.T, r runResult) {
 			if !hasGap(r.data.inv, "iam:GetCredentialReport", collect.CodeTimeout) {
 				t.Errorf("no gap says the report was not ready in time: %s", gapSummary(allGaps(r.data.inv)))
+			}
+			if !strings.Contains(r.out, "the credential report being generated for") || !strings.Contains(r.out, "--report-timeout 1.5s") {
+				t.Errorf("the console does not say it is waiting for the credential report, and until when:\n%s", r.out)
 			}
 		}})
 	add(faultCase{name: "credential report LimitExceeded", fault: "error=LimitExceeded,operation=GenerateCredentialReport; --report-timeout 1s",
