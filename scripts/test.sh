@@ -28,5 +28,14 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 [ "${1:-}" = lint ] && exit 0
 
+echo "== govulncheck"
+./scripts/govulncheck.sh
+
 echo "== go test -race"
 IAMAUDIT_TEST_DISALLOW_SKIP=1 go test -race -count=1 -timeout 20m ./...
+
+echo "== fuzz (5 s per parser)"
+# Each parser of untrusted input is fuzzed for a short, bounded time (make fuzz: 30 s).
+for pkg in credreport scenario suppress policy yamlfile; do
+  go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 5s -fuzzminimizetime 2s "./internal/$pkg/"
+done
