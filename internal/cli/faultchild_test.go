@@ -228,7 +228,7 @@ func (s *suite) childCases(t *testing.T) {
 			defer srv.Close()
 			dir := filepath.Join(t.TempDir(), "out")
 			r := startChild(t, srv, childSpec{Args: runArgs(dir)}, sig, "Querying CloudTrail", 300*time.Millisecond, time.Minute)
-			row := faultRow{name: name + " mid-run", fault: name + " once CloudTrail is being queried (real child process)", took: r.took}
+			row := faultRow{order: 900 + int(sig), name: name + " mid-run", fault: name + " once CloudTrail is being queried (real child process)", took: r.took}
 			defer func() { s.record(row) }()
 			data, files := readRun(t, dir)
 			row.outcome = outcomeOf(runResult{code: r.code, data: data}) + ", outputs written"
@@ -269,7 +269,7 @@ func (s *suite) childCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := startChild(t, srv, childSpec{Args: runArgs(dir), Mount: "size=24k", Dir: dir, CopyTo: copyTo}, nil, "", 0, time.Minute)
-		row := faultRow{name: "full disk", fault: "the output directory is a 24 KiB tmpfs (real child process)", took: r.took}
+		row := faultRow{order: 950, name: "full disk", fault: "the output directory is a 24 KiB tmpfs (real child process)", took: r.took}
 		defer func() { s.record(row) }()
 		_, files := readRun(t, copyTo)
 		notWritten := regexp.MustCompile(`(?m)^Not written: (.+)$`).FindAllStringSubmatch(r.out, -1)
@@ -325,7 +325,7 @@ func (s *suite) childCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := startChild(t, srv, childSpec{Args: runArgs(dir), Mount: "ro", Dir: dir}, nil, "", 0, 30*time.Second)
-		row := faultRow{name: "unwritable directory", fault: "the output directory is a read-only tmpfs (real child process)", took: r.took,
+		row := faultRow{order: 951, name: "unwritable directory", fault: "the output directory is a read-only tmpfs (real child process)", took: r.took,
 			outcome: fmt.Sprintf("exit %d before any AWS call", r.code), lost: "nothing (nothing was collected: the check comes first)"}
 		defer func() { s.record(row) }()
 		if r.code != ExitError || !strings.Contains(r.errOut, "cannot write in the output directory") {

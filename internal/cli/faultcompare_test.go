@@ -31,6 +31,7 @@ type comparison struct {
 	unknownCells   int             // report cells Unknown in the faulted run, known in the clean one
 	rowsExplained  int             // report rows missing, explained by a gap or an account's status
 	findingsGone   int             // findings missing, explained
+	goneChecks     map[string]int  // their checks
 	findingsLess   int             // findings kept with less (severity, evidence) because of a gap
 	eventsExplaind int             // events missing, explained by an events gap or an account's status
 	accountsLost   []string        // accounts not audited / not reached that the clean run audited
@@ -66,8 +67,11 @@ func (c comparison) lost() string {
 	if c.rowsExplained > 0 {
 		unknown = append(unknown, fmt.Sprintf("%d rows under those", c.rowsExplained))
 	}
-	if c.findingsGone+c.findingsLess > 0 {
-		unknown = append(unknown, fmt.Sprintf("%d findings not evaluable and %d graded on less", c.findingsGone, c.findingsLess))
+	if c.findingsGone > 0 {
+		unknown = append(unknown, fmt.Sprintf("%d findings not evaluable%s", c.findingsGone, countsOf(c.goneChecks)))
+	}
+	if c.findingsLess > 0 {
+		unknown = append(unknown, fmt.Sprintf("%d findings kept on less data (a lower severity, a key named by its slot)", c.findingsLess))
 	}
 	if c.eventsExplaind > 0 {
 		unknown = append(unknown, fmt.Sprintf("%d events not looked up", c.eventsExplaind))
@@ -77,6 +81,23 @@ func (c comparison) lost() string {
 		out += "; unknown and said so: " + strings.Join(unknown, ", ")
 	}
 	return out
+}
+
+// countsOf is " (a ×2, b ×1)" for the accounts' own checks ("" when none).
+func countsOf(n map[string]int) string {
+	if len(n) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(n))
+	for k := range n {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d", k, n[k])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // gapSummary names the gaps by operation and error code, counted.
@@ -276,12 +297,20 @@ func compareRuns(c, f runData, cfg checks.Config, ownKey string) comparison {
 			out.findingsLess++
 		case !ok && a != nil && keyIDUnknown(a, f.findings, cf):
 			out.findingsLess++ // the same finding, on the key's report slot: its id is unknown
+		case !ok && a != nil && slices.Contains(checks.Unevaluated(a, cfg), cf.CheckID) && slices.ContainsFunc(f.findings, func(x checks.Finding) bool {
+			return x.CheckID == cf.CheckID && x.AccountID == cf.AccountID && x.User == cf.User
+		}):
+			out.findingsLess++ // the check's fallback found it, with less detail (a root key's slot)
 		case ok:
 			out.silent = append(out.silent, fmt.Sprintf("finding %s %s/%s: severity %s, clean %s, and no gap says why", cf.CheckID, cf.AccountName, cf.User, ff.Severity, cf.Severity))
 		case lostAccount(f.inv, cf.AccountID):
 			out.findingsGone++
 		case a != nil && findingUnknown(a, cf, cfg):
 			out.findingsGone++
+			if out.goneChecks == nil {
+				out.goneChecks = map[string]int{}
+			}
+			out.goneChecks[cf.CheckID]++
 		default:
 			out.silent = append(out.silent, fmt.Sprintf("finding %s %s/%s (%s) missing, and no gap leaves its data unknown", cf.CheckID, cf.AccountName, cf.User, cf.Resource))
 		}

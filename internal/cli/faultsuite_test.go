@@ -77,6 +77,7 @@ type faultCase struct {
 	faultOp            string // "iam:GetAccountPasswordPolicy" as the sandbox counts it
 	check              func(t *testing.T, r runResult)
 	bound              time.Duration // default 60 s
+	order              int           // its row's place in the table
 }
 
 // runResult is one audit of the suite.
@@ -95,6 +96,7 @@ type runResult struct {
 
 // faultRow is one line of the suite's table.
 type faultRow struct {
+	order                      int // issue 13's order of the faults
 	name, fault, outcome, lost string
 	took                       time.Duration
 }
@@ -130,7 +132,7 @@ func (s *suite) table() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows := append([]faultRow(nil), s.rows...)
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].order < rows[j].order })
 	var b strings.Builder
 	b.WriteString("| fault | injected as | outcome | time | what was lost |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
@@ -274,7 +276,8 @@ func TestFaultSuite(t *testing.T) {
 	s.checkOutputs(t, faultCase{name: "clean"}, clean)
 	s.record(faultRow{name: "none (clean run)", fault: "—", outcome: outcomeOf(clean), took: clean.took, lost: "— (the reference)"})
 
-	for _, c := range faultCases() {
+	for i, c := range faultCases() {
+		c.order = i + 1
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			r := s.run(t, c)
@@ -319,7 +322,7 @@ func firstLine(err error) string {
 // judge checks one faulted run against the clean one and records its row.
 func (s *suite) judge(t *testing.T, c faultCase, r runResult) {
 	t.Helper()
-	row := faultRow{name: c.name, fault: c.fault, outcome: outcomeOf(r), took: r.took}
+	row := faultRow{order: c.order, name: c.name, fault: c.fault, outcome: outcomeOf(r), took: r.took}
 	defer func() { s.record(row) }()
 	if r.code != c.wantCode {
 		t.Errorf("exit code %d, want %d (err: %v)\nstdout:\n%s\nstderr:\n%s", r.code, c.wantCode, r.err, r.out, r.errOut)
@@ -521,7 +524,9 @@ func faultCases() []faultCase {
 		wantCode: ExitError, wantMsg: "did not answer", bound: 30 * time.Second})
 	add(faultCase{name: "a listener that never answers, then Ctrl-C", fault: "the same, interrupted after 500ms (default deadlines)",
 		endpoint: silentListener, cancelAfter: 500 * time.Millisecond,
-		tune:     func(o *audit.Options) { o.Collect.AttemptTimeout, o.Collect.CallTimeout = 30*time.Second, 3*time.Minute },
+		tune: func(o *audit.Options) {
+			o.Collect.AttemptTimeout, o.Collect.CallTimeout = 30*time.Second, 3*time.Minute
+		},
 		wantCode: ExitError, wantMsg: "interrupted", bound: 30 * time.Second,
 		check: func(t *testing.T, r runResult) {
 			if strings.Contains(r.err.Error(), "credentials") {

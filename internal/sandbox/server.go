@@ -49,7 +49,7 @@ type Server struct {
 	// tokenFaults repeat pagination tokens (scenario.FaultRepeatToken).
 	tokenFaults []*faultRule
 
-	httpSrv  *http.Server
+	httpSrv *http.Server
 	// fresh are the connections accepted that have not sent a request yet: Close
 	// closes them at once (http.Server.Shutdown would wait 5 s for them; clients dial
 	// spare connections they may never use).
