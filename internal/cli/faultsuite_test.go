@@ -216,11 +216,7 @@ func (s *suite) run(t *testing.T, c faultCase) runResult {
 	if bound == 0 {
 		bound = time.Minute
 	}
-	type done struct {
-		r   runResult
-		err error
-	}
-	ch := make(chan done, 1)
+	ch := make(chan runResult, 1)
 	began := time.Now()
 	go func() {
 		o, err := audit.Run(ctx, cfg, aopts)
@@ -228,12 +224,11 @@ func (s *suite) run(t *testing.T, c faultCase) runResult {
 		if o != nil {
 			r.data = runData{inv: o.Inventory, findings: o.Findings}
 		}
-		ch <- done{r: r}
+		ch <- r
 	}()
 	var r runResult
 	select {
-	case d := <-ch:
-		r = d.r
+	case r = <-ch:
 	case <-time.After(bound):
 		t.Fatalf("the audit did not finish within %s under %s", bound, c.fault)
 	}

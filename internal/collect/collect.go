@@ -310,7 +310,7 @@ func listAccountsError(err error, caller inventory.Caller) error {
 		return fmt.Errorf("organizations:ListAccounts was denied for %s (%w): run iamaudit with the credentials of the management account or of a delegated administrator account (--profile), and grant organizations:ListAccounts (docs/permissions.md)",
 			caller.ARN, err)
 	case isTimeout(err):
-		return fmt.Errorf("Organizations did not answer (organizations:ListAccounts: %w): check the network, the proxy or AWS_ENDPOINT_URL, then retry", err)
+		return fmt.Errorf("no answer from AWS Organizations (organizations:ListAccounts: %w): check the network, the proxy or AWS_ENDPOINT_URL, then retry", err)
 	default:
 		return fmt.Errorf("cannot list the Organization's accounts as %s (organizations:ListAccounts: %w): check the network and credentials, then retry",
 			caller.ARN, err)
