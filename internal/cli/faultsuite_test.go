@@ -424,6 +424,9 @@ func (s *suite) checkOutputs(t *testing.T, c faultCase, r runResult) {
 	for name, b := range written {
 		texts[name] = string(b)
 	}
+	if len(r.secrets) == 0 {
+		t.Fatalf("no secret of the sandbox to look for: the scan would prove nothing")
+	}
 	for _, secret := range r.secrets {
 		for name, text := range texts {
 			if strings.Contains(text, secret) {
