@@ -116,9 +116,16 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 			return &UsageError{Err: err}
 		}
 	}
-	if err := outdir.Check(opts.OutputDir); err != nil {
+	undo, err := outdir.Prepare(opts.OutputDir)
+	if err != nil {
 		return err
 	}
+	written := false
+	defer func() {
+		if !written {
+			undo() // nothing was written: leave no empty output directory behind
+		}
+	}()
 	// One clock for the sandbox and the audit: a scenario that pins "now" is audited
 	// at that time, so ages and the CloudTrail window agree with its dates.
 	real := opts.factory.Clock
@@ -171,7 +178,7 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	aopts.Collect.Role = demoRole
 	aopts.Collect.SessionName = "iamaudit-demo"
 	aopts.Clock = clock
-	fmt.Fprintf(streams.Out, msgs.DemoServed+"\n\n", sc.Name, srv.URL())
+	fmt.Fprintf(streams.Out, "%s\n\n", report.Printable(fmt.Sprintf(msgs.DemoServed, sc.Name, srv.URL())))
 	start := time.Now()
 	if len(months) > 1 {
 		fmt.Fprintf(streams.Out, msgs.DemoMonths+"\n\n", len(months), demoDate(months[0]), demoDate(today))
@@ -189,6 +196,7 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	if err := timelineFailure(srv); err != nil {
 		return err
 	}
+	written = true
 	fmt.Fprintf(streams.Out, "\n"+msgs.DemoTook+"\n", time.Since(start).Round(time.Millisecond), opts.OutputDir+string(os.PathSeparator))
 	if u := htmlReportURL(o); u != "" {
 		fmt.Fprintf(streams.Out, msgs.DemoHTML+"\n", u)

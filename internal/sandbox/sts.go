@@ -73,6 +73,9 @@ func (c *call) assumeRole() *apiError {
 	if c.cred.Kind == principalSession && dur > time.Hour {
 		return errf(400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
+	if limit := c.s.knobs.sessionCap; limit > 0 && dur > limit {
+		dur = limit // the session_duration knob: sessions that expire during a run
+	}
 	denied := errf(403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.cred.Arn, roleArn)
 	m := roleArnRe.FindStringSubmatch(roleArn)
 	if m == nil {

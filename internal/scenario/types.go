@@ -355,7 +355,10 @@ type Knobs struct {
 	PageCap int `yaml:"page_cap,omitempty"`
 	// ReportGeneration is how long GenerateCredentialReport takes (default 2s).
 	ReportGeneration Duration `yaml:"report_generation,omitempty"`
-	// SessionDuration of AssumeRole credentials when the caller asks none (default 1h).
+	// SessionDuration, when set, is how long every AssumeRole session lasts at most,
+	// whatever DurationSeconds the caller asks (the SDK asks 900 s, AWS's minimum;
+	// shorter values let a session expire in the middle of a run). Not set: what the
+	// caller asks, else 1h.
 	SessionDuration Duration `yaml:"session_duration,omitempty"`
 	// CloudTrailDelay is how long after its time an event appears in LookupEvents
 	// (CloudTrail delivers events minutes late; default 0: at once). Added field.
@@ -376,8 +379,10 @@ type Fault struct {
 	Operation string `yaml:"operation,omitempty"` // e.g. ListAccessKeys; empty: any
 	// Error is an AWS error code (AccessDenied, Throttling, ServiceUnavailable, InternalFailure…),
 	// or "drop" (close the connection), "slow" (add Delay) or FaultRepeatToken.
-	Error string   `yaml:"error"`
-	Rate  float64  `yaml:"rate,omitempty"` // probability 0..1 (default 1)
+	Error string `yaml:"error"`
+	// Rate is the probability that a matching request faults, in (0, 1]; 0 (not given)
+	// means 1. A rate written as 0 is refused (it would never fire).
+	Rate  float64  `yaml:"rate,omitempty"`
 	Delay Duration `yaml:"delay,omitempty"`
 	// Count stops the fault after it fired this many times (0: unlimited).
 	Count int `yaml:"count,omitempty"`
