@@ -1,5 +1,5 @@
 # Thin aliases for the commands in README.md.
-.PHONY: build demo test lint bench fuzz
+.PHONY: build demo test lint bench fuzz vulncheck
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
@@ -23,3 +23,8 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/scenario/
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/suppress/
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/policy/
+	go test -run '^$$' -fuzz FuzzReadSeed -fuzztime 30s -fuzzminimizetime 2s ./internal/importer/
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/yamlfile/
+
+vulncheck:
+	./scripts/govulncheck.sh

@@ -23,6 +23,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/outdir"
+	"github.com/iamaudit/iamaudit/internal/publish"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/suppress"
 )
@@ -43,6 +44,13 @@ type Options struct {
 	History history.History
 	Clock   func() time.Time
 	Version string
+	// Destinations receive the run after its files are written and it is recorded
+	// (Security Hub, S3, SNS); each failure is listed and makes Run return a
+	// *publish.Error (nil: none).
+	Destinations []publish.Destination
+	// Lifecycle says when each finding was first and last observed, for the
+	// destinations (nil: publish.Observed, from the baseline run).
+	Lifecycle publish.Lifecycle
 	// Live shows a live progress line on Err (use only when Err is a terminal).
 	Live bool
 	Out  io.Writer // console report (the seed's lines)
@@ -72,9 +80,19 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*outcome.Outcome, e
 	if err != nil {
 		return nil, err
 	}
-	if err := outdir.Check(opts.OutputDir); err != nil {
+	undo, err := outdir.Prepare(opts.OutputDir)
+	if err != nil {
 		return nil, err
 	}
+	o, err := run(ctx, cfg, opts, msgs)
+	if o == nil {
+		undo() // nothing was written: leave no empty output directory behind
+	}
+	return o, err
+}
+
+// run is Run once the output directory is ready.
+func run(ctx context.Context, cfg aws.Config, opts Options, msgs report.Messages) (*outcome.Outcome, error) {
 	start := opts.Clock().UTC()
 
 	progress := console.NewProgress(opts.Out, opts.Err, opts.Live, msgs)
@@ -123,25 +141,75 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*outcome.Outcome, e
 
 	// Outputs are written even when the context was cancelled: nothing collected is
 	// lost. Each format is written on its own: one that fails does not stop the others.
+	// The findings are printed whatever the disk does: a file that could not be
+	// written is named, and the summary goes to Err when Out cannot take it.
 	werr := WriteOutputs(opts.OutputDir, o, opts.Formats, msgs)
 	console.Files(opts.Out, o, opts.OutputDir, msgs)
+	var oe *OutputsError
+	if errors.As(werr, &oe) {
+		console.NotWritten(opts.Out, oe.Failed, msgs)
+	}
 	if err := console.Summary(opts.Out, o, opts.OutputDir, msgs); err != nil {
-		return o, err
+		fmt.Fprintf(opts.Err, "iamaudit: %v; the summary follows here\n", err)
+		if err2 := console.Summary(opts.Err, o, opts.OutputDir, msgs); err2 != nil {
+			return o, errors.Join(err, err2, werr)
+		}
 	}
 	console.Incomplete(opts.Out, inv, msgs)
-	if werr != nil {
+	// The run is recorded even when an output file failed: the history must not lose
+	// it (the files not written are named above).
+	rerr := opts.History.Record(context.WithoutCancel(ctx), o)
+	if rerr != nil {
+		rerr = fmt.Errorf("the run could not be recorded in the %s: %w", opts.History.Name(), rerr)
+	}
+	// The destinations get what was written even when the run was interrupted or an
+	// output failed: a scheduled run's alert must not be lost with it.
+	perr := deliver(context.WithoutCancel(ctx), o, opts)
+	switch {
+	case werr != nil:
+		if rerr != nil {
+			fmt.Fprintf(opts.Err, "iamaudit: %v\n", rerr)
+		}
+		if perr != nil {
+			fmt.Fprintf(opts.Err, "iamaudit: %v\n", perr)
+		}
 		return o, werr
+	case rerr != nil:
+		return o, rerr
 	}
-	if err := opts.History.Record(context.WithoutCancel(ctx), o); err != nil {
-		return o, fmt.Errorf("the outputs are written, but the run could not be recorded in the %s: %w", opts.History.Name(), err)
-	}
-	return o, nil
+	return o, perr
 }
 
+// deliver sends the run to its destinations and lists what each delivered and failed.
+func deliver(ctx context.Context, o *outcome.Outcome, opts Options) error {
+	if len(opts.Destinations) == 0 {
+		return nil
+	}
+	results := publish.All(ctx, opts.Destinations, publish.Run{Outcome: o, Files: o.Files, Lifecycle: opts.Lifecycle})
+	publish.Print(opts.Out, results)
+	return publish.Failed(results)
+}
+
+// OutputsError says which output files could not be written (the others were, and
+// the console report was printed): the run's findings are not lost, but some files
+// are missing. The command exits with its own code (cli.ExitOutputs).
+type OutputsError struct {
+	Failed []string // paths of the files not written
+	Err    error    // why, for each of them
+}
+
+func (e *OutputsError) Error() string {
+	return fmt.Sprintf("not written: %s: %v", strings.Join(e.Failed, ", "), e.Err)
+}
+
+func (e *OutputsError) Unwrap() error { return e.Err }
+
 // WriteOutputs writes each format's file of the outcome into dir. The first format
-// claims the run id (inv.RunID, or its first free _N form); the others follow it.
-// A format that cannot be written does not stop the others: the error names every
-// file that was not written. o.Files lists the files written.
+// written claims the run id (inv.RunID, or its first free _N form); the others follow
+// it. A format that cannot be written does not stop the others (a full disk may still
+// take the small files, one unwritable name does not block the rest): the
+// *OutputsError names every file that was not written. o.Files lists the files
+// written.
 func WriteOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs report.Messages) error {
 	if len(formats) == 0 {
 		return nil
@@ -154,17 +222,27 @@ func WriteOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs 
 		}
 		return out
 	}
-	first := formats[0]
-	runID, err := outdir.Claim(dir, inv.RunID, names, first.FileName, func(w io.Writer) error { return first.Write(w, o, msgs) })
-	if err != nil {
-		return err
-	}
-	inv.RunID = runID
-	o.Files = []string{filepath.Join(dir, first.FileName(runID))}
+	o.Files = nil
 	var failed []string
 	var errs []error
-	for _, f := range formats[1:] {
-		path := filepath.Join(dir, f.FileName(runID))
+	rest := formats
+	claimed := false
+	for len(rest) > 0 && !claimed {
+		f := rest[0]
+		rest = rest[1:]
+		runID, err := outdir.Claim(dir, inv.RunID, names, f.FileName, func(w io.Writer) error { return f.Write(w, o, msgs) })
+		if err != nil {
+			// The run id is not claimed yet: the next format tries. The failed file is
+			// named by the id the run would have had.
+			failed = append(failed, filepath.Join(dir, f.FileName(outdir.FreeRunID(dir, inv.RunID, names))))
+			errs = append(errs, err)
+			continue
+		}
+		inv.RunID, claimed = runID, true
+		o.Files = append(o.Files, filepath.Join(dir, f.FileName(runID)))
+	}
+	for _, f := range rest {
+		path := filepath.Join(dir, f.FileName(inv.RunID))
 		if err := outdir.WriteFile(path, func(w io.Writer) error { return f.Write(w, o, msgs) }); err != nil {
 			failed = append(failed, path)
 			errs = append(errs, err)
@@ -173,7 +251,7 @@ func WriteOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs 
 		o.Files = append(o.Files, path)
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("not written: %s: %w", strings.Join(failed, ", "), errors.Join(errs...))
+		return &OutputsError{Failed: failed, Err: errors.Join(errs...)}
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/sandbox/sandboxtest"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
@@ -221,6 +222,7 @@ func normalRows(inv *inventory.Inventory, only map[string]bool) []string {
 }
 
 func TestConformanceMotoAndSandbox(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	names := map[string]bool{}
 	for _, a := range seedOrg {
@@ -228,8 +230,9 @@ func TestConformanceMotoAndSandbox(t *testing.T) {
 	}
 	// moto answers LookupEvents with HTTP 500 (not implemented): two attempts are enough
 	// to record the gap without waiting on the SDK's backoff.
-	copts := collect.Options{Role: "OrganizationAccountAccessRole", Days: 90, Concurrency: 4, ReportPoll: 200 * time.Millisecond,
-		MaxAttempts: 2, MaxBackoff: 100 * time.Millisecond}
+	// Neither emulator is paced here (moto never is; the sandbox is a fast one).
+	copts := fastCollect(collect.Options{Role: "OrganizationAccountAccessRole", Days: 90, Concurrency: 4,
+		MaxAttempts: 2, MaxBackoff: 100 * time.Millisecond})
 
 	// moto: create the Organization and its accounts through the Organizations API.
 	motoURL := startMoto(t)
@@ -260,13 +263,8 @@ func TestConformanceMotoAndSandbox(t *testing.T) {
 		sc.Accounts = append(sc.Accounts, scenario.Account{ID: fmt.Sprintf("2000000000%02d", i+1), Name: a.account, State: "ACTIVE",
 			AuditRoles: map[string]string{copts.Role: scenario.RolePresent}})
 	}
-	srv, err := sandbox.Start(sc, sandbox.Options{}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	akid, secret := srv.Credentials()
-	scfg := sdkConfig(t, srv.URL(), akid, secret, "")
+	srv := sandboxtest.Start(t, sc, sandbox.Options{})
+	scfg := sandboxtest.Config(t, srv)
 	for i, a := range seedOrg {
 		seedIAM(t, assume(t, scfg, fmt.Sprintf("2000000000%02d", i+1), copts.Role), srv.URL(), a.users)
 	}

@@ -14,6 +14,7 @@ import (
 // demo Organization through the sandbox. Defects 1, 2, 4 and 8 are also asserted
 // row by row in internal/report; defect 9 in internal/cli (exit codes).
 func TestSeedDefectsEndToEnd(t *testing.T) {
+	t.Parallel()
 	base := time.Now().UTC().Truncate(time.Second)
 	r := runDemo(t, scenario.Demo(), base, nil, "es")
 	inv := r.res.Inventory

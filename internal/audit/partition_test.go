@@ -13,13 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/iamaudit/iamaudit/internal/audit"
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/sandbox/sandboxtest"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
@@ -76,18 +75,11 @@ accounts:
     audit_roles: {}
 `
 
-// sdkConfigIn is sdkConfig in the given region (the partition's home region).
-func sdkConfigIn(t *testing.T, url, akid, secret, region string) aws.Config {
-	t.Helper()
-	cfg := sdkConfig(t, url, akid, secret, "")
-	cfg.Region = region
-	return cfg
-}
-
 // The audit follows the caller's partition: every ARN it builds (roles to assume,
 // the principal it audited as, the root user) and every region it calls are the
 // partition's, not the aws partition's.
 func TestPartitionFollowsCaller(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		partition, home, regionPrefix string
 	}{
@@ -95,13 +87,14 @@ func TestPartitionFollowsCaller(t *testing.T) {
 		{"aws-cn", "cn-north-1", "cn-"},
 	} {
 		t.Run(tc.partition, func(t *testing.T) {
+			t.Parallel()
 			sc, err := scenario.Parse(tc.partition+".yaml", fmt.Appendf(nil, partitionScenario, tc.partition, tc.home))
 			if err != nil {
 				t.Fatal(err)
 			}
 			base := time.Now().UTC().Truncate(time.Second)
-			clock := clockFrom(base)
-			srv, err := sandbox.New(sc, sandbox.Options{Clock: clock})
+			clock := sandboxtest.NewClock(base).Now
+			srv, err := sandbox.New(sc, sandbox.Options{Clock: clock, Knobs: sandboxtest.Knobs(nil)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,11 +106,11 @@ func TestPartitionFollowsCaller(t *testing.T) {
 			hs := httptest.NewServer(signed.wrap(srv))
 			defer hs.Close()
 			akid, secret := srv.Credentials()
-			cfg := sdkConfigIn(t, hs.URL, akid, secret, srv.Region())
+			cfg := sandboxtest.ConfigFor(t, hs.URL, srv.Region(), akid, secret, "")
 			var out, errw bytes.Buffer
 			dir := t.TempDir()
 			res, err := audit.Run(context.Background(), cfg, audit.Options{
-				Collect:   collect.Options{Role: "IAMAuditRole", Days: 90, ReportPoll: 100 * time.Millisecond},
+				Collect:   fastCollect(collect.Options{Days: 90}),
 				OutputDir: dir, Lang: "en", Checks: checks.DefaultConfig(), Clock: clock, Version: "test",
 				Out: &out, Err: &errw,
 			})

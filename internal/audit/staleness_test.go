@@ -21,6 +21,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/sandbox/sandboxtest"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
@@ -306,18 +307,14 @@ func TestRerunAfterChanges(t *testing.T) {
 	sc := staleScenario(0, 0, false)
 	sc.Accounts[1].CredentialReport = nil // the first run generates it
 	clock := clockFrom(base)
-	srv, err := sandbox.Start(sc, sandbox.Options{Clock: clock, Knobs: &scenario.Knobs{CloudTrailDelay: scenario.Duration{Duration: 5 * time.Minute}}}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := sandboxtest.Start(t, sc, sandbox.Options{Clock: clock, Knobs: &scenario.Knobs{CloudTrailDelay: scenario.Duration{Duration: 5 * time.Minute}}})
 	akid, secret := srv.Credentials()
 	cfg := sdkConfig(t, srv.URL(), akid, secret, "")
 	dir := t.TempDir()
 	run := func() (*outcome.Outcome, string) {
 		var out, errw bytes.Buffer
 		res, err := audit.Run(context.Background(), cfg, audit.Options{
-			Collect:   collect.Options{Role: "IAMAuditRole", Days: 90, Concurrency: 2, ReportPoll: 50 * time.Millisecond},
+			Collect:   fastCollect(collect.Options{Role: "IAMAuditRole", Days: 90, Concurrency: 2}),
 			OutputDir: dir, Checks: checks.DefaultConfig(), Clock: clock, Version: "test", Out: &out, Err: &errw,
 		})
 		if err != nil {

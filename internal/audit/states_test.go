@@ -20,26 +20,23 @@ import (
 	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/sandbox/sandboxtest"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
 // Two runs into one directory: the second compares its findings with the first
 // (new / open / resolved), in the JSON, the findings CSV and the console.
 func TestFindingStatesAcrossRuns(t *testing.T) {
-	clk := newOffsetClock(time.Now().UTC().Truncate(time.Second))
-	clock := clk.now
-	srv, err := sandbox.Start(scenario.Demo(), sandbox.Options{Clock: clock, Knobs: &scenario.Knobs{RateLimits: map[string]float64{"cloudtrail": 0}}}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	akid, secret := srv.Credentials()
-	cfg := sdkConfig(t, srv.URL(), akid, secret, "")
+	t.Parallel()
+	clk := sandboxtest.NewClockNow()
+	clock := clk.Now
+	srv := sandboxtest.Start(t, scenario.Demo(), sandbox.Options{Clock: clock})
+	cfg := sandboxtest.Config(t, srv)
 	dir := t.TempDir()
 	run := func() (*outcome.Outcome, string) {
 		var out bytes.Buffer
 		res, err := audit.Run(context.Background(), cfg, audit.Options{
-			Collect:   collect.Options{Role: "IAMAuditRole", Accounts: []string{"345678901234"}, EventsRate: 1000, ReportPoll: 100 * time.Millisecond},
+			Collect:   fastCollect(collect.Options{Accounts: []string{"345678901234"}}),
 			OutputDir: dir, Checks: checks.DefaultConfig(), Clock: clock, Out: &out, Err: io.Discard,
 		})
 		if err != nil {
@@ -70,7 +67,7 @@ func TestFindingStatesAcrossRuns(t *testing.T) {
 	}
 	// A day later: the credential report (kept 4 hours, as on AWS) is regenerated and
 	// sees the changes.
-	clk.advance(24 * time.Hour)
+	clk.Advance(24 * time.Hour)
 	second, out := run()
 
 	if second.Baseline == nil || second.Baseline.Ref != filepath.Base(first.Files[2]) {
@@ -120,18 +117,14 @@ func TestFindingStatesAcrossRuns(t *testing.T) {
 // A subset run (--accounts) resolves nothing in the accounts it left out; an analyze
 // output or an interrupted run in the directory is never the baseline.
 func TestBaselineRules(t *testing.T) {
-	clock := clockFrom(time.Now().UTC().Truncate(time.Second))
-	srv, err := sandbox.Start(scenario.Demo(), sandbox.Options{Clock: clock, Knobs: &scenario.Knobs{RateLimits: map[string]float64{"cloudtrail": 0}}}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	akid, secret := srv.Credentials()
-	cfg := sdkConfig(t, srv.URL(), akid, secret, "")
+	t.Parallel()
+	clock := sandboxtest.NewClockNow().Now
+	srv := sandboxtest.Start(t, scenario.Demo(), sandbox.Options{Clock: clock})
+	cfg := sandboxtest.Config(t, srv)
 	dir := t.TempDir()
 	run := func(accounts ...string) *outcome.Outcome {
 		res, err := audit.Run(context.Background(), cfg, audit.Options{
-			Collect:   collect.Options{Role: "IAMAuditRole", Accounts: accounts, EventsRate: 1000, ReportPoll: 100 * time.Millisecond},
+			Collect:   fastCollect(collect.Options{Accounts: accounts}),
 			OutputDir: dir, Checks: checks.DefaultConfig(), Clock: clock, Out: io.Discard, Err: io.Discard,
 		})
 		if err != nil {
@@ -166,16 +159,11 @@ func TestBaselineRules(t *testing.T) {
 // A selection that matches no account is a usage error, not a clean audit; an
 // asked-for account that is not in the Organization is a gap.
 func TestSelectionMatchingNothing(t *testing.T) {
-	srv, err := sandbox.Start(scenario.Demo(), sandbox.Options{}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	akid, secret := srv.Credentials()
-	cfg := sdkConfig(t, srv.URL(), akid, secret, "")
+	t.Parallel()
+	srv := sandboxtest.Start(t, scenario.Demo(), sandbox.Options{})
+	cfg := sandboxtest.Config(t, srv)
 	opts := func(c collect.Options) audit.Options {
-		c.Role, c.EventsRate = "IAMAuditRole", 1000
-		return audit.Options{Collect: c, OutputDir: t.TempDir(), Checks: checks.DefaultConfig(), Out: io.Discard, Err: io.Discard}
+		return audit.Options{Collect: fastCollect(c), OutputDir: t.TempDir(), Checks: checks.DefaultConfig(), Out: io.Discard, Err: io.Discard}
 	}
 	for _, c := range []collect.Options{
 		{OUs: []string{"ou-zzzz-zzzzzzzz"}},

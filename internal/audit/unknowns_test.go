@@ -15,6 +15,7 @@ import (
 // report, without an id, used yesterday), the gap names the user, and no check
 // calls legacy-etl a user without activity.
 func TestDeniedListAccessKeysKeepsReportKeys(t *testing.T) {
+	t.Parallel()
 	const production = "345678901234"
 	base := time.Now().UTC().Truncate(time.Second)
 	knobs := &scenario.Knobs{Faults: []scenario.Fault{{Account: production, Service: "iam", Operation: "ListAccessKeys", Error: "AccessDenied", Rate: 1}}}

@@ -135,10 +135,44 @@ func checkRootHardwareMFAMissing(_ *inventory.Inventory, acct *inventory.Account
 	return []Finding{rootFinding(acct, "Root account MFA is a virtual device, not a hardware one", map[string]string{"mfa_type": acct.Root.MFAType})}
 }
 
+// fallbackRootHardwareMFA answers root_hardware_mfa_missing when the root user's
+// credential report row is unknown (no report): the root's MFA device and its type
+// come from GetAccountSummary and ListVirtualMFADevices, which answer on their own.
+// It needs the device types: a failed ListVirtualMFADevices leaves it silent.
+func fallbackRootHardwareMFA(inv *inventory.Inventory, acct *inventory.Account, now time.Time, cfg Config) []Finding {
+	if _, ok := accountGap(acct, inventory.FieldMFATypes); ok {
+		return nil
+	}
+	out := checkRootHardwareMFAMissing(inv, acct, now, cfg)
+	for i := range out {
+		out[i].Evidence["source"] = "ListVirtualMFADevices"
+	}
+	return out
+}
+
+// eventsRootUsedRecently answers root_used_recently when the root user's credential
+// report row is unknown: the root's successful ConsoleLogin events the run collected
+// from CloudTrail still show a recent use (the password's and keys' last use are
+// unknown, and the evidence says so).
+func eventsRootUsedRecently(_ *inventory.Inventory, acct *inventory.Account, now time.Time, cfg Config) []Finding {
+	out := rootUsedRecently(acct, now, cfg, false)
+	for i := range out {
+		out[i].Evidence["password_and_key_last_use"] = unknownValue
+	}
+	return out
+}
+
 func checkRootUsedRecently(_ *inventory.Inventory, acct *inventory.Account, now time.Time, cfg Config) []Finding {
 	if acct.Root == nil {
 		return nil
 	}
+	return rootUsedRecently(acct, now, cfg, true)
+}
+
+// rootUsedRecently finds the root user's uses within the threshold: its password's
+// and keys' last use (when withRow: the credential report row is known) and its
+// successful ConsoleLogin events.
+func rootUsedRecently(acct *inventory.Account, now time.Time, cfg Config, withRow bool) []Finding {
 	n := cfg.Thresholds.RootRecentUseDays
 	var uses []string
 	var last time.Time
@@ -151,12 +185,14 @@ func checkRootUsedRecently(_ *inventory.Inventory, acct *inventory.Account, now 
 			last = t
 		}
 	}
-	if known(acct.Root.PasswordLastUsed) {
+	if withRow && known(acct.Root.PasswordLastUsed) {
 		note("password", *acct.Root.PasswordLastUsed)
 	}
-	for _, k := range acct.Root.AccessKeys {
-		if known(k.LastUsedAt) {
-			note(fmt.Sprintf("access key %d", k.Slot), *k.LastUsedAt)
+	if withRow {
+		for _, k := range acct.Root.AccessKeys {
+			if known(k.LastUsedAt) {
+				note(fmt.Sprintf("access key %d", k.Slot), *k.LastUsedAt)
+			}
 		}
 	}
 	for _, e := range acct.Events {

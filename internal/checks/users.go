@@ -8,6 +8,11 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
+// checkConsoleWithoutMFA: a console password without MFA. The password and the MFA
+// devices decide (UserNeeds); the last sign-in only grades the severity (critical
+// when recent). When the last sign-in is unknown (a failed GetUser, no credential
+// report), the finding still fires, at high, the severity the known data supports,
+// and says the last sign-in is unknown.
 func checkConsoleWithoutMFA(_ *inventory.Inventory, acct *inventory.Account, now time.Time, cfg Config) []Finding {
 	var out []Finding
 	for _, u := range acct.Users {
@@ -18,11 +23,16 @@ func checkConsoleWithoutMFA(_ *inventory.Inventory, acct *inventory.Account, now
 			"recent_use_days": itoa(cfg.Thresholds.RecentPasswordUseDays)}
 		sev := High
 		msg := "Console access enabled but MFA not configured"
-		if known(u.PasswordLastUsed) && !olderThan(now, *u.PasswordLastUsed, cfg.Thresholds.RecentPasswordUseDays) {
+		_, lastUseUnknown := UserGap(acct, u.Name, inventory.FieldPasswordLastUsed)
+		switch {
+		case lastUseUnknown:
+			ev["password_last_used"] = unknownValue
+			msg += " (last sign-in unknown: it could be recent)"
+		case known(u.PasswordLastUsed) && !olderThan(now, *u.PasswordLastUsed, cfg.Thresholds.RecentPasswordUseDays):
 			sev = Critical
 			msg = fmt.Sprintf("Console access enabled but MFA not configured (password used %s ago)", nDays(days(now, *u.PasswordLastUsed)))
 		}
-		f := userFinding(acct, u, msg, ev, inventory.FieldMFA, inventory.FieldPassword)
+		f := userFinding(acct, u, msg, ev, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed)
 		f.Severity = sev
 		out = append(out, f)
 	}

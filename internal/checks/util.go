@@ -96,6 +96,9 @@ func userFinding(acct *inventory.Account, u inventory.User, msg string, ev map[s
 	return Finding{Resource: u.ARN, ResourceType: ResourceUser, User: u.Name, Message: msg, Evidence: ev}
 }
 
+// unknownValue is the evidence value of data a gap left unknown.
+const unknownValue = "unknown"
+
 // lastUsed describes a last-use date for evidence.
 func lastUsed(t *time.Time) string {
 	if !known(t) {

@@ -51,6 +51,7 @@ func startMoto(t *testing.T) string {
 }
 
 func TestAnalyzeMotoCredentialReport(t *testing.T) {
+	t.Parallel()
 	url := startMoto(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

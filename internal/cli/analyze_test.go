@@ -29,7 +29,7 @@ const fixedNow = "2026-03-05T00:00:00Z"
 func runCLI(t *testing.T, args ...string) (code int, out, errOut string) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = Run(context.Background(), args, "test", IO{In: strings.NewReader(""), Out: &o, Err: &e})
+	code = RunWith(context.Background(), args, testFactory(IO{In: strings.NewReader(""), Out: &o, Err: &e}))
 	return code, o.String(), e.String()
 }
 
@@ -43,6 +43,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 }
 
 func TestAnalyzeCredentialReport(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cr := writeFile(t, dir, "report.csv", credReport)
 	noARN := writeFile(t, dir, "444455556666.csv", crHeader+
@@ -114,6 +115,7 @@ func TestAnalyzeCredentialReport(t *testing.T) {
 }
 
 func TestAnalyzeJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	now, _ := time.Parse(time.RFC3339, fixedNow)
 	old := now.AddDate(-1, 0, -5)
@@ -199,6 +201,7 @@ func TestAnalyzeJSONRoundTrip(t *testing.T) {
 }
 
 func TestAnalyzeBadJSON(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cases := []struct{ name, content, want string }{
 		{"syntax", "{\n  \"schema\": \"iamaudit.inventory/v1\",\n  \"accounts\": [,]\n}\n", "bad.json:3:"},
@@ -220,6 +223,7 @@ func TestAnalyzeBadJSON(t *testing.T) {
 // TestAnalyzeNowFromRun: on a run's JSON, ages are measured from the run's
 // started_at (finished_at when unknown) unless --now is given, and stderr says so.
 func TestAnalyzeNowFromRun(t *testing.T) {
+	t.Parallel()
 	started := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
 	mk := func(startedAt, finishedAt time.Time) string {
 		inv := inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", RunID: "20250110_120000", StartedAt: startedAt, FinishedAt: finishedAt,

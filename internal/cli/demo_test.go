@@ -21,10 +21,11 @@ func TestDemoNamesTheHTMLReport(t *testing.T) {
 	if len(lines) < 3 {
 		t.Fatalf("output:\n%s", stdout)
 	}
-	open, next := lines[len(lines)-2], lines[len(lines)-1]
+	// The closing lines: the HTML report, the demo's history, then the next step.
+	open, hist, next := lines[len(lines)-3], lines[len(lines)-2], lines[len(lines)-1]
 	const prefix = "Open the HTML report in a browser (it needs no network): "
-	if !strings.HasPrefix(open, prefix) || !strings.HasPrefix(next, "To audit your own Organization:") {
-		t.Fatalf("last lines:\n%s\n%s", open, next)
+	if !strings.HasPrefix(open, prefix) || !strings.HasPrefix(hist, "The demo's runs are kept in ") || !strings.HasPrefix(next, "To audit your own Organization:") {
+		t.Fatalf("last lines:\n%s\n%s\n%s", open, hist, next)
 	}
 	u, err := url.Parse(strings.TrimPrefix(open, prefix))
 	if err != nil || u.Scheme != "file" {

@@ -3,7 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+
 	"github.com/spf13/cobra"
+
+	"github.com/iamaudit/iamaudit/internal/audit"
 )
 
 // Exit codes. The one place that maps outcomes to process exit codes.
@@ -13,6 +16,15 @@ const (
 	ExitUsage      = 2 // bad flags, arguments or input files
 	ExitIncomplete = 3 // outputs written, but some account or section could not be audited (see the summary)
 	ExitFindings   = 4 // an unsuppressed finding at or above --fail-on exists (takes precedence over ExitIncomplete)
+	// ExitOutputs: the audit ran and its findings summary was printed, but some output
+	// files could not be written (a full disk, a file system gone read-only): each is
+	// named. Takes precedence over ExitFindings and ExitIncomplete: the files a pipeline
+	// expects are missing.
+	ExitOutputs = 5
+	// ExitUndelivered: the outputs are written, but a destination (--securityhub,
+	// --s3, --sns) did not receive everything (each failure is listed). It takes
+	// precedence over ExitIncomplete; ExitOutputs and ExitFindings take precedence over it.
+	ExitUndelivered = 6
 )
 
 // UsageError marks errors caused by the user's input; they exit with ExitUsage.
@@ -47,6 +59,10 @@ func exitCode(err error) int {
 	var ec *ExitCodeError
 	if errors.As(err, &ec) {
 		return ec.Code
+	}
+	var oe *audit.OutputsError
+	if errors.As(err, &oe) {
+		return ExitOutputs
 	}
 	return ExitError
 }

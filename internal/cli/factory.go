@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/history"
 	"github.com/iamaudit/iamaudit/internal/store"
 )
@@ -38,6 +39,10 @@ type Factory struct {
 	// output directory's run JSON files). A returned history that is an io.Closer is
 	// closed when the command ends.
 	History func(ctx context.Context, where HistoryPlace) (history.History, error)
+	// TuneCollect, when set, adjusts the collection options of `run` and `demo`
+	// once the flags are applied. Nil on the real command line; tests lift the
+	// client-side rate limits with it against a sandbox that paces nothing.
+	TuneCollect func(*collect.Options)
 }
 
 // HistoryPlace is what `run` and `demo` say about where runs are kept.

@@ -12,12 +12,25 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/iamaudit/iamaudit/internal/report"
 )
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, version string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal stops the run cleanly (what was collected is written); a second
+	// one, while that is going on, ends the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	if len(args) == 0 && os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		// The Lambda runtime (provided.al2023) starts the binary, named bootstrap,
+		// without arguments.
+		args = []string{"lambda"}
+	}
 	return Run(ctx, args, version, IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 }
 
@@ -35,12 +48,12 @@ func RunWith(ctx context.Context, args []string, f *Factory) int {
 	if err != nil {
 		var ec *ExitCodeError
 		if !errors.As(err, &ec) {
-			fmt.Fprintf(streams.Err, "iamaudit: %v\n", err)
+			fmt.Fprintf(streams.Err, "iamaudit: %s\n", report.Printable(err.Error()))
 			if isFlagError(err) && cmd != nil {
 				fmt.Fprintf(streams.Err, "Run '%s --help' for usage.\n", cmd.CommandPath())
 			}
 		} else if ec.Msg != "" {
-			fmt.Fprintf(streams.Err, "iamaudit: %s\n", ec.Msg)
+			fmt.Fprintf(streams.Err, "iamaudit: %s\n", report.Printable(ec.Msg))
 		}
 		if isFlagError(err) {
 			return ExitUsage
@@ -82,6 +95,11 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newDemoCmd(f, nil),
 		newAnalyzeCmd(f, nil),
 		newHistoryCmd(f, nil),
+		newPolicyCmd(f, nil),
+		newLambdaCmd(f),
+		newDiffCmd(f, nil),
+		newTrendCmd(f, nil),
+		newImportCmd(f, nil),
 		newServeCmd(f, nil),
 	)
 	return root

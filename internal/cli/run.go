@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/mattn/go-isatty"
@@ -19,6 +20,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/history"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/outdir"
+	"github.com/iamaudit/iamaudit/internal/publish"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/store"
 )
@@ -44,6 +46,8 @@ type auditFlags struct {
 	NoDB            bool
 	// demo: the default store is the demo's own (HistoryPlace.Demo).
 	demo bool
+	// Deadlines (docs/aws-facts.md "Deadlines").
+	AttemptTimeout, CallTimeout, AccountTimeout, ReportTimeout time.Duration
 }
 
 func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
@@ -63,6 +67,27 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.Formats, "format", nil, "output files to write (comma separated; default all): "+strings.Join(report.FormatNames(), ", "))
 	fs.StringVar(&f.DB, "db", "", "store of runs: a SQLite file or postgres://… (default $"+store.EnvDB+", else ~/.local/state/iamaudit/iamaudit.db; see docs/store-schema.md)")
 	fs.BoolVar(&f.NoDB, "no-db", false, "keep no store: compare with the newest run JSON file of --output-dir instead")
+	fs.DurationVar(&f.AttemptTimeout, "attempt-timeout", 30*time.Second, "longest wait for the answer to one AWS request before it is retried")
+	fs.DurationVar(&f.CallTimeout, "call-timeout", 3*time.Minute, "longest an AWS call may take, retries included, before it is given up (recorded as a gap)")
+	fs.DurationVar(&f.AccountTimeout, "account-timeout", time.Hour, "longest the audit of one account may take; what is still missing then is recorded as gaps")
+	fs.DurationVar(&f.ReportTimeout, "report-timeout", 5*time.Minute, "longest wait for a credential report before the account is audited with per-user calls")
+}
+
+// checkDeadlines refuses deadlines that are not positive, or an attempt longer than
+// its call.
+func (f *auditFlags) checkDeadlines() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--attempt-timeout", f.AttemptTimeout}, {"--call-timeout", f.CallTimeout}, {"--account-timeout", f.AccountTimeout}, {"--report-timeout", f.ReportTimeout}} {
+		if d.v <= 0 {
+			return usageErrorf("%s %s: must be a positive duration such as 30s or 5m", d.flag, d.v)
+		}
+	}
+	if f.AttemptTimeout > f.CallTimeout {
+		return usageErrorf("--attempt-timeout %s is longer than --call-timeout %s: one attempt cannot outlast its call", f.AttemptTimeout, f.CallTimeout)
+	}
+	return nil
 }
 
 var accountIDRe = regexp.MustCompile(`^\d{12}$`)
@@ -127,6 +152,9 @@ func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 			return o, usageErrorf("--ou %q: not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)", id)
 		}
 	}
+	if err := f.checkDeadlines(); err != nil {
+		return o, err
+	}
 	j, err := loadJudgement(f.ConfigPath, f.Preset, f.Suppressions, f.FailOn)
 	if err != nil {
 		return o, err
@@ -156,6 +184,13 @@ func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 		OUs:             f.OUs,
 		Concurrency:     f.Concurrency,
 		FreshKeyUsage:   f.FreshKeyUsage,
+		AttemptTimeout:  f.AttemptTimeout,
+		CallTimeout:     f.CallTimeout,
+		AccountTimeout:  f.AccountTimeout,
+		ReportTimeout:   f.ReportTimeout,
+	}
+	if fac.TuneCollect != nil {
+		fac.TuneCollect(&o.Collect)
 	}
 	o.OutputDir, o.Lang, o.Version = f.OutputDir, f.Lang, fac.Version
 	o.Checks, o.Suppressions, o.FailOn = j.Checks, j.Suppressions, j.FailOn
@@ -174,6 +209,7 @@ func isTerminal(w any) bool {
 type RunOptions struct {
 	factory *Factory
 	auditFlags
+	destinationFlags
 	Role        string
 	Profile     string
 	Region      string
@@ -204,14 +240,26 @@ CloudTrail IAM events, evaluate the checks, and write:
 Credentials and endpoints come from the standard AWS chain (--profile, AWS_PROFILE, SSO,
 environment, AWS_ENDPOINT_URL), as the AWS CLI does.
 
-Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
-3 some account or section could not be audited (outputs written); 4 a finding at or above
---fail-on (takes precedence over 3).`,
+Every AWS request is abandoned and retried after --attempt-timeout, every call given up
+after --call-timeout (a gap), every account after --account-timeout (its missing parts are
+gaps); the credential report is awaited --report-timeout at most.
+
+Exit codes: 0 audit complete; 1 the audit could not run (nothing written); 2 usage error;
+3 some account or section could not be audited, or the run was interrupted (outputs
+written); 4 a finding at or above --fail-on (takes precedence over 3); 5 some output files
+could not be written (each is named; the findings summary is printed; takes precedence
+over 3 and 4).`,
 		Example: `  iamaudit run --profile mgmt --role AWSControlTowerExecution
   iamaudit run --role IAMAuditRole --lang es --output-dir reports --fail-on high`,
 		Args: noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyEnv(cmd, f)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.validateRole(); err != nil {
+				return err
+			}
+			if err := opts.validateDestinations(); err != nil {
 				return err
 			}
 			return runF(cmd.Context(), opts)
@@ -224,6 +272,7 @@ Exit codes: 0 audit complete; 1 the audit could not run; 2 usage error;
 	fs.StringVar(&opts.Region, "region", "", "AWS region for the SDK (IAM and CloudTrail calls go to the partition's home region)")
 	fs.StringVar(&opts.ExternalID, "external-id", "", "external id required by the role's trust policy")
 	fs.StringVar(&opts.SessionName, "session-name", "iamaudit", "role session name (shows in CloudTrail)")
+	opts.addDestinationFlags(fs)
 	return cmd
 }
 
@@ -236,12 +285,28 @@ func runAudit(ctx context.Context, opts *RunOptions) error {
 	aopts.Collect.Role = opts.Role
 	aopts.Collect.ExternalID = opts.ExternalID
 	aopts.Collect.SessionName = opts.SessionName
+	if opts.Region != "" && !regionRe.MatchString(opts.Region) {
+		return usageErrorf("--region %q: not a region name (letters, digits and -, e.g. us-east-1)", opts.Region)
+	}
 	cfg, err := opts.factory.AWSConfig(ctx, opts.Profile, opts.Region)
 	if err != nil {
 		return err
 	}
+	if !regionRe.MatchString(cfg.Region) {
+		return usageErrorf("the AWS region %q (from AWS_REGION, AWS_DEFAULT_REGION or the profile's region) is not a region name: set --region or AWS_REGION to one such as us-east-1", cfg.Region)
+	}
+	aopts.Collect.Profile = opts.Profile
+	if aopts.Collect.Profile == "" {
+		aopts.Collect.Profile = os.Getenv("AWS_PROFILE")
+	}
+	aopts.Destinations = opts.destinationFlags.destinations(cfg,
+		publish.AuditRole{Role: opts.Role, ExternalID: opts.ExternalID, SessionName: opts.SessionName}, opts.Lang)
 	return runAndExit(ctx, cfg, aopts)
 }
+
+// regionRe is what the SDK accepts as a region: a host label (it builds endpoint
+// host names from it, and refuses anything else with "invalid input region").
+var regionRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 
 // closeHistory closes a history that holds a database.
 func closeHistory(h history.History) {
@@ -265,22 +330,41 @@ func runOutcome(ctx context.Context, cfg aws.Config, aopts audit.Options) (*outc
 			fmt.Fprintf(aopts.Err, "iamaudit: run %s recorded in the %s (iamaudit history)\n", o.Inventory.RunID, s.Name())
 		}
 	}
-	if errors.Is(err, audit.ErrEmptySelection) {
-		return nil, &UsageError{Err: err}
-	}
-	if err != nil {
-		return o, err
-	}
-	return o, exitFor(ctx, o, aopts)
+	return o, judge(ctx, o, err, aopts)
 }
 
-// exitFor is the documented exit code of a run that wrote its outputs.
-func exitFor(ctx context.Context, o *outcome.Outcome, aopts audit.Options) error {
+// judge turns what audit.Run returned into the error that carries the documented
+// exit code (exitCode).
+func judge(ctx context.Context, o *outcome.Outcome, err error, aopts audit.Options) error {
+	if errors.Is(err, audit.ErrEmptySelection) {
+		return &UsageError{Err: err}
+	}
+	var oe *audit.OutputsError
+	if errors.As(err, &oe) {
+		return &ExitCodeError{Code: ExitOutputs, Msg: fmt.Sprintf("the findings are printed above, but %d output files could not be written (%s): %v; free space or choose another --output-dir, then run again",
+			len(oe.Failed), strings.Join(oe.Failed, ", "), oe.Err)}
+	}
+	var undelivered *publish.Error
+	if errors.As(err, &undelivered) {
+		err = nil // the run is complete locally: the exit code says what did not arrive
+	}
+	if err != nil {
+		return err
+	}
+	return exitFor(ctx, o, aopts, undelivered)
+}
+
+// exitFor is the documented exit code of a run that wrote its outputs; undelivered
+// (nil: none) names what a destination (Security Hub, S3, SNS) did not receive.
+func exitFor(ctx context.Context, o *outcome.Outcome, aopts audit.Options, undelivered *publish.Error) error {
 	if ctx.Err() != nil {
 		return &ExitCodeError{Code: ExitIncomplete, Msg: "interrupted: the outputs hold what was collected until then"}
 	}
 	if o.FailOnHit(aopts.FailOn) {
 		return &ExitCodeError{Code: ExitFindings, Msg: fmt.Sprintf("findings at or above --fail-on %s", *aopts.FailOn)}
+	}
+	if undelivered != nil {
+		return &ExitCodeError{Code: ExitUndelivered, Msg: undelivered.Error()}
 	}
 	if o.Incomplete() {
 		return &ExitCodeError{Code: ExitIncomplete, Msg: "the audit is incomplete: some accounts or sections could not be audited (listed above)"}

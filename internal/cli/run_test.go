@@ -6,16 +6,32 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/report"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/sandbox/sandboxtest"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
+// testFactory is the real command line's factory with the client-side rate limits
+// lifted and a short report poll: the sandboxes of these tests pace nothing
+// (sandboxtest), and pacing is tested in internal/collect and internal/audit.
+func testFactory(streams IO) *Factory {
+	f := NewFactory("test", streams)
+	f.TuneCollect = func(o *collect.Options) {
+		o.IAMRate, o.EventsRate, o.OrgRate = sandboxtest.ClientRate, sandboxtest.ClientRate, sandboxtest.ClientRate
+		o.ReportPoll = sandboxtest.ReportPoll
+	}
+	return f
+}
+
 // Flag parsing and validation, apart from the audit itself (runF hook).
 func TestRunFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		args     []string
@@ -39,6 +55,11 @@ func TestRunFlags(t *testing.T) {
 				}
 				if _, err := o.auditOptions(NewFactory("test", IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})); err != nil {
 					t.Errorf("valid options rejected: %v", err)
+				}
+				// The factory's TuneCollect has the last word on the collection options.
+				ao, err := o.auditOptions(testFactory(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}))
+				if err != nil || ao.Collect.EventsRate != sandboxtest.ClientRate || ao.Collect.ReportPoll != sandboxtest.ReportPoll || ao.Collect.Days != 30 {
+					t.Errorf("TuneCollect not applied: %+v, %v", ao.Collect, err)
 				}
 			}},
 		{name: "role with a path", args: []string{"run", "--role", "/security/IAMAuditRole"}, check: func(t *testing.T, o *RunOptions) {
@@ -94,6 +115,7 @@ func TestRunFlags(t *testing.T) {
 
 // Bad values are usage errors that say what to do, before any AWS call.
 func TestRunBadValues(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -133,14 +155,18 @@ func TestRunBadValues(t *testing.T) {
 }
 
 // sandboxEnv points the standard AWS chain at a sandbox serving the demo
-// Organization, as a user would with the export lines of `iamaudit sandbox`.
+// Organization, as a user would with the export lines of `iamaudit sandbox`. The
+// sandbox paces nothing (sandboxtest.Start); the tests using it set environment
+// variables, so they cannot run in parallel.
 func sandboxEnv(t *testing.T, sc *scenario.Scenario) *sandbox.Server {
 	t.Helper()
-	srv, err := sandbox.Start(sc, sandbox.Options{}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	return sandboxEnvWith(t, sc, nil)
+}
+
+// sandboxEnvWith is sandboxEnv with knobs (faults, …) over the fast ones.
+func sandboxEnvWith(t *testing.T, sc *scenario.Scenario, knobs *scenario.Knobs) *sandbox.Server {
+	t.Helper()
+	srv := sandboxtest.Start(t, sc, sandbox.Options{Knobs: knobs})
 	akid, secret := srv.Credentials()
 	dir := t.TempDir()
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
@@ -223,14 +249,21 @@ func TestRunWrongCredentials(t *testing.T) {
 }
 
 // An interrupted run (Ctrl-C) still writes what it collected, lists the sections cut
-// short, and exits 3.
+// short, and exits 3. Every LookupEvents call hangs (a slow fault of an hour), and
+// the run is interrupted once the console says an account's CloudTrail is being
+// queried: the run is cut short in the middle whatever the machine's speed.
 func TestRunInterruptedKeepsWhatWasCollected(t *testing.T) {
-	sandboxEnv(t, scenario.Demo())
+	sandboxEnvWith(t, scenario.Demo(), &scenario.Knobs{Faults: []scenario.Fault{
+		{Service: "cloudtrail", Operation: "LookupEvents", Error: "slow", Delay: scenario.Duration{Duration: time.Hour}}}})
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errw bytes.Buffer
-	code := Run(ctx, []string{"run", "--role", "IAMAuditRole", "--output-dir", dir}, "test", IO{In: strings.NewReader(""), Out: &out, Err: &errw})
+	out := &cancelOnWrite{marker: "Querying CloudTrail in account", cancel: cancel}
+	var errw bytes.Buffer
+	code := RunWith(ctx, []string{"run", "--role", "IAMAuditRole", "--output-dir", dir}, testFactory(IO{In: strings.NewReader(""), Out: out, Err: &errw}))
+	if ctx.Err() == nil {
+		t.Fatalf("the run was not interrupted (the console never said %q):\n%s", out.marker, out.String())
+	}
 	if code != ExitIncomplete {
 		t.Fatalf("exit code %d, want %d\n%s\n%s", code, ExitIncomplete, out.String(), errw.String())
 	}
@@ -243,7 +276,33 @@ func TestRunInterruptedKeepsWhatWasCollected(t *testing.T) {
 	}
 }
 
+// cancelOnWrite is a console stream that calls cancel (Ctrl-C) once a line with
+// marker is written.
+type cancelOnWrite struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	marker string
+	cancel func()
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.marker) {
+		w.cancel()
+	}
+	return n, err
+}
+
+func (w *cancelOnWrite) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 func TestUnknownCommandIsUsageError(t *testing.T) {
+	t.Parallel()
 	code, _, stderr := runCLI(t, "bogus")
 	if code != ExitUsage || !strings.Contains(stderr, `unknown command "bogus"`) || !strings.Contains(stderr, "--help") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
@@ -272,6 +331,7 @@ func TestRunUnwritableOutputDirFailsFirst(t *testing.T) {
 // --preset and --config together are refused by run, demo and analyze alike: one
 // behaviour, instead of the preset being dropped silently (issue 7, defect 4).
 func TestPresetWithConfigRefused(t *testing.T) {
+	t.Parallel()
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(cfg, []byte("preset: default\n"), 0o600); err != nil {
 		t.Fatal(err)

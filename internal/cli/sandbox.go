@@ -36,7 +36,7 @@ func (o *sandboxOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.PageCap, "page-cap", 0, "cap every list page at N items (1 exposes missing pagination)")
 	f.StringVar(&o.Rates, "rate", "", "rate limits per account and API family, e.g. iam=20,cloudtrail=2,organizations=5 (0 = off)")
 	f.DurationVar(&o.ReportTime, "report-time", 0, "credential report generation time (default: scenario's, else 2s)")
-	f.DurationVar(&o.SessionDuration, "session-duration", 0, "AssumeRole session length when the caller asks none (default 1h)")
+	f.DurationVar(&o.SessionDuration, "session-duration", 0, "every AssumeRole session lasts at most this long, whatever the caller asks (below AWS's 900 s minimum too, to test sessions expiring mid-run); default: what the caller asks, else 1h")
 	f.StringArrayVar(&o.Faults, "fault", nil, "inject a fault, e.g. error=Throttling,rate=0.1,service=iam,operation=ListAccessKeys,account=ID (repeatable; error=slow,delay=2s, error=drop, or error=repeat_token to answer a later page with the token it was sent)")
 	f.BoolVar(&o.Verbose, "verbose", false, "log diagnostics to stderr")
 }

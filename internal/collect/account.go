@@ -51,7 +51,7 @@ func (g *gapList) addInterrupted(f failure, err error) {
 		g.interrupted = map[inventory.Section]int{}
 	}
 	g.interrupted[f.section] = len(g.gaps)
-	g.gaps = append(g.gaps, gapFrom(g.acct, f, "", err, "not collected: the run was interrupted"))
+	g.gaps = append(g.gaps, gapFrom(g.acct, f, "", err, stopReason(g.ctx)))
 }
 
 func (g *gapList) addGap(gap inventory.Gap) {
@@ -114,11 +114,16 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 	if ctx.Err() != nil {
 		return notReached(a, ctx)
 	}
-	calls := newCallCounter()
+	runCtx := ctx
+	// The account's own deadline: past it, what is still missing is a gap of this
+	// account (stopReason), and the run goes on with the others.
+	ctx, cancel := context.WithTimeoutCause(ctx, opts.AccountTimeout, errAccountTimeout(opts.AccountTimeout))
+	defer cancel()
+	calls := newAccountCalls(a.ID, d.watch)
 
 	cl, err := assumeOrFallback(ctx, d, opts, a, calls)
-	if err != nil && ctx.Err() != nil {
-		a = notReached(a, ctx) // the role was not refused: the run stopped first
+	if err != nil && runCtx.Err() != nil {
+		a = notReached(a, runCtx) // the role was not refused: the run stopped first
 		a.APICalls = calls.snapshot()
 		return a
 	}

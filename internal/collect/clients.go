@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -17,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -53,13 +51,24 @@ type orgAPI interface {
 	organizations.ListOrganizationalUnitsForParentAPIClient
 }
 
-// callCounter counts API call attempts per operation ("iam:ListAccessKeys").
+// callCounter counts one account's API call attempts per operation
+// ("iam:ListAccessKeys"), and records them in the run's watch while they are in
+// flight (account and watch may be empty: nothing is watched).
 type callCounter struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu      sync.Mutex
+	n       map[string]int
+	account string
+	watch   *watch
 }
 
 func newCallCounter() *callCounter { return &callCounter{n: map[string]int{}} }
+
+// newAccountCalls counts and watches the calls of one account.
+func newAccountCalls(accountID string, w *watch) *callCounter {
+	c := newCallCounter()
+	c.account, c.watch = accountID, w
+	return c
+}
 
 func (c *callCounter) add(op string) {
 	c.mu.Lock()
@@ -74,27 +83,6 @@ func (c *callCounter) snapshot() map[string]int {
 		return nil
 	}
 	return maps.Clone(c.n)
-}
-
-// paceAndCount returns an SDK stack mutator that, on every attempt (it sits after
-// the retry middleware), waits for the limiter and counts the call as
-// "<prefix>:<Operation>". Retries are paced and counted too: they cost the same
-// quota at AWS.
-func paceAndCount(prefix string, lim *rate.Limiter, calls *callCounter) func(*middleware.Stack) error {
-	return func(s *middleware.Stack) error {
-		return s.Finalize.Insert(middleware.FinalizeMiddlewareFunc("iamaudit.PaceAndCount",
-			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				if lim != nil {
-					if err := lim.Wait(ctx); err != nil {
-						return middleware.FinalizeOutput{}, middleware.Metadata{}, err
-					}
-				}
-				if calls != nil {
-					calls.add(prefix + ":" + awsmiddleware.GetOperationName(ctx))
-				}
-				return next.HandleFinalize(ctx, in)
-			}), "Retry", middleware.After)
-	}
 }
 
 // newRetryer builds a fresh retryer for one client. The SDK's client-side retry
@@ -135,15 +123,19 @@ type clientSet struct {
 // that account's limiter of its API family. Every client gets its own retryer. RetryMaxAttempts is cleared because the SDK
 // would otherwise wrap that retryer with the attempts of the shared configuration
 // (AWS_MAX_ATTEMPTS, max_attempts in ~/.aws/config), undoing Options.MaxAttempts.
-func newClients(cfg aws.Config, opts Options, lim limiters, calls *callCounter) clientSet {
+//
+// Every call has its deadlines (deadlines, Options.AttemptTimeout and CallTimeout).
+// refresh, when not nil, drops the account's cached credentials: an ExpiredToken
+// answer is then retried with credentials assumed anew.
+func newClients(cfg aws.Config, opts Options, lim limiters, calls *callCounter, refresh func()) clientSet {
 	return clientSet{
 		iam: iam.NewFromConfig(cfg, func(o *iam.Options) {
 			o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
-			o.APIOptions = append(o.APIOptions, paceAndCount("iam", lim.iam, calls))
+			o.APIOptions = append(o.APIOptions, deadlines("iam", lim.iam, calls, opts, refresh))
 		}),
 		trail: cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
 			o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
-			o.APIOptions = append(o.APIOptions, paceAndCount("cloudtrail", lim.events, calls))
+			o.APIOptions = append(o.APIOptions, deadlines("cloudtrail", lim.events, calls, opts, refresh))
 		}),
 	}
 }
@@ -153,16 +145,17 @@ func newClients(cfg aws.Config, opts Options, lim limiters, calls *callCounter) 
 func newSTS(cfg aws.Config, opts Options, calls *callCounter) *sts.Client {
 	return sts.NewFromConfig(cfg, func(o *sts.Options) {
 		o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
-		o.APIOptions = append(o.APIOptions, paceAndCount("sts", nil, calls))
+		o.APIOptions = append(o.APIOptions, deadlines("sts", nil, calls, opts, nil))
 	})
 }
 
 // newOrganizations is paced by lim, the one Organizations limiter of the run:
 // Organizations' limits are per organization, not per account.
-func newOrganizations(cfg aws.Config, opts Options, lim *rate.Limiter) *organizations.Client {
+// calls (nil: none) watches the Organization's calls while they are in flight.
+func newOrganizations(cfg aws.Config, opts Options, lim *rate.Limiter, calls *callCounter) *organizations.Client {
 	return organizations.NewFromConfig(cfg, func(o *organizations.Options) {
 		o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
-		o.APIOptions = append(o.APIOptions, paceAndCount("organizations", lim, nil))
+		o.APIOptions = append(o.APIOptions, deadlines("organizations", lim, calls, opts, nil))
 	})
 }
 
@@ -170,6 +163,9 @@ func newOrganizations(cfg aws.Config, opts Options, lim *rate.Limiter) *organiza
 func errorCode(err error) string {
 	if isRepeatedToken(err) {
 		return codeRepeatedToken
+	}
+	if isTimeout(err) {
+		return CodeTimeout
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {

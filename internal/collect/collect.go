@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -38,6 +40,8 @@ type deps struct {
 	assume func(ctx context.Context, acct inventory.Account, calls *callCounter) (accountClients, error)
 	// own returns clients on the caller's own credentials (management account fallback).
 	own func(acct inventory.Account, calls *callCounter) accountClients
+	// watch records the calls in flight (nil: none are shown as waiting).
+	watch *watch
 	// sleep waits d or until ctx is done.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -64,15 +68,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 	idOpts.MaxAttempts = min(opts.MaxAttempts, identityAttempts)
 	ident, err := newSTS(idCfg, idOpts, nil).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		if endpoint, ok := unreachable(err); ok {
-			return nil, fmt.Errorf("cannot reach %s (sts:GetCallerIdentity: %w): check AWS_ENDPOINT_URL, the network or the proxy, then retry", endpoint, err)
-		}
-		hint := ""
-		if regionGuessed {
-			hint = " (for AWS GovCloud or China, also set AWS_REGION to a region of that partition, e.g. us-gov-west-1 or cn-north-1)"
-		}
-		return nil, fmt.Errorf("no usable AWS credentials (sts:GetCallerIdentity failed: %w): "+
-			"configure credentials for the Organization's management account or a delegated administrator account (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)%s and retry", err, hint)
+		return nil, identityError(ctx, err, regionGuessed, opts)
 	}
 	caller := inventory.Caller{AccountID: aws.ToString(ident.Account), ARN: aws.ToString(ident.Arn)}
 	partition := "aws"
@@ -83,14 +79,16 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 	base := cfg.Copy()
 	base.Region = region
 
+	w := newWatch()
 	d := &deps{
-		org:       newOrganizations(base, opts, newLimiter(opts.OrgRate)),
+		watch:     w,
+		org:       newOrganizations(base, opts, newLimiter(opts.OrgRate), newAccountCalls("", w)),
 		caller:    caller,
 		partition: partition,
 		region:    region,
 		sleep:     sleepCtx,
 		own: func(acct inventory.Account, calls *callCounter) accountClients {
-			cs := newClients(base, opts, accountLimiters(opts), calls)
+			cs := newClients(base, opts, accountLimiters(opts), calls, nil)
 			return accountClients{iam: cs.iam, trail: cs.trail, auditedAs: caller.ARN}
 		},
 		assume: func(ctx context.Context, acct inventory.Account, calls *callCounter) (accountClients, error) {
@@ -103,13 +101,15 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 			})
 			// One provider per account, cached: the role is assumed once and the cache
 			// refreshes it before expiry on long runs (defect 6; role chaining caps at 1 h).
+			// An ExpiredToken answer (the session expired in flight, or AWS said so
+			// early) drops the cached session: the call is retried with a new one.
 			creds := aws.NewCredentialsCache(prov)
 			if _, err := creds.Retrieve(ctx); err != nil {
 				return accountClients{}, err
 			}
 			acfg := base.Copy()
 			acfg.Credentials = creds
-			cs := newClients(acfg, opts, accountLimiters(opts), calls)
+			cs := newClients(acfg, opts, accountLimiters(opts), calls, creds.Invalidate)
 			return accountClients{iam: cs.iam, trail: cs.trail,
 				auditedAs: fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, acct.ID, roleName(opts.Role), opts.SessionName)}, nil
 		},
@@ -121,8 +121,49 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 // connection with backoff; three attempts take seconds, ten take minutes).
 const identityAttempts = 3
 
+// identityError explains why the caller's identity could not be learned, in the
+// user's terms: the run was interrupted; the endpoint is unreachable or silent; the
+// region is not a region; the SSO session is not logged in; or the credentials do
+// not work.
+func identityError(ctx context.Context, err error, regionGuessed bool, opts Options) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted (%v) before the caller's identity was known (sts:GetCallerIdentity): nothing was collected", context.Cause(ctx))
+	}
+	if endpoint, ok := unreachable(err); ok {
+		if isTimeout(err) {
+			return fmt.Errorf("%s did not answer (sts:GetCallerIdentity: %w): check AWS_ENDPOINT_URL, the network or the proxy, then retry (each request waits --attempt-timeout %s)", endpoint, err, opts.AttemptTimeout)
+		}
+		return fmt.Errorf("cannot reach %s (sts:GetCallerIdentity: %w): check AWS_ENDPOINT_URL, the network or the proxy, then retry", endpoint, err)
+	}
+	if strings.Contains(err.Error(), "invalid input region") {
+		return fmt.Errorf("the AWS region is not valid (sts:GetCallerIdentity: %w): set --region, AWS_REGION or the profile's region to a region name such as us-east-1", err)
+	}
+	if ssoNotLoggedIn(err) {
+		login := "aws sso login"
+		if opts.Profile != "" {
+			login += " --profile " + opts.Profile
+		}
+		return fmt.Errorf("the AWS SSO (IAM Identity Center) session is not logged in or has expired (sts:GetCallerIdentity: %w): run `%s`, then retry", err, login)
+	}
+	hint := ""
+	if regionGuessed {
+		hint = " (for AWS GovCloud or China, also set AWS_REGION to a region of that partition, e.g. us-gov-west-1 or cn-north-1)"
+	}
+	return fmt.Errorf("no usable AWS credentials (sts:GetCallerIdentity failed: %w): "+
+		"configure credentials for the Organization's management account or a delegated administrator account (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)%s and retry", err, hint)
+}
+
+// ssoNotLoggedIn: the credentials come from an SSO profile whose cached token is
+// missing or expired (the SDK's ssocreds.InvalidTokenError, or the token provider of
+// an sso-session profile failing to read its cached token).
+func ssoNotLoggedIn(err error) bool {
+	var it *ssocreds.InvalidTokenError
+	return errors.As(err, &it) || strings.Contains(err.Error(), "cached SSO token")
+}
+
 // unreachable tells a network failure (connection refused or reset, DNS, timeout
-// dialling) from an answer of AWS, and names the endpoint that could not be reached.
+// dialling, no answer within the deadline) from an answer of AWS, and names the
+// endpoint that could not be reached.
 func unreachable(err error) (string, bool) {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -130,7 +171,7 @@ func unreachable(err error) (string, bool) {
 	}
 	var opErr *net.OpError
 	var dnsErr *net.DNSError
-	if !errors.As(err, &opErr) && !errors.As(err, &dnsErr) && !errors.Is(err, syscall.ECONNREFUSED) {
+	if !errors.As(err, &opErr) && !errors.As(err, &dnsErr) && !errors.Is(err, syscall.ECONNREFUSED) && !isTimeout(err) {
 		return "", false
 	}
 	endpoint := "the AWS endpoint"
@@ -179,6 +220,11 @@ func run(ctx context.Context, d *deps, opts Options, started time.Time) (*invent
 		Accounts:         []inventory.Account{},
 		Gaps:             []inventory.Gap{},
 	}
+	if d.watch != nil && opts.Progress != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go watchCalls(d.watch, opts, stop)
+	}
 
 	org, gap := describeOrganization(ctx, d.org)
 	if gap != nil {
@@ -189,6 +235,9 @@ func run(ctx context.Context, d *deps, opts Options, started time.Time) (*invent
 	accounts, err := listAccounts(ctx, d.org)
 	if err != nil {
 		if len(accounts) == 0 {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("interrupted (%v) while listing the Organization's accounts: nothing was collected", context.Cause(ctx))
+			}
 			return nil, listAccountsError(err, d.caller)
 		}
 		inv.Gaps = append(inv.Gaps, gapFrom("", failListAccounts, "", err,
@@ -260,6 +309,8 @@ func listAccountsError(err error, caller inventory.Caller) error {
 	case isAccessDenied(err):
 		return fmt.Errorf("organizations:ListAccounts was denied for %s (%w): run iamaudit with the credentials of the management account or of a delegated administrator account (--profile), and grant organizations:ListAccounts (docs/permissions.md)",
 			caller.ARN, err)
+	case isTimeout(err):
+		return fmt.Errorf("no answer from AWS Organizations (organizations:ListAccounts: %w): check the network, the proxy or AWS_ENDPOINT_URL, then retry", err)
 	default:
 		return fmt.Errorf("cannot list the Organization's accounts as %s (organizations:ListAccounts: %w): check the network and credentials, then retry",
 			caller.ARN, err)

@@ -37,7 +37,7 @@ func collectEvents(ctx context.Context, c trailAPI, opts Options, gaps *gapList)
 		rest := strings.Join(opts.EventNames[i:], ",")
 		switch {
 		case ctx.Err() != nil:
-			gaps.add(failLookupEvents, rest, err, "events not looked up: the run was interrupted")
+			gaps.add(failLookupEvents, rest, err, "events not looked up: "+strings.TrimPrefix(stopReason(ctx), "not collected: "))
 		case isAccessDenied(err):
 			gaps.add(failLookupEvents, rest, err,
 				"CloudTrail events are missing: grant cloudtrail:LookupEvents to the audit role")

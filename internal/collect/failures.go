@@ -54,6 +54,9 @@ var (
 	failListKeys    = failure{"iam:ListAccessKeys", inventory.SectionAccessKeys, []inventory.Field{inventory.FieldAccessKeys}}
 	failListKeyIDs  = failure{"iam:ListAccessKeys", inventory.SectionAccessKeys, []inventory.Field{inventory.FieldKeyIDs}}
 	failKeyLastUsed = failure{"iam:GetAccessKeyLastUsed", inventory.SectionAccessKeys, []inventory.Field{inventory.FieldKeyLastUse}}
+	// GetAccessKeyLastUsed asked for fresh data (--fresh-key-usage) failed, but the
+	// credential report answered: its last use is kept, only a more recent one is unknown.
+	failKeyLastUsedFresh = failure{"iam:GetAccessKeyLastUsed", inventory.SectionAccessKeys, []inventory.Field{inventory.FieldKeyLastUseRecent}}
 	// GetLoginProfile says whether there is a console password; GetUser only its last use.
 	failLoginProfile = failure{"iam:GetLoginProfile", inventory.SectionPassword, []inventory.Field{inventory.FieldPassword}}
 	failGetUser      = failure{"iam:GetUser", inventory.SectionPassword, []inventory.Field{inventory.FieldPasswordLastUsed}}

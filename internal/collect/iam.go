@@ -124,6 +124,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	var g errgroup.Group
 	g.SetLimit(iamParallel)
 	g.Go(func() error {
+		defer d.watch.begin(accountID, ReportWait)()
 		rep, res.report, repErr = fetchReport(ctx, d, opts, c)
 		if repErr != nil {
 			gaps.add(failReport.withOp(opOf(repErr, failReport.op)), "", errors.Unwrap(repErr),
@@ -225,12 +226,21 @@ func jitter(d time.Duration) time.Duration {
 
 // fetchReport generates (or reuses) and reads the credential report. AWS itself
 // returns COMPLETE for a report under 4 hours old, which is then reused.
+//
+// The wait is bounded by opts.ReportTimeout (--report-timeout): past it, the error
+// says so (CodeTimeout) and the account falls back to per-user calls.
 func fetchReport(ctx context.Context, d *deps, opts Options, c iamAPI) (*credreport.Report, *inventory.CredentialReport, error) {
-	ctx, cancel := context.WithTimeout(ctx, opts.ReportTimeout)
+	runCtx := ctx
+	ctx, cancel := context.WithTimeoutCause(ctx, opts.ReportTimeout,
+		&timeoutError{what: "report", op: "the credential report", limit: opts.ReportTimeout, flag: "--report-timeout"})
 	defer cancel()
 	wait := func(n int) error {
 		backoff := opts.ReportPoll << min(n, 3) // 1x, 2x, 4x, 8x the base
-		return d.sleep(ctx, jitter(backoff))
+		err := d.sleep(ctx, jitter(backoff))
+		if err != nil && runCtx.Err() == nil {
+			err = context.Cause(ctx) // the report's own deadline
+		}
+		return err
 	}
 	reused, first := false, true
 	for regenerate := 0; ; regenerate++ {
@@ -242,7 +252,7 @@ func fetchReport(ctx context.Context, d *deps, opts Options, c iamAPI) (*credrep
 			}
 			// LimitExceeded (409): too many accounts generating at once; not retried by the SDK.
 			if errorCode(err) != "LimitExceeded" {
-				return nil, nil, &opError{"iam:GenerateCredentialReport", err}
+				return nil, nil, &opError{"iam:GenerateCredentialReport", reportCause(ctx, runCtx, err)}
 			}
 			if werr := wait(attempt); werr != nil {
 				return nil, nil, &opError{"iam:GenerateCredentialReport", fmt.Errorf("%w (last error: %v)", werr, err)}
@@ -273,13 +283,21 @@ func fetchReport(ctx context.Context, d *deps, opts Options, c iamAPI) (*credrep
 				}
 			}
 			if code != "ReportInProgress" && code != "ReportNotPresent" {
-				return nil, nil, &opError{"iam:GetCredentialReport", err}
+				return nil, nil, &opError{"iam:GetCredentialReport", reportCause(ctx, runCtx, err)}
 			}
 			if werr := wait(attempt); werr != nil {
 				return nil, nil, &opError{"iam:GetCredentialReport", fmt.Errorf("%w (last error: %v)", werr, err)}
 			}
 		}
 	}
+}
+
+// reportCause is err, or the report's deadline when that is what stopped the call.
+func reportCause(ctx, runCtx context.Context, err error) error {
+	if ctx.Err() != nil && runCtx.Err() == nil {
+		return fmt.Errorf("%w (last error: %v)", context.Cause(ctx), err)
+	}
+	return err
 }
 
 // ---- bulk lists ----
@@ -819,7 +837,7 @@ func userKeys(ctx context.Context, opts Options, c iamAPI, u inventory.User, in 
 				ak.LastUsedService = m.slot.LastUsedService
 				ak.LastUsedRegion = m.slot.LastUsedRegion
 				ak.LastUsedSource = credreport.LastUsedSourceReport
-				gaps.add(failKeyLastUsed, name, err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
+				gaps.add(failKeyLastUsedFresh, name, err, "fresh last use of key "+maskKey(ak.ID)+" is missing; the credential report's is used")
 			default:
 				// LastUsedSource stays "": last use unknown (not "never used").
 				gaps.add(failKeyLastUsed, name, err, "last use of key "+maskKey(ak.ID)+" is unknown")

@@ -71,9 +71,16 @@ func runWithMoto(m *testing.M) int {
 	return m.Run()
 }
 
-// resetMoto empties moto's state so each test starts from nothing.
+// motoMu gives one test at a time the shared moto_server.
+var motoMu sync.Mutex
+
+// resetMoto takes the shared moto_server for the rest of the test (the moto tests
+// run in parallel with the others, one at a time among themselves) and empties its
+// state so the test starts from nothing.
 func resetMoto(t *testing.T) {
 	t.Helper()
+	motoMu.Lock()
+	t.Cleanup(motoMu.Unlock)
 	resp, err := http.Post(motoURL+"/moto-api/reset", "application/json", nil)
 	if err != nil {
 		t.Fatalf("reset moto: %v", err)
@@ -229,6 +236,7 @@ func hasGap(a inventory.Account, section inventory.Section, subject string) bool
 }
 
 func TestCollectMoto(t *testing.T) {
+	t.Parallel()
 	resetMoto(t)
 	o := buildMotoOrg(t)
 	now := time.Now().UTC().Add(time.Hour)
@@ -387,6 +395,7 @@ func TestCollectMoto(t *testing.T) {
 }
 
 func TestCollectMotoFreshKeysAndFilters(t *testing.T) {
+	t.Parallel()
 	resetMoto(t)
 	o := buildMotoOrg(t)
 	now := time.Now().UTC()

@@ -56,8 +56,20 @@ type Options struct {
 	// 20 s). Tests lower them against endpoints that answer 5xx on purpose.
 	MaxAttempts int
 	MaxBackoff  time.Duration
-	// ReportTimeout bounds the wait for a credential report (default 5 min).
+	// ReportTimeout bounds the wait for a credential report (default 5 min); past it
+	// the account falls back to per-user calls.
 	ReportTimeout time.Duration
+	// Deadlines (deadline.go, docs/aws-facts.md "Deadlines"): AttemptTimeout bounds one
+	// HTTP request and its answer (default 30 s; retried), CallTimeout one call with
+	// its retries (default 3 min; then a gap), AccountTimeout the whole audit of one
+	// account (default 1 h; then what is missing is a gap of the account).
+	AttemptTimeout, CallTimeout, AccountTimeout time.Duration
+	// WaitNotice is how long a call or a credential report wait lasts before the
+	// progress says the run is waiting for it (default 10 s).
+	WaitNotice time.Duration
+	// Profile names the AWS profile the credentials come from, for messages ("aws sso
+	// login --profile …"); empty: the default chain.
+	Profile string
 }
 
 // ProgressKind tells what a ProgressEvent reports.
@@ -68,6 +80,9 @@ const (
 	AccountStarted ProgressKind = iota + 1
 	PhaseStarted
 	AccountDone
+	// CallWaiting: a call (or a credential report wait) of the account has lasted
+	// WaitNotice or more; sent again every tick while it lasts (Waiting.ID is the same).
+	CallWaiting
 )
 
 func (k ProgressKind) String() string {
@@ -78,6 +93,8 @@ func (k ProgressKind) String() string {
 		return "phase_started"
 	case AccountDone:
 		return "account_done"
+	case CallWaiting:
+		return "call_waiting"
 	}
 	return "unknown"
 }
@@ -91,6 +108,8 @@ type ProgressEvent struct {
 	Err error
 	// Done and Total count accounts finished so far and accounts to audit.
 	Done, Total int
+	// Waiting is what the account is waiting for (CallWaiting).
+	Waiting *Waiting
 }
 
 const (
@@ -154,6 +173,18 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReportTimeout <= 0 {
 		o.ReportTimeout = defaultReportWait
+	}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = defaultAttemptTimeout
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = defaultCallTimeout
+	}
+	if o.AccountTimeout <= 0 {
+		o.AccountTimeout = defaultAccountTimeout
+	}
+	if o.WaitNotice <= 0 {
+		o.WaitNotice = defaultWaitNotice
 	}
 	return o
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -43,8 +42,12 @@ func demoOUs(t *testing.T, cfg aws.Config) (root string, ous map[string]string) 
 
 // --ou against the sandbox's demo Organization (internal/scenario/demo.yaml), which
 // serves only the calls docs/permissions.md grants (no DescribeOrganizationalUnit).
+// Its subject is the OU selection, not pacing: the sandbox and the client are
+// unpaced (with the real Organizations limit, 5/s, the raw client's three attempts
+// ran out on a loaded machine).
 func TestSelectByOUSandbox(t *testing.T) {
-	s, cfg := startSandbox(t, scenario.Demo())
+	t.Parallel()
+	s, cfg := startFastSandbox(t, scenario.Demo())
 	root, ous := demoOUs(t, cfg)
 	if !strings.HasPrefix(root, "r-") || ous["Workloads"] == "" || ous["Prod"] == "" {
 		t.Fatalf("root %q, OUs %v", root, ous)
@@ -93,8 +96,8 @@ func TestSelectByOUSandbox(t *testing.T) {
 
 	// The whole run with --ou: the accounts under it are audited (Production through
 	// its role), the SUSPENDED one is skipped, nothing is not_audited for the OU lookup.
-	inv, err := Collect(context.Background(), cfg, Options{Role: "IAMAuditRole", OUs: []string{ous["Prod"]}, ReportPoll: 100 * time.Millisecond,
-		EventNames: []string{"CreateUser"}})
+	inv, err := Collect(context.Background(), cfg, fastOptions(Options{Role: "IAMAuditRole", OUs: []string{ous["Prod"]},
+		EventNames: []string{"CreateUser"}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,14 +41,14 @@ func TestRetryersUnderFanOut(t *testing.T) {
 	// in ~/.aws/config); the audit's own setting must win.
 	cfg := aws.Config{Region: "us-east-1", RetryMaxAttempts: 2, Retryer: func() aws.Retryer { return retry.NewStandard() }}
 	calls := newCallCounter()
-	a, b := newClients(cfg, opts, accountLimiters(opts), calls), newClients(cfg, opts, accountLimiters(opts), calls)
+	a, b := newClients(cfg, opts, accountLimiters(opts), calls, nil), newClients(cfg, opts, accountLimiters(opts), calls, nil)
 	retryers := map[string]aws.Retryer{
 		"account A iam":        a.iam.Options().Retryer,
 		"account A cloudtrail": a.trail.Options().Retryer,
 		"account B iam":        b.iam.Options().Retryer,
 		"account B cloudtrail": b.trail.Options().Retryer,
 		"sts":                  newSTS(cfg, opts, calls).Options().Retryer,
-		"organizations":        newOrganizations(cfg, opts, newLimiter(opts.OrgRate)).Options().Retryer,
+		"organizations":        newOrganizations(cfg, opts, newLimiter(opts.OrgRate), nil).Options().Retryer,
 	}
 	seen := map[aws.Retryer]string{}
 	for name, r := range retryers {

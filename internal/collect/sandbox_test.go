@@ -13,6 +13,7 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
+	"github.com/iamaudit/iamaudit/internal/sandbox/sandboxtest"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
@@ -62,6 +63,8 @@ func sandboxScenario(users int) *scenario.Scenario {
 	}
 }
 
+// startSandbox serves sc with its own knobs and the sandbox's default realism (AWS's
+// rate limits, the scenario's report time), for the tests of pacing.
 func startSandbox(t *testing.T, sc *scenario.Scenario) (*sandbox.Server, aws.Config) {
 	t.Helper()
 	s, err := sandbox.Start(sc, sandbox.Options{}, "127.0.0.1:0")
@@ -69,14 +72,38 @@ func startSandbox(t *testing.T, sc *scenario.Scenario) (*sandbox.Server, aws.Con
 		t.Fatalf("start sandbox: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
+	return s, sandboxConfig(s)
+}
+
+// startFastSandbox serves sc without pacing (sandboxtest.Start); pair it with
+// fastOptions.
+func startFastSandbox(t *testing.T, sc *scenario.Scenario) (*sandbox.Server, aws.Config) {
+	t.Helper()
+	s := sandboxtest.Start(t, sc, sandbox.Options{})
+	return s, sandboxConfig(s)
+}
+
+// fastOptions lifts the client-side limits and shortens the report poll, for a
+// sandbox that paces nothing.
+func fastOptions(o Options) Options {
+	o.IAMRate, o.EventsRate, o.OrgRate = sandboxtest.ClientRate, sandboxtest.ClientRate, sandboxtest.ClientRate
+	o.ReportPoll = sandboxtest.ReportPoll
+	return o
+}
+
+// sandboxConfig is a bare SDK configuration for the management caller of s.
+func sandboxConfig(s *sandbox.Server) aws.Config {
 	ak, sk := s.Credentials()
-	return s, aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.URL()),
+	return aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, ""), HTTPClient: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // TestCollectSandbox runs against the project's own AWS-compatible endpoint with its
 // default rate limits (IAM 20/s, LookupEvents 2/s): our limiters must keep us under them.
+// A test of pacing: it keeps the real rates on both sides (about 6 s: 12 LookupEvents
+// at 2/s).
 func TestCollectSandbox(t *testing.T) {
+	t.Parallel()
 	const extra = 40
 	s, cfg := startSandbox(t, sandboxScenario(extra))
 	opts := Options{Role: "IAMAuditRole", ReportPoll: 100 * time.Millisecond}

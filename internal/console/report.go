@@ -27,24 +27,24 @@ func Files(out io.Writer, o *outcome.Outcome, dir string, msgs report.Messages) 
 	for _, f := range o.Files {
 		written[f] = true
 	}
-	line := func(format, path string) {
+	exported := func(format, path string) {
 		if written[path] {
-			fmt.Fprintf(out, format+"\n", path)
+			line(out, format, path)
 		}
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, msgs.TotalKeys+"\n", report.KeyCount(inv))
-	line(msgs.ReportExported, name(report.IAMReportName))
+	line(out, "%s", report.TotalKeysLine(inv, msgs))
+	exported(msgs.ReportExported, name(report.IAMReportName))
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, msgs.TotalEvents+"\n", report.EventCount(inv))
-	line(msgs.EventsExported, name(report.EventsReportName))
-	line(msgs.InventoryExported, name(report.JSONReportName))
-	line(msgs.FindingsExported, name(report.FindingsReportName))
-	line(msgs.SummaryExported, name(report.MarkdownReportName))
-	line(msgs.HTMLExported, name(report.HTMLReportName))
+	line(out, msgs.TotalEvents, report.EventCount(inv))
+	exported(msgs.EventsExported, name(report.EventsReportName))
+	exported(msgs.InventoryExported, name(report.JSONReportName))
+	exported(msgs.FindingsExported, name(report.FindingsReportName))
+	exported(msgs.SummaryExported, name(report.MarkdownReportName))
+	exported(msgs.HTMLExported, name(report.HTMLReportName))
 	for _, a := range inv.Accounts {
 		if cr := a.CredentialReport; cr != nil && !cr.FreshKeyData && time.Duration(cr.AgeSeconds)*time.Second >= staleReportNote {
-			fmt.Fprintf(out, msgs.StaleReport+"\n", a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))
+			line(out, msgs.StaleReport, a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))
 		}
 		reusedReport(out, a, msgs)
 	}
@@ -68,9 +68,9 @@ func reusedReport(out io.Writer, a inventory.Account, msgs report.Messages) {
 		}
 		return fmt.Sprintf(msgs.ReusedMoreUsers, strings.Join(names[:maxListedUsers], ", "), len(names)-maxListedUsers)
 	}
-	fmt.Fprintf(out, msgs.ReusedReport+"\n", a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))
+	line(out, msgs.ReusedReport, a.Name, report.Age(time.Duration(cr.AgeSeconds)*time.Second, msgs))
 	if len(cr.RereadSections) > 0 {
-		fmt.Fprintf(out, msgs.ReusedReread+"\n", strings.Join(cr.RereadSections, ", "), cr.RereadReason)
+		line(out, msgs.ReusedReread, strings.Join(cr.RereadSections, ", "), cr.RereadReason)
 	}
 	if cr.Check == inventory.ReportCheckedCloudTrail {
 		var users []string
@@ -78,16 +78,16 @@ func reusedReport(out io.Writer, a inventory.Account, msgs report.Messages) {
 			users = append(users, fmt.Sprintf("%s (%s)", u.User, strings.Join(u.Sections, ", ")))
 		}
 		if len(users) == 0 {
-			fmt.Fprintln(out, msgs.ReusedNoChange)
+			line(out, "%s", msgs.ReusedNoChange)
 		} else {
-			fmt.Fprintf(out, msgs.ReusedChanged+"\n", len(users), list(users))
+			line(out, msgs.ReusedChanged, len(users), list(users))
 		}
 		if cr.CloudTrailCompleteUntil != nil {
-			fmt.Fprintf(out, msgs.ReusedComplete+"\n", cr.CloudTrailCompleteUntil.UTC().Format(report.DateLayout))
+			line(out, msgs.ReusedComplete, cr.CloudTrailCompleteUntil.UTC().Format(report.DateLayout))
 		}
 	}
 	if len(cr.UnknownUsers) > 0 {
-		fmt.Fprintf(out, msgs.ReusedUnknown+"\n", list(cr.UnknownUsers))
+		line(out, msgs.ReusedUnknown, list(cr.UnknownUsers))
 	}
 }
 
@@ -110,20 +110,20 @@ func Incomplete(out io.Writer, inv *inventory.Inventory, msgs report.Messages) {
 	active := inv.NotAudited()
 	sort.SliceStable(active, func(i, j int) bool { return active[i].Name < active[j].Name })
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, msgs.NotAuditedHeader+"\n", len(active))
+	line(out, msgs.NotAuditedHeader, len(active))
 	for _, a := range active {
-		fmt.Fprintf(out, msgs.NotAuditedLine+"\n", a.Name, a.ID, a.Reason)
+		line(out, msgs.NotAuditedLine, a.Name, a.ID, a.Reason)
 	}
 	if nr := inv.NotReached(); len(nr) > 0 {
-		fmt.Fprintf(out, msgs.NotReachedHeader+"\n", len(nr))
+		line(out, msgs.NotReachedHeader, len(nr))
 		for _, a := range nr {
-			fmt.Fprintf(out, msgs.NotAuditedLine+"\n", a.Name, a.ID, a.Reason)
+			line(out, msgs.NotAuditedLine, a.Name, a.ID, a.Reason)
 		}
 	}
 	if skipped := inv.Skipped(); len(skipped) > 0 {
-		fmt.Fprintf(out, msgs.SkippedHeader+"\n", len(skipped))
+		line(out, msgs.SkippedHeader, len(skipped))
 		for _, a := range skipped {
-			fmt.Fprintf(out, msgs.NotAuditedLine+"\n", a.Name, a.ID, a.State)
+			line(out, msgs.NotAuditedLine, a.Name, a.ID, a.State)
 		}
 	}
 	gaps := append([]inventory.Gap(nil), inv.Gaps...)
@@ -137,10 +137,10 @@ func Incomplete(out io.Writer, inv *inventory.Inventory, msgs report.Messages) {
 	if len(gaps) == 0 {
 		return
 	}
-	fmt.Fprintf(out, msgs.GapsHeader+"\n", len(gaps))
+	line(out, msgs.GapsHeader, len(gaps))
 	for i, g := range gaps {
 		if i == maxGapsShown {
-			fmt.Fprintf(out, "  … %d more\n", len(gaps)-maxGapsShown)
+			line(out, "  … %d more", len(gaps)-maxGapsShown)
 			break
 		}
 		where := names[g.AccountID]
@@ -161,6 +161,20 @@ func Incomplete(out io.Writer, inv *inventory.Inventory, msgs report.Messages) {
 			}
 			op += ": "
 		}
-		fmt.Fprintf(out, msgs.GapLine+"\n", where, g.Section, subj, op, g.Message)
+		line(out, msgs.GapLine, where, g.Section, subj, op, g.Message)
 	}
+}
+
+// NotWritten names the output files that could not be written (the console report
+// goes on: the findings are not lost with them).
+func NotWritten(out io.Writer, paths []string, msgs report.Messages) {
+	for _, p := range paths {
+		line(out, msgs.NotWritten, p)
+	}
+}
+
+// line prints one console line. Values from AWS (names, reasons, messages) are made
+// report.Printable: none can act on the terminal, nor split the line in two.
+func line(out io.Writer, format string, args ...any) {
+	fmt.Fprintln(out, report.Printable(fmt.Sprintf(format, args...)))
 }

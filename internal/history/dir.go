@@ -71,7 +71,7 @@ func (f runFile) before(g runFile) bool {
 }
 
 // Baseline implements History. Files are ordered by run id (time, then the _N
-// suffix as a number). It passes over, with a warning, earlier files it cannot use:
+// suffix as a number); those of runID's time are all earlier runs (see below). It passes over, with a warning, earlier files it cannot use:
 // unreadable ones, JSON of another schema version, `analyze` outputs and
 // interrupted runs, and takes the newest one it can.
 func (d *Dir) Baseline(_ context.Context, inv *inventory.Inventory, warn func(string)) (*outcome.Baseline, error) {
@@ -87,9 +87,12 @@ func (d *Dir) Baseline(_ context.Context, inv *inventory.Inventory, warn func(st
 	if !ok {
 		return nil, fmt.Errorf("run id %q is not of the form YYYYMMDD_HHMMSS[_N]", runID)
 	}
+	// runID is the id the run asks for, before it claims one (audit.Run asks for
+	// the baseline before writing): a file already there with the same time is an
+	// earlier run of that second, whose id the run will pass over for a later _N.
 	var files []runFile
 	for _, p := range paths {
-		if f, ok := parseRunFile(p); ok && f.before(current) {
+		if f, ok := parseRunFile(p); ok && (f.stamp == current.stamp || f.before(current)) {
 			files = append(files, f)
 		}
 	}

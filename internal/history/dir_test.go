@@ -39,6 +39,11 @@ func TestDirBaseline(t *testing.T) {
 			files: map[string]string{"20260301_120000_2": run("20260301_120000_2", "run", ""), "20260301_120000_10": run("20260301_120000_10", "run", ""), "20260301_120000_9": run("20260301_120000_9", "run", "")}},
 		{name: "plain id before its suffixes", current: "20260301_120000_2", want: "20260301_120000",
 			files: map[string]string{"20260301_120000": run("20260301_120000", "run", ""), "20260201_000000": run("20260201_000000", "run", "")}},
+		// The run asks for its baseline before claiming its id: two runs in the same
+		// second ask for the same id, and the second one's baseline is the first.
+		{name: "an earlier run of the same second", current: "20260301_120000", want: "20260301_120000_2",
+			files: map[string]string{"20260301_120000": run("20260301_120000", "run", ""), "20260301_120000_2": run("20260301_120000_2", "run", ""),
+				"20260201_000000": run("20260201_000000", "run", "")}},
 		{name: "later runs are not a baseline", current: "20260301_120000", want: "20260201_000000",
 			files: map[string]string{"20260201_000000": run("20260201_000000", "run", ""), "20260401_000000": run("20260401_000000", "run", "")}},
 		{name: "unreadable newer file passed over", current: "20260301_120000", want: "20260201_000000",

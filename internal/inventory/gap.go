@@ -73,13 +73,27 @@ const (
 	// FieldKeyIDs: the ids of the user's access keys (the keys themselves are known).
 	FieldKeyIDs Field = "key_ids"
 	// FieldKeyLastUse: when, where and with which service the user's keys were last used.
+	// Covers FieldKeyLastUseRecent.
 	FieldKeyLastUse Field = "key_last_use"
+	// FieldKeyLastUseRecent: a use of the user's keys after their credential report was
+	// generated. The report's last use (up to 4 hours old) is known and kept: only a
+	// fresher one is unknown (--fresh-key-usage with GetAccessKeyLastUsed failing).
+	FieldKeyLastUseRecent Field = "key_last_use_recent"
 	// FieldUserPolicies: the user's attached and inline policies and permissions boundary.
 	FieldUserPolicies Field = "user_policies"
 	// FieldUserGroups: the groups the user belongs to.
 	FieldUserGroups Field = "user_groups"
 	// FieldUserTags: the user's tags.
 	FieldUserTags Field = "user_tags"
+	// FieldUserCreated: when users were created (a list that does not say, such as the
+	// original script's iam_audit_report CSV): whether a user without recent activity
+	// is old enough to be inactive is unknown.
+	FieldUserCreated Field = "user_created"
+	// FieldKeylessUsers: whether the account has users without access keys, and what
+	// they are. A user list built from access keys (the original script wrote a row per
+	// key only, docs/seed-contract.md defect 1) names every user that has a key, and
+	// what it says of them is known; users without keys may be missing.
+	FieldKeylessUsers Field = "keyless_users"
 )
 
 // Account-wide fields.
@@ -128,10 +142,11 @@ const (
 // includes lists the fields a field covers besides itself (transitively through Covers).
 var includes = map[Field][]Field{
 	FieldUsers: {FieldPassword, FieldPasswordLastUsed, FieldMFA, FieldMFATypes, FieldAccessKeys, FieldKeyIDs, FieldKeyLastUse,
-		FieldUserPolicies, FieldUserGroups, FieldUserTags},
+		FieldKeyLastUseRecent, FieldUserPolicies, FieldUserGroups, FieldUserTags, FieldUserCreated, FieldKeylessUsers},
 	FieldPassword:   {FieldPasswordLastUsed},
 	FieldMFA:        {FieldMFATypes},
-	FieldAccessKeys: {FieldKeyIDs, FieldKeyLastUse},
+	FieldAccessKeys: {FieldKeyIDs, FieldKeyLastUse, FieldKeyLastUseRecent},
+	FieldKeyLastUse: {FieldKeyLastUseRecent},
 }
 
 // Covers reports whether not knowing f means not knowing other: f is other, or

@@ -16,16 +16,56 @@ import (
 // before any AWS call: a run that cannot write must fail in a second, not after
 // auditing the whole Organization.
 func Check(dir string) error {
+	_, err := Prepare(dir)
+	return err
+}
+
+// Prepare is Check, and returns undo: it removes the directories Prepare created, as
+// long as they are still empty, so that a run that fails before writing anything
+// (no credentials, a bad flag found late) leaves no empty output directory behind.
+// undo is safe to call more than once, and after files were written (it then removes
+// nothing).
+func Prepare(dir string) (undo func(), err error) {
+	created := missingDirs(dir)
+	undo = func() {
+		for _, d := range created { // deepest first
+			if os.Remove(d) != nil {
+				return // not empty (or gone): keep it and its parents
+			}
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cannot create the output directory %s: %w (choose another with --output-dir)", dir, err)
+		undo()
+		return func() {}, fmt.Errorf("cannot create the output directory %s: %w (choose another with --output-dir)", dir, err)
 	}
 	f, err := os.CreateTemp(dir, ".iamaudit-write-check-*")
 	if err != nil {
-		return fmt.Errorf("cannot write in the output directory %s: %w (choose another with --output-dir)", dir, err)
+		undo()
+		return func() {}, fmt.Errorf("cannot write in the output directory %s: %w (choose another with --output-dir)", dir, err)
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(name)
+	if err := os.Remove(name); err != nil {
+		undo()
+		return func() {}, fmt.Errorf("cannot write in the output directory %s: %w (choose another with --output-dir)", dir, err)
+	}
+	return undo, nil
+}
+
+// missingDirs lists dir and those of its parents that do not exist, deepest first.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return out
+		}
+		out = append(out, d)
+		parent := filepath.Dir(d)
+		if parent == d {
+			return out
+		}
+		d = parent
+	}
 }
 
 // WriteFile writes a file readable by its owner only (the outputs name every

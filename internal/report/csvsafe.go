@@ -8,20 +8,26 @@ import "strings"
 // names may legally start with + = - or @, and CloudTrail resources are attacker
 // influenced, so every free-text cell of every CSV goes through here. Shared by all
 // CSV writers of this package. Line breaks become spaces, so every CSV keeps one
-// line per row for line-based tools (grep, awk, wc -l).
+// line per row for line-based tools (grep, awk, wc -l), and the other control and
+// bidirectional characters become visible escapes (csvText).
 func safeCell(s string) string {
 	if s == "" {
 		return s
 	}
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	}
+	s = csvText(s)
 	if strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
 	return s
 }
 
-// SafeCell is safeCell for the CSV files other packages write (the dashboard's
-// downloads).
-func SafeCell(s string) string { return safeCell(s) }
+// csvText is a cell's text with line breaks as spaces and every other character
+// Printable escapes escaped: a CSV is read in terminals (cat, less) and spreadsheets,
+// where ESC, BEL, NUL or U+202E would act instead of showing. WriteCSV applies it to
+// every cell.
+func csvText(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	}
+	return Printable(s)
+}

@@ -30,6 +30,7 @@ var formats = []Format{
 	findingsCSVFormat,
 	markdownFormat,
 	htmlFormat,
+	ocsfFormat,
 }
 
 // Formats returns every registered format, in order.

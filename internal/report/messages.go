@@ -23,10 +23,23 @@ type Messages struct {
 	Unknown               string // password_status / mfa_status when a failed call left it unknown
 
 	// Console lines (fmt formats).
-	AuditingAccount   string // name, id
-	QueryingTrail     string // name, id
-	ErrorInAccount    string // name, error
-	TotalKeys         string // count
+	AuditingAccount string // name, id
+	QueryingTrail   string // name, id
+	ErrorInAccount  string // name, error
+	TotalKeys       string // count
+	// TotalKeysUnknown replaces TotalKeys when some users' keys could not be listed:
+	// count, number of users whose keys are unknown.
+	TotalKeysUnknown string
+	// TotalKeysUnknownAccounts is added when an account's whole user list (or all its
+	// users' keys) is unknown: number of accounts.
+	TotalKeysUnknownAccounts string
+	NotWritten               string // file: an output file that could not be written
+	// Waiting is a "still waiting" line: account name, id, what and for how long.
+	Waiting string
+	// WaitingOrg is Waiting for the Organization's own calls: what and for how long.
+	WaitingOrg string
+	// WaitingReport names a credential report wait in Waiting.
+	WaitingReport     string
 	ReportExported    string // file
 	TotalEvents       string // count
 	EventsExported    string // file
@@ -50,90 +63,121 @@ type Messages struct {
 	ReusedUnknown                           string // users
 	ReusedMoreUsers                         string // list, number left out
 	Hour, Hours, Minute, Minutes, Day, Days string
+	User, Users                             string
 	DemoServed, DemoTook, DemoNext          string
 	DemoHTML                                string // file:// URL of the HTML report
 	// DemoHistory: where the demo's runs are kept (the store) and how to list them.
 	DemoHistory string
+	// The demo with a past (demo --months N): the months to come (count, first and
+	// last date), one line per month (number, count, date, findings, new, resolved,
+	// risk, run id), the header of the last month's full report (number, count,
+	// date), and the risk in a month line (known score; lower bound when unknown).
+	DemoMonths, DemoMonth, DemoToday string
+	DemoRisk, DemoRiskUnknown        string
 }
 
 var english = Messages{
 	Lang: "en", summary: summaryEN, html: htmlEN,
 	Hour: "hour", Hours: "hours", Minute: "minute", Minutes: "minutes", Day: "day", Days: "days",
-	DemoServed:            "Demo Organization %q served by the sandbox at %s",
-	DemoTook:              "Demo audit took %s. Outputs are in %s",
-	DemoNext:              "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
-	DemoHTML:              "Open the HTML report in a browser (it needs no network): %s",
-	DemoHistory:           "The demo's runs are kept in %s: iamaudit history --db %s",
-	PasswordConfigured:    "Configured",
-	PasswordNotConfigured: "Not configured",
-	PasswordNever:         "Never",
-	KeyNeverUsed:          "Never used",
-	Unknown:               "Unknown",
-	AuditingAccount:       "Auditing account: %s (%s)",
-	QueryingTrail:         "  Querying CloudTrail in account: %s (%s)",
-	ErrorInAccount:        "Error in account %s: %s",
-	TotalKeys:             "Total Access Keys found: %d",
-	ReportExported:        "Report exported: %s",
-	TotalEvents:           "Total CloudTrail events found: %d",
-	EventsExported:        "CloudTrail events report exported: %s",
-	InventoryExported:     "Inventory exported: %s",
-	FindingsExported:      "Findings exported: %s",
-	SummaryExported:       "Summary exported: %s",
-	HTMLExported:          "HTML report exported: %s",
-	NotReachedHeader:      "Accounts not reached (the run was interrupted first): %d",
-	NotAuditedHeader:      "Accounts not audited: %d",
-	NotAuditedLine:        "  - %s (%s): %s",
-	SkippedHeader:         "Accounts skipped (not ACTIVE): %d",
-	GapsHeader:            "Incomplete data (%d gaps; details in the JSON file):",
-	GapLine:               "  - %s: %s%s: %s%s",
-	StaleReport:           "Note: %s: key last-use data comes from a credential report generated %s ago (AWS reuses a report for up to 4 hours); use --fresh-key-usage for live data.",
-	ReusedReport:          "Note: %s: reused a credential report generated %s ago (AWS reuses a report for up to 4 hours).",
-	ReusedChanged:         "  CloudTrail shows changes since then for %d users, re-read: %s.",
-	ReusedNoChange:        "  CloudTrail shows no change to users' credentials since then.",
-	ReusedComplete:        "  CloudTrail is complete up to %s UTC (it shows events up to 15 minutes late): a change made after that may show only in a later run.",
-	ReusedReread:          "  Re-read for every user (%s): %s.",
-	ReusedUnknown:         "  Left unknown (the re-read failed; see the gaps): %s.",
-	ReusedMoreUsers:       "%s and %d more (see the JSON file)",
+	User: "user", Users: "users",
+	DemoServed:               "Demo Organization %q served by the sandbox at %s",
+	DemoTook:                 "Demo audit took %s. Outputs are in %s",
+	DemoNext:                 "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
+	PasswordConfigured:       "Configured",
+	PasswordNotConfigured:    "Not configured",
+	PasswordNever:            "Never",
+	KeyNeverUsed:             "Never used",
+	Unknown:                  "Unknown",
+	AuditingAccount:          "Auditing account: %s (%s)",
+	QueryingTrail:            "  Querying CloudTrail in account: %s (%s)",
+	ErrorInAccount:           "Error in account %s: %s",
+	TotalKeys:                "Total Access Keys found: %d",
+	TotalKeysUnknown:         "Total Access Keys found: at least %d; keys of %s unknown",
+	TotalKeysUnknownAccounts: "every user of %s",
+	NotWritten:               "Not written: %s",
+	Waiting:                  "  Still waiting in account %s (%s): %s",
+	WaitingOrg:               "  Still waiting for the Organization: %s",
+	WaitingReport:            "the credential report being generated",
+	ReportExported:           "Report exported: %s",
+	TotalEvents:              "Total CloudTrail events found: %d",
+	EventsExported:           "CloudTrail events report exported: %s",
+	InventoryExported:        "Inventory exported: %s",
+	FindingsExported:         "Findings exported: %s",
+	SummaryExported:          "Summary exported: %s",
+	NotReachedHeader:         "Accounts not reached (the run was interrupted first): %d",
+	NotAuditedHeader:         "Accounts not audited: %d",
+	NotAuditedLine:           "  - %s (%s): %s",
+	SkippedHeader:            "Accounts skipped (not ACTIVE): %d",
+	GapsHeader:               "Incomplete data (%d gaps; details in the JSON file):",
+	GapLine:                  "  - %s: %s%s: %s%s",
+	StaleReport:              "Note: %s: key last-use data comes from a credential report generated %s ago (AWS reuses a report for up to 4 hours); use --fresh-key-usage for live data.",
+	ReusedReport:             "Note: %s: reused a credential report generated %s ago (AWS reuses a report for up to 4 hours).",
+	ReusedChanged:            "  CloudTrail shows changes since then for %d users, re-read: %s.",
+	ReusedNoChange:           "  CloudTrail shows no change to users' credentials since then.",
+	ReusedComplete:           "  CloudTrail is complete up to %s UTC (it shows events up to 15 minutes late): a change made after that may show only in a later run.",
+	ReusedReread:             "  Re-read for every user (%s): %s.",
+	ReusedUnknown:            "  Left unknown (the re-read failed; see the gaps): %s.",
+	ReusedMoreUsers:          "%s and %d more (see the JSON file)",
+	DemoHTML:                 "Open the HTML report in a browser (it needs no network): %s",
+	DemoHistory:              "The demo's runs are kept in %s: iamaudit history --db %s",
+	DemoMonths:               "Auditing %d simulated months, from %s to %s; the scenario's timeline changes the Organization between audits (the sandbox's rate limits are off: a month takes about a second)",
+	DemoMonth:                "Month %d/%d, %s: %d findings (%d new, %d resolved), risk %s; run %s",
+	DemoToday:                "Month %d/%d, %s (today):",
+	DemoRisk:                 "%d/100",
+	DemoRiskUnknown:          "unknown (at least %d/100)",
+	HTMLExported:             "HTML report exported: %s",
 }
 
 var spanish = Messages{
 	Lang: "es", summary: summaryES, html: htmlES,
 	Hour: "hora", Hours: "horas", Minute: "minuto", Minutes: "minutos", Day: "día", Days: "días",
-	DemoServed:            "Organización de demostración %q servida por el sandbox en %s",
-	DemoTook:              "La auditoría de demostración tardó %s. Los resultados están en %s",
-	DemoNext:              "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
-	DemoHTML:              "Abra el informe HTML en un navegador (no necesita red): %s",
-	DemoHistory:           "Las ejecuciones de la demostración se guardan en %s: iamaudit history --db %s",
-	PasswordConfigured:    "Configurada",
-	PasswordNotConfigured: "No configurada",
-	PasswordNever:         "Nunca",
-	KeyNeverUsed:          "Nunca utilizada",
-	Unknown:               "Desconocido",
-	AuditingAccount:       "Auditando cuenta: %s (%s)",
-	QueryingTrail:         "  Consultando CloudTrail en cuenta: %s (%s)",
-	ErrorInAccount:        "Error en cuenta %s: %s",
-	TotalKeys:             "Total de Access Keys encontradas: %d",
-	ReportExported:        "Reporte exportado: %s",
-	TotalEvents:           "Total de eventos CloudTrail encontrados: %d",
-	EventsExported:        "Reporte de eventos CloudTrail exportado: %s",
-	InventoryExported:     "Inventario exportado: %s",
-	FindingsExported:      "Hallazgos exportados: %s",
-	SummaryExported:       "Resumen exportado: %s",
-	HTMLExported:          "Reporte HTML exportado: %s",
-	NotReachedHeader:      "Cuentas no alcanzadas (la ejecución se interrumpió antes): %d",
-	NotAuditedHeader:      "Cuentas no auditadas: %d",
-	NotAuditedLine:        "  - %s (%s): %s",
-	SkippedHeader:         "Cuentas omitidas (no ACTIVE): %d",
-	GapsHeader:            "Datos incompletos (%d vacíos; detalles en el archivo JSON):",
-	GapLine:               "  - %s: %s%s: %s%s",
-	StaleReport:           "Nota: %s: el último uso de las claves viene de un reporte de credenciales generado hace %s (AWS reutiliza un reporte hasta 4 horas); use --fresh-key-usage para datos en vivo.",
-	ReusedReport:          "Nota: %s: se reutilizó un reporte de credenciales generado hace %s (AWS reutiliza un reporte hasta 4 horas).",
-	ReusedChanged:         "  CloudTrail muestra cambios desde entonces en %d usuarios, releídos: %s.",
-	ReusedNoChange:        "  CloudTrail no muestra cambios en las credenciales de los usuarios desde entonces.",
-	ReusedComplete:        "  CloudTrail está completo hasta %s UTC (muestra los eventos hasta 15 minutos tarde): un cambio posterior puede verse solo en una ejecución siguiente.",
-	ReusedReread:          "  Releído para cada usuario (%s): %s.",
-	ReusedUnknown:         "  Quedan desconocidos (la relectura falló; vea los vacíos): %s.",
-	ReusedMoreUsers:       "%s y %d más (vea el archivo JSON)",
+	User: "usuario", Users: "usuarios",
+	DemoServed:               "Organización de demostración %q servida por el sandbox en %s",
+	DemoTook:                 "La auditoría de demostración tardó %s. Los resultados están en %s",
+	DemoNext:                 "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
+	PasswordConfigured:       "Configurada",
+	PasswordNotConfigured:    "No configurada",
+	PasswordNever:            "Nunca",
+	KeyNeverUsed:             "Nunca utilizada",
+	Unknown:                  "Desconocido",
+	AuditingAccount:          "Auditando cuenta: %s (%s)",
+	QueryingTrail:            "  Consultando CloudTrail en cuenta: %s (%s)",
+	ErrorInAccount:           "Error en cuenta %s: %s",
+	TotalKeys:                "Total de Access Keys encontradas: %d",
+	TotalKeysUnknown:         "Total de Access Keys encontradas: al menos %d; se desconocen las claves de %s",
+	TotalKeysUnknownAccounts: "todos los usuarios de %s",
+	NotWritten:               "No escrito: %s",
+	Waiting:                  "  Aún esperando en la cuenta %s (%s): %s",
+	WaitingOrg:               "  Aún esperando a la organización: %s",
+	WaitingReport:            "el reporte de credenciales en generación",
+	ReportExported:           "Reporte exportado: %s",
+	TotalEvents:              "Total de eventos CloudTrail encontrados: %d",
+	EventsExported:           "Reporte de eventos CloudTrail exportado: %s",
+	InventoryExported:        "Inventario exportado: %s",
+	FindingsExported:         "Hallazgos exportados: %s",
+	SummaryExported:          "Resumen exportado: %s",
+	NotReachedHeader:         "Cuentas no alcanzadas (la ejecución se interrumpió antes): %d",
+	NotAuditedHeader:         "Cuentas no auditadas: %d",
+	NotAuditedLine:           "  - %s (%s): %s",
+	SkippedHeader:            "Cuentas omitidas (no ACTIVE): %d",
+	GapsHeader:               "Datos incompletos (%d vacíos; detalles en el archivo JSON):",
+	GapLine:                  "  - %s: %s%s: %s%s",
+	StaleReport:              "Nota: %s: el último uso de las claves viene de un reporte de credenciales generado hace %s (AWS reutiliza un reporte hasta 4 horas); use --fresh-key-usage para datos en vivo.",
+	ReusedReport:             "Nota: %s: se reutilizó un reporte de credenciales generado hace %s (AWS reutiliza un reporte hasta 4 horas).",
+	ReusedChanged:            "  CloudTrail muestra cambios desde entonces en %d usuarios, releídos: %s.",
+	ReusedNoChange:           "  CloudTrail no muestra cambios en las credenciales de los usuarios desde entonces.",
+	ReusedComplete:           "  CloudTrail está completo hasta %s UTC (muestra los eventos hasta 15 minutos tarde): un cambio posterior puede verse solo en una ejecución siguiente.",
+	ReusedReread:             "  Releído para cada usuario (%s): %s.",
+	ReusedUnknown:            "  Quedan desconocidos (la relectura falló; vea los vacíos): %s.",
+	ReusedMoreUsers:          "%s y %d más (vea el archivo JSON)",
+	DemoHTML:                 "Abra el informe HTML en un navegador (no necesita red): %s",
+	DemoHistory:              "Las ejecuciones de la demostración se guardan en %s: iamaudit history --db %s",
+	DemoMonths:               "Auditando %d meses simulados, del %s al %s; la línea de tiempo del escenario cambia la Organización entre auditorías (sin los límites de tasa del sandbox: un mes tarda alrededor de un segundo)",
+	DemoMonth:                "Mes %d/%d, %s: %d hallazgos (%d nuevos, %d resueltos), riesgo %s; ejecución %s",
+	DemoToday:                "Mes %d/%d, %s (hoy):",
+	DemoRisk:                 "%d/100",
+	DemoRiskUnknown:          "desconocido (al menos %d/100)",
+	HTMLExported:             "Reporte HTML exportado: %s",
 }
 
 // Langs are the supported languages.

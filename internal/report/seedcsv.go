@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -65,10 +66,15 @@ func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
 			keys := append([]inventory.AccessKey(nil), u.AccessKeys...)
 			sort.SliceStable(keys, func(i, j int) bool { return keys[i].CreatedAt.Before(keys[j].CreatedAt) })
 			if len(keys) == 0 {
-				rows = append(rows, append(base, "", "", "", "", "", mfa))
+				key := ""
+				if unknownFor(&a, u.Name, inventory.FieldAccessKeys) {
+					key = m.Unknown // the keys could not be listed: not "a user without keys"
+				}
+				rows = append(rows, append(base, key, key, key, key, key, mfa))
 				continue
 			}
 			lastUseUnknown := unknownFor(&a, u.Name, inventory.FieldKeyLastUse)
+			idUnknown := unknownFor(&a, u.Name, inventory.FieldKeyIDs)
 			for _, k := range keys {
 				used, svc := m.KeyNeverUsed, "N/A"
 				switch {
@@ -80,7 +86,11 @@ func IAMReportRows(inv *inventory.Inventory, m Messages) [][]string {
 				if k.LastUsedService != "" {
 					svc = safeCell(k.LastUsedService)
 				}
-				row := append(append([]string(nil), base...), safeCell(k.ID), k.Status, fmtTime(k.CreatedAt), used, svc, mfa)
+				id := safeCell(k.ID)
+				if id == "" && idUnknown {
+					id = m.Unknown // the credential report's key, whose id could not be listed
+				}
+				row := append(append([]string(nil), base...), id, k.Status, fmtTime(k.CreatedAt), used, svc, mfa)
 				rows = append(rows, row)
 			}
 		}
@@ -117,14 +127,21 @@ func EventRows(inv *inventory.Inventory) [][]string {
 }
 
 // WriteCSV writes a header and rows with "\n" line ends (the seed's awk filters
-// compare the last field, which a "\r" would break) and no byte-order mark.
+// compare the last field, which a "\r" would break) and no byte-order mark. Every
+// cell's control characters are neutralised (csvText).
 func WriteCSV(w io.Writer, header []string, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
 		return err
 	}
-	if err := cw.WriteAll(rows); err != nil {
-		return err
+	for _, row := range rows {
+		clean := make([]string, len(row))
+		for i, c := range row {
+			clean[i] = csvText(c)
+		}
+		if err := cw.Write(clean); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()
@@ -132,16 +149,83 @@ func WriteCSV(w io.Writer, header []string, rows [][]string) error {
 
 // KeyCount is the number of access keys in the IAM report (the seed's "Total Access Keys found").
 func KeyCount(inv *inventory.Inventory) int {
-	n := 0
+	return KeyTotalOf(inv).Found
+}
+
+// KeyTotal is the seed's "Total Access Keys found", and what it cannot count: the
+// users of audited accounts whose keys could not be listed, and the accounts whose
+// user list (or every user's keys) is unknown. Found is then a lower bound.
+type KeyTotal struct {
+	Found           int
+	UsersUnknown    int
+	AccountsUnknown []string // account names (ids when unnamed)
+}
+
+// Complete: every audited user's keys are known.
+func (t KeyTotal) Complete() bool { return t.UsersUnknown == 0 && len(t.AccountsUnknown) == 0 }
+
+// KeyTotalOf counts the keys of the audited accounts (not audited, not reached and
+// skipped accounts are listed apart), by the checks' rule of what is unknown.
+func KeyTotalOf(inv *inventory.Inventory) KeyTotal {
+	var t KeyTotal
 	for _, a := range inv.Accounts {
-		if a.Status == inventory.StatusNotAudited {
+		if a.Status != inventory.StatusAudited && a.Status != inventory.StatusPartial {
 			continue
 		}
 		for _, u := range a.Users {
-			n += len(u.AccessKeys)
+			t.Found += len(u.AccessKeys)
+		}
+		if wholeAccountKeysUnknown(&a) {
+			name := a.Name
+			if name == "" {
+				name = a.ID
+			}
+			t.AccountsUnknown = append(t.AccountsUnknown, name)
+			continue
+		}
+		for _, u := range a.Users {
+			if len(u.AccessKeys) == 0 && unknownFor(&a, u.Name, inventory.FieldAccessKeys) {
+				t.UsersUnknown++
+			}
 		}
 	}
-	return n
+	return t
+}
+
+// wholeAccountKeysUnknown: an account-wide gap (no subject) leaves the user list or
+// every user's keys unknown.
+func wholeAccountKeysUnknown(a *inventory.Account) bool {
+	for _, g := range a.Gaps {
+		if g.Subject == "" && (g.Leaves(inventory.FieldUsers) || g.Leaves(inventory.FieldAccessKeys)) {
+			return true
+		}
+	}
+	return false
+}
+
+// TotalKeysLine is the console's total of access keys: the seed's line when every
+// key is known, else "at least N; keys of M users unknown".
+func TotalKeysLine(inv *inventory.Inventory, m Messages) string {
+	t := KeyTotalOf(inv)
+	if t.Complete() {
+		return fmt.Sprintf(m.TotalKeys, t.Found)
+	}
+	var parts []string
+	if t.UsersUnknown > 0 {
+		parts = append(parts, count(t.UsersUnknown, m.User, m.Users))
+	}
+	if len(t.AccountsUnknown) > 0 {
+		parts = append(parts, fmt.Sprintf(m.TotalKeysUnknownAccounts, strings.Join(t.AccountsUnknown, ", ")))
+	}
+	return fmt.Sprintf(m.TotalKeysUnknown, t.Found, strings.Join(parts, "; "))
+}
+
+// count is "1 user", "10 users".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // EventCount is the number of CloudTrail events collected.

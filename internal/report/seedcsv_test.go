@@ -224,7 +224,7 @@ func userGap(account string, section inventory.Section, user string, unknown ...
 // Unknown data reads Unknown (Desconocido), never "Never" / "Never used" / "N/A"
 // (docs/seed-contract.md): a failed GetUser leaves the last sign-in unknown, a failed
 // GetAccessKeyLastUsed the key's last use; what is known (the password, the key, the
-// report's last use kept when only key ids are unknown) is printed as usual.
+// report's last use kept when only key ids are unknown, its id Unknown) is printed as usual.
 func TestSeedCSVUnknownLastUse(t *testing.T) {
 	const acct = "123456789012"
 	created := ts("2024-01-02 03:04:05")
@@ -244,7 +244,7 @@ func TestSeedCSVUnknownLastUse(t *testing.T) {
 		"en": {
 			"ana": "Prod,ana,Configured,Unknown,AKIAANA,Active,2024-01-02 03:04:05,Unknown,Unknown,None",
 			"ben": "Prod,ben,Configured,Never,AKIABEN,Active,2024-01-02 03:04:05,Never used,N/A,None",
-			"cai": "Prod,cai,Not configured,Never,,Active,2024-01-02 03:04:05,2026-03-01 00:00:00,s3,None",
+			"cai": "Prod,cai,Not configured,Never,Unknown,Active,2024-01-02 03:04:05,2026-03-01 00:00:00,s3,None",
 		},
 		"es": {
 			"ana": "Prod,ana,Configurada,Desconocido,AKIAANA,Active,2024-01-02 03:04:05,Desconocido,Desconocido,None",

@@ -183,7 +183,12 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 	}
 	var b strings.Builder
 	open, sup := split(findings)
-	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	// Each line is made Printable: a value from AWS cannot act on the terminal, nor
+	// split a line (a newline in an account name would forge a summary line).
+	p := func(format string, a ...any) {
+		b.WriteString(Printable(fmt.Sprintf(format, a...)))
+		b.WriteByte('\n')
+	}
 
 	if len(findings) == 0 {
 		p("%s", wd.NoFindings)

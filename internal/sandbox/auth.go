@@ -38,11 +38,34 @@ type credential struct {
 }
 
 // credStore maps access key ids to credentials; sync.Map keeps the hot path lock-free.
-type credStore struct{ m sync.Map }
+type credStore struct {
+	m sync.Map
+	// secrets are every secret access key and session token ever stored (Secrets).
+	mu      sync.Mutex
+	secrets []string
+}
 
-func newCredStore() *credStore          { return &credStore{} }
-func (c *credStore) put(cr *credential) { c.m.Store(cr.AccessKeyID, cr) }
-func (c *credStore) remove(id string)   { c.m.Delete(id) }
+func newCredStore() *credStore { return &credStore{} }
+func (c *credStore) put(cr *credential) {
+	c.m.Store(cr.AccessKeyID, cr)
+	c.mu.Lock()
+	for _, s := range []string{cr.Secret, cr.Token} {
+		if s != "" {
+			c.secrets = append(c.secrets, s)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// Secrets returns every secret access key and session token the sandbox has handed
+// out or accepts (the caller's, the users' keys', every assumed session's, expired
+// ones included): tests scan a run's outputs, logs and errors for them.
+func (s *Server) Secrets() []string {
+	s.creds.mu.Lock()
+	defer s.creds.mu.Unlock()
+	return append([]string(nil), s.creds.secrets...)
+}
+func (c *credStore) remove(id string) { c.m.Delete(id) }
 func (c *credStore) get(id string) (*credential, bool) {
 	v, ok := c.m.Load(id)
 	if !ok {

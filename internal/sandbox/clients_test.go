@@ -55,6 +55,7 @@ func awsCLI(t *testing.T, env []string, out any, args ...string) (stderr string,
 }
 
 func TestAWSCLI(t *testing.T) {
+	t.Parallel()
 	s := startTest(t, testScenario(), nil, &scenario.Knobs{PageCap: 2, ReportGeneration: scenario.Duration{Duration: -1}})
 	ak, sk := s.Credentials()
 	mgmt := isolatedEnv(t, s, ak, sk, "")
@@ -109,6 +110,7 @@ func TestAWSCLI(t *testing.T) {
 }
 
 func TestBoto3(t *testing.T) {
+	t.Parallel()
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatalf("python3 with boto3 is required for this test: %v", err)

@@ -25,6 +25,7 @@ func buildIamaudit(t *testing.T) string {
 }
 
 func TestSandboxCommand(t *testing.T) {
+	t.Parallel()
 	bin := buildIamaudit(t)
 	t.Run("serves the demo and prints stats at shutdown", func(t *testing.T) {
 		cmd := exec.Command(bin, "sandbox", "--listen", "127.0.0.1:0", "--page-cap", "1", "--rate", "iam=0,organizations=0", "--latency", "1ms,1ms")

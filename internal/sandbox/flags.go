@@ -59,7 +59,13 @@ func ParseFault(s string) (scenario.Fault, error) {
 			f.Error = v
 		case "rate":
 			f.Rate, err = strconv.ParseFloat(v, 64)
-			if err == nil && (f.Rate < 0 || f.Rate > 1) {
+			switch {
+			case err != nil:
+			case f.Rate == 0:
+				// Rate 0 in a Fault means "unset" (every request): a rate given as 0 would
+				// silently fire on every request instead of never.
+				err = fmt.Errorf("a fault with rate 0 would never fire: give a probability above 0 and at most 1, or drop the fault")
+			case f.Rate < 0 || f.Rate > 1 || f.Rate != f.Rate:
 				err = fmt.Errorf("out of 0..1")
 			}
 		case "service":

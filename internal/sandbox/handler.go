@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -14,14 +15,17 @@ import (
 
 // Protocols.
 const (
-	protoQuery = "query" // STS, IAM: form POST, XML responses
-	protoJSON  = "json"  // Organizations, CloudTrail: JSON 1.1
+	protoQuery    = "query"     // STS, IAM, SNS: form POST, XML responses
+	protoJSON     = "json"      // Organizations, CloudTrail: JSON 1.1
+	protoRESTJSON = "rest-json" // Security Hub: method and path name the operation, JSON bodies
+	protoRESTXML  = "rest-xml"  // S3: method and path name the operation, headers, XML errors
 )
 
 // Query protocol namespaces.
 var namespaces = map[string]string{
 	"iam": "https://iam.amazonaws.com/doc/2010-05-08/",
 	"sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+	"sns": "http://sns.amazonaws.com/doc/2010-03-31/",
 }
 
 // apiError is an AWS error: code, message and HTTP status.
@@ -57,6 +61,21 @@ type call struct {
 	// keyID is the id CreateAccessKey gives the new key (a scenario change's);
 	// empty: a random one.
 	keyID string
+	// signedAt is the request's signing time (X-Amz-Date): the client's clock.
+	signedAt time.Time
+	// headers are response headers besides the protocol's own (S3's ETag, SSE).
+	headers http.Header
+	// s3Bucket is the bucket an S3 request names (its errors name it); path the
+	// request's path.
+	s3Bucket, path string
+}
+
+// header sets a response header.
+func (c *call) header(k, v string) {
+	if c.headers == nil {
+		c.headers = http.Header{}
+	}
+	c.headers.Set(k, v)
 }
 
 // ServeHTTP serves AWS API requests, routed by the service in the SigV4 credential
@@ -76,15 +95,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stats.bytesIn.Add(int64(len(body)))
-	c := &call{s: s, reqID: newRequestID(), body: body}
+	c := &call{s: s, reqID: newRequestID(), body: body, path: r.URL.Path}
 	sc, ok := parseAuthorization(r.Header.Get("Authorization"))
 	c.service, c.region = sc.service, sc.region
 	c.proto = protocolOf(c.service, r)
-	if c.proto == protoQuery {
+	switch c.proto {
+	case protoQuery:
 		c.form = parseForm(r, body)
 		c.op = c.form.Get("Action")
-	} else if t := r.Header.Get("X-Amz-Target"); t != "" {
-		c.op = t[strings.LastIndex(t, ".")+1:]
+	case protoRESTJSON:
+		c.op = securityHubOp(r)
+	case protoRESTXML:
+		c.op = s3Op(r)
+	default:
+		if t := r.Header.Get("X-Amz-Target"); t != "" {
+			c.op = t[strings.LastIndex(t, ".")+1:]
+		}
 	}
 	switch {
 	case len(body) > maxBody:
@@ -100,6 +126,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 	s := c.s
+	// The timeline first: a key it deleted no longer signs, a role it created can
+	// be assumed.
+	s.catchUp(s.clock())
 	cred, aerr := s.verify(r, c.body, sc)
 	if aerr != nil {
 		bump(&s.stats.calls, statKey("-", c.service, c.op))
@@ -107,6 +136,7 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 		return
 	}
 	c.cred = cred
+	c.signedAt, _ = time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date")) // checked by verify
 	c.acct = s.org.byID[cred.Account]
 	bump(&s.stats.calls, statKey(cred.Account, c.service, c.op))
 	if cred.userKey != nil && !c.acct.touchKey(cred.userKey, s.clock(), c.service, orDefault(c.region, s.org.homeRegion)) {
@@ -122,7 +152,7 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 		s.stats.faults.Add(1)
 		switch f.Error {
 		case "slow":
-			sleep(r, f.Delay.Duration)
+			s.sleep(r.Context(), f.Delay.Duration)
 		case "drop":
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
@@ -138,7 +168,7 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 			return
 		}
 	}
-	sleep(r, s.knobs.latency(c.service))
+	s.sleep(r.Context(), s.knobs.latency(c.service))
 	if lim := s.limiterFor(c.acct, c.service, c.op); lim != nil && !lim.Allow() {
 		bump(&s.stats.throttled, statKey(cred.Account, c.service, c.op))
 		s.stats.throttles.Add(1)
@@ -156,6 +186,12 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 		err = c.serveIAM()
 	case "cloudtrail":
 		err = c.serveCloudTrail()
+	case "securityhub":
+		err = c.serveSecurityHub(r)
+	case "s3":
+		err = c.serveS3(r)
+	case "sns":
+		err = c.serveSNS()
 	default:
 		err = errf(400, "UnknownService", "The sandbox does not serve service %q", c.service)
 	}
@@ -164,7 +200,8 @@ func (c *call) serve(w http.ResponseWriter, r *http.Request, sc sigScope) {
 	}
 }
 
-func sleep(r *http.Request, d time.Duration) {
+// sleep waits for d, or until ctx ends (the default Options.Sleep).
+func sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}
@@ -172,7 +209,7 @@ func sleep(r *http.Request, d time.Duration) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-r.Context().Done():
+	case <-ctx.Done():
 	}
 }
 
@@ -227,10 +264,14 @@ func (c *call) authFailure(e *authError) *apiError {
 
 func protocolOf(service string, r *http.Request) string {
 	switch service {
-	case "iam", "sts":
+	case "iam", "sts", "sns":
 		return protoQuery
 	case "organizations", "cloudtrail":
 		return protoJSON
+	case "securityhub":
+		return protoRESTJSON
+	case "s3":
+		return protoRESTXML
 	}
 	if r.Header.Get("X-Amz-Target") != "" {
 		return protoJSON
@@ -257,8 +298,27 @@ func parseForm(r *http.Request, body []byte) url.Values {
 func (c *call) fail(e *apiError) {
 	bump(&c.s.stats.errors, e.code)
 	c.status = e.status
-	if c.proto == protoJSON {
+	switch c.proto {
+	case protoJSON:
 		c.response, _ = json.Marshal(map[string]string{"__type": e.code, "message": e.message})
+		return
+	case protoRESTJSON:
+		c.header("X-Amzn-ErrorType", e.code)
+		c.response, _ = json.Marshal(map[string]string{"Code": e.code, "Message": e.message})
+		return
+	case protoRESTXML:
+		var b xw
+		b.raw(xml.Header)
+		b.open("Error")
+		b.el("Code", e.code)
+		b.el("Message", e.message)
+		if c.s3Bucket != "" && e.code == "NoSuchBucket" {
+			b.el("BucketName", c.s3Bucket)
+		}
+		b.el("RequestId", c.reqID)
+		b.el("HostId", c.reqID)
+		b.close("Error")
+		c.response = b.bytes()
 		return
 	}
 	ns := namespaces[c.service]
@@ -316,10 +376,19 @@ func (c *call) write(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("X-Amzn-RequestId", c.reqID)
 	h.Set("Date", c.s.clock().UTC().Format(http.TimeFormat))
-	if c.proto == protoJSON {
+	switch c.proto {
+	case protoJSON:
 		h.Set("Content-Type", "application/x-amz-json-1.1")
-	} else {
+	case protoRESTJSON:
+		h.Set("Content-Type", "application/json")
+	case protoRESTXML:
+		h.Set("Content-Type", "application/xml")
+		h.Set("X-Amz-Request-Id", c.reqID)
+	default:
 		h.Set("Content-Type", "text/xml")
+	}
+	for k, vs := range c.headers {
+		h[k] = vs
 	}
 	h.Set("Content-Length", fmt.Sprint(len(c.response)))
 	w.WriteHeader(c.status)
@@ -350,3 +419,26 @@ func (w *xw) elInt(n string, v int)        { w.el(n, fmt.Sprint(v)) }
 func (w *xw) bytes() []byte                { return w.b.Bytes() }
 
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// accessDenied is AWS's authorization failure in the call's protocol: JSON 1.1
+// services answer 400 AccessDeniedException, Security Hub 403 AccessDeniedException,
+// SNS 403 AuthorizationError, the others 403 AccessDenied.
+func (c *call) accessDenied(msg string) *apiError {
+	switch {
+	case c.proto == protoJSON:
+		return errf(400, "AccessDeniedException", "%s", msg)
+	case c.proto == protoRESTJSON:
+		return errf(403, "AccessDeniedException", "%s", msg)
+	case c.service == "sns":
+		return errf(403, "AuthorizationError", "%s", msg)
+	}
+	return errf(403, "AccessDenied", "%s", msg)
+}
+
+// securityHubOp names a Security Hub request's operation from its method and path.
+func securityHubOp(r *http.Request) string {
+	if r.Method == http.MethodPost && r.URL.Path == "/findings/import" {
+		return "BatchImportFindings"
+	}
+	return strings.TrimPrefix(r.Method+" "+r.URL.Path, " ")
+}

@@ -96,16 +96,24 @@ func testScenario() *scenario.Scenario {
 // startTest starts a sandbox with rate limits off unless the knobs say otherwise.
 func startTest(t testing.TB, sc *scenario.Scenario, clock *fakeClock, k *scenario.Knobs) *Server {
 	t.Helper()
+	opts := Options{Knobs: k}
+	if clock != nil {
+		opts.Clock = clock.Now
+	}
+	return startTestWith(t, sc, opts)
+}
+
+// startTestWith is startTest with all the options (opts.Knobs as in startTest).
+func startTestWith(t testing.TB, sc *scenario.Scenario, opts Options) *Server {
+	t.Helper()
+	k := opts.Knobs
 	if k == nil {
 		k = &scenario.Knobs{}
 	}
 	if k.RateLimits == nil {
 		k.RateLimits = map[string]float64{"iam": 0, "cloudtrail": 0, "organizations": 0}
 	}
-	opts := Options{Knobs: k}
-	if clock != nil {
-		opts.Clock = clock.Now
-	}
+	opts.Knobs = k
 	s, err := Start(sc, opts, "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("start sandbox: %v", err)

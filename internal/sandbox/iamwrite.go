@@ -2,11 +2,16 @@ package sandbox
 
 import (
 	"encoding/base32"
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
 var iamWrites = map[string]func(c *call, a *account, b *xw) *apiError{
@@ -30,6 +35,7 @@ var iamWrites = map[string]func(c *call, a *account, b *xw) *apiError{
 	"AddUserToGroup":         userWrite((*call).addUserToGroup),
 	"RemoveUserFromGroup":    userWrite((*call).removeUserFromGroup),
 	"CreateGroup":            (*call).createGroup,
+	"CreateRole":             (*call).createRole,
 }
 
 // userWrite is the handler of a write on the user that UserName names: it finds the
@@ -474,6 +480,96 @@ func (c *call) createGroup(a *account, b *xw) *apiError {
 	b.close("Group")
 	c.recordWrite(a)
 	return nil
+}
+
+var roleNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+// createRole creates a role. One whose trust policy allows the caller's account
+// (the management account, or the delegated administrator) is an audit role from
+// then on: the caller may assume it, as once a StackSet deployed
+// deploy/iamaudit-role.yaml there.
+func (c *call) createRole(a *account, b *xw) *apiError {
+	name, path, doc := c.form.Get("RoleName"), orDefault(c.form.Get("Path"), "/"), c.form.Get("AssumeRolePolicyDocument")
+	switch {
+	case !roleNameRe.MatchString(name):
+		return errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
+	case !strings.HasPrefix(path, "/") || !strings.HasSuffix(path, "/"):
+		return errf(400, "ValidationError", "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.")
+	case doc == "":
+		return errf(400, "ValidationError", "1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null")
+	}
+	for _, r := range a.roles {
+		if r.name == name {
+			return errf(409, "EntityAlreadyExists", "Role with name %s already exists.", name)
+		}
+	}
+	r := &role{name: name, path: path, id: stableID("AROA", 17, a.id, "role", name), created: c.now, trust: doc, inline: map[string]string{}}
+	a.roles = append(a.roles, r)
+	sort.Slice(a.roles, func(i, j int) bool { return a.roles[i].name < a.roles[j].name })
+	if trusts(doc, c.partition(), c.s.org.callerAccount) {
+		a.auditRoles[name] = auditRole{path: path, state: scenario.RolePresent}
+	}
+	b.open("Role")
+	c.roleXML(b, a, r)
+	b.close("Role")
+	c.respElems = map[string]any{"role": map[string]any{"path": r.path, "roleName": r.name, "roleId": r.id,
+		"arn": a.arn(c.partition(), "role", r.path, r.name), "createDate": trailDate(r.created)}}
+	c.recordWrite(a, eventResource{"AWS::IAM::Role", name})
+	return nil
+}
+
+// trusts tells whether a trust policy allows account acct (its root ARN or its
+// id as the AWS principal) to call sts:AssumeRole, without a Deny.
+func trusts(doc, partition, acct string) bool {
+	var d struct {
+		Statement json.RawMessage
+	}
+	if json.Unmarshal([]byte(doc), &d) != nil {
+		return false
+	}
+	var list []struct {
+		Effect    string
+		Principal json.RawMessage
+		Action    json.RawMessage
+	}
+	if json.Unmarshal(d.Statement, &list) != nil {
+		var one struct {
+			Effect    string
+			Principal json.RawMessage
+			Action    json.RawMessage
+		}
+		if json.Unmarshal(d.Statement, &one) != nil {
+			return false
+		}
+		list = append(list, one)
+	}
+	strs := func(raw json.RawMessage) []string {
+		var one string
+		if json.Unmarshal(raw, &one) == nil {
+			return []string{one}
+		}
+		var many []string
+		_ = json.Unmarshal(raw, &many)
+		return many
+	}
+	allowed := false
+	for _, st := range list {
+		var p struct{ AWS json.RawMessage }
+		if json.Unmarshal(st.Principal, &p) != nil {
+			continue
+		}
+		names := slices.ContainsFunc(strs(p.AWS), func(s string) bool {
+			return s == acct || s == "arn:"+partition+":iam::"+acct+":root"
+		})
+		acts := slices.ContainsFunc(strs(st.Action), func(s string) bool { return s == "sts:AssumeRole" || s == "sts:*" || s == "*" })
+		if names && acts {
+			if st.Effect == "Deny" {
+				return false
+			}
+			allowed = allowed || st.Effect == "Allow"
+		}
+	}
+	return allowed
 }
 
 // registerUserKey lets an IAM user's access key sign requests, served as that user.

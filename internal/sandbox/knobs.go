@@ -25,9 +25,14 @@ const (
 // knobs are the effective realism settings.
 type knobs struct {
 	scenario.Knobs
+	// sessionCap, when the scenario or the overrides set SessionDuration, is how long
+	// every AssumeRole session lasts at most, whatever DurationSeconds asks (the SDK
+	// asks 900 s, AWS's minimum): a session can then expire in the middle of a run.
+	sessionCap time.Duration
 }
 
-// mergeKnobs applies overrides to the scenario's knobs:
+// mergeKnobs applies overrides to the scenario's knobs (a SessionDuration set by
+// either caps every session: sessionCap):
 //   - Latency and RateLimits: each service/family the override names replaces the
 //     scenario's entry; the others are kept.
 //   - PageCap: a non-zero override replaces it; a negative one removes the cap.
@@ -36,7 +41,7 @@ type knobs struct {
 //     CloudTrailDelay "at once".
 //   - Faults: the override's faults are added after the scenario's.
 func mergeKnobs(base scenario.Knobs, over *scenario.Knobs) (knobs, error) {
-	k := knobs{base}
+	k := knobs{Knobs: base}
 	k.Latency = map[string]scenario.Latency{}
 	for s, l := range base.Latency {
 		k.Latency[s] = l
@@ -79,7 +84,9 @@ func mergeKnobs(base scenario.Knobs, over *scenario.Knobs) (knobs, error) {
 	if k.CloudTrailDelay.Duration < 0 {
 		k.CloudTrailDelay.Duration = 0
 	}
-	if k.SessionDuration.Duration <= 0 {
+	if k.SessionDuration.Duration > 0 {
+		k.sessionCap = k.SessionDuration.Duration
+	} else {
 		k.SessionDuration.Duration = defaultSessionDuration
 	}
 	for f, r := range k.RateLimits {
@@ -91,8 +98,8 @@ func mergeKnobs(base scenario.Knobs, over *scenario.Knobs) (knobs, error) {
 		if f.Error == "" {
 			return k, fmt.Errorf("sandbox: a fault needs an error code, \"slow\" or \"drop\"")
 		}
-		if f.Rate < 0 || f.Rate > 1 {
-			return k, fmt.Errorf("sandbox: fault %s: rate %v must be within 0..1", f.Error, f.Rate)
+		if f.Rate < 0 || f.Rate > 1 || math.IsNaN(f.Rate) {
+			return k, fmt.Errorf("sandbox: fault %s: rate %v must be within 0..1 (0: the default, 1)", f.Error, f.Rate)
 		}
 	}
 	return k, nil
@@ -211,8 +218,10 @@ func faultStatus(code string) int {
 		return 403
 	case "ServiceUnavailable", "ServiceUnavailableException":
 		return 503
-	case "InternalFailure", "InternalError", "ServiceFailure", "ServiceException", "InternalServerError":
+	case "InternalFailure", "InternalError", "ServiceFailure", "ServiceException", "InternalServerError", "InternalException":
 		return 500
+	case "LimitExceededException", "TooManyRequestsException":
+		return 429
 	case "NoSuchEntity":
 		return 404
 	case "LimitExceeded", "DeleteConflict", "EntityAlreadyExists":

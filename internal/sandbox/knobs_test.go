@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -84,13 +85,23 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	k := &scenario.Knobs{Faults: []scenario.Fault{
 		{Account: prodID, Service: "iam", Operation: "ListAccessKeys", Error: "AccessDenied"},
 		{Account: prodID, Operation: "ListMFADevices", Error: "ServiceUnavailable", Count: 1},
 		{Account: prodID, Operation: "GetUser", Error: "drop", Count: 1},
 		{Account: prodID, Operation: "ListUserTags", Error: "slow", Delay: scenario.Duration{Duration: 300 * time.Millisecond}},
 	}}
-	s := startTest(t, testScenario(), nil, k)
+	// The sandbox's sleep records the delays instead of waiting for them.
+	var mu sync.Mutex
+	var delays []time.Duration
+	s := startTestWith(t, testScenario(), Options{Knobs: k, Sleep: func(_ context.Context, d time.Duration) {
+		if d > 0 {
+			mu.Lock()
+			delays = append(delays, d)
+			mu.Unlock()
+		}
+	}})
 	client := iam.NewFromConfig(assumeRole(t, s, prodID, adminRole, 3600))
 	c := ctx(t)
 	_, err := client.ListAccessKeys(c, &iam.ListAccessKeysInput{UserName: aws.String("alice")})
@@ -103,10 +114,15 @@ func TestFaults(t *testing.T) {
 	if _, err := client.GetUser(c, &iam.GetUserInput{UserName: aws.String("alice")}); err != nil {
 		t.Fatalf("dropped connection not retried: %v", err)
 	}
-	start := time.Now()
-	if _, err := client.ListUserTags(c, &iam.ListUserTagsInput{UserName: aws.String("alice")}); err != nil || time.Since(start) < 300*time.Millisecond {
-		t.Fatalf("slow fault: %v after %v", err, time.Since(start))
+	// A slow fault delays the call by its delay, once, and then serves it.
+	if _, err := client.ListUserTags(c, &iam.ListUserTagsInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatalf("slow fault: %v", err)
 	}
+	mu.Lock()
+	if len(delays) != 1 || delays[0] != 300*time.Millisecond {
+		t.Errorf("delays %v, want the slow fault's 300ms once", delays)
+	}
+	mu.Unlock()
 	// Other accounts are unaffected.
 	mg := iam.NewFromConfig(mgmtConfig(s))
 	if _, err := mg.ListVirtualMFADevices(c, &iam.ListVirtualMFADevicesInput{}); err != nil {
@@ -119,12 +135,33 @@ func TestFaults(t *testing.T) {
 }
 
 func TestLatencyAndStatsEndpoint(t *testing.T) {
+	t.Parallel()
 	k := &scenario.Knobs{Latency: map[string]scenario.Latency{"iam": {Mean: scenario.Duration{Duration: 200 * time.Millisecond}}}}
-	s := startTest(t, testScenario(), nil, k)
+	// Ten concurrent calls are in their latency at the same time: latency is outside
+	// any lock. The sandbox's sleep records each latency and holds the call until all
+	// ten are in it; were latency applied under a lock, the first call would wait for
+	// the others for ever and the calls would fail at the test's deadline.
+	const n = 10
+	var mu sync.Mutex
+	var delays []time.Duration
+	all := make(chan struct{})
+	s := startTestWith(t, testScenario(), Options{Knobs: k, Sleep: func(ctx context.Context, d time.Duration) {
+		if d <= 0 {
+			return
+		}
+		mu.Lock()
+		if delays = append(delays, d); len(delays) == n {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-ctx.Done():
+		}
+	}})
 	client := iam.NewFromConfig(mgmtConfig(s))
-	start := time.Now()
 	var wg sync.WaitGroup
-	for i := 0; i < 10; i++ {
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -134,10 +171,16 @@ func TestLatencyAndStatsEndpoint(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// Ten concurrent calls take about one latency, not ten: latency is outside any lock.
-	if d := time.Since(start); d < 200*time.Millisecond || d > 1500*time.Millisecond {
-		t.Fatalf("10 concurrent calls with 200ms latency took %v", d)
+	mu.Lock()
+	for _, d := range delays {
+		if d != 200*time.Millisecond {
+			t.Errorf("latency %v, want the knob's 200ms", d)
+		}
 	}
+	if len(delays) != n {
+		t.Errorf("%d calls delayed, want %d", len(delays), n)
+	}
+	mu.Unlock()
 	resp, err := http.Get(s.URL() + "/_sandbox/stats")
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +196,7 @@ func TestLatencyAndStatsEndpoint(t *testing.T) {
 	}
 }
 
+// A test of pacing: the sandbox's default limits, as Start gives them.
 func TestRateLimitDefaults(t *testing.T) {
 	// With the default limits (IAM 20/s per account), a burst from a client without retries sees Throttling.
 	s, err := Start(testScenario(), Options{}, "127.0.0.1:0")

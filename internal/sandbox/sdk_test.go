@@ -402,7 +402,9 @@ func TestLookupEventsAcrossPages(t *testing.T) {
 	}
 }
 
+// A test of pacing: the IAM limit is on (2/s), so about 2 s of real throttling.
 func TestThrottledCallIsRetried(t *testing.T) {
+	t.Parallel()
 	s := startTest(t, testScenario(), nil, &scenario.Knobs{RateLimits: map[string]float64{"iam": 2}})
 	client := iam.NewFromConfig(assume(t, s, prodID, 3600))
 	for i := 0; i < 6; i++ {

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -25,11 +26,24 @@ type Options struct {
 	// expiry, event times). Nil: the scenario's Now (advancing with real time) when set,
 	// else time.Now.
 	Clock func() time.Time
+	// Sleep waits for a call's latency or a slow fault's delay, returning early when
+	// ctx ends (the client went away). Nil: a real timer. Tests replace it to see
+	// the delays without waiting for them.
+	Sleep func(ctx context.Context, d time.Duration)
 	// Knobs override the scenario's knobs; see mergeKnobs for the rules. Nil: the
 	// scenario's knobs as they are.
 	Knobs *scenario.Knobs
 	// Logger receives diagnostics. Nil: discard.
 	Logger *slog.Logger
+	// RoleActions are the actions ("service:Operation") a session of a read-only role
+	// may call. Nil: the audit role's policy (internal/permissions.AuditRead).
+	RoleActions []string
+	// CallerActions, when not nil, hold the caller's own credentials (the scenario's
+	// management user) to these actions, as its IAM policy would.
+	CallerActions []string
+	// Destinations are the S3 buckets, SNS topics and Security Hub accounts served
+	// (destinations.go).
+	Destinations Destinations
 }
 
 // maxBody bounds a request body (IAM's largest documents are far smaller).
@@ -41,17 +55,25 @@ type Server struct {
 	knobs  knobs
 	clock  func() time.Time
 	wall   func() time.Time
+	sleep  func(ctx context.Context, d time.Duration)
 	log    *slog.Logger
 	creds  *credStore
 	stats  *counters
 	faults []*faultRule
 	// tokenFaults repeat pagination tokens (scenario.FaultRepeatToken).
 	tokenFaults []*faultRule
+	// roleActions and callerActions are the enforced policies (readonly.go).
+	roleActions, callerActions map[string]bool
+	// dest holds the destinations and what they received (destinations.go).
+	dest *destinations
 
 	httpSrv  *http.Server
 	listener net.Listener
 	url      string
 	done     chan struct{}
+	// fresh are the connections that have not sent a request yet (see Close).
+	freshMu sync.Mutex
+	fresh   map[net.Conn]struct{}
 }
 
 // New builds a Server serving the scenario's Organization.
@@ -87,13 +109,24 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{knobs: k, clock: clock, wall: wall, log: log, creds: newCredStore(), stats: newCounters()}
+	s := &Server{knobs: k, clock: clock, wall: wall, sleep: opts.Sleep, log: log, creds: newCredStore(), stats: newCounters()}
+	if s.sleep == nil {
+		s.sleep = sleep
+	}
+	roleActions := opts.RoleActions
+	if roleActions == nil {
+		roleActions = defaultRoleActions()
+	}
+	s.roleActions, s.callerActions = actionSet(roleActions), actionSet(opts.CallerActions)
 	built := clock() // relative scenario dates count from here
 	s.org, err = buildOrg(sc, built, k)
 	if err != nil {
 		return nil, err
 	}
 	s.faults, s.tokenFaults = buildFaults(k.Faults)
+	if s.dest, err = newDestinations(opts.Destinations, s.org); err != nil {
+		return nil, err
+	}
 	// The caller: a user of the management account, or of the delegated
 	// administrator account the scenario names (organization.caller_account_id).
 	s.creds.put(&credential{
@@ -128,7 +161,8 @@ func Start(sc *scenario.Scenario, opts Options, addr string) (*Server, error) {
 	}
 	s.listener = ln
 	s.url = "http://" + ln.Addr().String()
-	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	s.fresh = map[net.Conn]struct{}{}
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, ConnState: s.connState}
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)
@@ -154,6 +188,17 @@ func (s *Server) Region() string { return s.org.homeRegion }
 // Stats returns a snapshot of the call statistics.
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
+// connState keeps the set of connections that have not sent a request yet.
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	if st == http.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
+	}
+}
+
 // Close stops a started server (in-flight requests get 5 s to finish).
 func (s *Server) Close() error {
 	if s.httpSrv == nil {
@@ -161,6 +206,20 @@ func (s *Server) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	// Shutdown closes idle connections at once but waits 5 s for one that has not
+	// sent a request yet (net/http treats it as idle only after 5 s), and HTTP
+	// clients such as the SDK's often leave one: a spare dial that lost the race to
+	// a reused connection. It holds no work: close it at once. (Only time tells this
+	// from net/http's own closing, so no test asserts it; most test sandboxes took
+	// 5 s to stop before.)
+	go func() {
+		<-s.done // Serve has returned: the listener is closed, no connection comes any more
+		s.freshMu.Lock()
+		defer s.freshMu.Unlock()
+		for c := range s.fresh {
+			_ = c.Close()
+		}
+	}()
 	err := s.httpSrv.Shutdown(ctx)
 	if err != nil {
 		err = s.httpSrv.Close()

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -43,7 +44,7 @@ type ou struct {
 type account struct {
 	id, name, email, state, parentID string
 	joined                           time.Time
-	auditRoles                       map[string]auditRole     // by role name
+	auditRoles                       map[string]auditRole     // by role name; guarded by mu after build (CreateRole)
 	limiters                         map[string]*rate.Limiter // per API family; read-only after build
 
 	mu             sync.RWMutex
@@ -58,6 +59,10 @@ type account struct {
 	virtualMFA     map[string]*vmfa // serial -> device
 	events         []*event         // ascending by (time, seq)
 	report         *credReport
+	// timeline are the scenario's changes not yet due, in time order; due is when
+	// the first is (UnixNano, noneDue when none), read without the lock.
+	timeline []pending
+	due      atomic.Int64
 }
 
 type rootState struct {
@@ -320,6 +325,7 @@ func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now t
 		virtualMFA: map[string]*vmfa{}, passwordPolicy: spec.PasswordPolicy,
 		limiters: map[string]*rate.Limiter{},
 	}
+	a.due.Store(noneDue)
 	if a.state == "" {
 		a.state = "ACTIVE"
 	}

@@ -22,12 +22,25 @@ type Stats struct {
 	Errors   map[string]int64 `json:"errors"`
 	BytesIn  int64            `json:"bytes_in"`
 	BytesOut int64            `json:"bytes_out"`
+	// TimelineErrors are the changes of the scenario's timeline (dated after the
+	// sandbox's start) that failed when their time came, in the order they failed.
+	TimelineErrors []string `json:"timeline_errors,omitempty"`
 }
 
 // counters are lock-free on the hot path: one atomic per (account, operation) key.
 type counters struct {
 	requests, throttles, faults, bytesIn, bytesOut atomic.Int64
 	calls, throttled, faulted, errors              sync.Map // string -> *atomic.Int64
+
+	mu             sync.Mutex
+	timelineErrors []string
+}
+
+// timelineFailed records a change of the timeline that failed.
+func (c *counters) timelineFailed(msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timelineErrors = append(c.timelineErrors, msg)
 }
 
 func newCounters() *counters { return &counters{} }
@@ -65,5 +78,8 @@ func (c *counters) snapshot() Stats {
 		st.Errors[k.(string)] = v.(*atomic.Int64).Load()
 		return true
 	})
+	c.mu.Lock()
+	st.TimelineErrors = append([]string(nil), c.timelineErrors...)
+	c.mu.Unlock()
 	return st
 }

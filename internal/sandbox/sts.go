@@ -40,11 +40,14 @@ func (c *call) userID() string {
 	}
 }
 
-// auditRole is the named audit role of the account (zero when none; a nil account has none).
+// auditRole is the named audit role of the account (zero when none; a nil account
+// has none). A change of the timeline may create one (CreateRole), hence the lock.
 func (a *account) auditRole(name string) auditRole {
 	if a == nil {
 		return auditRole{}
 	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
 	return a.auditRoles[name]
 }
 
@@ -69,6 +72,9 @@ func (c *call) assumeRole() *apiError {
 	}
 	if c.cred.Kind == principalSession && dur > time.Hour {
 		return errf(400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+	}
+	if limit := c.s.knobs.sessionCap; limit > 0 && dur > limit {
+		dur = limit // the session_duration knob: sessions that expire during a run
 	}
 	denied := errf(403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.cred.Arn, roleArn)
 	m := roleArnRe.FindStringSubmatch(roleArn)
@@ -103,7 +109,15 @@ func (c *call) assumeRole() *apiError {
 	b.el("AccessKeyId", cred.AccessKeyID)
 	b.el("SecretAccessKey", cred.Secret)
 	b.el("SessionToken", cred.Token)
-	b.elTime("Expiration", cred.Expires)
+	// The Expiration a client compares with its own clock: in the signer's time frame
+	// when that is not the sandbox clock (a scenario or demo month in the past), so an
+	// SDK credential cache refreshes the session as it would against AWS rather than
+	// before every call. Expiry itself is judged on the sandbox clock (verify).
+	shown := cred.Expires
+	if d := c.signedAt.Sub(c.now); !c.signedAt.IsZero() && (d > maxSkew || d < -maxSkew) {
+		shown = cred.Expires.Add(d).Truncate(time.Second)
+	}
+	b.elTime("Expiration", shown)
 	b.close("Credentials")
 	c.okXML(&b)
 	return nil

@@ -178,6 +178,52 @@ func (d *Duration) UnmarshalYAML(node ast.Node) error {
 // MarshalYAML writes the duration as ParseDuration reads it.
 func (d Duration) MarshalYAML() ([]byte, error) { return []byte(strconv.Quote(d.String())), nil }
 
+// ParsePeriod reads a positive interval with an optional day count: "7d", "12h",
+// "1d12h", "30m".
+func ParsePeriod(s string) (Period, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+		return Period{}, fmt.Errorf("invalid interval %q: write it without a sign, as \"7d\" or \"12h\"", s)
+	}
+	d, err := parseOffset(s)
+	if err != nil {
+		return Period{}, fmt.Errorf("invalid interval %q: %w, as in \"7d\" or \"12h\"", s, err)
+	}
+	if d <= 0 {
+		return Period{}, fmt.Errorf("invalid interval %q: must be more than zero", s)
+	}
+	return Period{d}, nil
+}
+
+// String writes the period as ParsePeriod reads it ("7d", "1d12h0m0s", "12h0m0s").
+func (p Period) String() string {
+	days, rest := p.Duration/Day, p.Duration%Day
+	switch {
+	case days == 0:
+		return rest.String()
+	case rest == 0:
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd%s", days, rest)
+}
+
+// UnmarshalYAML reads a period from a YAML scalar, reporting its position on error.
+func (p *Period) UnmarshalYAML(node ast.Node) error {
+	s, err := scalar(node)
+	if err != nil {
+		return err
+	}
+	v, err := ParsePeriod(s)
+	if err != nil {
+		return yamlfile.AtNode(node, err)
+	}
+	*p = v
+	return nil
+}
+
+// MarshalYAML writes the period as ParsePeriod reads it.
+func (p Period) MarshalYAML() ([]byte, error) { return []byte(strconv.Quote(p.String())), nil }
+
 // scalar returns the text of a scalar node, or an error naming what was found instead.
 func scalar(node ast.Node) (string, error) {
 	switch n := node.(type) {

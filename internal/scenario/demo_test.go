@@ -118,6 +118,7 @@ func TestExamplesParse(t *testing.T) {
 	}{
 		{"../../examples/scenario.yaml", 4, 12},
 		{"../../examples/generated.yaml", 51, 10001},
+		{"../../examples/timeline.yaml", 3, 5},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			s, err := Load(tt.file)

@@ -49,7 +49,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	if err := doc.Decode(&s); err != nil {
 		return nil, err
 	}
-	if problems := validate(&s); len(problems) > 0 {
+	if problems := append(zeroRates(doc, &s), validate(&s)...); len(problems) > 0 {
 		return nil, report(doc, problems)
 	}
 	normalise(&s)
@@ -63,6 +63,20 @@ func Parse(name string, data []byte) (*Scenario, error) {
 		}
 	}
 	return &s, nil
+}
+
+// zeroRates refuses a fault whose rate is written as 0: Fault.Rate 0 means "not
+// given" (every request), so such a fault would fire on every request instead of
+// never. Only the document tells the two apart.
+func zeroRates(doc *yamlfile.Doc, s *Scenario) []problem {
+	var out []problem
+	for i, f := range s.Knobs.Faults {
+		path := []any{"knobs", "faults", i, "rate"}
+		if _, given := doc.Find(path...); given && f.Rate == 0 {
+			out = append(out, problem{path, fmt.Sprintf("knobs: fault %d: rate 0 would never fire: give a probability above 0 and at most 1, or remove the fault", i+1)})
+		}
+	}
+	return out
 }
 
 // problem is a validation error at a path of the document (keys and indexes).

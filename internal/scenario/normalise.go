@@ -56,6 +56,9 @@ func DefaultAuditRoles() map[string]string {
 //     else the AWS managed policy).
 //   - server certificates: uploaded_at = expiration - 365d.
 //   - events: source iam.amazonaws.com (signin.amazonaws.com for ConsoleLogin).
+//   - changes: by admin; CreateAccessKey's key id derived from account, user and
+//     change; EnableMFADevice's serial generated for its type; UseAccessKey's
+//     service sts, and its and UseRole's region the partition's home region.
 //
 // Knobs are left as written: zero values mean "the sandbox's default".
 func normalise(s *Scenario) {
@@ -214,6 +217,13 @@ func normaliseAccount(a *Account, partition, managementID string) {
 		case ChangeCreateAccessKey:
 			if c.KeyID == "" {
 				c.KeyID = keyID(a.ID, "change/"+c.User, i)
+			}
+		case ChangeUseAccessKey, ChangeUseRole:
+			if c.Service == "" && c.Action == ChangeUseAccessKey {
+				c.Service = defaultKeyService
+			}
+			if c.Region == "" {
+				c.Region = inventory.HomeRegion(partition)
 			}
 		case ChangeEnableMFADevice:
 			if c.MFA != nil && c.MFA.Serial == "" && slices.Contains(mfaTypes, c.MFA.Type) {

@@ -43,33 +43,13 @@ type Organization struct {
 	// OUs form the tree under the root; accounts name their OU by Name.
 	OUs []OU `yaml:"ous,omitempty"`
 	// ReadOnlyRoles name the roles (in every account) whose sessions may call only the
-	// read actions of deploy/iamaudit-role.yaml (ReadOnlyActions); anything else is
-	// AccessDenied. Nil: DefaultReadOnlyRoles; an empty list: none. Added field.
+	// read actions of deploy/iamaudit-role.yaml (internal/permissions.AuditRead, or the
+	// sandbox's Options.RoleActions); anything else is AccessDenied. Nil: DefaultReadOnlyRoles; an empty list: none. Added field.
 	ReadOnlyRoles []string `yaml:"read_only_roles,omitempty"`
 }
 
 // DefaultReadOnlyRoles are the read-only roles of a scenario that names none.
 var DefaultReadOnlyRoles = []string{"IAMAuditRole"}
-
-// ReadOnlyActions are the actions a read-only role's session may call: exactly the
-// policy of deploy/iamaudit-role.yaml (docs/permissions.md), which is what the
-// collector calls. sts:GetCallerIdentity needs no permission and is always allowed.
-var ReadOnlyActions = []string{
-	"iam:GenerateCredentialReport",
-	"iam:GetCredentialReport",
-	"iam:GetAccountAuthorizationDetails",
-	"iam:ListVirtualMFADevices",
-	"iam:ListMFADevices",
-	"iam:ListAccessKeys",
-	"iam:GetAccessKeyLastUsed",
-	"iam:GetAccountSummary",
-	"iam:GetAccountPasswordPolicy",
-	"iam:ListServerCertificates",
-	"iam:ListUsers",
-	"iam:GetLoginProfile",
-	"iam:GetUser",
-	"cloudtrail:LookupEvents",
-}
 
 // OU is an organizational unit.
 type OU struct {
@@ -110,9 +90,13 @@ type Account struct {
 	// starts: GenerateCredentialReport reuses it for 4 hours from its generation, as
 	// AWS does. Absent: none (the first GenerateCredentialReport starts one). Added field.
 	CredentialReport *CredentialReport `yaml:"credential_report,omitempty"`
-	// Changes are IAM writes made at their times, applied in time order to the account
-	// as the sections above describe it: a credential report generated before a change
-	// does not show it. Each is recorded in CloudTrail as AWS records the call. Added field.
+	// Changes are IAM writes (and uses of credentials) made at their times, applied in
+	// time order to the account as the sections above describe it: a credential report
+	// generated before a change does not show it. Each write is recorded in CloudTrail
+	// as AWS records the call. The changes dated after the sandbox's start (such as
+	// "+40d") are its timeline: each is applied when the sandbox clock reaches its
+	// time, so an Organization served on a clock that moves forward (`iamaudit demo
+	// --months N`) changes between audits. Added field.
 	Changes []Change `yaml:"changes,omitempty"`
 }
 
@@ -136,17 +120,46 @@ const (
 	ChangeDeleteLoginProfile  = "DeleteLoginProfile"
 	ChangeEnableMFADevice     = "EnableMFADevice"
 	ChangeDeactivateMFADevice = "DeactivateMFADevice"
+	ChangeRemoveUserFromGroup = "RemoveUserFromGroup"
+	// ChangeCreateRole creates a role trusting the caller's account, as the StackSet
+	// of deploy/iamaudit-role.yaml does: an account whose audit role was missing can
+	// be audited from then on.
+	ChangeCreateRole = "CreateRole"
+	// ChangeConsoleLogin is a console sign-in of the user (not an IAM write): the
+	// password's last use, and a ConsoleLogin record in CloudTrail.
+	ChangeConsoleLogin = "ConsoleLogin"
+	// ChangeUseAccessKey is a call signed with the user's key (not an IAM write): the
+	// key's last use (date, service, region), as GetAccessKeyLastUsed and the
+	// credential report show it. CloudTrail records no IAM event for it.
+	ChangeUseAccessKey = "UseAccessKey"
+	// ChangeUseRole is a session of the role (not an IAM write): its last use (date,
+	// region), as GetAccountAuthorizationDetails shows it.
+	ChangeUseRole = "UseRole"
 )
 
 // ChangeActions are the actions a Change may make.
 var ChangeActions = []string{ChangeCreateUser, ChangeDeleteUser, ChangeCreateAccessKey, ChangeDeleteAccessKey, ChangeUpdateAccessKey,
-	ChangeCreateLoginProfile, ChangeUpdateLoginProfile, ChangeDeleteLoginProfile, ChangeEnableMFADevice, ChangeDeactivateMFADevice}
+	ChangeCreateLoginProfile, ChangeUpdateLoginProfile, ChangeDeleteLoginProfile, ChangeEnableMFADevice, ChangeDeactivateMFADevice,
+	ChangeRemoveUserFromGroup, ChangeCreateRole, ChangeConsoleLogin, ChangeUseAccessKey, ChangeUseRole}
 
-// Change is one IAM write made at a given time, with its CloudTrail record.
+// RepeatableActions are the actions a Change may repeat (Every): uses of
+// credentials. An IAM write happens once.
+var RepeatableActions = []string{ChangeConsoleLogin, ChangeUseAccessKey, ChangeUseRole}
+
+// MinEvery is the shortest interval between the repetitions of a use.
+const MinEvery = time.Hour
+
+// MaxRepetitions bounds how many times one change repeats.
+const MaxRepetitions = 10000
+
+// Change is one IAM write made at a given time, with its CloudTrail record, or one
+// use of a credential (ConsoleLogin, UseAccessKey), possibly repeated.
 type Change struct {
 	Time   *Date  `yaml:"time"`   // required
 	Action string `yaml:"action"` // one of ChangeActions, required
-	User   string `yaml:"user"`   // the IAM user it changes, required
+	// User is the IAM user it changes (or who signs in, or whose key is used);
+	// required, except for CreateRole and UseRole.
+	User string `yaml:"user,omitempty"`
 	// By is the IAM user of the account who made the call (CloudTrail's userIdentity).
 	// Default "admin" (who need not be listed among the users).
 	By string `yaml:"by,omitempty"`
@@ -158,6 +171,22 @@ type Change struct {
 	// MFA: EnableMFADevice, the device (type required; serial generated by type when
 	// empty); DeactivateMFADevice, its serial (default: the user's only device).
 	MFA *MFADevice `yaml:"mfa,omitempty"`
+	// Group: RemoveUserFromGroup, the group (required). Added field.
+	Group string `yaml:"group,omitempty"`
+	// Role: CreateRole, the role's name with an optional path ("IAMAuditRole",
+	// "/security/IAMAuditRole"); UseRole, the role's name (required). Added field.
+	Role string `yaml:"role,omitempty"`
+	// Service and Region: UseAccessKey, where the key was used (default sts and the
+	// partition's home region); UseRole, Region only. Added field.
+	Service string `yaml:"service,omitempty"`
+	Region  string `yaml:"region,omitempty"`
+	// Every repeats a use (ConsoleLogin, UseAccessKey, UseRole) at this interval from Time
+	// ("7d"; at least 1h, at most MaxRepetitions times), until Until or until the
+	// credential is gone (the user, password or key deleted, the key made inactive):
+	// the person stopped using it. Zero: once. Added field.
+	Every Period `yaml:"every,omitempty"`
+	// Until ends the repetitions (inclusive). Added field.
+	Until *Date `yaml:"until,omitempty"`
 }
 
 // Root is the account's root user.
@@ -326,7 +355,10 @@ type Knobs struct {
 	PageCap int `yaml:"page_cap,omitempty"`
 	// ReportGeneration is how long GenerateCredentialReport takes (default 2s).
 	ReportGeneration Duration `yaml:"report_generation,omitempty"`
-	// SessionDuration of AssumeRole credentials when the caller asks none (default 1h).
+	// SessionDuration, when set, is how long every AssumeRole session lasts at most,
+	// whatever DurationSeconds the caller asks (the SDK asks 900 s, AWS's minimum;
+	// shorter values let a session expire in the middle of a run). Not set: what the
+	// caller asks, else 1h.
 	SessionDuration Duration `yaml:"session_duration,omitempty"`
 	// CloudTrailDelay is how long after its time an event appears in LookupEvents
 	// (CloudTrail delivers events minutes late; default 0: at once). Added field.
@@ -347,8 +379,10 @@ type Fault struct {
 	Operation string `yaml:"operation,omitempty"` // e.g. ListAccessKeys; empty: any
 	// Error is an AWS error code (AccessDenied, Throttling, ServiceUnavailable, InternalFailure…),
 	// or "drop" (close the connection), "slow" (add Delay) or FaultRepeatToken.
-	Error string   `yaml:"error"`
-	Rate  float64  `yaml:"rate,omitempty"` // probability 0..1 (default 1)
+	Error string `yaml:"error"`
+	// Rate is the probability that a matching request faults, in (0, 1]; 0 (not given)
+	// means 1. A rate written as 0 is refused (it would never fire).
+	Rate  float64  `yaml:"rate,omitempty"`
 	Delay Duration `yaml:"delay,omitempty"`
 	// Count stops the fault after it fired this many times (0: unlimited).
 	Count int `yaml:"count,omitempty"`
@@ -363,6 +397,9 @@ const FaultRepeatToken = "repeat_token"
 
 // Duration is a time.Duration written as "250ms", "2s", "1h".
 type Duration struct{ time.Duration }
+
+// Period is an interval written with days: "7d", "12h", "1d12h".
+type Period struct{ time.Duration }
 
 // Date is an absolute time ("2018-06-15", "2018-06-15 10:20:30", RFC 3339) or a time
 // relative to the sandbox clock ("-400d", "-3h", "-90d12h", "now").

@@ -55,7 +55,7 @@ var (
 	rootMFATypes  = []string{MFANone, MFAVirtual, MFAHardware, MFAFIDO}
 	keyStatuses   = []string{KeyActive, KeyInactive, KeyExpired}
 	loginResults  = []string{LoginSuccess, LoginFailure}
-	knobServices  = []string{"iam", "sts", "organizations", "cloudtrail"}
+	knobServices  = []string{"iam", "sts", "organizations", "cloudtrail", "securityhub", "s3", "sns"}
 	faultErrors   = []string{"drop", "slow", FaultRepeatToken}
 )
 
@@ -378,7 +378,11 @@ func (v *validator) change(p []any, label string, c *Change) {
 		v.addf(at(p, "action"), "%s: action %q must be one of %s", label, c.Action, strings.Join(ChangeActions, ", "))
 		return
 	}
-	if !reIAMName.MatchString(c.User) {
+	onRole := c.Action == ChangeCreateRole || c.Action == ChangeUseRole
+	switch {
+	case onRole && c.User != "":
+		v.addf(at(p, "user"), "%s: %s changes no user: remove user (role names the role)", label, c.Action)
+	case !onRole && !reIAMName.MatchString(c.User):
 		v.addf(at(p, "user"), "%s: user %q must be an IAM user name", label, c.User)
 	}
 	if c.By != "" && !reIAMName.MatchString(c.By) {
@@ -389,7 +393,39 @@ func (v *validator) change(p []any, label string, c *Change) {
 		if c.KeyID == "" {
 			v.addf(p, "%s: %s needs key_id: the key it changes", label, c.Action)
 		}
+	case ChangeUseAccessKey:
+		if c.KeyID == "" {
+			v.addf(p, "%s: UseAccessKey needs key_id: the key used", label)
+		}
+	case ChangeRemoveUserFromGroup:
+		if !reIAMName.MatchString(c.Group) {
+			v.addf(at(p, "group"), "%s: RemoveUserFromGroup needs group: the group's name (got %q)", label, c.Group)
+		}
+	case ChangeCreateRole:
+		if _, _, ok := SplitRole(c.Role); !ok {
+			v.addf(at(p, "role"), "%s: CreateRole needs role: a role name with an optional path, as IAMAuditRole or /security/IAMAuditRole (got %q)", label, c.Role)
+		}
+	case ChangeUseRole:
+		if !reRoleName.MatchString(c.Role) {
+			v.addf(at(p, "role"), "%s: UseRole needs role: the role's name (got %q)", label, c.Role)
+		}
 	}
+	if c.Group != "" && c.Action != ChangeRemoveUserFromGroup {
+		v.addf(at(p, "group"), "%s: group is for RemoveUserFromGroup only", label)
+	}
+	if c.Role != "" && !onRole {
+		v.addf(at(p, "role"), "%s: role is for CreateRole and UseRole only", label)
+	}
+	switch {
+	case c.Service != "" && c.Action != ChangeUseAccessKey:
+		v.addf(at(p, "service"), "%s: service is for UseAccessKey only", label)
+	case c.Region != "" && c.Action != ChangeUseAccessKey && c.Action != ChangeUseRole:
+		v.addf(at(p, "region"), "%s: region is for UseAccessKey and UseRole only", label)
+	}
+	if c.Region != "" && !reRegion.MatchString(c.Region) {
+		v.addf(at(p, "region"), "%s: region %q is not a region name such as eu-west-1", label, c.Region)
+	}
+	v.repeat(p, label, c)
 	if c.KeyID != "" && !reKeyID.MatchString(c.KeyID) {
 		v.addf(at(p, "key_id"), "%s: key_id %q must be AKIA followed by upper-case letters and digits", label, c.KeyID)
 	}
@@ -412,6 +448,28 @@ func (v *validator) change(p []any, label string, c *Change) {
 		if msg := checkSerial(c.MFA.Type, c.MFA.Serial); msg != "" {
 			v.addf(at(p, "mfa", "serial"), "%s: %s", label, msg)
 		}
+	}
+}
+
+var reRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// repeat checks a change's every and until.
+func (v *validator) repeat(p []any, label string, c *Change) {
+	if c.Every.Duration == 0 {
+		if c.Until != nil {
+			v.addf(at(p, "until"), "%s: until ends the repetitions of every: set every too, or remove until", label)
+		}
+		return
+	}
+	if !slices.Contains(RepeatableActions, c.Action) {
+		v.addf(at(p, "every"), "%s: every repeats a use (%s); %s is an IAM write, made once", label, strings.Join(RepeatableActions, ", "), c.Action)
+		return
+	}
+	if c.Every.Duration < MinEvery {
+		v.addf(at(p, "every"), "%s: every %s is shorter than %s", label, c.Every, MinEvery)
+	}
+	if u, t := c.Until, c.Time; u != nil && t != nil && u.IsRel == t.IsRel && (u.IsRel && u.Rel < t.Rel || !u.IsRel && u.Abs.Before(t.Abs)) {
+		v.addf(at(p, "until"), "%s: until %s is before time %s", label, u, t)
 	}
 }
 

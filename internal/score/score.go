@@ -387,12 +387,16 @@ func addFacts(o *Score, s Score) {
 // console sign-ins (never signed in). The risk score rests on every finding, and a
 // finding about a user is not made when a gap leaves one of these fields unknown for
 // that user (checks.Run), key last use included; account-wide gaps that stop a check
-// are RiskUnevaluated.
+// are RiskUnevaluated. A list that may leave out users without keys (keyless_users,
+// an imported seed report) leaves MFA coverage and both risks unknown, not the key
+// figures (every key's user is listed); unknown user creation dates (user_created)
+// leave inactive users, and so the risk, unknown.
 var (
-	coverageSections = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword}
+	coverageSections = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldKeylessUsers}
 	keySections      = []inventory.Field{inventory.FieldUsers, inventory.FieldAccessKeys}
-	seedRiskSections = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed, inventory.FieldAccessKeys}
-	riskSections     = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed, inventory.FieldAccessKeys, inventory.FieldKeyLastUse}
+	seedRiskSections = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed, inventory.FieldAccessKeys, inventory.FieldKeylessUsers}
+	riskSections     = []inventory.Field{inventory.FieldUsers, inventory.FieldMFA, inventory.FieldPassword, inventory.FieldPasswordLastUsed, inventory.FieldAccessKeys, inventory.FieldKeyLastUse,
+		inventory.FieldKeylessUsers, inventory.FieldUserCreated}
 	// scoreSections is every field a figure uses.
 	scoreSections = riskSections
 	// notAudited marks an account that could not be audited: every figure is unknown.
