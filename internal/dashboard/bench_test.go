@@ -6,7 +6,7 @@ package dashboard
 //
 // The Organization is synthetic, IAMAUDIT_BENCH_ACCOUNTS × IAMAUDIT_BENCH_USERS
 // (default 20 × 50), evolving month to month (keys rotated, MFA enabled, users
-// added and removed, remediation events), recorded as 24 monthly runs in a SQLite
+// added and removed, CloudTrail events), recorded as 24 monthly runs in a SQLite
 // store. "cold" pages are served by a new dashboard each time (the run is loaded
 // from the store); the others by one dashboard, as a person browsing gets them.
 
@@ -25,6 +25,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/store"
+	"github.com/iamaudit/iamaudit/internal/trend"
 )
 
 func benchSize() (accounts, users int) {
@@ -45,7 +46,7 @@ func benchInventory(accounts, users, m int, runID string, now time.Time) *invent
 	inv := &inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", Version: "bench", RunID: runID,
 		StartedAt: now.Add(-time.Minute), FinishedAt: now, Partition: "aws", Region: "us-east-1",
 		EventWindowStart: now.Add(-90 * 24 * time.Hour), EventWindowEnd: now, AuditRole: "IAMAuditRole",
-		EventNames:   RemediationEvents,
+		EventNames:   trend.EventNames,
 		Organization: &inventory.Organization{ID: "o-bench12345", ManagementAccountID: acctID(0)},
 		Caller:       &inventory.Caller{AccountID: acctID(0), ARN: "arn:aws:iam::" + acctID(0) + ":user/auditor"},
 		Accounts:     []inventory.Account{}, Gaps: []inventory.Gap{}}
@@ -91,7 +92,7 @@ func benchInventory(accounts, users, m int, runID string, now time.Time) *invent
 		for e := 0; e < 6; e++ {
 			at := now.Add(-time.Duration(e*13+ai) * 24 * time.Hour)
 			a.Events = append(a.Events, inventory.Event{ID: fmt.Sprintf("ev-%s-%d", id, at.Unix()/86400), Time: at.Truncate(24 * time.Hour),
-				Name: RemediationEvents[(e+ai)%len(RemediationEvents)], Source: "iam.amazonaws.com", Username: "admin",
+				Name: trend.EventNames[(e+ai)%len(trend.EventNames)], Source: "iam.amazonaws.com", Username: "admin",
 				Resources: []inventory.EventResource{{Type: "AWS::IAM::User", Name: "user001"}}})
 		}
 		inv.Accounts = append(inv.Accounts, a)

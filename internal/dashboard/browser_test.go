@@ -30,9 +30,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/diff"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/score"
 	"github.com/iamaudit/iamaudit/internal/store"
+	"github.com/iamaudit/iamaudit/internal/trend"
 )
 
 // chromiumPath finds Chromium ($IAMAUDIT_CHROMIUM, else chromium on PATH). Missing,
@@ -267,6 +269,11 @@ func setSelect(ss *session, id, value string) {
 	eval[bool](ss, fmt.Sprintf(`(() => { const s = document.getElementById(%q); s.value = %q; s.dispatchEvent(new Event("change")); return s.value === %q; })()`, id, value, value))
 }
 
+func keysOver(sc score.Score) (over90, over365 int) {
+	k := sc.KeyAges
+	return k.Days91To180 + k.Days181To365 + k.Over365, k.Over365
+}
+
 func riskWords(s score.Score) string {
 	if s.Risk == nil {
 		return fmt.Sprintf("unknown (at least %d/100: data is incomplete)", s.RiskAtLeast)
@@ -450,25 +457,46 @@ func TestDashboardInBrowser(t *testing.T) {
 		if n := eval[int](ss, `document.querySelectorAll('#findings-table tbody tr[data-severity="critical"]').length`); n != count(checks.Critical) || n == 0 {
 			t.Errorf("severity critical: %d rows, want %d", n, count(checks.Critical))
 		}
-		// Lifecycle: carlos.lopez's console_without_mfa was resolved in run 2 and
-		// found again: reopened, first seen at the first run.
-		row := `#findings-table tr[data-check="console_without_mfa"][data-account="` + prod + `"][data-reopened="true"]`
-		if got := text(ss, row+" .user-link"); got != "carlos.lopez" {
-			t.Errorf("reopened finding's user %q", got)
-		}
-		if got, want := text(ss, row+" .first-seen"), tm(first.Now); got != want {
-			t.Errorf("first seen %q, want %q", got, want)
+		// Lifecycle: every finding of the last run was first seen at or before it;
+		// those open since the first month say so.
+		first := eval[[]string](ss, `[...document.querySelectorAll("#findings-table tbody tr")].map(r => r.querySelector(".first-seen").textContent)`)
+		if !slices.Contains(first, tm(h.outs[0].Now)) {
+			t.Errorf("no critical finding first seen at the first run (%s): %v", tm(h.outs[0].Now), first)
 		}
 		ss.screenshot(filepath.Join(shots, "findings-critical.png"), false)
 		ss.check("findings")
 	})
 
+	t.Run("resolved finding and its lifecycle", func(t *testing.T) {
+		ss.t = t
+		// carlos.lopez enabled MFA between months 1 and 2: his console_without_mfa is
+		// resolved by the second run.
+		second := h.outs[1]
+		ss.open(findingsURL(second.Inventory.RunID, "state", "resolved", "check", "console_without_mfa"))
+		rows := eval[[]string](ss, `[...document.querySelectorAll("#findings-table tbody tr")].map(r => [r.cells[2].textContent.trim(), r.querySelector(".first-seen").textContent, r.querySelector(".resolved-at").textContent].join("|"))`)
+		want := "carlos.lopez|" + tm(h.outs[0].Now) + "|" + tm(second.Now)
+		if !slices.Contains(rows, want) {
+			t.Errorf("resolved rows %v, want one %q", rows, want)
+		}
+		ss.do(chromedp.Click(chromedp.CSS(`#findings-table tr[data-state="resolved"] a.finding-link`)))
+		ss.waitPath("/findings/")
+		states := eval[[]string](ss, `[...document.querySelectorAll("#finding-runs tbody tr")].map(r => r.dataset.state)`)
+		if len(states) < 2 || states[len(states)-1] != "resolved" {
+			t.Errorf("states across runs %v: want it open, then resolved", states)
+		}
+		if got := text(ss, "#lifecycle-resolved"); got != tm(second.Now) {
+			t.Errorf("resolved %q, want %q", got, tm(second.Now))
+		}
+		ss.check("finding")
+	})
+
 	t.Run("user", func(t *testing.T) {
 		ss.t = t
-		ss.do(chromedp.Click(chromedp.CSS(`#findings-table tr[data-check="console_without_mfa"][data-reopened="true"] a.user-link`)))
+		ss.open(accountURL(lastID, prod))
+		ss.do(chromedp.Click(chromedp.CSS(`#users-table a.user-link[href$="/users/carlos.lopez"]`)))
 		ss.waitPath("/runs/" + lastID + "/accounts/" + prod + "/users/carlos.lopez")
-		if got := text(ss, "#user-facts dd.mfa"); got != "none" {
-			t.Errorf("carlos.lopez's MFA %q, want none", got)
+		if got := strings.ToLower(text(ss, "#user-facts dd.mfa")); !strings.HasPrefix(got, "virtual") {
+			t.Errorf("carlos.lopez's MFA %q, want his virtual device", got)
 		}
 		if got := text(ss, "#user-facts dd.console"); got != "yes" {
 			t.Errorf("console %q", got)
@@ -476,8 +504,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		if got := text(ss, "#user-facts dd.tags"); !strings.Contains(got, "Owner = carlos.lopez@example.com") {
 			t.Errorf("tags %q", got)
 		}
-		if got := text(ss, `#user-findings tr[data-state="open"]`); !strings.Contains(got, "reopened") || !strings.Contains(got, "console_without_mfa") {
-			t.Errorf("the user's findings: %q", got)
+		if got := text(ss, "#user-facts dd.last-sign-in"); got == "never" || got == "unknown" || got == "" {
+			t.Errorf("last sign-in %q", got)
 		}
 		ss.screenshot(filepath.Join(shots, "user.png"), false)
 		ss.check("user")
@@ -490,24 +518,29 @@ func TestDashboardInBrowser(t *testing.T) {
 		setSelect(ss, "pick-to", lastID)
 		ss.do(chromedp.Click(chromedp.CSS(`form.pick button[type=submit]`)))
 		ss.waitPath("/diff/" + first.Inventory.RunID + "/" + lastID)
-		d := CompareRuns(first, last)
-		for _, kind := range []string{ChangeAdded, ChangeRemoved, ChangeNotSeen, ChangeChanged} {
-			if got := eval[int](ss, `Number(document.querySelector('#diff-counts b[data-kind="`+kind+`"]').textContent)`); got != d.Counts[kind] {
-				t.Errorf("%s: %d on the page, want %d", kind, got, d.Counts[kind])
+		d := diff.Runs(first, last)
+		shown := 0
+		for _, k := range diff.Kinds() {
+			n := d.Counts[k]
+			if n == 0 {
+				if eval[bool](ss, `!!document.querySelector('#diff-counts b[data-kind="`+string(k)+`"]')`) {
+					t.Errorf("%s: shown with no change", k)
+				}
+				continue
 			}
-			if got := eval[int](ss, `document.querySelectorAll('#diff-table tr[data-kind="`+kind+`"]').length`); got != d.Counts[kind] {
-				t.Errorf("%s: %d rows, want %d", kind, got, d.Counts[kind])
+			if got := eval[int](ss, `Number(document.querySelector('#diff-counts b[data-kind="`+string(k)+`"]').textContent)`); got != n {
+				t.Errorf("%s: %d on the page, want %d", k, got, n)
 			}
+			shown += n
 		}
-		// Months 1 → 4: emma.smith enabled MFA, test-user was deleted.
-		resolved := text(ss, "#diff-table")
-		for _, want := range []string{"emma.smith", "test-user"} {
-			if !strings.Contains(resolved, want) {
-				t.Errorf("the diff does not name %s", want)
-			}
+		if rows := eval[int](ss, `document.querySelectorAll("#diff-table tbody tr").length`); rows != min(shown, diffRowsShown) || rows == 0 {
+			t.Errorf("%d rows, want %d", rows, min(shown, diffRowsShown))
 		}
-		if got := eval[int](ss, `document.querySelectorAll('#diff-users tr[data-kind="removed"]').length`); got != 1 {
-			t.Errorf("%d users deleted, want 1 (test-user)", got)
+		// The timeline between month 1 and 6: backup-agent deleted, the 2018 key rotated.
+		for _, want := range []string{`tr[data-kind="user_removed"][data-user="backup-agent"]`, `tr[data-kind="key_rotated"][data-user="legacy-etl"]`} {
+			if !eval[bool](ss, `!!document.querySelector('#diff-table `+want+`')`) {
+				t.Errorf("the diff has no %s", want)
+			}
 		}
 		ss.screenshot(filepath.Join(shots, "diff.png"), true)
 		ss.check("diff")
@@ -517,81 +550,79 @@ func TestDashboardInBrowser(t *testing.T) {
 		ss.t = t
 		ss.do(chromedp.Click(chromedp.CSS(`nav.main a[href="/trends"]`)))
 		ss.waitPath("/trends")
-		type series struct {
-			chart string
-			value func(score.Score) (int, bool)
+		// The Organization's figures, from the stored scores: Development-Sandbox
+		// has no audit role until month 5, so months 1–4 are outlines at what the
+		// audited accounts show, and months 5 and 6 are known.
+		keys := bars(ss, "trend-keys-90")
+		if len(keys) != len(h.outs) {
+			t.Fatalf("keys over 90 days: %d columns, want one per run (%d)", len(keys), len(h.outs))
 		}
-		for _, s := range []series{
-			{"trend-keys-90", func(sc score.Score) (int, bool) { v, _ := keysOver(sc); return v, sc.Phase2.Known }},
-			{"trend-keys-365", func(sc score.Score) (int, bool) { _, v := keysOver(sc); return v, sc.Phase2.Known }},
-			{"trend-inactive", func(sc score.Score) (int, bool) { return sc.InactiveUsers, inactiveKnown(sc) }},
-			{"trend-risk-iamaudit-risk-2", func(sc score.Score) (int, bool) {
-				if sc.Risk != nil {
-					return *sc.Risk, true
+		for i, o := range h.outs {
+			sc := o.Scores.Organization
+			v, _ := keysOver(sc)
+			notAudited := len(o.Inventory.NotAudited()) > 0
+			if keys[i].Value != v || keys[i].Unknown != notAudited {
+				t.Errorf("keys over 90 days, run %d: %d (unknown %v), want %d (unknown %v)", i+1, keys[i].Value, keys[i].Unknown, v, notAudited)
+			}
+			if keys[i].Unknown && !strings.HasPrefix(keys[i].Text, "≥") && keys[i].Text != "unknown" {
+				t.Errorf("run %d: an unknown figure written %q", i+1, keys[i].Text)
+			}
+		}
+		if !keys[0].Unknown || keys[len(keys)-1].Unknown {
+			t.Errorf("the demo's story: unknown while an account is not audited, known after: %v", keys)
+		}
+		risk := bars(ss, "trend-risk-iamaudit-risk-2")
+		for i, o := range h.outs {
+			sc := o.Scores.Organization
+			want := sc.RiskAtLeast
+			if sc.Risk != nil {
+				want = *sc.Risk
+			}
+			if i >= len(risk) || risk[i].Value != want || risk[i].Unknown != (sc.Risk == nil) {
+				t.Errorf("risk, run %d: %v, want %d (unknown %v)", i+1, risk, want, sc.Risk == nil)
+			}
+		}
+		mfa := bars(ss, "trend-mfa")
+		for i, o := range h.outs {
+			sc := o.Scores.Organization
+			if sc.MFACoverage == nil {
+				if !mfa[i].Unknown || mfa[i].Text != "unknown" {
+					t.Errorf("MFA, run %d: %+v, want unknown", i+1, mfa[i])
 				}
-				return sc.RiskAtLeast, false
-			}},
-			{"trend-mfa", func(sc score.Score) (int, bool) {
-				if sc.MFACoverage != nil {
-					return int(math.Round(*sc.MFACoverage)), true
-				}
-				return int(math.Round(float64(sc.ConsoleUsersWithMFA) * 100 / float64(sc.ConsoleUsers))), false
-			}},
-		} {
-			got := bars(ss, s.chart)
-			if len(got) != len(h.outs) {
-				t.Errorf("%s: %d columns, want one per run (%d)", s.chart, len(got), len(h.outs))
 				continue
 			}
-			for i, o := range h.outs {
-				v, known := s.value(o.Scores.Organization)
-				if got[i].Value != v || got[i].Unknown == known {
-					t.Errorf("%s, run %s: %d (unknown %v), want %d (unknown %v)", s.chart, o.Inventory.RunID, got[i].Value, got[i].Unknown, v, !known)
-				}
-				if !known && !strings.HasPrefix(got[i].Text, "≥") && !strings.HasSuffix(got[i].Text, "seen") {
-					t.Errorf("%s, run %s: an unknown figure written %q", s.chart, o.Inventory.RunID, got[i].Text)
-				}
+			if mfa[i].Value != int(math.Round(*sc.MFACoverage)) || mfa[i].Unknown {
+				t.Errorf("MFA, run %d: %+v, want %.1f", i+1, mfa[i], *sc.MFACoverage)
 			}
 		}
-		// The demo's Development-Sandbox is never audited: the Organization's
-		// figures are lower bounds, drawn as outlines.
-		if b := bars(ss, "trend-keys-90"); len(b) > 0 && !b[0].Unknown {
-			t.Error("keys over 90 days drawn as known with an account not audited")
-		}
-		// Remediation events per month: the store's counts.
-		counts, err := st.EventCounts(context.Background(), store.EventQuery{Names: RemediationEvents})
+		// CloudTrail events per month: what `iamaudit trend --by month` counts.
+		tr, err := trend.Load(context.Background(), leanSource{st}, trend.Query{By: trend.ByMonth})
 		if err != nil {
 			t.Fatal(err)
 		}
-		perMonth := map[string]int{}
-		for _, c := range counts {
-			perMonth[c.Month] += c.Count
-		}
-		ev := bars(ss, "trend-events")
-		if len(ev) < 4 {
-			t.Fatalf("events chart: %v", ev)
-		}
-		sum := 0
-		for _, b := range ev {
-			if b.Value != perMonth[b.Label] {
-				t.Errorf("month %s: %d, want %d", b.Label, b.Value, perMonth[b.Label])
+		seen := 0
+		for _, n := range tr.EventNames {
+			ev := bars(ss, "trend-events-"+strings.ToLower(n))
+			if len(ev) != len(tr.Rows) {
+				t.Fatalf("%s: %d months, want %d", n, len(ev), len(tr.Rows))
 			}
-			sum += b.Value
+			for i, row := range tr.Rows {
+				f := row.Events[n]
+				if ev[i].Label != row.Period || ev[i].Unknown != f.Unknown {
+					t.Errorf("%s %s: %+v, want %+v", n, row.Period, ev[i], f)
+				}
+				if !f.Unknown && f.Value != nil {
+					if ev[i].Value != int(*f.Value) {
+						t.Errorf("%s %s: %d, want %v", n, row.Period, ev[i].Value, *f.Value)
+					}
+					seen += ev[i].Value
+				}
+			}
 		}
-		if sum == 0 {
-			t.Error("no remediation event counted")
+		if seen == 0 {
+			t.Error("no known CloudTrail event counted in any month")
 		}
 		ss.screenshot(filepath.Join(shots, "trends.png"), true)
-		ss.check("trends")
-		// One account's trends: Production is audited in every run, its figures known.
-		ss.open("/trends?account=" + prod)
-		for i, b := range bars(ss, "trend-keys-90") {
-			s, _ := h.outs[i].Scores.Account(prod)
-			if v, _ := keysOver(s); b.Value != v || b.Unknown {
-				t.Errorf("Production, run %d: keys over 90 days %d (unknown %v), want %d", i, b.Value, b.Unknown, v)
-			}
-		}
-		ss.screenshot(filepath.Join(shots, "trends-production.png"), true)
 		if *update {
 			png, err := chromedp.Run(ss.ctx, chromedp.CaptureScreenshot())
 			if err != nil {
@@ -601,22 +632,17 @@ func TestDashboardInBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		ss.check("trends")
+		// One account's trends: Production is audited whole every month.
+		ss.open("/trends?account=" + prod)
+		for i, b := range bars(ss, "trend-keys-90") {
+			s, _ := h.outs[i].Scores.Account(prod)
+			if v, _ := keysOver(s); b.Value != v || b.Unknown {
+				t.Errorf("Production, run %d: keys over 90 days %d (unknown %v), want %d", i+1, b.Value, b.Unknown, v)
+			}
+		}
+		ss.screenshot(filepath.Join(shots, "trends-production.png"), true)
 		ss.check("trends of an account")
-	})
-
-	t.Run("finding across runs", func(t *testing.T) {
-		ss.t = t
-		ss.open("/runs/" + lastID + "/findings?reopened=1")
-		ss.do(chromedp.Click(chromedp.CSS(`#findings-table a.finding-link`)))
-		ss.waitPath("/findings/")
-		states := eval[[]string](ss, `[...document.querySelectorAll("#finding-runs tbody tr")].map(r => r.dataset.state)`)
-		if want := []string{"new", "resolved", "new", "open"}; !slices.Equal(states, want) {
-			t.Errorf("states across runs %v, want %v", states, want)
-		}
-		if got := text(ss, "#lifecycle-status"); !strings.HasPrefix(got, "open reopened") {
-			t.Errorf("status %q", got)
-		}
-		ss.check("finding")
 	})
 }
 

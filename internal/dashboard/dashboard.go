@@ -43,8 +43,6 @@ type Options struct {
 	// of its port, so that a web page whose DNS name points at 127.0.0.1 (DNS
 	// rebinding) cannot read the dashboard through the visitor's browser.
 	Hosts []string
-	// Differ compares two runs for the diff pages (default CompareRuns).
-	Differ Differ
 	// Pages are more pages served beside the dashboard's own, under the same rules
 	// (extension.go): the remediation journal plugs in here.
 	Pages []Page
@@ -63,7 +61,6 @@ type Server struct {
 	cache  *runCache
 	diffs  diffCache
 	msgs   report.Messages
-	differ Differ
 	assets map[string]asset
 	auth   *tokenAuth
 	nav    []navItem
@@ -84,10 +81,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, st: opts.Store, mux: http.NewServeMux(), msgs: msgs, differ: opts.Differ, log: opts.Log}
-	if s.differ == nil {
-		s.differ = CompareRuns
-	}
+	s := &Server{opts: opts, st: opts.Store, mux: http.NewServeMux(), msgs: msgs, log: opts.Log}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

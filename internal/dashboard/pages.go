@@ -641,11 +641,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) (*page, err
 	for _, st := range []string{checks.StateNew, checks.StateOpen, checks.StateSuppressed, checks.StateResolved} {
 		data.States = append(data.States, stateCount{st, stateLabel(st), counts[st]})
 	}
-	metrics, err := s.st.Metrics(r.Context(), store.MetricsQuery{Accounts: []string{id}, NoKeyAges: true})
-	if err != nil {
-		return nil, err
-	}
-	charts, note, err := accountRiskCharts(metrics, id)
+	charts, note, err := s.accountRiskCharts(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,15 @@
 package dashboard
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/diff"
 	"github.com/iamaudit/iamaudit/internal/store"
 )
 
@@ -48,26 +49,51 @@ func (s *Server) diffPicker(w http.ResponseWriter, r *http.Request) {
 }
 
 type diffData struct {
-	D        Diff
+	R        diff.Result
 	From, To store.RunSummary
-	// Findings are the first diffRowsShown changes (most telling first); More
-	// says how many the page leaves to the CSV.
-	Findings []diffFindingRow
-	More     int
-	// Users and Keys are the first diffRowsShown of each; the CSVs have them all.
-	Users               []UserChange
-	Keys                []KeyChange
-	UsersMore, KeysMore int
-	Swap                string
-	// SameFormula: the Organization's risks can be compared.
-	SameFormula bool
+	// RiskFrom and RiskTo are the Organization's risks; SameFormula says whether
+	// they can be compared.
+	RiskFrom, RiskTo store.Risk
+	SameFormula      bool
+	Kinds            []kindCount
+	// Rows are the first diffRowsShown changes; More says how many the page
+	// leaves to the CSV download.
+	Rows []diffRow
+	More int
+	Swap string
 }
 
-type diffFindingRow struct {
-	FindingChange
-	URL, AccountURL, UserURL, Label string
+type kindCount struct {
+	Kind, Label string
+	N           int
 }
 
+type diffRow struct {
+	diff.Change
+	Label, AccountURL, UserURL, FindingURL string
+}
+
+// kindLabel is a change's kind in words ("key_rotated": "key rotated").
+func kindLabel(k diff.Kind) string {
+	switch k {
+	case diff.AccountAuditable:
+		return "account audited now"
+	case diff.AccountNotAuditable:
+		return "account no longer audited"
+	case diff.FindingSeverity:
+		return "finding severity changed"
+	case diff.Unknown:
+		return "unknown (a run could not see it)"
+	}
+	return strings.ReplaceAll(string(k), "_", " ")
+}
+
+// diffRowsShown caps the changes table of a diff page: between runs far apart
+// thousands of things may change; the CSV download has them all.
+const diffRowsShown = 1000
+
+// diffPage is what changed between two runs, as `iamaudit diff` says it (the
+// diff package: unknown is never a change).
 func (s *Server) diffPage(w http.ResponseWriter, r *http.Request) (*page, error) {
 	ctx := r.Context()
 	fromID, toID := r.PathValue("from"), r.PathValue("to")
@@ -85,71 +111,48 @@ func (s *Server) diffPage(w http.ResponseWriter, r *http.Request) (*page, error)
 		}
 		sums[i], data[i] = sum, d
 	}
-	diff := s.diffs.get(fromID+"\x00"+toID, func() Diff { return s.differ(data[0].o, data[1].o) })
-	dd := diffData{D: diff, From: sums[0], To: sums[1], Swap: diffURL(toID, fromID),
-		SameFormula: diff.From.Org.RiskFormula == diff.To.Org.RiskFormula}
-	labels := map[string]string{
-		ChangeAdded: "appeared", ChangeRemoved: "resolved", ChangeNotSeen: "not seen (account not audited whole)", ChangeChanged: "changed"}
-	t := Table{Name: "findings", Header: []string{"change", "uncertain", "finding_id", "severity", "account_id", "account_name",
-		"check_id", "user", "resource", "message", "before", "after"},
-		rows: func() [][]string {
-			rows := make([][]string, 0, len(diff.Findings))
-			for _, f := range diff.Findings {
-				rows = append(rows, []string{f.Kind, strconv.FormatBool(f.Uncertain), f.ID, f.Severity.String(), f.AccountID, f.Account,
-					f.CheckID, f.User, f.Resource, f.Message, f.Before, f.After})
-			}
-			return rows
-		}}
-	for i, f := range diff.Findings {
+	res := s.diffs.get(fromID+"\x00"+toID, func() diff.Result { return diff.Runs(data[0].o, data[1].o) })
+	dd := diffData{R: res, From: sums[0], To: sums[1], Swap: diffURL(toID, fromID),
+		RiskFrom: scoreRisk(data[0].o.Scores.Organization), RiskTo: scoreRisk(data[1].o.Scores.Organization)}
+	dd.SameFormula = dd.RiskFrom.Formula == dd.RiskTo.Formula
+	for _, k := range diff.Kinds() {
+		dd.Kinds = append(dd.Kinds, kindCount{string(k), kindLabel(k), res.Counts[k]})
+	}
+	for i, c := range res.Changes {
 		if i >= diffRowsShown {
 			dd.More++
 			continue
 		}
-		row := diffFindingRow{FindingChange: f, URL: findingURL(f.ID), Label: labels[f.Kind]}
-		// Links go to the run that has the finding.
-		run, d := toID, data[1]
-		if f.Kind == ChangeRemoved || f.Kind == ChangeNotSeen {
-			run, d = fromID, data[0]
+		row := diffRow{Change: c, Label: kindLabel(c.Kind)}
+		// Links go to the run that has the thing: the later one, else the earlier.
+		for _, x := range []struct {
+			id string
+			d  *runData
+		}{{toID, data[1]}, {fromID, data[0]}} {
+			if _, ok := x.d.account(c.AccountID); ok && row.AccountURL == "" {
+				row.AccountURL = accountURL(x.id, c.AccountID)
+			}
+			if _, _, ok := x.d.user(c.AccountID, c.User); ok && c.User != "" && row.UserURL == "" {
+				row.UserURL = userURL(x.id, c.AccountID, c.User)
+			}
 		}
-		if _, ok := d.account(f.AccountID); ok {
-			row.AccountURL = accountURL(run, f.AccountID)
+		if c.FindingID != "" {
+			row.FindingURL = findingURL(c.FindingID)
 		}
-		if _, _, ok := d.user(f.AccountID, f.User); ok && f.User != "" {
-			row.UserURL = userURL(run, f.AccountID, f.User)
-		}
-		dd.Findings = append(dd.Findings, row)
+		dd.Rows = append(dd.Rows, row)
 	}
-	at := Table{Name: "accounts", Header: []string{"change", "account_id", "name", "status_from", "status_to", "risk_from", "risk_to", "same_formula"}, Rows: [][]string{}}
-	for _, a := range diff.Accounts {
-		at.Rows = append(at.Rows, []string{a.Kind, a.AccountID, a.Name, a.StatusFrom, a.StatusTo, riskCell(a.RiskFrom), riskCell(a.RiskTo), strconv.FormatBool(a.SameFormula)})
-	}
-	dd.Users, dd.UsersMore = diff.Users[:min(len(diff.Users), diffRowsShown)], max(0, len(diff.Users)-diffRowsShown)
-	dd.Keys, dd.KeysMore = diff.Keys[:min(len(diff.Keys), diffRowsShown)], max(0, len(diff.Keys)-diffRowsShown)
-	ut := Table{Name: "users", Header: []string{"change", "account_id", "user"}, Rows: [][]string{}}
-	for _, u := range diff.Users {
-		ut.Rows = append(ut.Rows, []string{u.Kind, u.AccountID, u.User})
-	}
-	kt := Table{Name: "access_keys", Header: []string{"change", "account_id", "user", "access_key_id", "before", "after"}, Rows: [][]string{}}
-	for _, k := range diff.Keys {
-		kt.Rows = append(kt.Rows, []string{k.Kind, k.AccountID, k.User, k.KeyID, k.Before, k.After})
-	}
-	return &page{Title: "Diff " + fromID + " → " + toID, Body: "diff", Data: dd, JSON: diff, Tables: []Table{t, at, ut, kt},
+	t := Table{Name: "changes", Header: []string{"kind", "account_id", "account_name", "user", "key", "new_key", "finding_id",
+		"check_id", "resource", "before", "after", "side", "items", "detail"},
+		rows: func() [][]string {
+			rows := make([][]string, 0, len(res.Changes))
+			for _, c := range res.Changes {
+				rows = append(rows, []string{string(c.Kind), c.AccountID, c.AccountName, c.User, c.Key, c.NewKey, c.FindingID,
+					c.CheckID, c.Resource, c.Before, c.After, c.Side, strings.Join(c.Items, " "), c.Detail})
+			}
+			return rows
+		}}
+	return &page{Title: "Diff " + fromID + " → " + toID, Body: "diff", Data: dd, JSON: res, Tables: []Table{t},
 		Name: "iamaudit-diff-" + fromID + "-" + toID}, nil
-}
-
-// diffRowsShown caps the findings table of a diff page: between runs far apart
-// tens of thousands of findings may change; the CSV download has them all.
-const diffRowsShown = 1000
-
-func riskCell(r *RiskValue) string {
-	if r == nil {
-		return "unknown (not audited)"
-	}
-	v := fmt.Sprintf("unknown (>= %d)", r.AtLeast)
-	if r.Score != nil {
-		v = strconv.Itoa(*r.Score)
-	}
-	return v + " [" + r.Formula + "]"
 }
 
 // ---------------------------------------------------------------- finding
@@ -211,12 +214,12 @@ func (s *Server) findingPage(w http.ResponseWriter, r *http.Request) (*page, err
 type diffCache struct {
 	mu    sync.Mutex
 	order []string
-	items map[string]Diff
+	items map[string]diff.Result
 }
 
 const diffsKept = 4
 
-func (c *diffCache) get(key string, compute func() Diff) Diff {
+func (c *diffCache) get(key string, compute func() diff.Result) diff.Result {
 	c.mu.Lock()
 	if d, ok := c.items[key]; ok {
 		c.mu.Unlock()
@@ -227,7 +230,7 @@ func (c *diffCache) get(key string, compute func() Diff) Diff {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.items == nil {
-		c.items = map[string]Diff{}
+		c.items = map[string]diff.Result{}
 	}
 	if _, ok := c.items[key]; !ok {
 		c.items[key] = d

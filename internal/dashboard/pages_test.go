@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/iamaudit/iamaudit/internal/diff"
 )
 
 func get(t testing.TB, h http.Handler, target string) *httptest.ResponseRecorder {
@@ -96,12 +98,9 @@ func TestDownloadsAreWhole(t *testing.T) {
 	if rows := read("/runs/" + id + "/findings?severity=high&page=1&format=csv"); len(rows) != high+1 {
 		t.Errorf("high findings CSV: %d rows, want %d", len(rows)-1, high)
 	}
-	d := CompareRuns(first, last)
-	if rows := read(diffURL(first.Inventory.RunID, id) + "?format=csv"); len(rows) != len(d.Findings)+1 {
-		t.Errorf("diff CSV: %d rows, want %d", len(rows)-1, len(d.Findings))
-	}
-	if rows := read(diffURL(first.Inventory.RunID, id) + "?format=csv&table=users"); len(rows) != len(d.Users)+1 {
-		t.Errorf("diff users CSV: %d rows, want %d", len(rows)-1, len(d.Users))
+	d := diff.Runs(first, last)
+	if rows := read(diffURL(first.Inventory.RunID, id) + "?format=csv"); len(rows) != len(d.Changes)+1 || len(d.Changes) == 0 {
+		t.Errorf("diff CSV: %d rows, want %d", len(rows)-1, len(d.Changes))
 	}
 	if w := get(t, s, "/runs/"+id+"?format=csv&table=nope"); w.Code != http.StatusBadRequest {
 		t.Errorf("unknown table: %d", w.Code)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
-	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
 // FindingRun is one run's row of a finding (FindingHistory): its state there and
@@ -90,53 +89,4 @@ func (s *Store) FindingHistory(ctx context.Context, findingID string) (Lifecycle
 		out = append(out, f)
 	}
 	return l, out, rows.Err()
-}
-
-// RunEvents says what one run knew of CloudTrail: the window it looked up and
-// the accounts whose events it could not read whole (not audited, not reached,
-// or a gap filed under inventory.SectionEvents). EventCounts counts events; this
-// says which months and accounts those counts cover.
-type RunEvents struct {
-	RunID string `json:"run_id"`
-	// Start and End are the run's lookup window (zero: unknown).
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
-	// Accounts are the accounts the run looked at (skipped ones left out).
-	Accounts []string `json:"accounts"`
-	// Unknown are those of Accounts whose events the run could not read whole.
-	Unknown []string `json:"unknown"`
-}
-
-// EventCoverage lists, oldest first, what every complete or partial `run` (not
-// interrupted, not `analyze`) knew of CloudTrail.
-func (s *Store) EventCoverage(ctx context.Context) ([]RunEvents, error) {
-	d := s.d
-	rows, err := s.db.QueryContext(ctx, d.q(`SELECT r.run_id, r.event_window_start, r.event_window_end, a.account_id,
-		a.status IN (?, ?) OR EXISTS (SELECT 1 FROM gaps g WHERE g.run = r.id AND g.account_id = a.account_id AND g.section = ?)
-		FROM runs r JOIN accounts a ON a.run = r.id
-		WHERE r.command = 'run' AND NOT r.interrupted AND a.status <> ?
-		ORDER BY r.run_order, a.position`),
-		inventory.StatusNotAudited, inventory.StatusNotReached, string(inventory.SectionEvents), inventory.StatusSkipped)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []RunEvents{}
-	for rows.Next() {
-		var id, acct string
-		var start, end tsScan
-		var unknown bool
-		if err := rows.Scan(&id, &start, &end, &acct, &unknown); err != nil {
-			return nil, err
-		}
-		if len(out) == 0 || out[len(out)-1].RunID != id {
-			out = append(out, RunEvents{RunID: id, Start: start.val(), End: end.val(), Accounts: []string{}, Unknown: []string{}})
-		}
-		r := &out[len(out)-1]
-		r.Accounts = append(r.Accounts, acct)
-		if unknown {
-			r.Unknown = append(r.Unknown, acct)
-		}
-	}
-	return out, rows.Err()
 }

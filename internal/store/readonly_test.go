@@ -9,10 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
-	"github.com/iamaudit/iamaudit/internal/inventory"
 )
 
 // A store opened read-only reads every run and refuses every write, whatever the
@@ -149,39 +147,6 @@ func TestFindingHistory(t *testing.T) {
 		}
 		if _, _, err := st.FindingHistory(context.Background(), "0000000000000000"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("unknown finding: %v", err)
-		}
-	})
-}
-
-// EventCoverage says each run's CloudTrail window and which of its accounts'
-// events it could not read whole.
-func TestEventCoverage(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
-		st := open(t, b.target(t))
-		r := recorder{h: st}
-		w := world{accounts: 3, users: 2}
-		r.run(t, w, "20260105_090000", day(0))
-		r.run(t, w, "20260204_090000", day(30), func(inv *inventory.Inventory) {
-			a := &inv.Accounts[1]
-			a.Status = inventory.StatusPartial
-			a.Gaps = append(a.Gaps, inventory.Gap{AccountID: a.ID, Section: inventory.SectionEvents, Operation: "cloudtrail:LookupEvents",
-				ErrorCode: "ThrottlingException", Message: "rate exceeded", Unknown: []inventory.Field{inventory.FieldEvents}})
-			inv.Accounts[2].Status, inv.Accounts[2].Reason = inventory.StatusNotAudited, "AccessDenied"
-			inv.Accounts = append(inv.Accounts, inventory.Account{ID: "999999999990", Name: "closed", State: "SUSPENDED", Status: inventory.StatusSkipped})
-		})
-		got, err := st.EventCoverage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != 2 {
-			t.Fatalf("%d runs: %+v", len(got), got)
-		}
-		if !got[0].Start.Equal(day(0).Add(-90*24*time.Hour)) || !got[0].End.Equal(day(0)) || len(got[0].Accounts) != 3 || len(got[0].Unknown) != 0 {
-			t.Errorf("run 1: %+v", got[0])
-		}
-		if !slices.Equal(got[1].Accounts, []string{acctID(0), acctID(1), acctID(2)}) || !slices.Equal(got[1].Unknown, []string{acctID(1), acctID(2)}) {
-			t.Errorf("run 2: %+v", got[1])
 		}
 	})
 }
