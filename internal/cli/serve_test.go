@@ -54,7 +54,9 @@ func serving(t *testing.T, args ...string) (*url.URL, *syncBuffer, *syncBuffer) 
 	out, errw := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
-	go func() { code <- Run(ctx, append([]string{"serve"}, args...), "test", IO{In: strings.NewReader(""), Out: out, Err: errw}) }()
+	go func() {
+		code <- Run(ctx, append([]string{"serve"}, args...), "test", IO{In: strings.NewReader(""), Out: out, Err: errw})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -56,7 +56,6 @@ func removeUser(y, user, next string) string {
 	return y[:start] + y[end:]
 }
 
-
 // tempDirs are the directories of fixtures built once per test binary, removed
 // by TestMain.
 var tempDirs sync.Map
