@@ -101,13 +101,13 @@ var undo = map[Workflow][]fix.API{
 // reads are the read-only calls a workflow makes: the evidence re-read before each
 // action, the configuration saved before a destructive one, and verify's fresh reads.
 var reads = map[Workflow][]fix.API{
-	EnforceMFA:    {fix.IAMGetLoginProfile, fix.IAMListMFADevices, fix.IAMGetUserPolicy, fix.IAMListUserTags},
+	EnforceMFA:    {fix.IAMGetLoginProfile, fix.IAMListMFADevices, fix.IAMGetUserPolicy, fix.IAMListUserTags, fix.IAMGetUser},
 	ReleaseMFA:    {fix.IAMListMFADevices, fix.IAMGetUserPolicy, fix.IAMListUserTags},
 	DeactivateKey: {fix.IAMListAccessKeys, fix.IAMGetAccessKeyLastUsed, fix.IAMListUserTags},
 	DeleteKey:     {fix.IAMListAccessKeys, fix.IAMGetAccessKeyLastUsed, fix.IAMListUserTags},
 	RotateKey:     {fix.IAMListAccessKeys, fix.IAMGetAccessKeyLastUsed, fix.IAMListUserTags},
 	DeleteUser: {fix.IAMGetUser, fix.IAMListUserTags, fix.IAMListAccessKeys, fix.IAMGetAccessKeyLastUsed, fix.IAMGetLoginProfile,
-		fix.IAMListMFADevices, fix.IAMListSigningCertificates, fix.IAMListSSHPublicKeys, fix.IAMListServiceSpecificCredentials,
+		fix.IAMListMFADevices, iamListVirtualMFADevices, fix.IAMListSigningCertificates, fix.IAMListSSHPublicKeys, fix.IAMListServiceSpecificCredentials,
 		fix.IAMListGroupsForUser, fix.IAMListAttachedUserPolicies, fix.IAMListUserPolicies, fix.IAMGetUserPolicy},
 }
 
