@@ -509,6 +509,7 @@ func (c *call) getAccountAuthorizationDetails(a *account, b *xw) *apiError {
 		}
 		b.close("GroupList")
 		attachedXML(b, u.attached)
+		boundaryXML(b, u)
 		if len(u.tags) > 0 {
 			tagsXML(b, u.tags)
 		}
