@@ -156,10 +156,6 @@ func Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*Report, error) {
 	if opts.Config.isAuditRole(c.Role, p.AuditRole) {
 		return a.report, refuse(GuardAuditRole, "--role %s is the read-only audit role: remediation acts through its own role (default %s; docs/remediation.md)", c.Role, DefaultRole)
 	}
-	needsSecret := slices.ContainsFunc(p.Items, func(it Item) bool { return it.Workflow == RotateKey })
-	if needsSecret && opts.Secrets == nil && opts.Execute {
-		return a.report, errors.New("the plan rotates keys: name the file that receives the new secrets with --secret-file FILE (created owner-only; the secret is never printed, logged or stored)")
-	}
 	caller, err := c.Caller(ctx)
 	if err != nil {
 		return a.report, err
@@ -188,12 +184,18 @@ func Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*Report, error) {
 			return a.report, err
 		}
 	}
+	// A key to create needs the file its secret goes to (a resumed rotation whose key
+	// exists does not).
+	needsSecret := slices.ContainsFunc(p.Items, func(it Item) bool { return it.Workflow == RotateKey && !a.done[[2]int{it.N, 1}] })
+	if needsSecret && opts.Secrets == nil && opts.Execute {
+		return a.report, errors.New("the plan rotates keys: name the file that receives the new secrets with --secret-file FILE (created owner-only; the secret is never printed, logged or stored)")
+	}
 	fmt.Fprintf(opts.Out, "Plan %s from run %s, made %s: %d item(s); acting as %s\n", p.ID, p.RunID, p.CreatedAt.Format(time.RFC3339), len(p.Items), caller.ARN)
 	verdicts := make([]verdict, len(p.Items))
 	var ready []int
 	for i := range p.Items {
 		it := &p.Items[i]
-		v := a.checkItem(ctx, sessions[it.AccountID], it, nil)
+		v := a.checkItem(ctx, sessions[it.AccountID], it, a.firstUndone(it))
 		verdicts[i] = v
 		ir := ItemReport{N: it.N, Workflow: it.Workflow}
 		switch {
@@ -520,6 +522,23 @@ func (a *applier) itemDone(it *Item) bool {
 		}
 	}
 	return true
+}
+
+// firstUndone is, on resume, the item's first action not done yet (nil otherwise:
+// the whole item is checked as for its first action).
+func (a *applier) firstUndone(it *Item) *checkAt {
+	if !a.opts.Resume || it.Workflow == DeleteUser {
+		return nil
+	}
+	for n, act := range it.Actions {
+		if !a.done[[2]int{it.N, n + 1}] {
+			if n == 0 {
+				return nil
+			}
+			return &checkAt{n: n + 1, action: act, newKey: a.resumedNewKey(it)}
+		}
+	}
+	return nil
 }
 
 // resumedNewKey is the key an earlier run of the journal created for the item.

@@ -361,3 +361,5 @@ func apis(as []fix.Action) []string {
 	}
 	return out
 }
+
+func storeFilterAll() store.JournalFilter { return store.JournalFilter{} }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -173,3 +174,51 @@ func enableVirtualMFA(t *testing.T, c *iam.Client, user string) string {
 }
 
 var _ = iamtypes.StatusTypeActive
+
+// delete-key: a key the demo's CloudTrail shows deactivated 60 days ago is deleted;
+// a key this tool deactivated is planned only once it has been Inactive 48 hours by
+// the journal, and deleted then. A rollback says deleted keys cannot come back.
+func TestDeleteKeySandbox(t *testing.T) {
+	w := demoWorld(t, nil)
+	p := w.plan(Selection{Workflows: []Workflow{DeleteKey}}, DefaultConfig())
+	if len(p.Items) != 1 || p.Items[0].AccessKeyID != "AKIA3DHODZDOCIS2JHTL" || p.Items[0].Evidence.Deactivated == nil ||
+		!strings.Contains(p.Items[0].Evidence.DeactivatedBy, "CloudTrail") {
+		t.Fatalf("plan %+v %+v", p.Items, p.Skipped)
+	}
+	rep, out := w.apply(p, nil)
+	if rep.Items[0].Status != ItemApplied || w.keyStatus(prodID, "data-sync", "AKIA3DHODZDOCIS2JHTL") != "" {
+		t.Fatalf("%+v\n%s", rep.Items, out)
+	}
+	v, _ := w.verify(rep.JournalID)
+	if v.Actions[0].IAM != IAMConfirmed || v.Actions[0].Trail != TrailFound {
+		t.Fatalf("verify %+v", v.Actions)
+	}
+	rb, _ := w.rollback(rep.JournalID, true)
+	if rb.Undos[0].Status != UndoManual || !strings.Contains(rb.Undos[0].Note, "cannot come back") {
+		t.Fatalf("rollback %+v", rb.Undos)
+	}
+
+	// Our own deactivation: not before 48 hours.
+	p = w.plan(Selection{Workflows: []Workflow{DeactivateKey}, Users: []string{"backup-agent"}}, DefaultConfig())
+	rep, _ = w.apply(p, nil)
+	deactivated := rep.JournalID
+	p = w.plan(Selection{Workflows: []Workflow{DeleteKey}}, DefaultConfig())
+	if len(p.Items) != 0 || len(p.Skipped) != 1 || !strings.Contains(p.Skipped[0].Reason, "less than 48 hours") {
+		t.Fatalf("delete-key at once: %+v %+v", p.Items, p.Skipped)
+	}
+	w.clock.Advance(49 * time.Hour)
+	p = w.plan(Selection{Workflows: []Workflow{DeleteKey}}, DefaultConfig())
+	if len(p.Items) != 1 || p.Items[0].AccessKeyID != "AKIAWB5WKH7DNSIPZZ7F" || !strings.Contains(p.Items[0].Evidence.DeactivatedBy, deactivated) {
+		t.Fatalf("delete-key after 49 hours: %+v %+v", p.Items, p.Skipped)
+	}
+	rep, out = w.apply(p, nil)
+	if rep.Items[0].Status != ItemApplied || w.keyStatus(prodID, "backup-agent", "AKIAWB5WKH7DNSIPZZ7F") != "" {
+		t.Fatalf("%+v\n%s", rep.Items, out)
+	}
+	// Rolling back the deactivation now: the key is gone, and that is said.
+	rb, _ = w.rollback(deactivated, true)
+	if rb.Undos[0].Status != UndoManual || !strings.Contains(rb.Undos[0].Note, "deleted since") {
+		t.Fatalf("rollback of a deleted key's deactivation %+v", rb.Undos)
+	}
+	w.checkCalls()
+}
