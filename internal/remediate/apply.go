@@ -205,6 +205,7 @@ func Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*Report, error) {
 			return a.report, v.err()
 		case v.refusal != nil:
 			ir.Status, ir.Guard, ir.Reason = ItemRefused, v.refusal.Guard, v.refusal.Reason
+			a.failed[it.AccountID+"/"+it.User] = true
 		case v.nothing != "":
 			ir.Status, ir.Reason = ItemNothing, v.nothing
 		default:

@@ -150,7 +150,11 @@ func sandboxWorld(t *testing.T, sc *scenario.Scenario, knobs *scenario.Knobs) *w
 	base := aws.Config{Region: srv.Region(), BaseEndpoint: aws.String(srv.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")}
 	w := &world{t: t, clock: clock, srv: srv, base: base, auditRole: "IAMAuditRole", calls: map[string]int{}}
+	caller := base
 	w.admin = func(account string) *iam.Client {
+		if account == sc.Organization.ManagementAccountID {
+			return iam.NewFromConfig(caller)
+		}
 		return iam.NewFromConfig(w.assumed(account, "OrganizationAccountAccessRole"))
 	}
 	w.openStore()
