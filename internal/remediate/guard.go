@@ -197,12 +197,10 @@ func inactiveSince(ctx context.Context, j Journal, s *Session, keyID string) (at
 	}
 	p := cloudtrail.NewLookupEventsPaginator(s.trail, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
 		{AttributeKey: cttypes.LookupAttributeKeyResourceName, AttributeValue: aws.String(keyID)}}})
-	trailOK := true
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			notes = append(notes, "CloudTrail could not be read ("+shortError(err)+"): only the journal vouches")
-			trailOK = false
 			break
 		}
 		for _, e := range page.Events {
@@ -224,21 +222,21 @@ func inactiveSince(ctx context.Context, j Journal, s *Session, keyID string) (at
 			all = append(all, change{e.EventTime.UTC(), inactive, "CloudTrail event " + aws.ToString(e.EventId)})
 		}
 	}
-	_ = trailOK
 	slices.SortStableFunc(all, func(a, b change) int { return a.t.Compare(b.t) })
-	for i := len(all) - 1; i >= 0; i-- {
-		if !all[i].inactive {
-			return nil, "", append(notes, "reactivated at "+all[i].t.Format(time.RFC3339)+" ("+all[i].src+")")
-		}
-		// the oldest of the deactivations since the last reactivation
-		j := i
-		for j > 0 && all[j-1].inactive {
-			j--
-		}
-		t := all[j].t
-		return &t, all[j].src, notes
+	if len(all) == 0 {
+		return nil, "", notes
 	}
-	return nil, "", notes
+	last := len(all) - 1
+	if !all[last].inactive {
+		return nil, "", append(notes, "reactivated at "+all[last].t.Format(time.RFC3339)+" ("+all[last].src+")")
+	}
+	// Inactive since the oldest deactivation after the newest reactivation.
+	first := last
+	for first > 0 && all[first-1].inactive {
+		first--
+	}
+	t := all[first].t
+	return &t, all[first].src, notes
 }
 
 // storeFilterKey selects the journal's completed calls on one key.

@@ -19,7 +19,7 @@ import (
 )
 
 // applyErr executes a plan and returns its error (the test expects one).
-func (w *world) applyErr(p *Plan, mod func(*ApplyOptions)) (*Report, error, string) {
+func (w *world) applyErr(p *Plan, mod func(*ApplyOptions)) (*Report, string, error) {
 	w.t.Helper()
 	var out strings.Builder
 	opts := w.applyOpts(p, &out)
@@ -28,7 +28,7 @@ func (w *world) applyErr(p *Plan, mod func(*ApplyOptions)) (*Report, error, stri
 	}
 	rep, err := Apply(ctxT(w.t), p, opts)
 	w.record(opts.Connector)
-	return rep, err, out.String()
+	return rep, out.String(), err
 }
 
 func wantRefusal(t *testing.T, err error, guard string) {
@@ -50,16 +50,16 @@ func TestGuardPlanAge(t *testing.T) {
 	w := demoWorld(t, nil)
 	p := backupPlan(w)
 	w.clock.Advance(25 * time.Hour)
-	_, err, _ := w.applyErr(p, nil)
+	_, _, err := w.applyErr(p, nil)
 	wantRefusal(t, err, GuardPlanAge)
 	cfg := DefaultConfig()
 	cfg.MaxPlanAge = "2d"
-	if _, err, out := w.applyErr(p, func(o *ApplyOptions) { o.Config = cfg }); err != nil {
+	if _, out, err := w.applyErr(p, func(o *ApplyOptions) { o.Config = cfg }); err != nil {
 		t.Fatalf("max_plan_age 2d: %v\n%s", err, out)
 	}
 	p = backupPlan(w)
 	p.CreatedAt = w.clock.Now().Add(time.Hour)
-	_, err, _ = w.applyErr(p, nil)
+	_, _, err = w.applyErr(p, nil)
 	wantRefusal(t, err, GuardPlanAge)
 }
 
@@ -83,7 +83,7 @@ func TestGuardPlanEdited(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := backupPlan(w)
 			edit(p)
-			_, err, _ := w.applyErr(p, nil)
+			_, _, err := w.applyErr(p, nil)
 			wantRefusal(t, err, GuardPlanEdited)
 			if st := w.keyStatus(prodID, "backup-agent", backupKey); st != "Active" {
 				t.Fatalf("key %s", st)
@@ -111,7 +111,7 @@ func TestGuardProtected(t *testing.T) {
 				t.Fatalf("plan %+v skipped %+v", p.Items, p.Skipped)
 			}
 			p = backupPlan(w)
-			rep, err, out := w.applyErr(p, func(o *ApplyOptions) { o.Config = cfg })
+			rep, out, err := w.applyErr(p, func(o *ApplyOptions) { o.Config = cfg })
 			if err != nil || rep.Items[0].Status != ItemRefused || rep.Items[0].Guard != GuardProtected {
 				t.Fatalf("apply %+v %v\n%s", rep.Items, err, out)
 			}
@@ -128,7 +128,7 @@ func TestGuardProtected(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Protected.Tags = []Tag{{Key: "Protected", Value: "true"}}
-	rep, err, _ := w.applyErr(p, func(o *ApplyOptions) { o.Config = cfg })
+	rep, _, err := w.applyErr(p, func(o *ApplyOptions) { o.Config = cfg })
 	if err != nil || rep.Items[0].Guard != GuardProtected || w.keyStatus(prodID, "backup-agent", backupKey) != "Active" {
 		t.Fatalf("tag after the plan: %+v %v", rep.Items, err)
 	}
@@ -142,19 +142,19 @@ func TestGuardAuditRole(t *testing.T) {
 	for _, role := range []string{"IAMAuditRole", "/security/IAMAuditRole"} {
 		c := w.connector()
 		c.Role = role
-		_, err, _ := w.applyErr(p, func(o *ApplyOptions) { o.Connector = c })
+		_, _, err := w.applyErr(p, func(o *ApplyOptions) { o.Connector = c })
 		wantRefusal(t, err, GuardAuditRole)
 	}
 	cfg := DefaultConfig()
 	cfg.AuditRoles = []string{"CustomAudit"}
 	c := w.connector()
 	c.Role = "CustomAudit"
-	_, err, _ := w.applyErr(p, func(o *ApplyOptions) { o.Connector, o.Config = c, cfg })
+	_, _, err := w.applyErr(p, func(o *ApplyOptions) { o.Connector, o.Config = c, cfg })
 	wantRefusal(t, err, GuardAuditRole)
 	// Signed in as an audit role session.
 	c = w.connector()
 	c.Base = w.assumed(prodID, "IAMAuditRole")
-	_, err, _ = w.applyErr(p, func(o *ApplyOptions) { o.Connector = c })
+	_, _, err = w.applyErr(p, func(o *ApplyOptions) { o.Connector = c })
 	wantRefusal(t, err, GuardAuditRole)
 	if st := w.keyStatus(prodID, "backup-agent", backupKey); st != "Active" {
 		t.Fatalf("key %s", st)
@@ -197,12 +197,12 @@ func TestGuardOwnPrincipal(t *testing.T) {
 	}
 	c := w.connector()
 	c.OwnCredentials = true // the management account has no remediation role
-	rep, err, out := w.applyErr(p, func(o *ApplyOptions) { o.Connector, o.Force = c, true })
+	rep, out, err := w.applyErr(p, func(o *ApplyOptions) { o.Connector, o.Force = c, true })
 	if err != nil || rep.Items[0].Guard != GuardOwnPrincipal || w.keyStatus(mgmt, "audit-runner", "AKIAIOSFODNN7SANDBOX") != "Active" {
 		t.Fatalf("%+v %v\n%s", rep.Items, err, out)
 	}
 	// Without --own-credentials the management account is not entered at all.
-	_, err, _ = w.applyErr(p, func(o *ApplyOptions) { o.Force = true })
+	_, _, err = w.applyErr(p, func(o *ApplyOptions) { o.Force = true })
 	if err == nil || !strings.Contains(err.Error(), "--own-credentials") {
 		t.Fatalf("no role in the management account: %v", err)
 	}
@@ -214,12 +214,12 @@ func TestGuardEvidenceAndRecentUse(t *testing.T) {
 	w := demoWorld(t, nil)
 	// legacy-etl's 2018 key was used yesterday.
 	p := w.plan(Selection{Workflows: []Workflow{DeactivateKey}, Users: []string{"legacy-etl"}}, DefaultConfig())
-	rep, err, out := w.applyErr(p, nil)
+	rep, out, err := w.applyErr(p, nil)
 	if err != nil || rep.Items[0].Guard != GuardRecentUse || !strings.Contains(rep.Items[0].Reason, "(s3, us-east-1)") ||
 		w.keyStatus(prodID, "legacy-etl", "AKIAUJZDEGXDNCF32EPF") != "Active" {
 		t.Fatalf("%+v %v\n%s", rep.Items, err, out)
 	}
-	rep, err, out = w.applyErr(p, func(o *ApplyOptions) { o.Force = true })
+	rep, out, err = w.applyErr(p, func(o *ApplyOptions) { o.Force = true })
 	if err != nil || rep.Items[0].Status != ItemApplied || w.keyStatus(prodID, "legacy-etl", "AKIAUJZDEGXDNCF32EPF") != "Inactive" {
 		t.Fatalf("--force: %+v %v\n%s", rep.Items, err, out)
 	}
@@ -243,7 +243,7 @@ func TestGuardEvidenceAndRecentUse(t *testing.T) {
 	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err, out = w.applyErr(p, func(o *ApplyOptions) { o.Force = true })
+	rep, out, err = w.applyErr(p, func(o *ApplyOptions) { o.Force = true })
 	if err != nil || rep.Items[0].Guard != GuardEvidenceChanged || !strings.Contains(rep.Items[0].Reason, "the plan saw it never used") {
 		t.Fatalf("%+v %v\n%s", rep.Items, err, out)
 	}
@@ -267,7 +267,7 @@ func TestGuardInactiveTooNew(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep, err, out := w.applyErr(p, nil)
+	rep, out, err := w.applyErr(p, nil)
 	if err != nil || rep.Items[0].Guard != GuardInactiveTooNew || w.keyStatus(prodID, "backup-agent", backupKey) != "Inactive" {
 		t.Fatalf("%+v %v\n%s", rep.Items, err, out)
 	}
@@ -297,7 +297,7 @@ func TestGuardLastUsableKey(t *testing.T) {
 		AccessKeyId: k.AccessKey.AccessKeyId, Status: iamtypes.StatusTypeInactive}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err, out := w.applyErr(p, func(o *ApplyOptions) { o.Force, o.Secrets = true, &SecretFile{Path: t.TempDir() + "/s"} })
+	rep, out, err := w.applyErr(p, func(o *ApplyOptions) { o.Force, o.Secrets = true, &SecretFile{Path: t.TempDir() + "/s"} })
 	if err != nil || rep.Items[0].Status != ItemRefused || rep.Items[1].Status != ItemRefused || rep.Items[1].Guard != GuardLastUsableKey {
 		t.Fatalf("%+v %v\n%s", rep.Items, err, out)
 	}
@@ -314,7 +314,7 @@ func TestStopAtFirstUnexpectedError(t *testing.T) {
 	if len(p.Items) != 2 {
 		t.Fatalf("plan %+v", p.Items)
 	}
-	rep, err, out := w.applyErr(p, nil)
+	rep, out, err := w.applyErr(p, nil)
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") || rep.Items[0].Status != ItemFailed || rep.Items[1].Status != ItemNotDone {
 		t.Fatalf("%+v %v\n%s", rep.Items, err, out)
 	}
@@ -341,7 +341,7 @@ func TestGuardNotOurs(t *testing.T) {
 		PolicyName: aws.String(RequireMFAPolicyName), PolicyDocument: aws.String(theirs)}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err, _ := w.applyErr(p, nil)
+	rep, _, err := w.applyErr(p, nil)
 	if err != nil || rep.Items[0].Guard != GuardNotOurs || !samePolicy(policyDoc(t, w.admin(prodID), "carlos.lopez"), theirs) {
 		t.Fatalf("%+v %v", rep.Items, err)
 	}
@@ -354,7 +354,7 @@ func TestTypedConfirmation(t *testing.T) {
 	p := backupPlan(w)
 	for _, typed := range []string{"", "prod", "345678901234", "production", "Production "} {
 		var shown strings.Builder
-		_, err, _ := w.applyErr(p, func(o *ApplyOptions) { o.Confirm = &Prompt{In: strings.NewReader(typed + "\n"), Out: &shown} })
+		_, _, err := w.applyErr(p, func(o *ApplyOptions) { o.Confirm = &Prompt{In: strings.NewReader(typed + "\n"), Out: &shown} })
 		if !errors.Is(err, ErrNotConfirmed) && strings.TrimSpace(typed) != "Production" {
 			t.Fatalf("typed %q: %v", typed, err)
 		}
