@@ -82,6 +82,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newDemoCmd(f, nil),
 		newAnalyzeCmd(f, nil),
 		newHistoryCmd(f, nil),
+		newRemediateCmd(f, nil),
 	)
 	return root
 }

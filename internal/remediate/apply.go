@@ -290,6 +290,9 @@ func printItem(w io.Writer, it *Item, ir ItemReport) {
 	for _, s := range ir.Steps {
 		fmt.Fprintf(w, "     $ %s\n", s)
 	}
+	if ir.Status == "" {
+		return
+	}
 	status := ir.Status
 	if ir.Guard != "" {
 		status += " (" + ir.Guard + ")"
