@@ -169,3 +169,40 @@ func TestRemediateCommandLine(t *testing.T) {
 		t.Fatalf("guide:\n%s", out)
 	}
 }
+
+// `iamaudit whois` on a key of the demo Organization (from the store and live) and on
+// an unknown key (exit 3, said so); --deactivate is a dry run unless --execute.
+func TestWhoisCommand(t *testing.T) {
+	sandboxEnv(t, scenario.Demo())
+	dir := t.TempDir()
+	db := filepath.Join(dir, "iamaudit.db")
+	code, _, stderr := runCLI(t, "run", "--role", "IAMAuditRole", "--db", db, "--output-dir", dir, "--no-progress")
+	if code != ExitIncomplete {
+		t.Fatalf("run: %d %s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "whois", "AKIAWB5WKH7DNSIPZZ7F", "--db", db)
+	if code != ExitOK || !strings.Contains(out, "345678901234 (Production)") || !strings.Contains(out, "user:      backup-agent") ||
+		!strings.Contains(out, "owner:     Owner=sre-team@example.com Team=sre") || !strings.Contains(out, "last used: never") ||
+		!strings.Contains(out, "known:     from stored run") {
+		t.Fatalf("whois: %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, _ = runCLI(t, "whois", "AKIAZZZZZZZZZZZZZZZZ", "--db", db)
+	if code != ExitIncomplete || !strings.Contains(out, "unknown key") {
+		t.Fatalf("unknown key: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "whois", "AKIAWB5WKH7DNSIPZZ7F", "--db", db, "--deactivate")
+	if code != ExitOK || !strings.Contains(out, "Dry run: nothing was changed") {
+		t.Fatalf("--deactivate dry run: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "whois", "AKIAWB5WKH7DNSIPZZ7F", "--db", db, "--deactivate", "--execute", "--yes")
+	if code != ExitOK || !strings.Contains(out, "item 1 action 1 done") {
+		t.Fatalf("--deactivate --execute: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "whois", "AKIAWB5WKH7DNSIPZZ7F", "--db", db)
+	if code != ExitOK || !strings.Contains(out, "status:    Inactive") || !strings.Contains(out, "iam:UpdateAccessKey ok") {
+		t.Fatalf("after --deactivate: %d\n%s", code, out)
+	}
+	if code, _, stderr := runCLI(t, "whois", "not-a-key"); code != ExitUsage || !strings.Contains(stderr, "not an access key id") {
+		t.Fatalf("bad key: %d %s", code, stderr)
+	}
+}

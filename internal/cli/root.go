@@ -83,6 +83,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newAnalyzeCmd(f, nil),
 		newHistoryCmd(f, nil),
 		newRemediateCmd(f, nil),
+		newWhoisCmd(f, nil),
 	)
 	return root
 }

@@ -125,7 +125,12 @@ func writeRetryer() aws.Retryer {
 
 func (c *Connector) sts(cfg aws.Config) *sts.Client {
 	cfg = cfg.Copy()
-	cfg.Region = c.Region
+	if c.Region != "" {
+		cfg.Region = c.Region
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // before the partition is known: the aws partition's home region
+	}
 	return sts.NewFromConfig(cfg, func(o *sts.Options) {
 		o.Retryer = readRetryer()
 		o.APIOptions = append(o.APIOptions, c.counting("sts"))

@@ -68,6 +68,9 @@ func checkPlanAge(p *Plan, cfg Config, now time.Time) *Refusal {
 // checkIntegrity refuses a plan whose actions are not those its run plans for the same
 // items (an edited file), or that acts on anything but its item's user.
 func checkIntegrity(p *Plan, run *outcome.Outcome) *Refusal {
+	if p.Source == WhoisSource {
+		return checkWhoisPlan(p)
+	}
 	if run == nil || run.Inventory == nil {
 		return refuse(GuardPlanEdited, "the run %s the plan was made from is not in the store: make a new plan", p.RunID)
 	}
@@ -105,6 +108,19 @@ func checkIntegrity(p *Plan, run *outcome.Outcome) *Refusal {
 				return refuse(GuardPlanEdited, "item %d: action %s is not one of %s on %s", it.N, apiName(a.API), it.Workflow, it.User)
 			}
 		}
+	}
+	return nil
+}
+
+// checkWhoisPlan: a whois plan deactivates one key, and nothing else.
+func checkWhoisPlan(p *Plan) *Refusal {
+	if p.RunID != "" || len(p.Items) != 1 || p.Items[0].Workflow != DeactivateKey || p.Items[0].N != 1 {
+		return refuse(GuardPlanEdited, "a whois plan deactivates one key")
+	}
+	it := p.Items[0]
+	t := fix.Target{Partition: p.Partition, Region: p.Region}
+	if !sameActions(actionsFor(DeactivateKey, t, UserConfig{AccountID: it.AccountID, Name: it.User}, it.AccessKeyID), it.Actions) {
+		return refuse(GuardPlanEdited, "the whois plan's action is not the deactivation of %s", it.AccessKeyID)
 	}
 	return nil
 }

@@ -245,9 +245,12 @@ func (w *world) connector() *Connector {
 
 // applyOpts are the options of an executed apply with --yes.
 func (w *world) applyOpts(p *Plan, out *strings.Builder) ApplyOptions {
-	run, err := w.store.Load(context.Background(), p.RunID)
-	if err != nil {
-		w.t.Fatal(err)
+	var run *outcome.Outcome
+	if p.RunID != "" {
+		var err error
+		if run, err = w.store.Load(context.Background(), p.RunID); err != nil {
+			w.t.Fatal(err)
+		}
 	}
 	return ApplyOptions{Journal: w.store, Connector: w.connector(), Config: DefaultConfig(), Clock: w.clock.Now, Execute: true,
 		Confirm: Yes{}, Run: run, Out: out, JournalID: NewJournalID(w.clock.Now()), ToolVersion: "test"}
@@ -367,3 +370,15 @@ func apis(as []fix.Action) []string {
 }
 
 func storeFilterAll() store.JournalFilter { return store.JournalFilter{} }
+
+type testKey struct{ id, secret string }
+
+// mustKey creates an access key for a user and returns it with its secret.
+func mustKey(t *testing.T, c *iam.Client, user string) testKey {
+	t.Helper()
+	out, err := c.CreateAccessKey(context.Background(), &iam.CreateAccessKeyInput{UserName: aws.String(user)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testKey{aws.ToString(out.AccessKey.AccessKeyId), aws.ToString(out.AccessKey.SecretAccessKey)}
+}

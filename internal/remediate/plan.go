@@ -30,8 +30,11 @@ const RequireMFAPolicyName = "RequireMFAPolicy"
 // why (the finding), whose it is (the owner tags) and what it would cut off (the
 // evidence of use), planned from one stored run. A plan changes nothing.
 type Plan struct {
-	Schema      string    `json:"schema"`
-	ID          string    `json:"plan_id"`
+	Schema string `json:"schema"`
+	ID     string `json:"plan_id"`
+	// Source is "" for a plan from a stored run, WhoisSource for whois --deactivate's
+	// (from a live read: RunID is empty).
+	Source      string    `json:"source,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	ToolVersion string    `json:"tool_version"`
 	// RunID is the stored run the plan was made from, evaluated at RunEvaluatedAt.
