@@ -205,4 +205,19 @@ func TestWhoisCommand(t *testing.T) {
 	if code, _, stderr := runCLI(t, "whois", "not-a-key"); code != ExitUsage || !strings.Contains(stderr, "not an access key id") {
 		t.Fatalf("bad key: %d %s", code, stderr)
 	}
+
+	// notify: seed 004's notices from the same run, per owner.
+	notices := filepath.Join(dir, "notices")
+	code, out, stderr = runCLI(t, "notify", "--db", db, "--output-dir", notices, "--from", "Security <security@example.com>")
+	if code != ExitOK || !strings.Contains(out, "carlos.lopez@example.com.md") || !strings.Contains(out, "-user.eml") {
+		t.Fatalf("notify: %d\n%s\n%s", code, out, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(notices, "carlos.lopez@example.com.md"))
+	if err != nil || !strings.Contains(string(b), "ACTION REQUIRED: Enable MFA for AWS Console Access") || !strings.Contains(string(b), "Hi carlos.lopez") {
+		t.Fatalf("carlos's notice: %v\n%s", err, b)
+	}
+	b, _ = os.ReadFile(filepath.Join(notices, "sre-team@example.com-1-key.eml"))
+	if !strings.Contains(string(b), "To: <sre-team@example.com>") || !strings.Contains(string(b), "AKIA************ZZ7F") || strings.Contains(string(b), "AKIAWB5WKH7DNSIPZZ7F") {
+		t.Fatalf("backup-agent's key notice:\n%s", b)
+	}
 }

@@ -84,6 +84,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newHistoryCmd(f, nil),
 		newRemediateCmd(f, nil),
 		newWhoisCmd(f, nil),
+		newNotifyCmd(f, nil),
 	)
 	return root
 }
