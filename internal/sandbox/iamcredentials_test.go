@@ -55,6 +55,15 @@ func TestUserCredentialsBlockDeleteUser(t *testing.T) {
 	if err != nil || u.User.PermissionsBoundary == nil || aws.ToString(u.User.PermissionsBoundary.PermissionsBoundaryArn) != "arn:aws:iam::aws:policy/ReadOnlyAccess" {
 		t.Fatalf("boundary: %+v %v", u, err)
 	}
+	gaad, err := client.GetAccountAuthorizationDetails(c, &iam.GetAccountAuthorizationDetailsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range gaad.UserDetailList {
+		if aws.ToString(d.UserName) == "bob" && (d.PermissionsBoundary == nil || aws.ToString(d.PermissionsBoundary.PermissionsBoundaryArn) != "arn:aws:iam::aws:policy/ReadOnlyAccess") {
+			t.Fatalf("GetAccountAuthorizationDetails: boundary %+v", d.PermissionsBoundary)
+		}
+	}
 	certs, err := client.ListSigningCertificates(c, &iam.ListSigningCertificatesInput{UserName: bob})
 	if err != nil || len(certs.Certificates) != 1 || aws.ToString(certs.Certificates[0].CertificateId) != aws.ToString(cert.Certificate.CertificateId) {
 		t.Fatalf("certificates %+v %v", certs, err)
