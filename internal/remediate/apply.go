@@ -234,6 +234,14 @@ func Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*Report, error) {
 	if err := a.begin(ctx, sessions); err != nil {
 		return a.report, err
 	}
+	// What the guard rails refused before confirming is journaled too.
+	for i := range p.Items {
+		if ir := a.report.Items[i]; ir.Status == ItemRefused {
+			if err := a.w.add(ctx, withMsg(entryFor(KindRefused, &p.Items[i], 0, nil), ir.Guard, ir.Reason), verdicts[i].evidence); err != nil {
+				return a.report, err
+			}
+		}
+	}
 	if needsSecret && opts.Secrets != nil {
 		if err := opts.Secrets.Open(); err != nil {
 			return a.report, a.stop(ctx, fmt.Errorf("cannot create the secret file: %w; nothing was changed", err))

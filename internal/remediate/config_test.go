@@ -83,3 +83,28 @@ func TestAPIs(t *testing.T) {
 		t.Errorf("APIs(enforce-mfa) = %v", mfa)
 	}
 }
+
+// docs/remediation.md names every call of APIs() and every guard rail.
+func TestDocsListCallsAndGuards(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "remediation.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, a := range APIs() {
+		name := "`" + a.Name + "`"
+		if a.Service != "iam" {
+			name = "`" + apiName(a) + "`"
+		}
+		if !strings.Contains(doc, name) {
+			t.Errorf("docs/remediation.md does not list %s", name)
+		}
+	}
+	for _, g := range []string{GuardProtected, GuardOwnPrincipal, GuardAuditRole, GuardPlanAge, GuardPlanEdited, GuardEvidenceChanged,
+		GuardRecentUse, GuardInactiveTooNew, GuardLastUsableKey, GuardNotOurs} {
+		if !strings.Contains(doc, "`"+g+"`") {
+			t.Errorf("docs/remediation.md does not describe the guard rail %s", g)
+		}
+	}
+}
