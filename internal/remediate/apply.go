@@ -121,8 +121,7 @@ type applier struct {
 	report  *Report
 	done    map[[2]int]bool // resume: (item, action) already done
 	failed  map[string]bool // account/user whose item was refused, failed or is pending
-	secrets bool
-	resumed *record // the journal a resumed apply continues
+	resumed *record         // the journal a resumed apply continues
 }
 
 // verdict is what the checks before an item or action decided.
@@ -246,7 +245,6 @@ func Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*Report, error) {
 		if err := opts.Secrets.Open(); err != nil {
 			return a.report, a.stop(ctx, fmt.Errorf("cannot create the secret file: %w; nothing was changed", err))
 		}
-		a.secrets = true
 		defer opts.Secrets.Close()
 	}
 	for _, i := range ready {

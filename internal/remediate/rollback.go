@@ -148,7 +148,7 @@ func Rollback(ctx context.Context, journalID string, opts RollbackOptions) (*Rol
 			ready++
 			if acct := u.Do.Resource.AccountID; !seen[acct] {
 				seen[acct] = true
-				refs = append(refs, accountRef(r, acct, sessions[acct], ctx))
+				refs = append(refs, accountRef(ctx, r, acct, sessions[acct]))
 			}
 		}
 	}
@@ -213,7 +213,7 @@ func Rollback(ctx context.Context, journalID string, opts RollbackOptions) (*Rol
 	return rep, w.add(ctx, store.JournalEntry{Kind: KindEnd, Status: StatusOK, Message: "rollback done"}, nil)
 }
 
-func accountRef(r *record, acct string, s *Session, ctx context.Context) AccountRef {
+func accountRef(ctx context.Context, r *record, acct string, s *Session) AccountRef {
 	ref := AccountRef{ID: acct}
 	if r.begin.Plan != nil {
 		for _, it := range r.begin.Plan.Items {
