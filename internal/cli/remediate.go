@@ -49,7 +49,7 @@ type RemediateOptions struct {
 
 func (o *RemediateOptions) addStoreFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DB, "db", "", "store of runs and journals: a SQLite file or postgres://… (default $"+store.EnvDB+", else ~/.local/state/iamaudit/iamaudit.db)")
-	fs.StringVar(&o.Config, "config", "", "remediation config (protected accounts, users, tags; guard rail numbers): configs/remediation.yaml")
+	fs.StringVar(&o.Config, "config", "", "remediation config (protected accounts, users, tags; guard rail numbers): configs/remediation/remediation.yaml")
 }
 
 func (o *RemediateOptions) addAWSFlags(fs *pflag.FlagSet) {

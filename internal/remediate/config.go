@@ -11,7 +11,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/yamlfile"
 )
 
-// Config is the remediation configuration (configs/remediation.yaml): what is never
+// Config is the remediation configuration (configs/remediation/remediation.yaml): what is never
 // touched, and the numbers of the guard rails.
 type Config struct {
 	Protected Protected `yaml:"protected" json:"protected"`
@@ -74,7 +74,7 @@ func LoadConfig(name string) (Config, error) {
 func ParseConfig(name string, data []byte) (Config, error) {
 	cfg := DefaultConfig()
 	doc, err := yamlfile.Parse(name, data, yamlfile.Options{What: "a remediation configuration file",
-		FieldHint: "(configs/remediation.yaml lists the keys)"})
+		FieldHint: "(configs/remediation/remediation.yaml lists the keys)"})
 	if err != nil {
 		return Config{}, err
 	}

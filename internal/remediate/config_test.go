@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// The shipped configs/remediation.yaml is the defaults; bad values are errors that
+// The shipped configs/remediation/remediation.yaml is the defaults; bad values are errors that
 // say what to give.
 func TestConfig(t *testing.T) {
 	t.Parallel()
-	cfg, err := LoadConfig(filepath.Join("..", "..", "configs", "remediation.yaml"))
+	cfg, err := LoadConfig(filepath.Join("..", "..", "configs", "remediation", "remediation.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
