@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -37,23 +38,6 @@ func contextOf(f checks.Finding) actionContext {
 	return actionContext{account: f.AccountID, user: f.User, resource: f.Resource}
 }
 
-// encode is one string as stored.
-func (c actionContext) encode(s string) string {
-	switch {
-	case strings.HasPrefix(s, "$"):
-		return "$" + s
-	case s == "":
-		return s
-	case s == c.account:
-		return placeholderAccount
-	case s == c.user:
-		return placeholderUser
-	case s == c.resource:
-		return placeholderResource
-	}
-	return s
-}
-
 // decode is one stored string as written; bad names a placeholder this version does
 // not know.
 func (c actionContext) decode(s string) (out string, bad string) {
@@ -73,13 +57,63 @@ func (c actionContext) decode(s string) (out string, bad string) {
 }
 
 // encodeActions is the stored text of a finding's actions: "" when it has none.
+//
+// It rewrites the JSON text of the actions (faster than a copy of them: a run has
+// tens of thousands of findings): every string value, never an object key. The
+// actions are plain encoding/json of exported fields (package fix has no custom
+// marshalers, no ",string" options, no []byte), so the string values of the text are
+// the string values decodeActions walks; TestActionsEncoding checks every recipe.
 func encodeActions(f checks.Finding) string {
 	if len(f.Remediation.Actions) == 0 {
 		return ""
 	}
+	b, err := json.Marshal(f.Remediation.Actions)
+	if err != nil {
+		panic(fmt.Sprintf("store: remediation actions do not marshal: %v", err)) // only our own types
+	}
 	c := contextOf(f)
-	stored := rewriteStrings(reflect.ValueOf(f.Remediation.Actions), func(s string) string { return c.encode(s) })
-	return js(stored.Interface())
+	var raw [3][]byte
+	for i, v := range []string{c.account, c.user, c.resource} {
+		if v != "" {
+			raw[i], _ = json.Marshal(v)
+		}
+	}
+	placeholders := [3]string{`"` + placeholderAccount + `"`, `"` + placeholderUser + `"`, `"` + placeholderResource + `"`}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		if b[i] != '"' {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(b) && b[j] != '"' {
+			if b[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		tok := b[i : j+1]
+		i = j + 1
+		if i < len(b) && b[i] == ':' { // an object key (encoding/json writes no spaces)
+			out = append(out, tok...)
+			continue
+		}
+		switch {
+		case len(tok) > 2 && tok[1] == '$':
+			out = append(append(out, '"', '$'), tok[1:]...)
+			continue
+		case bytes.Equal(tok, raw[0]):
+			out = append(out, placeholders[0]...)
+		case bytes.Equal(tok, raw[1]):
+			out = append(out, placeholders[1]...)
+		case bytes.Equal(tok, raw[2]):
+			out = append(out, placeholders[2]...)
+		default:
+			out = append(out, tok...)
+		}
+	}
+	return string(out)
 }
 
 // actionsCache holds the stored lists a read has decoded (with their placeholders):
@@ -132,52 +166,59 @@ func storedCommands(f checks.Finding) any {
 // in structs, pointers, slices, arrays and map values; map keys are kept) replaced
 // by f's result. v is not modified. Unexported fields are copied as they are.
 func rewriteStrings(v reflect.Value, f func(string) string) reflect.Value {
+	out := reflect.New(v.Type()).Elem()
+	out.Set(v)
+	rewriteInPlace(out, f)
+	return out
+}
+
+// rewriteInPlace rewrites the strings of v, a settable copy, copying what it shares
+// (what pointers, slices and maps refer to) before changing it.
+func rewriteInPlace(v reflect.Value, f func(string) string) {
 	switch v.Kind() {
 	case reflect.String:
-		out := reflect.New(v.Type()).Elem()
-		out.SetString(f(v.String()))
-		return out
-	case reflect.Struct:
-		out := reflect.New(v.Type()).Elem()
-		out.Set(v)
-		for i := 0; i < v.NumField(); i++ {
-			if fld := out.Field(i); fld.CanSet() {
-				fld.Set(rewriteStrings(v.Field(i), f))
+		if s := v.String(); s != "" {
+			if n := f(s); n != s {
+				v.SetString(n)
 			}
 		}
-		return out
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if fld := v.Field(i); fld.CanSet() {
+				rewriteInPlace(fld, f)
+			}
+		}
 	case reflect.Pointer:
-		if v.IsNil() {
-			return v
+		if !v.IsNil() {
+			c := reflect.New(v.Type().Elem())
+			c.Elem().Set(v.Elem())
+			rewriteInPlace(c.Elem(), f)
+			v.Set(c)
 		}
-		out := reflect.New(v.Type().Elem())
-		out.Elem().Set(rewriteStrings(v.Elem(), f))
-		return out
 	case reflect.Slice:
-		if v.IsNil() {
-			return v
+		if !v.IsNil() {
+			c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+			reflect.Copy(c, v)
+			for i := 0; i < c.Len(); i++ {
+				rewriteInPlace(c.Index(i), f)
+			}
+			v.Set(c)
 		}
-		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		for i := 0; i < v.Len(); i++ {
-			out.Index(i).Set(rewriteStrings(v.Index(i), f))
-		}
-		return out
 	case reflect.Array:
-		out := reflect.New(v.Type()).Elem()
 		for i := 0; i < v.Len(); i++ {
-			out.Index(i).Set(rewriteStrings(v.Index(i), f))
+			rewriteInPlace(v.Index(i), f)
 		}
-		return out
 	case reflect.Map:
-		if v.IsNil() {
-			return v
+		if !v.IsNil() {
+			c := reflect.MakeMapWithSize(v.Type(), v.Len())
+			iter := v.MapRange()
+			for iter.Next() {
+				val := reflect.New(v.Type().Elem()).Elem()
+				val.Set(iter.Value())
+				rewriteInPlace(val, f)
+				c.SetMapIndex(iter.Key(), val)
+			}
+			v.Set(c)
 		}
-		out := reflect.MakeMapWithSize(v.Type(), v.Len())
-		iter := v.MapRange()
-		for iter.Next() {
-			out.SetMapIndex(iter.Key(), rewriteStrings(iter.Value(), f))
-		}
-		return out
 	}
-	return v
 }

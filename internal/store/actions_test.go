@@ -96,3 +96,55 @@ func TestRemediationStored(t *testing.T) {
 		}
 	})
 }
+
+// Every recipe's actions come back from their stored form as they were, for plain
+// findings and for ones whose names look like placeholders or need JSON escaping;
+// two findings of a recipe that differ only in their own account, user and resource
+// are stored alike.
+func TestActionsEncoding(t *testing.T) {
+	t.Parallel()
+	subjects := []struct {
+		name     string
+		f        checks.Finding
+		keyID    string
+		role     string
+		policies []fix.Policy
+	}{
+		{name: "plain", f: checks.Finding{AccountID: "111122223333", User: "alice", Resource: "AKIAEXAMPLE000000001"}, keyID: "AKIAEXAMPLE000000001", role: "deploy"},
+		{name: "no user", f: checks.Finding{AccountID: "111122223333", Resource: "111122223333"}},
+		{name: "placeholder-like", f: checks.Finding{AccountID: "$account", User: "$$user", Resource: "$resource"}, keyID: "$resource", role: "$user",
+			policies: []fix.Policy{{Name: "$", ARN: "$$"}}},
+		{name: "escaping", f: checks.Finding{AccountID: "111122223333", User: `a<b>&"c\d`, Resource: "arn:aws:iam::111122223333:user/a<b>&\"c\\d"},
+			policies: []fix.Policy{{Name: `a<b>&"c\d`, ARN: "arn:aws:iam::111122223333:policy/x"}}},
+		{name: "user is the account", f: checks.Finding{AccountID: "111122223333", User: "111122223333", Resource: "111122223333"}, keyID: "111122223333"},
+	}
+	target := fix.Target{Partition: "aws-us-gov", Region: "us-gov-west-1", AuditRole: "IAMAuditRole"}
+	for _, sub := range subjects {
+		for _, r := range fix.Recipes() {
+			f := sub.f
+			f.ID = string(r)
+			f.Remediation.Actions = fix.Plan(r, fix.Subject{AccountID: f.AccountID, User: f.User, AccessKeyID: sub.keyID, Role: sub.role,
+				Group: sub.role, ServerCertificate: sub.role, AttachedPolicies: sub.policies, InlinePolicies: []string{f.User, "$x"}, OwnerTag: "$owner"}, target)
+			if len(f.Remediation.Actions) == 0 {
+				t.Fatalf("%s: no actions", r)
+			}
+			f.Remediation.Actions[0].Note = "$resource"
+			text := encodeActions(f)
+			got := checks.Finding{ID: f.ID, AccountID: f.AccountID, User: f.User, Resource: f.Resource}
+			if err := (actionsCache{}).decodeActions(&got, text); err != nil {
+				t.Fatalf("%s %s: %v\n%s", sub.name, r, err, text)
+			}
+			if !reflect.DeepEqual(got.Remediation.Actions, f.Remediation.Actions) {
+				t.Errorf("%s %s:\nwritten %+v\nloaded  %+v\nstored %s", sub.name, r, f.Remediation.Actions, got.Remediation.Actions, text)
+			}
+		}
+	}
+	one := func(account, user string) string {
+		a := fix.Plan(fix.RequireMFA, fix.Subject{AccountID: account, User: user}, target)
+		return encodeActions(checks.Finding{AccountID: account, User: user, Resource: "arn:aws:iam::" + account + ":user/" + user,
+			Remediation: checks.Remediation{Actions: a}})
+	}
+	if a, b := one("111122223333", "alice"), one("444455556666", "bob"); a != b || strings.Contains(a, "alice") {
+		t.Errorf("two findings of a recipe stored apart:\n%s\n%s", a, b)
+	}
+}
