@@ -160,7 +160,12 @@ func run(ctx context.Context, cfg aws.Config, opts Options, msgs report.Messages
 	// it (the files not written are named above).
 	rerr := opts.History.Record(context.WithoutCancel(ctx), o)
 	if rerr != nil {
-		rerr = fmt.Errorf("the run could not be recorded in the %s: %w", opts.History.Name(), rerr)
+		// The files hold the whole run: `iamaudit import` records it from its JSON.
+		todo := fmt.Sprintf("the findings are printed above and the output files are written: once the store is free, record this run with `iamaudit import` on its run JSON in %s (give the same --db), or run again", opts.OutputDir)
+		if werr != nil {
+			todo = "the findings are printed above: once the store is free, run again"
+		}
+		rerr = fmt.Errorf("the run could not be recorded in the %s: %w; %s", opts.History.Name(), rerr, todo)
 	}
 	// The destinations get what was written even when the run was interrupted or an
 	// output failed: a scheduled run's alert must not be lost with it.

@@ -79,7 +79,7 @@ func DefaultConfig() Config {
 			PasswordReusePrevention: 24,
 		},
 		OwnerTags:    []string{"Owner", "Team", "Email"},
-		ExcludeRoles: []string{"AWSControlTowerExecution", "OrganizationAccountAccessRole", "IAMAuditRole"},
+		ExcludeRoles: []string{"AWSControlTowerExecution", "OrganizationAccountAccessRole", "IAMAuditRole", "IAMAuditRemediationRole"},
 	}
 }
 

@@ -11,8 +11,14 @@ import (
 
 // Exit codes. The one place that maps outcomes to process exit codes.
 const (
-	ExitOK         = 0 // the audit completed; no finding at or above --fail-on
-	ExitError      = 1 // the run could not be done at all (no credentials, Organizations unreachable, output not writable)
+	ExitOK = 0 // the audit completed; no finding at or above --fail-on
+	// ExitError: the run could not be done at all (no credentials, Organizations
+	// unreachable, output not writable, the store not reachable: nothing written), or
+	// the audit ran and wrote its files but the store could not record it (locked past
+	// its busy timeout, gone away; nothing of the run half-stored): the message says to
+	// record it with `iamaudit import` on its run JSON. The latter takes precedence
+	// over ExitIncomplete, ExitFindings and ExitUndelivered; ExitOutputs over it.
+	ExitError      = 1
 	ExitUsage      = 2 // bad flags, arguments or input files
 	ExitIncomplete = 3 // outputs written, but some account or section could not be audited (see the summary)
 	ExitFindings   = 4 // an unsuppressed finding at or above --fail-on exists (takes precedence over ExitIncomplete)

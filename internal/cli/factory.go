@@ -77,8 +77,9 @@ func defaultStore() (string, error) {
 }
 
 // openHistory is the real Factory.History: a store opened (and migrated) now,
-// before any AWS call, or history.Dir with --no-db.
-func openHistory(streams IO) func(ctx context.Context, p HistoryPlace) (history.History, error) {
+// before any AWS call, or history.Dir with --no-db. opts tune the store (tests
+// shorten its busy timeout).
+func openHistory(streams IO, opts store.Options) func(ctx context.Context, p HistoryPlace) (history.History, error) {
 	return func(ctx context.Context, p HistoryPlace) (history.History, error) {
 		if p.NoDB {
 			return history.NewDir(p.OutputDir), nil
@@ -87,7 +88,7 @@ func openHistory(streams IO) func(ctx context.Context, p HistoryPlace) (history.
 		if err != nil {
 			return nil, err
 		}
-		s, err := store.Open(ctx, target, store.Options{})
+		s, err := store.Open(ctx, target, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%w (give another --db, or --no-db to compare with the run JSON files of --output-dir instead)", err)
 		}
@@ -103,7 +104,7 @@ func NewFactory(version string, streams IO) *Factory {
 		Version:   version,
 		Clock:     time.Now,
 		AWSConfig: loadAWSConfig,
-		History:   openHistory(streams),
+		History:   openHistory(streams, store.Options{}),
 	}
 }
 

@@ -393,10 +393,15 @@ func historyShow(ctx context.Context, s *store.Store, runID, format string, out 
 	if len(d.Gaps) > 0 {
 		fmt.Fprintln(out)
 		g := newTable(out, format)
-		g.row("GAP ACCOUNT", "SECTION", "SUBJECT", "OPERATION", "ERROR", "MESSAGE")
+		g.row("GAP ACCOUNT", "SECTION", "UNKNOWN", "SUBJECT", "OPERATION", "ERROR", "MESSAGE")
 		sort.SliceStable(d.Gaps, func(i, j int) bool { return d.Gaps[i].AccountID < d.Gaps[j].AccountID })
 		for _, gap := range d.Gaps {
-			g.row(dash(gap.AccountID), string(gap.Section), dash(gap.Subject), dash(gap.Operation), dash(gap.ErrorCode), oneLine(gap.Message))
+			unknown := make([]string, len(gap.Unknown))
+			for i, f := range gap.Unknown {
+				unknown[i] = string(f)
+			}
+			g.row(dash(gap.AccountID), string(gap.Section), dash(strings.Join(unknown, ", ")), dash(gap.Subject), dash(gap.Operation),
+				dash(gap.ErrorCode), oneLine(gap.Message))
 		}
 		g.flush()
 	}

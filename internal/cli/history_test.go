@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/scenario"
 	"github.com/iamaudit/iamaudit/internal/store"
 )
@@ -183,5 +186,58 @@ func TestDemoStoreIsItsOwn(t *testing.T) {
 	}
 	if _, err := os.Stat(os.Getenv(store.EnvDB)); !os.IsNotExist(err) {
 		t.Errorf("the demo touched IAMAUDIT_DB: %v", err)
+	}
+}
+
+// `history show` lists a stored run's gaps with what each leaves unknown, in the table
+// and in the JSON, as the run recorded them.
+func TestHistoryShowGapsUnknown(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "iamaudit.db")
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	acct := "111122223333"
+	mfa := inventory.NewGap(acct, inventory.SectionMFA, []inventory.Field{inventory.FieldMFA}, "rate exceeded")
+	mfa.Subject, mfa.Operation, mfa.ErrorCode = "alice", "iam:ListMFADevices", "Throttling"
+	doc := inventory.NewGap(acct, inventory.SectionPolicies, []inventory.Field{inventory.FieldPolicyDocuments, inventory.FieldManagedPolicies}, "malformed document")
+	ou := inventory.NewGap("", inventory.SectionOrganization, []inventory.Field{inventory.FieldOUNames}, "OU names could not be read")
+	inv := &inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", Version: "test", RunID: inventory.RunID(now),
+		StartedAt: now, FinishedAt: now, Partition: "aws", Region: "us-east-1",
+		Accounts: []inventory.Account{{ID: acct, Name: "Prod", State: "ACTIVE", Status: inventory.StatusPartial, CollectedAt: now,
+			Users: []inventory.User{{Name: "alice", ARN: "arn:aws:iam::" + acct + ":user/alice", CreatedAt: now.AddDate(-1, 0, 0)}},
+			Gaps:  []inventory.Gap{mfa, doc}}},
+		Gaps: []inventory.Gap{ou}}
+	s, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := outcome.Evaluate(outcome.CommandRun, inv, now, outcome.Settings{Checks: checks.DefaultConfig()}, nil)
+	if err := s.Record(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	code, stdout, stderr := runCLI(t, "history", "--db", db, "show", inv.RunID, "--format", "plain")
+	if code != ExitOK {
+		t.Fatalf("show: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		"GAP ACCOUNT\tSECTION\tUNKNOWN\tSUBJECT\tOPERATION\tERROR\tMESSAGE\n",
+		"-\torganization\tou_names\t-\t-\t-\tOU names could not be read\n",
+		acct + "\tmfa\tmfa\talice\tiam:ListMFADevices\tThrottling\trate exceeded\n",
+		acct + "\tpolicies\tpolicy_documents, managed_policies\t-\t-\t-\tmalformed document\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("show lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = runCLI(t, "history", "--db", db, "show", "latest", "--format", "json")
+	var d struct {
+		Gaps []inventory.Gap `json:"gaps"`
+	}
+	if code != ExitOK || json.Unmarshal([]byte(stdout), &d) != nil || len(d.Gaps) != 3 {
+		t.Fatalf("show --format json: exit %d\n%s", code, stdout)
+	}
+	if !strings.Contains(stdout, `"unknown": [`) || !slices.Equal(d.Gaps[2].Unknown, doc.Unknown) {
+		t.Errorf("json gaps %+v", d.Gaps)
 	}
 }

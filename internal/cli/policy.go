@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamaudit/iamaudit/internal/permissions"
+	"github.com/iamaudit/iamaudit/internal/remediate"
 )
 
 // PolicyOptions are the options of `iamaudit policy`.
@@ -89,7 +90,7 @@ func runPolicy(_ context.Context, o *PolicyOptions) error {
 		_, err := out.Write(permissions.AuditRolePolicy(permissions.AuditRoleOptions{Partition: o.Partition, SecurityHub: o.SecurityHub}).JSON())
 		return err
 	case "remediation-role":
-		_, err := out.Write(permissions.RemediationRolePolicy().JSON())
+		_, err := out.Write(permissions.RemediationRolePolicy(remediate.APIs()...).JSON())
 		return err
 	case "stackset":
 		_, err := fmt.Fprint(out, permissions.StackSetTemplate())

@@ -100,6 +100,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newDiffCmd(f, nil),
 		newTrendCmd(f, nil),
 		newImportCmd(f, nil),
+		newRemediateCmd(f, nil),
+		newWhoisCmd(f, nil),
+		newNotifyCmd(f, nil),
 		newServeCmd(f, nil),
 	)
 	return root

@@ -60,6 +60,28 @@ var (
 	IAMDetachGroupPolicy                 = API{"iam", "DetachGroupPolicy"}
 	IAMUpdateAccountPasswordPolicy       = API{"iam", "UpdateAccountPasswordPolicy"}
 	IAMDeleteServerCertificate           = API{"iam", "DeleteServerCertificate"}
+
+	// The rest of seed 004 workflow 4's chain, its rollback and the reads the
+	// remediation executor (internal/remediate) makes before and after a change.
+	IAMDeactivateMFADevice             = API{"iam", "DeactivateMFADevice"}
+	IAMDeleteVirtualMFADevice          = API{"iam", "DeleteVirtualMFADevice"}
+	IAMDeleteSigningCertificate        = API{"iam", "DeleteSigningCertificate"}
+	IAMDeleteSSHPublicKey              = API{"iam", "DeleteSSHPublicKey"}
+	IAMDeleteServiceSpecificCredential = API{"iam", "DeleteServiceSpecificCredential"}
+	IAMDeleteUserPermissionsBoundary   = API{"iam", "DeleteUserPermissionsBoundary"}
+	IAMPutUserPermissionsBoundary      = API{"iam", "PutUserPermissionsBoundary"}
+	IAMCreateUser                      = API{"iam", "CreateUser"}
+	IAMAttachUserPolicy                = API{"iam", "AttachUserPolicy"}
+	IAMGetUser                         = API{"iam", "GetUser"}
+	IAMGetUserPolicy                   = API{"iam", "GetUserPolicy"}
+	IAMGetLoginProfile                 = API{"iam", "GetLoginProfile"}
+	IAMGetAccessKeyLastUsed            = API{"iam", "GetAccessKeyLastUsed"}
+	IAMListSigningCertificates         = API{"iam", "ListSigningCertificates"}
+	IAMListSSHPublicKeys               = API{"iam", "ListSSHPublicKeys"}
+	IAMListServiceSpecificCredentials  = API{"iam", "ListServiceSpecificCredentials"}
+	IAMListAccountAliases              = API{"iam", "ListAccountAliases"}
+	STSGetCallerIdentity               = API{"sts", "GetCallerIdentity"}
+	STSGetAccessKeyInfo                = API{"sts", "GetAccessKeyInfo"}
 )
 
 // Credentials says whose credentials an action runs with.
@@ -109,6 +131,13 @@ type Resource struct {
 	GroupName   string `json:"group_name,omitempty"`
 	// ServerCertificateName names an IAM server certificate.
 	ServerCertificateName string `json:"server_certificate_name,omitempty"`
+	// A user's other credentials (seed 004 workflow 4): an MFA device's serial number
+	// (its ARN for a virtual device), a signing certificate's id, an SSH public key's id
+	// and a service-specific credential's id.
+	MFASerial                   string `json:"mfa_serial,omitempty"`
+	SigningCertificateID        string `json:"signing_certificate_id,omitempty"`
+	SSHPublicKeyID              string `json:"ssh_public_key_id,omitempty"`
+	ServiceSpecificCredentialID string `json:"service_specific_credential_id,omitempty"`
 }
 
 // Params are an operation's inputs besides the resource. Only the fields the API takes
@@ -137,6 +166,11 @@ type Params struct {
 	StackInstanceRegion string `json:"stack_instance_region,omitempty"`
 	// PasswordPolicy is UpdateAccountPasswordPolicy's input.
 	PasswordPolicy *PasswordPolicy `json:"password_policy,omitempty"`
+	// Path, Tags and PermissionsBoundary are CreateUser's inputs (a deleted user
+	// recreated by a rollback); PermissionsBoundary is PutUserPermissionsBoundary's.
+	Path                string `json:"path,omitempty"`
+	Tags                []Tag  `json:"tags,omitempty"`
+	PermissionsBoundary string `json:"permissions_boundary,omitempty"`
 }
 
 // Field names an input of an Action, as its JSON path: Action.Unknown's keys.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/fix"
@@ -135,10 +136,25 @@ func AuditRolePolicy(o AuditRoleOptions) Document {
 }
 
 // RemediationRolePolicy is the policy of a role in each account that runs the fixes
-// of every recipe (reads to check, writes to fix): RemediationActions(fix.InAccount).
-func RemediationRolePolicy() Document {
+// of every recipe (reads to check, writes to fix): RemediationActions(fix.InAccount),
+// plus extra, the calls the remediation command makes beyond the recipes' own
+// (internal/remediate.APIs: live re-reads before acting, rollback, verification).
+func RemediationRolePolicy(extra ...fix.API) Document {
+	acts := RemediationActions(fix.InAccount)
+	seen := map[Action]bool{}
+	for _, a := range acts {
+		seen[a] = true
+	}
+	for _, api := range extra {
+		a := Action{api.Service, api.Name}
+		if !seen[a] {
+			seen[a] = true
+			acts = append(acts, a)
+		}
+	}
+	slices.SortFunc(acts, compareActions)
 	return Document{Version: policyVersion, Statement: []Statement{
-		allow("RunTheFixes", RemediationActions(fix.InAccount), "*"),
+		allow("RunTheFixes", acts, "*"),
 	}}
 }
 

@@ -48,6 +48,9 @@ func init() {
 	for op, fn := range iamWrites {
 		iamOps[op] = iamHandler{write: true, fn: fn}
 	}
+	for op, h := range userCredentialOps {
+		iamOps[op] = h
+	}
 }
 
 func (c *call) serveIAM() *apiError {
@@ -209,6 +212,7 @@ func (c *call) getUser(a *account, b *xw) *apiError {
 	}
 	b.open("User")
 	c.userXML(b, a, u, true)
+	boundaryXML(b, u)
 	b.close("User")
 	return nil
 }
@@ -505,6 +509,7 @@ func (c *call) getAccountAuthorizationDetails(a *account, b *xw) *apiError {
 		}
 		b.close("GroupList")
 		attachedXML(b, u.attached)
+		boundaryXML(b, u)
 		if len(u.tags) > 0 {
 			tagsXML(b, u.tags)
 		}

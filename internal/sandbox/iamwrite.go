@@ -162,6 +162,9 @@ func (c *call) deleteUser(a *account, u *user, b *xw) *apiError {
 	case len(u.groups) > 0:
 		return errf(409, "DeleteConflict", "Cannot delete entity, must remove users from group first.")
 	}
+	if err := otherCredentialsConflict(u); err != nil {
+		return err
+	}
 	delete(a.users, u.name)
 	return nil
 }

@@ -87,6 +87,11 @@ type user struct {
 	password       *password
 	mfa            []*mfaDevice
 	keys           []*key
+	// iamcredentials.go: the user's other credentials and its permissions boundary.
+	signingCerts []*signingCert
+	sshKeys      []*sshKey
+	serviceCreds []*serviceCred
+	boundary     string
 }
 
 type password struct {

@@ -26,6 +26,8 @@ func (c *call) serveSTS() *apiError {
 		return nil
 	case "AssumeRole":
 		return c.assumeRole()
+	case "GetAccessKeyInfo":
+		return c.getAccessKeyInfo()
 	}
 	return errf(400, "InvalidAction", "Could not find operation %s for version 2011-06-15", c.op)
 }

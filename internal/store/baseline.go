@@ -150,7 +150,7 @@ func (s *Store) findings(ctx context.Context, q queryer, where string, args ...a
 		f.account_id, f.account_name, f.resource, f.resource_type, f.user_name, f.message, f.state, f.suppressed,
 		f.suppression_reason, f.suppression_expires, f.evidence, COALESCE(f.cis, c.cis), COALESCE(f.security_hub, c.security_hub),
 		COALESCE(f.remediation_workflow, c.remediation_workflow), f.remediation_commands,
-		f.first_seen, f.last_seen, f.resolved_at, f.reopened
+		f.first_seen, f.last_seen, f.resolved_at, f.reopened, COALESCE(f.remediation_actions, c.remediation_actions)
 		FROM findings f JOIN finding_checks c ON c.run = f.run AND c.check_id = f.check_id
 		WHERE `+where+` ORDER BY f.run, f.position`), args...)
 	if err != nil {
@@ -158,14 +158,15 @@ func (s *Store) findings(ctx context.Context, q queryer, where string, args ...a
 	}
 	defer rows.Close()
 	out := []checks.Finding{}
+	cache := actionsCache{}
 	for rows.Next() {
 		var f checks.Finding
 		var sev string
-		var acctName, user, supReason, workflow, evidence, cis, hub, cmds sql.NullString
+		var acctName, user, supReason, workflow, evidence, cis, hub, cmds, actions sql.NullString
 		var supExp, first, last, resolved tsScan
 		if err := rows.Scan(&f.ID, &f.CheckID, &f.Title, &sev, &f.AccountID, &acctName, &f.Resource, &f.ResourceType,
 			&user, &f.Message, &f.State, &f.Suppressed, &supReason, &supExp, &evidence, &cis, &hub, &workflow, &cmds,
-			&first, &last, &resolved, &f.Reopened); err != nil {
+			&first, &last, &resolved, &f.Reopened, &actions); err != nil {
 			return nil, err
 		}
 		if f.Severity, err = checks.ParseSeverity(sev); err != nil {
@@ -183,6 +184,9 @@ func (s *Store) findings(ctx context.Context, q queryer, where string, args ...a
 			return nil, err
 		}
 		if err := unjs(cmds, &f.Remediation.Commands); err != nil {
+			return nil, err
+		}
+		if err := cache.decodeActions(&f, actions.String); err != nil {
 			return nil, err
 		}
 		out = append(out, f)

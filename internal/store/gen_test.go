@@ -32,10 +32,11 @@ func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
 	inv := &inventory.Inventory{Schema: inventory.Schema, Tool: "iamaudit", Version: "test", RunID: runID,
 		StartedAt: now.Add(-time.Minute), FinishedAt: now, Partition: "aws", Region: "us-east-1",
 		EventWindowStart: now.Add(-90 * 24 * time.Hour), EventWindowEnd: now, AuditRole: "IAMAuditRole",
-		EventNames:   []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser"},
-		Organization: &inventory.Organization{ID: "o-test123456", ManagementAccountID: acctID(0)},
-		Caller:       &inventory.Caller{AccountID: acctID(0), ARN: "arn:aws:iam::" + acctID(0) + ":user/auditor"},
-		Accounts:     []inventory.Account{}, Gaps: []inventory.Gap{}}
+		EventNames: []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser", "ConsoleLogin"},
+		Organization: &inventory.Organization{ID: "o-test123456", ARN: "arn:aws:organizations::" + acctID(0) + ":organization/o-test123456",
+			ManagementAccountID: acctID(0)},
+		Caller:   &inventory.Caller{AccountID: acctID(0), ARN: "arn:aws:iam::" + acctID(0) + ":user/auditor"},
+		Accounts: []inventory.Account{}, Gaps: []inventory.Gap{}}
 	created := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
 	for ai := 0; ai < w.accounts; ai++ {
 		id := acctID(ai)
@@ -46,8 +47,8 @@ func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
 		a := inventory.Account{ID: id, Name: fmt.Sprintf("Account %d", ai), Email: fmt.Sprintf("aws+%d@example.com", ai),
 			State: "ACTIVE", IsManagement: ai == 0, Status: inventory.StatusAudited, CollectedAt: now,
 			AuditedAs:        "arn:aws:sts::" + id + ":assumed-role/IAMAuditRole/iamaudit",
-			CredentialReport: &inventory.CredentialReport{GeneratedAt: now.Add(-time.Hour), Reused: true, AgeSeconds: 3600},
-			Root: &inventory.Root{ARN: "arn:aws:iam::" + id + ":root", MFAActive: ai%2 == 0, MFAType: inventory.MFAVirtual,
+			CredentialReport: credReport(ai, now),
+			Root: &inventory.Root{ARN: "arn:aws:iam::" + id + ":root", Credentials: inventory.RootCredentialsPresent, MFAActive: ai%2 == 0, MFAType: inventory.MFAVirtual,
 				PasswordLastUsed: &used, AccessKeys: []inventory.RootKey{{Slot: 1, Active: ai%3 == 0, LastUsedAt: &used, LastUsedService: "s3"}}},
 			PasswordPolicyKnown: true, PasswordPolicy: &inventory.PasswordPolicy{MinimumPasswordLength: 8},
 			Summary: map[string]int32{"Users": int32(w.users)}, APICalls: map[string]int{"iam:ListUsers": 1},
@@ -70,7 +71,7 @@ func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
 				u.MFADevices = append(u.MFADevices, inventory.MFADevice{Serial: "arn:aws:iam::" + id + ":mfa/" + name, Type: inventory.MFAVirtual, EnabledAt: &created})
 			}
 			for ki := 0; ki < ui%3; ki++ {
-				k := inventory.AccessKey{ID: fmt.Sprintf("AKIA%08d%04d%02d", ai, ui, ki), Status: "Active",
+				k := inventory.AccessKey{ID: fmt.Sprintf("AKIA%08d%04d%02d", ai, ui, ki), Status: "Active", Slot: ki + 1,
 					CreatedAt: now.Add(-time.Duration(30+200*ki+ui) * 24 * time.Hour), LastUsedSource: "credential_report"}
 				if ki == 0 {
 					k.LastUsedAt, k.LastUsedService, k.LastUsedRegion = &used, "s3", "us-east-1"
@@ -99,20 +100,51 @@ func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
 			e := inventory.Event{ID: fmt.Sprintf("ev-%s-%d", id, k), Time: at,
 				Name: []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser"}[k%3], Source: "iam.amazonaws.com",
 				Username: "admin", Resources: []inventory.EventResource{{Type: "AWS::IAM::User", Name: "user001"}},
-				RequestParameters: map[string]any{"userName": "user001"}}
+				RequestParameters: map[string]any{"userName": "user001"},
+				EventType:         "AwsApiCall", UserType: "IAMUser", SourceIP: "198.51.100.10"}
 			if k%4 == 3 {
-				e.ErrorCode = "AccessDenied"
+				e.ErrorCode, e.ErrorMessage = "AccessDenied", "User: admin is not authorized to perform: iam:DeleteUser"
 			}
 			a.Events = append(a.Events, e)
+			// A failed root sign-in an hour after each grid event (root_failed_signin).
+			a.Events = append(a.Events, inventory.Event{ID: fmt.Sprintf("ev-%s-%d-signin", id, k), Time: at.Add(time.Hour),
+				Name: "ConsoleLogin", Source: "signin.amazonaws.com", Username: "root", Resources: []inventory.EventResource{},
+				ErrorMessage: "Failed authentication", EventType: "AwsConsoleSignIn", UserType: "Root", SourceIP: "203.0.113.7",
+				LoginResult: inventory.LoginFailure, MFAUsed: "No"})
 		}
 		if id == w.partial {
 			a.Status = inventory.StatusPartial
-			a.Gaps = append(a.Gaps, inventory.Gap{AccountID: id, Section: "mfa", Subject: "user001", Operation: "iam:ListMFADevices", ErrorCode: "Throttling", Message: "rate exceeded"})
+			g := inventory.NewGap(id, inventory.SectionMFA, []inventory.Field{inventory.FieldMFA}, "rate exceeded")
+			g.Subject, g.Operation, g.ErrorCode = "user001", "iam:ListMFADevices", "Throttling"
+			// A policy document that could not be read: what it leaves unknown is not
+			// what a gap of that section meant before gaps stated it (LegacyUnknown).
+			doc := inventory.NewGap(id, inventory.SectionPolicies, []inventory.Field{inventory.FieldPolicyDocuments}, "malformed document")
+			doc.Subject, doc.Operation = "s3-read", "iam:GetAccountAuthorizationDetails"
+			a.Gaps = append(a.Gaps, g, doc)
+			a.CredentialReport.UnknownUsers = []string{"user001"}
 		}
 		inv.Accounts = append(inv.Accounts, a)
 	}
-	inv.Gaps = append(inv.Gaps, inventory.Gap{AccountID: "999999999999", Section: "organization", Message: "account 999999999999 is not in the Organization"})
+	inv.Gaps = append(inv.Gaps, inventory.NewGap("999999999999", inventory.SectionOrganization, []inventory.Field{inventory.FieldAccount},
+		"account 999999999999 is not in the Organization"))
 	return inv
+}
+
+// credReport is account ai's credential report: reused, checked against CloudTrail
+// (even accounts) or too recent for it and re-read (odd ones).
+func credReport(ai int, now time.Time) *inventory.CredentialReport {
+	generated := now.Add(-time.Hour)
+	cr := &inventory.CredentialReport{GeneratedAt: generated, Reused: true, AgeSeconds: 3600}
+	if ai%2 == 1 {
+		cr.Check, cr.RereadSections = inventory.ReportReread, []string{"password", "access_keys", "mfa"}
+		cr.RereadReason = "the report is less than 15 minutes older than CloudTrail's delivery"
+		return cr
+	}
+	since, until := generated.Add(-15*time.Minute), now.Add(-15*time.Minute)
+	cr.Check, cr.ChangesSince, cr.CloudTrailCompleteUntil = inventory.ReportCheckedCloudTrail, &since, &until
+	cr.RereadUsers = []inventory.RereadUser{{User: "user001", Sections: []string{"access_keys"},
+		Events: []string{"CreateAccessKey at " + generated.Add(10*time.Minute).UTC().Format(time.RFC3339)}}}
+	return cr
 }
 
 // evaluate is a run's outcome against the baseline the history gives.

@@ -176,7 +176,7 @@ func TestBaselinePerAccount(t *testing.T) {
 		r.run(t, subset, "20260106_090000", day(1))
 		// An interrupted run and an analysis, both later: never baselines.
 		r.run(t, w, "20260107_090000", day(2), func(inv *inventory.Inventory) {
-			inv.Gaps = append(inv.Gaps, inventory.Gap{Section: inventory.SectionRun, Message: "run interrupted"})
+			inv.Gaps = append(inv.Gaps, inventory.NewGap("", inventory.SectionRun, []inventory.Field{inventory.FieldRun}, "run interrupted"))
 		})
 		ctx := context.Background()
 		an := outcome.Evaluate(outcome.CommandAnalyze, w.inventory("20260107_100000", day(2)), day(2), outcome.Settings{Checks: checks.DefaultConfig()}, nil)

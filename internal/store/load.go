@@ -34,15 +34,16 @@ func (s *Store) Load(ctx context.Context, runID string) (*outcome.Outcome, error
 	inv := &inventory.Inventory{RunID: runID, Accounts: []inventory.Account{}, Gaps: []inventory.Gap{}}
 	o.Inventory = inv
 	var started, finished, evaluated, winStart, winEnd tsScan
-	var part, region, org, mgmt, callerAcct, callerARN, role, base sql.NullString
+	var part, region, org, orgARN, mgmt, callerAcct, callerARN, role, base sql.NullString
 	var eventNames, settings, files string
 	var keyRotation int
 	err = tx.QueryRowContext(ctx, d.q(`SELECT id, command, tool, tool_version, inventory_schema, started_at, finished_at,
 		evaluated_at, aws_partition, aws_region, organization_id, management_account_id, caller_account_id, caller_arn,
-		audit_role, event_window_start, event_window_end, event_names, baseline_run_id, key_rotation_days, settings, files
+		audit_role, event_window_start, event_window_end, event_names, baseline_run_id, key_rotation_days, settings, files,
+		organization_arn
 		FROM runs WHERE run_id = ?`), runID).Scan(&id, &o.Command, &inv.Tool, &inv.Version, &inv.Schema, &started, &finished,
 		&evaluated, &part, &region, &org, &mgmt, &callerAcct, &callerARN, &role, &winStart, &winEnd, &eventNames, &base,
-		&keyRotation, &settings, &files)
+		&keyRotation, &settings, &files, &orgARN)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", runID, ErrNotFound)
 	}
@@ -52,8 +53,8 @@ func (s *Store) Load(ctx context.Context, runID string) (*outcome.Outcome, error
 	inv.StartedAt, inv.FinishedAt, o.Now = started.val(), finished.val(), evaluated.val()
 	inv.Partition, inv.Region, inv.AuditRole = part.String, region.String, role.String
 	inv.EventWindowStart, inv.EventWindowEnd = winStart.val(), winEnd.val()
-	if org.Valid || mgmt.Valid {
-		inv.Organization = &inventory.Organization{ID: org.String, ManagementAccountID: mgmt.String}
+	if org.Valid || mgmt.Valid || orgARN.Valid {
+		inv.Organization = &inventory.Organization{ID: org.String, ARN: orgARN.String, ManagementAccountID: mgmt.String}
 	}
 	if callerAcct.Valid || callerARN.Valid {
 		inv.Caller = &inventory.Caller{AccountID: callerAcct.String, ARN: callerARN.String}
@@ -147,7 +148,9 @@ func (s *Store) loadAccounts(ctx context.Context, tx *sql.Tx, id int64, inv *inv
 	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT account_id, name, email, state, ou_path, is_management, status, reason,
 		audited_as, collected_at, credential_report_generated_at, credential_report_reused, credential_report_age_seconds,
 		fresh_key_data, root_known, root_arn, root_mfa_active, root_mfa_type, root_password_last_used, root_created_at,
-		password_policy_known, password_policy, summary, api_calls
+		password_policy_known, password_policy, summary, api_calls, root_credentials, credential_report_check,
+		credential_report_changes_since, credential_report_cloudtrail_complete_until, credential_report_reread_sections,
+		credential_report_reread_reason, credential_report_reread_users, credential_report_unknown_users
 		FROM accounts WHERE run = ? ORDER BY position`), id)
 	if err != nil {
 		return err
@@ -156,21 +159,33 @@ func (s *Store) loadAccounts(ctx context.Context, tx *sql.Tx, id int64, inv *inv
 	for rows.Next() {
 		var a inventory.Account
 		var email, ou, reason, as, rootARN, rootType, policy, summary, calls sql.NullString
-		var collected, crAt, rootUsed, rootCreated tsScan
+		var rootCreds, crCheck, crSections, crReason, crUsers, crUnknown sql.NullString
+		var collected, crAt, rootUsed, rootCreated, crSince, crUntil tsScan
 		var crReused, crFresh, rootMFA sql.NullBool
 		var crAge sql.NullInt64
 		var rootKnown bool
 		if err := rows.Scan(&a.ID, &a.Name, &email, &a.State, &ou, &a.IsManagement, &a.Status, &reason, &as, &collected,
 			&crAt, &crReused, &crAge, &crFresh, &rootKnown, &rootARN, &rootMFA, &rootType, &rootUsed, &rootCreated,
-			&a.PasswordPolicyKnown, &policy, &summary, &calls); err != nil {
+			&a.PasswordPolicyKnown, &policy, &summary, &calls, &rootCreds, &crCheck, &crSince, &crUntil, &crSections,
+			&crReason, &crUsers, &crUnknown); err != nil {
 			return err
 		}
 		a.Email, a.OUPath, a.Reason, a.AuditedAs, a.CollectedAt = email.String, ou.String, reason.String, as.String, collected.val()
 		if crAt.Valid {
-			a.CredentialReport = &inventory.CredentialReport{GeneratedAt: crAt.T, Reused: crReused.Bool, AgeSeconds: crAge.Int64, FreshKeyData: crFresh.Bool}
+			cr := &inventory.CredentialReport{GeneratedAt: crAt.T, Reused: crReused.Bool, AgeSeconds: crAge.Int64, FreshKeyData: crFresh.Bool,
+				Check: crCheck.String, ChangesSince: crSince.ptr(), CloudTrailCompleteUntil: crUntil.ptr(), RereadReason: crReason.String}
+			for _, j := range []struct {
+				src sql.NullString
+				v   any
+			}{{crSections, &cr.RereadSections}, {crUsers, &cr.RereadUsers}, {crUnknown, &cr.UnknownUsers}} {
+				if err := unjs(j.src, j.v); err != nil {
+					return err
+				}
+			}
+			a.CredentialReport = cr
 		}
 		if rootKnown {
-			a.Root = &inventory.Root{ARN: rootARN.String, MFAActive: rootMFA.Bool, MFAType: rootType.String,
+			a.Root = &inventory.Root{ARN: rootARN.String, Credentials: rootCreds.String, MFAActive: rootMFA.Bool, MFAType: rootType.String,
 				PasswordLastUsed: rootUsed.ptr(), CreatedAt: rootCreated.ptr(), AccessKeys: []inventory.RootKey{}}
 		}
 		if policy.Valid {
@@ -273,7 +288,7 @@ func (s *Store) loadUsers(ctx context.Context, tx *sql.Tx, id int64, inv *invent
 		return &inv.Accounts[p[0]].Users[p[1]]
 	}
 	krows, err := tx.QueryContext(ctx, s.d.q(`SELECT account_id, user_name, access_key_id, status, created_at, last_used_at,
-		last_used_service, last_used_region, last_used_source FROM access_keys WHERE run = ? ORDER BY account_id, user_name, position`), id)
+		last_used_service, last_used_region, last_used_source, slot FROM access_keys WHERE run = ? ORDER BY account_id, user_name, position`), id)
 	if err != nil {
 		return err
 	}
@@ -283,9 +298,11 @@ func (s *Store) loadUsers(ctx context.Context, tx *sql.Tx, id int64, inv *invent
 		var k inventory.AccessKey
 		var created, used tsScan
 		var svc, reg, src sql.NullString
-		if err := krows.Scan(&acct, &name, &k.ID, &k.Status, &created, &used, &svc, &reg, &src); err != nil {
+		var slot sql.NullInt64
+		if err := krows.Scan(&acct, &name, &k.ID, &k.Status, &created, &used, &svc, &reg, &src, &slot); err != nil {
 			return err
 		}
+		k.Slot = int(slot.Int64)
 		k.CreatedAt, k.LastUsedAt, k.LastUsedService, k.LastUsedRegion, k.LastUsedSource = created.val(), used.ptr(), svc.String, reg.String, src.String
 		if u := user(acct, name); u != nil {
 			u.AccessKeys = append(u.AccessKeys, k)
@@ -317,7 +334,8 @@ func (s *Store) loadUsers(ctx context.Context, tx *sql.Tx, id int64, inv *invent
 
 func (s *Store) loadEvents(ctx context.Context, tx *sql.Tx, id int64, inv *inventory.Inventory, index map[string]int) error {
 	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT account_id, event_id, event_time, event_name, event_source, username,
-		access_key_id, error_code, resources, request_parameters FROM events WHERE run = ? ORDER BY account_id, position`), id)
+		access_key_id, error_code, resources, request_parameters, error_message, event_type, user_type, source_ip,
+		login_result, mfa_used FROM events WHERE run = ? ORDER BY account_id, position`), id)
 	if err != nil {
 		return err
 	}
@@ -326,12 +344,14 @@ func (s *Store) loadEvents(ctx context.Context, tx *sql.Tx, id int64, inv *inven
 		var acct string
 		var e inventory.Event
 		var at tsScan
-		var src, user, key, code, params sql.NullString
+		var src, user, key, code, params, msg, typ, userType, ip, login, mfa sql.NullString
 		var res string
-		if err := rows.Scan(&acct, &e.ID, &at, &e.Name, &src, &user, &key, &code, &res, &params); err != nil {
+		if err := rows.Scan(&acct, &e.ID, &at, &e.Name, &src, &user, &key, &code, &res, &params,
+			&msg, &typ, &userType, &ip, &login, &mfa); err != nil {
 			return err
 		}
 		e.Time, e.Source, e.Username, e.AccessKey, e.ErrorCode = at.val(), src.String, user.String, key.String, code.String
+		e.ErrorMessage, e.EventType, e.UserType, e.SourceIP, e.LoginResult, e.MFAUsed = msg.String, typ.String, userType.String, ip.String, login.String, mfa.String
 		if err := json.Unmarshal([]byte(res), &e.Resources); err != nil {
 			return err
 		}
@@ -346,7 +366,7 @@ func (s *Store) loadEvents(ctx context.Context, tx *sql.Tx, id int64, inv *inven
 }
 
 func (s *Store) loadGaps(ctx context.Context, tx *sql.Tx, id int64, inv *inventory.Inventory, index map[string]int) error {
-	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT level, account_id, section, subject, operation, error_code, message
+	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT level, account_id, section, subject, operation, error_code, message, unknown
 		FROM gaps WHERE run = ? ORDER BY position`), id)
 	if err != nil {
 		return err
@@ -355,11 +375,19 @@ func (s *Store) loadGaps(ctx context.Context, tx *sql.Tx, id int64, inv *invento
 	for rows.Next() {
 		var level string
 		var g inventory.Gap
-		var acct, subject, op, code sql.NullString
-		if err := rows.Scan(&level, &acct, &g.Section, &subject, &op, &code, &g.Message); err != nil {
+		var acct, subject, op, code, unknown sql.NullString
+		if err := rows.Scan(&level, &acct, &g.Section, &subject, &op, &code, &g.Message, &unknown); err != nil {
 			return err
 		}
 		g.AccountID, g.Subject, g.Operation, g.ErrorCode = acct.String, subject.String, op.String, code.String
+		if err := unjs(unknown, &g.Unknown); err != nil {
+			return err
+		}
+		if len(g.Unknown) == 0 {
+			// Written before schema version 3: what the run JSON of that version
+			// means (inventory.Gap.UnmarshalJSON).
+			g.Unknown = inventory.LegacyUnknown(g.Section, g.Subject, g.Operation)
+		}
 		if i, ok := index[acct.String]; ok && level == "account" {
 			inv.Accounts[i].Gaps = append(inv.Accounts[i].Gaps, g)
 			continue

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/report"
 )
 
 // migrateTo applies this binary's migrations up to version v only, as an older
@@ -101,8 +104,10 @@ func copyFile(t *testing.T, from, to string) {
 }
 
 // A store created by schema version 1 is migrated on open: its runs are kept,
-// its findings get a lifecycle derived from the runs, and the next run compares
-// with it, keeping a finding's first_seen from before the migration.
+// its findings get a lifecycle derived from the runs, its gaps the unknown fields a
+// gap of their kind meant then (inventory.LegacyUnknown), its findings keep their
+// remediation text (no actions), and the next run compares with it, keeping a
+// finding's first_seen from before the migration.
 func TestMigrateFromVersion1(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		t.Parallel()
@@ -130,6 +135,13 @@ func TestMigrateFromVersion1(t *testing.T) {
 		}
 		if r := o.Resolved[0]; !r.FirstSeen.Equal(dec1) || !r.LastSeen.Equal(dec1) || !r.ResolvedAt.Equal(jan1) {
 			t.Errorf("resolved finding: first %v last %v resolved %v", r.FirstSeen, r.LastSeen, r.ResolvedAt)
+		}
+		if g := o.Inventory.Gaps; len(g) != 1 || !slices.Equal(g[0].Unknown, []inventory.Field{inventory.FieldOUNames}) {
+			t.Errorf("gaps of version 1: %+v", g)
+		}
+		cmds := []string{"aws iam list-mfa-devices --user-name user000"}
+		if f := o.Findings[0]; f.Remediation.Actions != nil || !slices.Equal(report.Commands(f), cmds) {
+			t.Errorf("remediation of version 1: actions %v, commands %q", f.Remediation.Actions, report.Commands(f))
 		}
 		var n int
 		var status string

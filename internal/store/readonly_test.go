@@ -84,7 +84,7 @@ func TestReadOnlyRefuses(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "old.db")
 	s := open(t, path)
-	if _, err := s.DB().Exec(`DELETE FROM schema_migrations WHERE version_id = 2`); err != nil {
+	if _, err := s.DB().Exec(`DELETE FROM schema_migrations WHERE version_id = (SELECT MAX(version_id) FROM schema_migrations)`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,9 +159,9 @@ func (s *Store) write(ctx context.Context, o *outcome.Outcome, runID string, ord
 		return errRunIDTaken
 	}
 	inv := o.Inventory
-	var orgID, mgmt, callerAcct, callerARN any
+	var orgID, orgARN, mgmt, callerAcct, callerARN any
 	if inv.Organization != nil {
-		orgID, mgmt = ns(inv.Organization.ID), ns(inv.Organization.ManagementAccountID)
+		orgID, orgARN, mgmt = ns(inv.Organization.ID), ns(inv.Organization.ARN), ns(inv.Organization.ManagementAccountID)
 	}
 	if inv.Caller != nil {
 		callerAcct, callerARN = ns(inv.Caller.AccountID), ns(inv.Caller.ARN)
@@ -185,13 +186,13 @@ func (s *Store) write(ctx context.Context, o *outcome.Outcome, runID string, ord
 		inventory_schema, started_at, finished_at, evaluated_at, recorded_at, aws_partition, aws_region,
 		organization_id, management_account_id, caller_account_id, caller_arn, audit_role,
 		event_window_start, event_window_end, event_names, complete, interrupted, baseline_run_id,
-		key_rotation_days, settings, files)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		key_rotation_days, settings, files, organization_arn)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		runID, order, o.Command, opts.Source, orDefault(inv.Tool, "iamaudit"), inv.Version,
 		orDefault(inv.Schema, inventory.Schema), d.ts(inv.StartedAt), d.ts(inv.FinishedAt), d.ts(o.Now), d.ts(s.clock()),
 		ns(inv.Partition), ns(inv.Region), orgID, mgmt, callerAcct, callerARN, ns(inv.AuditRole),
 		d.ts(inv.EventWindowStart), d.ts(inv.EventWindowEnd), js(orEmpty(inv.EventNames)), inv.Complete(), outcome.Interrupted(inv),
-		baselineRun, o.Scores.KeyRotationDays, js(settings), js(files)).Scan(&id)
+		baselineRun, o.Scores.KeyRotationDays, js(settings), js(files), orgARN).Scan(&id)
 	if err != nil {
 		if isUnique(err) {
 			return errRunIDTaken
@@ -230,16 +231,20 @@ func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *i
 	accounts := s.bulk(tx, "accounts", "run", "account_id", "position", "name", "email", "state", "ou_path", "is_management", "status",
 		"reason", "audited_as", "collected_at", "fully_audited", "credential_report_generated_at", "credential_report_reused",
 		"credential_report_age_seconds", "fresh_key_data", "root_known", "root_arn", "root_mfa_active", "root_mfa_type",
-		"root_password_last_used", "root_created_at", "password_policy_known", "password_policy", "summary", "api_calls")
+		"root_password_last_used", "root_created_at", "password_policy_known", "password_policy", "summary", "api_calls",
+		"root_credentials", "credential_report_check", "credential_report_changes_since", "credential_report_cloudtrail_complete_until",
+		"credential_report_reread_sections", "credential_report_reread_reason", "credential_report_reread_users",
+		"credential_report_unknown_users")
 	rootKeys := s.bulk(tx, "root_access_keys", "run", "account_id", "slot", "active", "last_rotated", "last_used_at", "last_used_service", "last_used_region")
 	users := s.bulk(tx, "users", "run", "account_id", "user_name", "position", "arn", "user_id", "path", "created_at", "password_enabled",
 		"password_last_used", "password_last_changed", "mfa_active", "group_names", "tags", "attached_policies", "inline_policies", "permissions_boundary")
 	keys := s.bulk(tx, "access_keys", "run", "account_id", "user_name", "position", "access_key_id", "status", "created_at",
-		"last_used_at", "last_used_service", "last_used_region", "last_used_source")
+		"last_used_at", "last_used_service", "last_used_region", "last_used_source", "slot")
 	mfa := s.bulk(tx, "mfa_devices", "run", "account_id", "user_name", "position", "serial", "type", "enabled_at")
 	events := s.bulk(tx, "events", "run", "account_id", "position", "event_id", "event_time", "event_name", "event_source",
-		"username", "access_key_id", "error_code", "resources", "request_parameters")
-	gaps := s.bulk(tx, "gaps", "run", "position", "level", "account_id", "section", "subject", "operation", "error_code", "message")
+		"username", "access_key_id", "error_code", "resources", "request_parameters",
+		"error_message", "event_type", "user_type", "source_ip", "login_result", "mfa_used")
+	gaps := s.bulk(tx, "gaps", "run", "position", "level", "account_id", "section", "subject", "operation", "error_code", "message", "unknown")
 	gapN := 0
 	addGap := func(level, owner string, g inventory.Gap) error {
 		acct := g.AccountID
@@ -247,7 +252,8 @@ func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *i
 			acct = owner
 		}
 		gapN++
-		return gaps.add(ctx, id, gapN, level, ns(acct), string(g.Section), ns(g.Subject), ns(g.Operation), ns(g.ErrorCode), g.Message)
+		return gaps.add(ctx, id, gapN, level, ns(acct), string(g.Section), ns(g.Subject), ns(g.Operation), ns(g.ErrorCode), g.Message,
+			jsOpt(len(g.Unknown) > 0, g.Unknown))
 	}
 	for _, g := range inv.Gaps {
 		if err := addGap("run", "", g); err != nil {
@@ -255,13 +261,17 @@ func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *i
 		}
 	}
 	for ai, a := range inv.Accounts {
-		var crAt, crReused, crAge, crFresh any
+		var crAt, crReused, crAge, crFresh, crCheck, crSince, crUntil, crSections, crReason, crUsers, crUnknown any
 		if cr := a.CredentialReport; cr != nil {
 			crAt, crReused, crAge, crFresh = d.ts(cr.GeneratedAt), cr.Reused, cr.AgeSeconds, cr.FreshKeyData
+			crCheck, crSince, crUntil, crReason = ns(cr.Check), d.tsp(cr.ChangesSince), d.tsp(cr.CloudTrailCompleteUntil), ns(cr.RereadReason)
+			crSections, crUsers = jsOpt(len(cr.RereadSections) > 0, cr.RereadSections), jsOpt(len(cr.RereadUsers) > 0, cr.RereadUsers)
+			crUnknown = jsOpt(len(cr.UnknownUsers) > 0, cr.UnknownUsers)
 		}
-		var rootARN, rootMFA, rootType, rootUsed, rootCreated any
+		var rootARN, rootCreds, rootMFA, rootType, rootUsed, rootCreated any
 		if r := a.Root; r != nil {
-			rootARN, rootMFA, rootType, rootUsed, rootCreated = ns(r.ARN), r.MFAActive, ns(r.MFAType), d.tsp(r.PasswordLastUsed), d.tsp(r.CreatedAt)
+			rootARN, rootCreds, rootMFA, rootType = ns(r.ARN), ns(r.Credentials), r.MFAActive, ns(r.MFAType)
+			rootUsed, rootCreated = d.tsp(r.PasswordLastUsed), d.tsp(r.CreatedAt)
 			for _, k := range r.AccessKeys {
 				if err := rootKeys.add(ctx, id, a.ID, k.Slot, k.Active, d.tsp(k.LastRotated), d.tsp(k.LastUsedAt), ns(k.LastUsedService), ns(k.LastUsedRegion)); err != nil {
 					return err
@@ -275,7 +285,8 @@ func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *i
 		if err := accounts.add(ctx, id, a.ID, ai, a.Name, ns(a.Email), a.State, ns(a.OUPath), a.IsManagement, a.Status,
 			ns(a.Reason), ns(a.AuditedAs), d.ts(a.CollectedAt), a.FullyAudited(), crAt, crReused, crAge, crFresh,
 			a.Root != nil, rootARN, rootMFA, rootType, rootUsed, rootCreated, a.PasswordPolicyKnown, policy,
-			jsOpt(len(a.Summary) > 0, a.Summary), jsOpt(len(a.APICalls) > 0, a.APICalls)); err != nil {
+			jsOpt(len(a.Summary) > 0, a.Summary), jsOpt(len(a.APICalls) > 0, a.APICalls),
+			rootCreds, crCheck, crSince, crUntil, crSections, crReason, crUsers, crUnknown); err != nil {
 			return err
 		}
 		for ui, u := range a.Users {
@@ -290,7 +301,7 @@ func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *i
 			}
 			for i, k := range u.AccessKeys {
 				if err := keys.add(ctx, id, a.ID, u.Name, i, k.ID, k.Status, d.ts(k.CreatedAt), d.tsp(k.LastUsedAt),
-					ns(k.LastUsedService), ns(k.LastUsedRegion), ns(k.LastUsedSource)); err != nil {
+					ns(k.LastUsedService), ns(k.LastUsedRegion), ns(k.LastUsedSource), slot(k.Slot)); err != nil {
 					return err
 				}
 			}
@@ -306,7 +317,8 @@ func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *i
 				res = []inventory.EventResource{}
 			}
 			if err := events.add(ctx, id, a.ID, i, e.ID, d.ts(e.Time), e.Name, ns(e.Source), ns(e.Username), ns(e.AccessKey),
-				ns(e.ErrorCode), js(res), jsOpt(len(e.RequestParameters) > 0, e.RequestParameters)); err != nil {
+				ns(e.ErrorCode), js(res), jsOpt(len(e.RequestParameters) > 0, e.RequestParameters),
+				ns(e.ErrorMessage), ns(e.EventType), ns(e.UserType), ns(e.SourceIP), ns(e.LoginResult), ns(e.MFAUsed)); err != nil {
 				return err
 			}
 		}
@@ -327,42 +339,49 @@ func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *i
 func (s *Store) writeFindings(ctx context.Context, tx *sql.Tx, id int64, o *outcome.Outcome) error {
 	d := s.d
 	// What every finding of a check shares (title, workflow, CIS, Security Hub
-	// controls) is stored once per run in finding_checks; a finding row repeats it
-	// only where it differs.
-	type shared struct{ title, workflow, cis, hub any }
-	checkRows := s.bulk(tx, "finding_checks", "run", "check_id", "title", "remediation_workflow", "cis", "security_hub")
+	// controls) is stored once per run in finding_checks, as the check's first finding
+	// has it, and so are the remediation actions most of its findings have
+	// (actions.go); a finding row repeats them only where it differs.
+	type shared struct{ title, workflow, cis, hub, actions any }
+	all := slices.Concat(o.Findings, o.Resolved)
+	encoded := make([]string, len(all))
+	common := commonActions(all, encoded)
+	checkRows := s.bulk(tx, "finding_checks", "run", "check_id", "title", "remediation_workflow", "cis", "security_hub", "remediation_actions")
 	byCheck := map[string]shared{}
 	b := s.bulk(tx, "findings", "run", "position", "finding_id", "check_id", "severity", "account_id", "account_name",
 		"resource", "resource_type", "user_name", "message", "state", "suppressed", "suppression_reason", "suppression_expires",
 		"evidence", "remediation_commands", "title", "remediation_workflow", "cis", "security_hub",
-		"first_seen", "last_seen", "resolved_at", "reopened")
-	n := 0
-	for _, list := range [][]checks.Finding{o.Findings, o.Resolved} {
-		for _, f := range list {
-			n++
-			mine := shared{f.Title, ns(f.Remediation.Workflow), jsOpt(len(f.CIS) > 0, f.CIS), jsOpt(len(f.SecurityHub) > 0, f.SecurityHub)}
-			c, ok := byCheck[f.CheckID]
-			if !ok {
-				c = mine
-				byCheck[f.CheckID] = c
-				if err := checkRows.add(ctx, id, f.CheckID, c.title, c.workflow, c.cis, c.hub); err != nil {
-					return err
-				}
-			}
-			differs := func(a, b any) any {
-				if a == b {
-					return nil
-				}
-				return a
-			}
-			if err := b.add(ctx, id, n, f.ID, f.CheckID, f.Severity.String(), f.AccountID, ns(f.AccountName),
-				f.Resource, f.ResourceType, ns(f.User), f.Message, f.State, f.Suppressed, ns(f.SuppressionReason),
-				d.tsp(f.SuppressionExpires), jsOpt(len(f.Evidence) > 0, f.Evidence),
-				jsOpt(len(f.Remediation.Commands) > 0, f.Remediation.Commands),
-				differs(mine.title, c.title), differs(mine.workflow, c.workflow), differs(mine.cis, c.cis), differs(mine.hub, c.hub),
-				d.tsp(f.FirstSeen), d.tsp(f.LastSeen), d.tsp(f.ResolvedAt), f.Reopened); err != nil {
+		"first_seen", "last_seen", "resolved_at", "reopened", "remediation_actions")
+	// differs is a finding's own value where it is not the check's (NULL: the
+	// check's); none stands for "none" where the check has one.
+	differs := func(a, b, none any) any {
+		switch {
+		case a == b:
+			return nil
+		case a == nil:
+			return none
+		}
+		return a
+	}
+	for i, f := range all {
+		mine := shared{f.Title, ns(f.Remediation.Workflow), jsOpt(len(f.CIS) > 0, f.CIS), jsOpt(len(f.SecurityHub) > 0, f.SecurityHub),
+			ns(encoded[i])}
+		c, ok := byCheck[f.CheckID]
+		if !ok {
+			c = mine
+			c.actions = ns(common[f.CheckID])
+			byCheck[f.CheckID] = c
+			if err := checkRows.add(ctx, id, f.CheckID, c.title, c.workflow, c.cis, c.hub, c.actions); err != nil {
 				return err
 			}
+		}
+		if err := b.add(ctx, id, i+1, f.ID, f.CheckID, f.Severity.String(), f.AccountID, ns(f.AccountName),
+			f.Resource, f.ResourceType, ns(f.User), f.Message, f.State, f.Suppressed, ns(f.SuppressionReason),
+			d.tsp(f.SuppressionExpires), jsOpt(len(f.Evidence) > 0, f.Evidence), storedCommands(f),
+			differs(mine.title, c.title, ""), differs(mine.workflow, c.workflow, ""), differs(mine.cis, c.cis, "[]"),
+			differs(mine.hub, c.hub, "[]"), d.tsp(f.FirstSeen), d.tsp(f.LastSeen), d.tsp(f.ResolvedAt), f.Reopened,
+			differs(mine.actions, c.actions, "[]")); err != nil {
+			return err
 		}
 	}
 	if err := checkRows.flush(ctx); err != nil {
@@ -419,6 +438,33 @@ func (s *Store) writeScores(ctx context.Context, tx *sql.Tx, id int64, sc score.
 		return err
 	}
 	return b.flush(ctx)
+}
+
+// commonActions encodes each finding's actions into encoded and returns, per check,
+// the stored list most of its findings have (the first one's among equals).
+func commonActions(findings []checks.Finding, encoded []string) map[string]string {
+	type tally struct {
+		counts map[string]int
+		best   string
+	}
+	byCheck := map[string]*tally{}
+	for i, f := range findings {
+		encoded[i] = encodeActions(f)
+		t := byCheck[f.CheckID]
+		if t == nil {
+			t = &tally{counts: map[string]int{}, best: encoded[i]}
+			byCheck[f.CheckID] = t
+		}
+		t.counts[encoded[i]]++
+		if t.counts[encoded[i]] > t.counts[t.best] {
+			t.best = encoded[i]
+		}
+	}
+	out := make(map[string]string, len(byCheck))
+	for check, t := range byCheck {
+		out[check] = t.best
+	}
+	return out
 }
 
 // Scopes of a score row.
@@ -540,6 +586,14 @@ func ns(s string) any {
 		return nil
 	}
 	return s
+}
+
+// slot is an access key's credential report slot, NULL when the report does not show it.
+func slot(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
 }
 
 // js is v as JSON text.

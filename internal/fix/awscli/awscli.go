@@ -57,6 +57,12 @@ func Command(a fix.Action) string {
 		c.opt("--group-name", r.GroupName)
 		c.field("--access-key-id", fix.FieldAccessKeyID, r.AccessKeyID)
 		c.opt("--server-certificate-name", r.ServerCertificateName)
+		c.opt("--serial-number", r.MFASerial)
+		c.opt("--certificate-id", r.SigningCertificateID)
+		c.opt("--ssh-public-key-id", r.SSHPublicKeyID)
+		c.opt("--service-specific-credential-id", r.ServiceSpecificCredentialID)
+		c.opt("--path", p.Path)
+		c.opt("--permissions-boundary", p.PermissionsBoundary)
 	}
 	c.opt("--status", p.Status)
 	c.field("--group-name", fix.FieldGroupName, p.GroupName)
@@ -76,6 +82,9 @@ func Command(a fix.Action) string {
 	}
 	if t := p.Tag; t != nil {
 		c.raw("--tags", structure("Key", t.Key, "Value", c.value(fix.FieldTagValue, t.Value)))
+	}
+	if len(p.Tags) > 0 {
+		c.raw("--tags", tagList(p.Tags))
 	}
 	if la := p.LookupAttribute; la != nil {
 		c.raw("--lookup-attributes", structure("AttributeKey", la.Key, "AttributeValue", c.value(fix.FieldLookupValue, la.Value)))
@@ -166,6 +175,16 @@ func structure(k1, v1, k2, v2 string) string {
 		return k1 + "=" + q(v1) + "," + k2 + "=" + q(v2)
 	}
 	b, _ := json.Marshal([]map[string]string{{k1: v1, k2: v2}}) // a map of strings always marshals
+	return q(string(b))
+}
+
+// tagList is a list of tags for the CLI as shell-quoted JSON.
+func tagList(tags []fix.Tag) string {
+	list := make([]map[string]string, len(tags))
+	for i, t := range tags {
+		list[i] = map[string]string{"Key": t.Key, "Value": t.Value}
+	}
+	b, _ := json.Marshal(list) // maps of strings always marshal
 	return q(string(b))
 }
 

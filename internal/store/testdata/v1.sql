@@ -1,5 +1,7 @@
 -- A store as schema version 1 (migrations/*/00001_runs.sql) wrote it: two runs of one
--- account, before finding lifecycles existed. Valid SQL for SQLite and PostgreSQL.
+-- account, before finding lifecycles existed, gaps stated their unknown fields and
+-- findings their remediation actions (the second run has a gap, and a finding with
+-- its remediation as AWS CLI text). Valid SQL for SQLite and PostgreSQL.
 -- store-v1.db is this file applied to a SQLite store migrated to version 1 only
 -- (go test ./internal/store -run TestMigrateFromVersion1 -update).
 
@@ -58,7 +60,7 @@ INSERT INTO runs (run_id, run_order, command, source, tool, tool_version, invent
     interrupted, baseline_run_id, key_rotation_days, settings, files)
 VALUES ('20260101_090000', 20260101090000001, 'run', 'run', 'iamaudit', 'v0.9.0', 'iamaudit.inventory/v1', '2026-01-01T09:00:00.000000Z', '2026-01-01T09:00:00.000000Z', '2026-01-01T09:00:00.000000Z', '2026-01-01T09:00:00.000000Z',
     'aws', 'us-east-1', 'o-fixture0001', '100000000000', '100000000000', 'arn:aws:iam::100000000000:user/auditor',
-    'IAMAuditRole', '2026-01-01T09:00:00.000000Z', '2026-01-01T09:00:00.000000Z', '["CreateAccessKey"]', TRUE, FALSE, '20251201_090000', 90,
+    'IAMAuditRole', '2026-01-01T09:00:00.000000Z', '2026-01-01T09:00:00.000000Z', '["CreateAccessKey"]', FALSE, FALSE, '20251201_090000', 90,
     '{"checks":{"preset":"default","thresholds":{"key_rotation_medium_days":90},"owner_tags":[]},"suppressions":[],"fail_on":null}', '[]');
 
 INSERT INTO accounts (run, account_id, position, name, email, state, ou_path, is_management, status, reason,
@@ -77,7 +79,11 @@ INSERT INTO findings (run, position, finding_id, check_id, severity, account_id,
     resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence,
     remediation_commands, title, remediation_workflow, cis, security_hub)
 VALUES ((SELECT id FROM runs WHERE run_id = '20260101_090000'), 1, 'd7a518b6004fd481', 'console_without_mfa', 'high', '100000000000', 'Account 0', 'arn:aws:iam::100000000000:user/user000', 'user', 'user000',
-    'fixture finding', 'open', FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    'fixture finding', 'open', FALSE, NULL, NULL, NULL, '["aws iam list-mfa-devices --user-name user000"]', NULL, NULL, NULL, NULL);
+
+INSERT INTO gaps (run, position, level, account_id, section, subject, operation, error_code, message)
+VALUES ((SELECT id FROM runs WHERE run_id = '20260101_090000'), 1, 'run', NULL, 'organization', NULL,
+    'organizations:ListOrganizationalUnitsForParent', 'AccessDenied', 'OU names could not be read');
 
 INSERT INTO findings (run, position, finding_id, check_id, severity, account_id, account_name, resource,
     resource_type, user_name, message, state, suppressed, suppression_reason, suppression_expires, evidence,
