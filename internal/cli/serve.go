@@ -123,7 +123,7 @@ func runServe(ctx context.Context, opts *ServeOptions) error {
 	host, _, _ := net.SplitHostPort(opts.Listen)
 	port := l.Addr().(*net.TCPAddr).Port
 	logger := slog.New(slog.NewTextHandler(streams.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	dopts := dashboard.Options{Store: st, Token: token, SecureCookie: tlsCfg != nil, Log: logger}
+	dopts := dashboard.Options{Store: st, Token: token, SecureCookie: tlsCfg != nil, Log: logger, Pages: dashboard.JournalPages()}
 	if dashboard.Loopback(host) && token == "" {
 		// Only loopback names: a page whose DNS name resolves to 127.0.0.1 cannot
 		// read the dashboard through the browser (DNS rebinding).
