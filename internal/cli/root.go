@@ -103,6 +103,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newRemediateCmd(f, nil),
 		newWhoisCmd(f, nil),
 		newNotifyCmd(f, nil),
+		newServeCmd(f, nil),
 	)
 	return root
 }

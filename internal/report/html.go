@@ -307,6 +307,10 @@ func clean(s string) string {
 	return b.String()
 }
 
+// Clean is clean for the pages other packages render from values of AWS (the
+// dashboard).
+func Clean(s string) string { return clean(s) }
+
 // anchor is a stable element id for a thing of the page, whatever its name holds.
 func anchor(prefix string, parts ...string) string {
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))

@@ -429,3 +429,21 @@ func TestHTMLCleanKeepsText(t *testing.T) {
 		}
 	}
 }
+
+// Another page (the dashboard) gets the report's templates after a report was
+// written in the same process: html/template cannot clone an executed set.
+func TestHTMLTemplatesAfterWrite(t *testing.T) {
+	var b strings.Builder
+	if err := htmlTemplates.ExecuteTemplate(&b, "risk", htmlRisk{Value: "1", Label: "low", Class: "low"}); err != nil {
+		t.Fatal(err)
+	}
+	tm := HTMLTemplates()
+	for _, name := range []string{"page", "summary", "not-audited", "findings", "accounts", "account", "user", "timeline", "gaps"} {
+		if tm.Lookup(name) == nil {
+			t.Errorf("no template %q", name)
+		}
+	}
+	if _, err := tm.Parse(`{{define "extra"}}{{template "risk" .}}{{end}}`); err != nil {
+		t.Errorf("a page cannot add its own template: %v", err)
+	}
+}

@@ -43,7 +43,12 @@ func mustRead(name string) string {
 // whole self-contained document; "summary", "not-audited", "findings", "accounts",
 // "account", "user", "timeline" and "gaps" are its sections. Add a page of your own
 // to the copy with AddParseTree or Parse.
-func HTMLTemplates() *template.Template { return template.Must(htmlTemplates.Clone()) }
+//
+// Each call parses the embedded template anew: html/template cannot clone a set
+// once it has executed, and the report's own set has after the first WriteHTML.
+func HTMLTemplates() *template.Template {
+	return template.Must(template.New("report").Funcs(HTMLFuncs()).Parse(mustRead("html/report.tmpl")))
+}
 
 // HTMLStyle and HTMLScript are the report's embedded style sheet and script, for a
 // server to serve as files (its CSP then allows 'self') or inline (allow them with

@@ -25,6 +25,10 @@ type Chart struct {
 	// Max is the value of a full-length bar; 0: the largest value (at least 1).
 	Max  int
 	Bars []ChartBar
+	// Values (Columns) writes each column's text above it, keeps columns at most
+	// colValueMaxW wide (a few runs do not fill the chart with slabs) and labels
+	// as many columns as there is room for: the dashboard's trends across runs.
+	Values bool
 }
 
 // ChartKind is the shape of a chart.
@@ -55,6 +59,7 @@ type ChartBar struct {
 const (
 	barRow, barHeight, barLabelW, barValueW, barWidth = 22, 14, 200, 120, 600
 	colHeight, colTop, colBottom, colMinW, colWidth   = 150, 14, 24, 4, 720
+	colValueMaxW, colLabelW                           = 72, 100
 	// chartLabelRunes is how much of a label a chart writes; the whole label is in
 	// the bar's <title> (a tooltip) and in data-label.
 	chartLabelRunes = 24
@@ -73,6 +78,7 @@ type svgChart struct {
 	W, H, Max       int
 	Bars            []svgBar
 	AxisY, AxisX2   int
+	Values          bool
 }
 
 var chartTemplate = template.Must(template.New("chart").Parse(
@@ -82,7 +88,7 @@ var chartTemplate = template.Must(template.New("chart").Parse(
 		`<title>{{.Label}}: {{.Text}}</title>` +
 		`{{if .ShowLabel}}{{if .Href}}<a href="{{.Href}}">{{end}}<text class="label" x="{{.LX}}" y="{{.LY}}">{{.Short}}</text>{{if .Href}}</a>{{end}}{{end}}` +
 		`<rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}"></rect>` +
-		`{{if $.IsBars}}<text class="value" x="{{.TX}}" y="{{.TY}}">{{.Text}}</text>{{end}}</g>{{end}}` +
+		`{{if $.IsBars}}<text class="value" x="{{.TX}}" y="{{.TY}}">{{.Text}}</text>{{else if $.Values}}<text class="value" text-anchor="middle" x="{{.TX}}" y="{{.TY}}">{{.Text}}</text>{{end}}</g>{{end}}` +
 		`{{if not .IsBars}}<line class="axis" x1="0" y1="{{.AxisY}}" x2="{{.AxisX2}}" y2="{{.AxisY}}"></line>` +
 		`<text class="max" x="0" y="10">{{.Max}}</text>{{end}}</svg>`))
 
@@ -105,15 +111,23 @@ func (c Chart) SVG() (template.HTML, error) {
 		v.Kind = "columns"
 		n := max1(len(c.Bars))
 		step := max(colMinW, colWidth/n)
+		every := max1((n + 7) / 8) // about eight labels along the axis
+		plotTop := colTop
+		if c.Values {
+			v.Values = true
+			step = min(step, colValueMaxW)
+			every = max1((colLabelW + step - 1) / step)
+			plotTop += 12 // room for the values above the highest column
+		}
 		v.W, v.H = max(colWidth, step*n), colHeight
 		v.AxisY, v.AxisX2 = colHeight-colBottom, v.W
-		plot := colHeight - colBottom - colTop
-		every := max1((n + 7) / 8) // about eight labels along the axis
+		plot := colHeight - colBottom - plotTop
 		for i, b := range c.Bars {
 			h := scale(b.Value, top, plot)
 			v.Bars = append(v.Bars, svgBar{Label: b.Label, Short: short(b.Label), Text: barText(b), Class: b.Class,
 				Href: b.Href, Value: b.Value, Unknown: b.Unknown,
 				X: i*step + 1, Y: colHeight - colBottom - h, W: max(1, step-2), H: h,
+				TX: i*step + step/2, TY: colHeight - colBottom - h - 3,
 				LX: i * step, LY: colHeight - 6, ShowLabel: i%every == 0})
 		}
 	default:

@@ -19,6 +19,9 @@ type MetricsQuery struct {
 	// Interrupted includes interrupted runs (by default only complete `run`s and
 	// runs with gaps, never interrupted ones or `analyze` outputs).
 	Interrupted bool
+	// NoKeyAges leaves MedianActiveKeyAgeDays nil: the scores alone, without reading
+	// every active key of every run (most of the time Metrics takes on a large store).
+	NoKeyAges bool
 }
 
 // RunMetrics are one run's figures: the Organization's and each account's.
@@ -104,6 +107,9 @@ func (s *Store) Metrics(ctx context.Context, q MetricsQuery) ([]RunMetrics, erro
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	if q.NoKeyAges {
+		return out, nil
 	}
 	// Median key age: every active key of the selected runs, grouped in Go (SQLite
 	// has no median); ages in whole days at the run's evaluation time.

@@ -48,6 +48,8 @@ type Store struct {
 	hook func()
 	// clock stamps recorded_at (tests inject it).
 	clock func() time.Time
+	// readOnly: opened with Options.ReadOnly.
+	readOnly bool
 }
 
 // Options tune Open.
@@ -57,6 +59,11 @@ type Options struct {
 	MustExist bool
 	// BusyTimeout is how long a SQLite write waits for another writer (default 30 s).
 	BusyTimeout time.Duration
+	// ReadOnly opens the store for reading only (the dashboard): SQLite in mode=ro
+	// with query_only set, PostgreSQL sessions with default_transaction_read_only,
+	// no migration (a store of another schema version is refused), and a SQLite file
+	// that does not exist is never created (MustExist). Any write fails.
+	ReadOnly bool
 }
 
 // ErrNotFound is returned for a run id the store does not hold.
@@ -135,12 +142,26 @@ func Open(ctx context.Context, target string, opts Options) (*Store, error) {
 	var s *Store
 	var err error
 	if IsPostgres(target) {
-		s, err = openPostgres(ctx, target)
+		dsn := target
+		if opts.ReadOnly {
+			dsn, err = readOnlyDSN(target)
+		}
+		if err == nil {
+			s, err = openPostgres(ctx, dsn)
+		}
 	} else {
 		s, err = openSQLite(ctx, target, opts)
 	}
 	if err != nil {
 		return nil, redactErr(err, target)
+	}
+	if opts.ReadOnly {
+		s.readOnly = true
+		if err := s.checkVersion(ctx); err != nil {
+			s.db.Close()
+			return nil, redactErr(err, target)
+		}
+		return s, nil
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
@@ -171,8 +192,11 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareFile(abs, opts.MustExist); err != nil {
+	if err := prepareFile(abs, opts.MustExist || opts.ReadOnly); err != nil {
 		return nil, err
+	}
+	if opts.ReadOnly {
+		return openSQLiteReadOnly(ctx, abs, opts)
 	}
 	// WAL: readers never block the writer and a reader sees the last committed run;
 	// writes wait for each other up to the busy timeout; BEGIN IMMEDIATE takes the
