@@ -108,14 +108,15 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 		return err // nothing was written: say only what went wrong
 	}
 	fmt.Fprintf(streams.Out, "\n"+msgs.DemoTook+"\n", time.Since(start).Round(time.Millisecond), opts.OutputDir+string(os.PathSeparator))
-	if u := htmlReportURL(o); u != "" {
-		fmt.Fprintf(streams.Out, msgs.DemoHTML+"\n", u)
-	}
-	fmt.Fprintln(streams.Out, msgs.DemoNext)
 	if _, ok := aopts.History.(*store.Store); ok && opts.DB == "" {
 		db := filepath.Join(opts.OutputDir, "iamaudit.db")
 		fmt.Fprintf(streams.Out, msgs.DemoHistory+"\n", db, db)
 	}
+	// The report to open, then what to do next, last (TestDemoNamesTheHTMLReport).
+	if u := htmlReportURL(o); u != "" {
+		fmt.Fprintf(streams.Out, msgs.DemoHTML+"\n", u)
+	}
+	fmt.Fprintln(streams.Out, msgs.DemoNext)
 	if ec != nil && ec.Code == ExitIncomplete && ctx.Err() == nil {
 		return nil // expected: the demo Organization has an account without the audit role
 	}
