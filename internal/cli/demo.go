@@ -203,7 +203,7 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	}
 	if _, ok := aopts.History.(*store.Store); ok && opts.DB == "" {
 		db := filepath.Join(opts.OutputDir, "iamaudit.db")
-		fmt.Fprintf(streams.Out, msgs.DemoHistory+"\n", db, db)
+		fmt.Fprintf(streams.Out, msgs.DemoHistory+"\n", db)
 	}
 	fmt.Fprintln(streams.Out, msgs.DemoNext)
 	if ec != nil && ec.Code == ExitIncomplete && ctx.Err() == nil {

@@ -242,7 +242,7 @@ func TestDemoMonthsFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if runs, err := s.Runs(context.Background(), store.RunFilter{}); err != nil || len(runs) != 1 || runs[0].RunID != "20260331_100000" {
+	if runs, err := s.Runs(context.Background(), store.RunFilter{}); err != nil || len(runs) != 1 || !strings.HasPrefix(runs[0].RunID, "20260331_1000") { // the clock moves: a second or two in
 		t.Errorf("plain demo's store: %+v %v, want its one run", runs, err)
 	}
 }

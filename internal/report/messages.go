@@ -66,7 +66,8 @@ type Messages struct {
 	User, Users                             string
 	DemoServed, DemoTook, DemoNext          string
 	DemoHTML                                string // file:// URL of the HTML report
-	// DemoHistory: where the demo's runs are kept (the store) and how to list them.
+	// DemoHistory: where the demo's runs are kept (the store), how to list them and how
+	// to start the dashboard on them (one argument, the store).
 	DemoHistory string
 	// The demo with a past (demo --months N): the months to come (count, first and
 	// last date), one line per month (number, count, date, findings, new, resolved,
@@ -119,7 +120,7 @@ var english = Messages{
 	ReusedUnknown:            "  Left unknown (the re-read failed; see the gaps): %s.",
 	ReusedMoreUsers:          "%s and %d more (see the JSON file)",
 	DemoHTML:                 "Open the HTML report in a browser (it needs no network): %s",
-	DemoHistory:              "The demo's runs are kept in %s: iamaudit history --db %s",
+	DemoHistory:              "The demo's runs are kept in %[1]s: iamaudit history --db %[1]s; the dashboard: iamaudit serve --db %[1]s",
 	DemoMonths:               "Auditing %d simulated months, from %s to %s; the scenario's timeline changes the Organization between audits (the sandbox's rate limits are off: a month takes about a second)",
 	DemoMonth:                "Month %d/%d, %s: %d findings (%d new, %d resolved), risk %s; run %s",
 	DemoToday:                "Month %d/%d, %s (today):",
@@ -171,7 +172,7 @@ var spanish = Messages{
 	ReusedUnknown:            "  Quedan desconocidos (la relectura falló; vea los vacíos): %s.",
 	ReusedMoreUsers:          "%s y %d más (vea el archivo JSON)",
 	DemoHTML:                 "Abra el informe HTML en un navegador (no necesita red): %s",
-	DemoHistory:              "Las ejecuciones de la demostración se guardan en %s: iamaudit history --db %s",
+	DemoHistory:              "Las ejecuciones de la demostración se guardan en %[1]s: iamaudit history --db %[1]s; el panel: iamaudit serve --db %[1]s",
 	DemoMonths:               "Auditando %d meses simulados, del %s al %s; la línea de tiempo del escenario cambia la Organización entre auditorías (sin los límites de tasa del sandbox: un mes tarda alrededor de un segundo)",
 	DemoMonth:                "Mes %d/%d, %s: %d hallazgos (%d nuevos, %d resueltos), riesgo %s; ejecución %s",
 	DemoToday:                "Mes %d/%d, %s (hoy):",

@@ -9,11 +9,13 @@ import (
 )
 
 // Benchmarks of the store at the scale of a large Organization: 100 accounts of
-// 200 users (about 20,000 users, 20,000 access keys and 30,000 findings a run).
+// 200 users (about 20,000 users, 20,000 access keys and 60,000 findings a run).
 // Run with
 //
 //	go test ./internal/store -run '^$' -bench . -benchtime 3x
 //
+// (BenchmarkMetrics records its 24 runs for each b.N it is tried with: -bench Metrics
+// -benchtime 1x records them once.)
 // BenchmarkWrite reports the time to write one run, to read its baseline, and the
 // store's growth per run; BenchmarkMetrics the trend's aggregate queries (Metrics
 // and EventCounts) over 24 runs.
