@@ -253,6 +253,9 @@ func run(ctx context.Context, d *deps, opts Options, started time.Time) (*invent
 
 	selected, gaps := selectAccounts(ctx, d.org, accounts, opts)
 	inv.Gaps = append(inv.Gaps, gaps...)
+	if opts.Selected != nil {
+		opts.Selected(selected)
+	}
 
 	inv.Accounts = collectAccounts(ctx, d, opts, selected)
 	inv.FinishedAt = opts.Clock().UTC()
@@ -288,7 +291,6 @@ func collectAccounts(ctx context.Context, d *deps, opts Options, accounts []inve
 	// Results are gathered on this one goroutine.
 	done := 0
 	for r := range results {
-		out[r.i] = r.acct
 		done++
 		var err error
 		if r.acct.Status == inventory.StatusNotAudited || r.acct.Status == inventory.StatusNotReached {
@@ -296,6 +298,10 @@ func collectAccounts(ctx context.Context, d *deps, opts Options, accounts []inve
 		}
 		opts.progress(ProgressEvent{Kind: AccountDone, Account: r.acct, Err: err, Done: done, Total: len(accounts)})
 		slog.Debug("account collected", "account", r.acct.ID, "status", r.acct.Status, "gaps", len(r.acct.Gaps))
+		if opts.Stream != nil {
+			r.acct = opts.Stream(r.acct)
+		}
+		out[r.i] = r.acct
 	}
 	return out
 }

@@ -43,6 +43,15 @@ type Options struct {
 	window struct{ start, end time.Time }
 	// Progress is called from worker goroutines; it must be cheap; may be nil.
 	Progress func(ProgressEvent)
+	// Selected, when set, is called once with the accounts the run will audit (after
+	// enumeration and selection), before the first account is handed to Stream.
+	Selected func(accounts []inventory.Account)
+	// Stream, when set, receives each account as soon as it is collected (after its
+	// AccountDone progress event), one at a time on one goroutine, in the order they
+	// finish; the account it returns takes its place in the returned Inventory. A
+	// streamed run writes the account and returns what it keeps of it (its summary,
+	// without users and events), so that memory is bounded by the accounts in flight.
+	Stream func(inventory.Account) inventory.Account
 	// Limits in requests per second, per account and API family; zero selects the
 	// defaults (see withDefaults for where each number comes from).
 	IAMRate, EventsRate, OrgRate float64
