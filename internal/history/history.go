@@ -24,3 +24,21 @@ type History interface {
 	// Name says where the history is, for messages ("directory reports/").
 	Name() string
 }
+
+// Streamer is a History that records a streamed run account by account (a store):
+// Begin opens the run's record with its head (the inventory without accounts: run
+// id, Organization, caller, window); the Recording takes each account's Part as it
+// finishes and Finish completes it with the run's summary outcome (its accounts
+// summarised, its findings possibly bounded: the parts hold them all). Either the
+// whole run is recorded or nothing is (Abort, or a Finish that fails).
+type Streamer interface {
+	History
+	Begin(ctx context.Context, head *inventory.Inventory, s outcome.Settings) (Recording, error)
+}
+
+// Recording is a streamed run being recorded.
+type Recording interface {
+	Account(ctx context.Context, p outcome.Part) error
+	Finish(ctx context.Context, o *outcome.Outcome) error
+	Abort()
+}

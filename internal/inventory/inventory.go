@@ -119,6 +119,28 @@ type Account struct {
 	Gaps []Gap `json:"gaps"`
 	// APICalls counts the AWS API calls made for this account, per operation ("iam:ListAccessKeys").
 	APICalls map[string]int `json:"api_calls,omitempty"`
+	// Omitted, in a streamed run's summary (Summarised), counts what was written to
+	// the outputs and the store and then dropped from memory; nil: nothing omitted.
+	Omitted *Omitted `json:"-"`
+}
+
+// Omitted counts the parts of an account a streamed run wrote and then dropped.
+type Omitted struct {
+	Users, Groups, Roles, Policies, ServerCertificates, Events int
+}
+
+// Summarised is the account without its users, groups, roles, policies, server
+// certificates and events (counted in Omitted): what a streamed run keeps of an
+// account once its part is written (docs/streaming.md).
+func (a Account) Summarised() Account {
+	om := &Omitted{Users: len(a.Users), Groups: len(a.Groups), Roles: len(a.Roles), Policies: len(a.Policies),
+		ServerCertificates: len(a.ServerCertificates), Events: len(a.Events)}
+	if a.Omitted != nil {
+		om = a.Omitted
+	}
+	a.Users, a.Groups, a.Roles, a.Policies, a.ServerCertificates, a.Events = nil, nil, nil, nil, nil, nil
+	a.Omitted = om
+	return a
 }
 
 // CredentialReport describes the IAM credential report the account's data came from.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -19,6 +20,21 @@ type Format struct {
 	// Analyze: the format is also written by `iamaudit analyze` (which has no
 	// per-key rows of a live run).
 	Analyze bool
+	// Stream, when set, writes the format account by account in a streamed run
+	// (docs/streaming.md): it starts the file from the run's head (the inventory
+	// without accounts); the Streamer takes each account's part as it finishes and
+	// ends the file from the run's summary outcome. Its output is the same as
+	// Write's for the same run. Formats without Stream are written by Write from the
+	// summary outcome at the end.
+	Stream func(w io.Writer, head *inventory.Inventory, m Messages) (Streamer, error)
+}
+
+// Streamer writes one format's file of a streamed run.
+type Streamer interface {
+	// Account writes one account's part (called in the order accounts finish).
+	Account(p outcome.Part) error
+	// Close ends the file from the run's summary outcome (its accounts summarised).
+	Close(o *outcome.Outcome) error
 }
 
 // formats is the registry, in the order the files are written and listed. The first

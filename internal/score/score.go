@@ -285,14 +285,31 @@ func (s suppressedSet) has(check, acct, resource string) bool {
 // accounts: its floor is the worst account's floor and its points the sum of theirs,
 // so it is never below any account's score (see docs/checks.md).
 func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time, cfg checks.Config) Scores {
-	sup := suppressedSet{}
-	counts := map[string]*Counts{}
-	bases := map[string]*RiskBasis{}
+	byAccount := map[string][]checks.Finding{}
 	for _, f := range findings {
-		c := counts[f.AccountID]
-		if c == nil {
-			c, bases[f.AccountID] = &Counts{}, &RiskBasis{}
-			counts[f.AccountID] = c
+		byAccount[f.AccountID] = append(byAccount[f.AccountID], f)
+	}
+	accounts := []Score{}
+	for i := range inv.Accounts {
+		if inv.Accounts[i].Status == inventory.StatusSkipped {
+			continue // not ACTIVE: out of scope, listed apart by the report
+		}
+		a := &inv.Accounts[i]
+		accounts = append(accounts, AccountScore(a, byAccount[a.ID], now, cfg))
+	}
+	return Aggregate(accounts, cfg)
+}
+
+// AccountScore is one account's score from its findings (findings of other accounts
+// are ignored). A streamed run computes it as each account finishes and Aggregate
+// makes the Organization's from them: the same as Compute.
+func AccountScore(a *inventory.Account, findings []checks.Finding, now time.Time, cfg checks.Config) Score {
+	sup := suppressedSet{}
+	var c Counts
+	var basis RiskBasis
+	for _, f := range findings {
+		if f.AccountID != a.ID {
+			continue
 		}
 		if f.Suppressed {
 			sup[[3]string{f.CheckID, f.AccountID, f.Resource}] = true
@@ -310,24 +327,21 @@ func Compute(inv *inventory.Inventory, findings []checks.Finding, now time.Time,
 			c.Low++
 		}
 		if f.CheckID != notAuditedCheck {
-			bases[f.AccountID].add(f.Severity)
+			basis.add(f.Severity)
 		}
 	}
+	s := accountScore(a, basis, sup, now, cfg)
+	s.Findings = c
+	return s
+}
+
+// Aggregate is the scores of a run from its accounts' scores (in account order,
+// skipped accounts left out): the Organization's figures are the sums of the
+// audited accounts' facts and its risk the formula over all their findings.
+func Aggregate(accounts []Score, cfg checks.Config) Scores {
 	out := Scores{KeyRotationDays: cfg.Thresholds.KeyRotationMediumDays, Accounts: []Score{}}
 	org := Score{Audited: true, Known: true}
-	for i := range inv.Accounts {
-		if inv.Accounts[i].Status == inventory.StatusSkipped {
-			continue // not ACTIVE: out of scope, listed apart by the report
-		}
-		a := &inv.Accounts[i]
-		var basis RiskBasis
-		if b := bases[a.ID]; b != nil {
-			basis = *b
-		}
-		s := accountScore(a, basis, sup, now, cfg)
-		if c := counts[a.ID]; c != nil {
-			s.Findings = *c
-		}
+	for _, s := range accounts {
 		out.Accounts = append(out.Accounts, s)
 		org.Findings = addCounts(org.Findings, s.Findings)
 		addBasis(&org.RiskBasis, s.RiskBasis)

@@ -1,0 +1,23 @@
+package outcome
+
+import (
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/score"
+)
+
+// Part is one account's share of a streamed run (docs/streaming.md): the account as
+// collected, with its users and events, and what the evaluation found in it. A
+// streamed run hands each Part to the output formats and the store as the account
+// finishes, then keeps only the account's summary (inventory.Account.Summarised):
+// memory is bounded by the accounts in flight, not by the Organization.
+type Part struct {
+	Account *inventory.Account
+	// Findings are the account's findings, sorted (checks.Sort), with their states
+	// and lifecycle against the baseline.
+	Findings []checks.Finding
+	// Resolved are the baseline's findings of this account no longer found.
+	Resolved []checks.Finding
+	// Score is the account's score (score.AccountScore).
+	Score score.Score
+}
