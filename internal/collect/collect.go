@@ -254,7 +254,9 @@ func run(ctx context.Context, d *deps, opts Options, started time.Time) (*invent
 	selected, gaps := selectAccounts(ctx, d.org, accounts, opts)
 	inv.Gaps = append(inv.Gaps, gaps...)
 	if opts.Selected != nil {
-		opts.Selected(selected)
+		head := *inv
+		head.Gaps = append([]inventory.Gap(nil), inv.Gaps...)
+		opts.Selected(&head, selected)
 	}
 
 	inv.Accounts = collectAccounts(ctx, d, opts, selected)

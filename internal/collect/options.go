@@ -43,9 +43,11 @@ type Options struct {
 	window struct{ start, end time.Time }
 	// Progress is called from worker goroutines; it must be cheap; may be nil.
 	Progress func(ProgressEvent)
-	// Selected, when set, is called once with the accounts the run will audit (after
-	// enumeration and selection), before the first account is handed to Stream.
-	Selected func(accounts []inventory.Account)
+	// Selected, when set, is called once with the run's head (the inventory so far:
+	// run id, Organization, caller, partition, window, the gaps of enumeration; no
+	// accounts; a copy) and the accounts the run will audit (after enumeration and
+	// selection), before the first account is handed to Stream.
+	Selected func(head *inventory.Inventory, accounts []inventory.Account)
 	// Stream, when set, receives each account as soon as it is collected (after its
 	// AccountDone progress event), one at a time on one goroutine, in the order they
 	// finish; the account it returns takes its place in the returned Inventory. A

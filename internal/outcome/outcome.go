@@ -41,6 +41,19 @@ type Outcome struct {
 	// Files are the output files written, in the order written; Unwritten the ones
 	// that could not be (with why).
 	Files []string
+	// Bounded, for a streamed run (Evaluator), says that Findings and Resolved hold
+	// only the most severe ones: the output files and the store hold them all. Nil:
+	// they are complete.
+	Bounded *Bounded
+}
+
+// Bounded counts a streamed run's findings (Outcome.Findings keeps the most severe).
+type Bounded struct {
+	// Findings and Resolved are the run's totals.
+	Findings, Resolved int
+	// MaxOpen is the highest severity of an unsuppressed finding (valid when Open).
+	MaxOpen checks.Severity
+	Open    bool
 }
 
 // Baseline is what a run needs of the runs before it.
@@ -101,7 +114,7 @@ func Evaluate(command string, inv *inventory.Inventory, now time.Time, s Setting
 		o.Findings, resolved = checks.CompareRuns(before, findings)
 		o.Resolved = comparable(resolved, fully, inv)
 		o.Baseline = baseline
-		lifecycle(o.Findings, o.Resolved, baseline, now)
+		lifecycle(o.Findings, o.Resolved, baseline, baselineIndex(baseline), now)
 	}
 	o.Scores = score.Compute(inv, o.Findings, now, s.Checks)
 	return o
@@ -117,14 +130,10 @@ func Evaluate(command string, inv *inventory.Inventory, now time.Time, s Setting
 //   - any other is first seen now.
 //
 // Resolved findings keep their first_seen and last_seen and are resolved now.
-func lifecycle(current, resolved []checks.Finding, b *Baseline, now time.Time) {
-	prev := map[string]checks.Finding{}
+func lifecycle(current, resolved []checks.Finding, b *Baseline, prev map[string]checks.Finding, now time.Time) {
 	var earlier map[string]Lifecycle
 	at := now
 	if b != nil {
-		for _, f := range b.Findings {
-			prev[f.ID] = f
-		}
 		earlier = b.Earlier
 		if !b.At.IsZero() {
 			at = b.At
@@ -158,6 +167,17 @@ func lifecycle(current, resolved []checks.Finding, b *Baseline, now time.Time) {
 		}
 		r.FirstSeen, r.LastSeen, r.ResolvedAt, r.Reopened = stamp(seen(*r, at)), stamp(last), stamp(now), false
 	}
+}
+
+// baselineIndex is the baseline's findings by id.
+func baselineIndex(b *Baseline) map[string]checks.Finding {
+	prev := map[string]checks.Finding{}
+	if b != nil {
+		for _, f := range b.Findings {
+			prev[f.ID] = f
+		}
+	}
+	return prev
 }
 
 // seen is a baseline finding's first_seen: its own, else its last_seen, else the
@@ -196,6 +216,9 @@ func (o *Outcome) Incomplete() bool { return !o.Inventory.Complete() }
 func (o *Outcome) FailOnHit(failOn *checks.Severity) bool {
 	if failOn == nil {
 		return false
+	}
+	if o.Bounded != nil {
+		return o.Bounded.Open && o.Bounded.MaxOpen >= *failOn
 	}
 	for _, f := range o.Findings {
 		if !f.Suppressed && f.Severity >= *failOn {
