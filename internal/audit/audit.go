@@ -51,6 +51,10 @@ type Options struct {
 	// Lifecycle says when each finding was first and last observed, for the
 	// destinations (nil: publish.Observed, from the baseline run).
 	Lifecycle publish.Lifecycle
+	// StreamAfterUsers: past this many users collected, the run streams each account
+	// to the outputs and the store as it finishes (docs/streaming.md); 0:
+	// DefaultStreamAfterUsers; negative: from the first account.
+	StreamAfterUsers int
 	// Live shows a live progress line on Err (use only when Err is a terminal).
 	Live bool
 	Out  io.Writer // console report (the seed's lines)
@@ -99,6 +103,9 @@ func run(ctx context.Context, cfg aws.Config, opts Options, msgs report.Messages
 	copts := opts.Collect
 	copts.Clock = opts.Clock
 	copts.Progress = progress.Event
+	st := newStreamer(ctx, opts, msgs, start)
+	defer st.cleanup()
+	copts.Selected, copts.Stream = st.selectedHook, st.account
 	inv, cerr := collect.Collect(ctx, cfg, copts)
 	progress.Finish()
 	if inv == nil {
@@ -128,22 +135,35 @@ func run(ctx context.Context, cfg aws.Config, opts Options, msgs report.Messages
 	}
 	inv.FinishedAt = opts.Clock().UTC()
 
-	// The baseline is read before this run's files exist; a run id claimed later
-	// (…_2) still sorts after every earlier run.
-	baseline, berr := opts.History.Baseline(context.WithoutCancel(ctx), inv, func(w string) {
-		fmt.Fprintf(opts.Err, "iamaudit: %s\n", w)
-	})
-	if berr != nil {
-		fmt.Fprintf(opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", berr)
+	var o *outcome.Outcome
+	var writers map[string]func(io.Writer) error
+	record := func(o *outcome.Outcome) error { return opts.History.Record(context.WithoutCancel(ctx), o) }
+	if st.on {
+		// Streamed: every account was evaluated, written to the spooled files and
+		// recorded as it finished; what is left is the summary and the files' ends,
+		// under the run id the files will have.
+		o = st.finish(inv)
+		inv.RunID = outdir.FreeRunID(opts.OutputDir, inv.RunID, fileNames(opts.Formats))
+		writers, record = st.close(o), st.record
+	} else {
+		st.restore(inv)
+		// The baseline is read before this run's files exist; a run id claimed later
+		// (…_2) still sorts after every earlier run.
+		baseline, berr := opts.History.Baseline(context.WithoutCancel(ctx), inv, func(w string) {
+			fmt.Fprintf(opts.Err, "iamaudit: %s\n", w)
+		})
+		if berr != nil {
+			fmt.Fprintf(opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", berr)
+		}
+		settings := outcome.Settings{Checks: opts.Checks, Suppressions: opts.Suppressions, FailOn: opts.FailOn}
+		o = outcome.Evaluate(outcome.CommandRun, inv, inv.FinishedAt, settings, baseline)
 	}
-	settings := outcome.Settings{Checks: opts.Checks, Suppressions: opts.Suppressions, FailOn: opts.FailOn}
-	o := outcome.Evaluate(outcome.CommandRun, inv, inv.FinishedAt, settings, baseline)
 
 	// Outputs are written even when the context was cancelled: nothing collected is
 	// lost. Each format is written on its own: one that fails does not stop the others.
 	// The findings are printed whatever the disk does: a file that could not be
 	// written is named, and the summary goes to Err when Out cannot take it.
-	werr := WriteOutputs(opts.OutputDir, o, opts.Formats, msgs)
+	werr := writeOutputs(opts.OutputDir, o, opts.Formats, msgs, writers)
 	console.Files(opts.Out, o, opts.OutputDir, msgs)
 	var oe *OutputsError
 	if errors.As(werr, &oe) {
@@ -158,7 +178,7 @@ func run(ctx context.Context, cfg aws.Config, opts Options, msgs report.Messages
 	console.Incomplete(opts.Out, inv, msgs)
 	// The run is recorded even when an output file failed: the history must not lose
 	// it (the files not written are named above).
-	rerr := opts.History.Record(context.WithoutCancel(ctx), o)
+	rerr := record(o)
 	if rerr != nil {
 		// The files hold the whole run: `iamaudit import` records it from its JSON.
 		todo := fmt.Sprintf("the findings are printed above and the output files are written: once the store is free, record this run with `iamaudit import` on its run JSON in %s (give the same --db), or run again", opts.OutputDir)
@@ -216,16 +236,33 @@ func (e *OutputsError) Unwrap() error { return e.Err }
 // *OutputsError names every file that was not written. o.Files lists the files
 // written.
 func WriteOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs report.Messages) error {
-	if len(formats) == 0 {
-		return nil
-	}
-	inv := o.Inventory
-	names := func(id string) []string {
+	return writeOutputs(dir, o, formats, msgs, nil)
+}
+
+// fileNames are the formats' file names for a run id.
+func fileNames(formats []report.Format) func(id string) []string {
+	return func(id string) []string {
 		out := make([]string, len(formats))
 		for i, f := range formats {
 			out[i] = f.FileName(id)
 		}
 		return out
+	}
+}
+
+// writeOutputs is WriteOutputs; written, by format name, writes a format's file
+// instead of its Write (a streamed run's spooled files).
+func writeOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs report.Messages, written map[string]func(io.Writer) error) error {
+	if len(formats) == 0 {
+		return nil
+	}
+	inv := o.Inventory
+	names := fileNames(formats)
+	writer := func(f report.Format) func(io.Writer) error {
+		if w, ok := written[f.Name]; ok {
+			return w
+		}
+		return func(w io.Writer) error { return f.Write(w, o, msgs) }
 	}
 	o.Files = nil
 	var failed []string
@@ -235,7 +272,7 @@ func WriteOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs 
 	for len(rest) > 0 && !claimed {
 		f := rest[0]
 		rest = rest[1:]
-		runID, err := outdir.Claim(dir, inv.RunID, names, f.FileName, func(w io.Writer) error { return f.Write(w, o, msgs) })
+		runID, err := outdir.Claim(dir, inv.RunID, names, f.FileName, writer(f))
 		if err != nil {
 			// The run id is not claimed yet: the next format tries. The failed file is
 			// named by the id the run would have had.
@@ -248,7 +285,7 @@ func WriteOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs 
 	}
 	for _, f := range rest {
 		path := filepath.Join(dir, f.FileName(inv.RunID))
-		if err := outdir.WriteFile(path, func(w io.Writer) error { return f.Write(w, o, msgs) }); err != nil {
+		if err := outdir.WriteFile(path, writer(f)); err != nil {
 			failed = append(failed, path)
 			errs = append(errs, err)
 			continue

@@ -1,0 +1,206 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/history"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/report"
+)
+
+// DefaultStreamAfterUsers is how many users a run keeps whole in memory before it
+// streams (docs/streaming.md): below it, a run is evaluated and written whole at the
+// end, as it always was; past it, each account is evaluated, written to the output
+// files and recorded in the store as it finishes, and only its summary stays in
+// memory. 20,000 users (100 accounts × 200) take a few hundred MB whole.
+const DefaultStreamAfterUsers = 20_000
+
+// streamer is the Stream hook of a run's collection: it keeps accounts whole until
+// they hold more than after users, then streams every account (those kept first,
+// in the Organization's order).
+type streamer struct {
+	ctx      context.Context
+	opts     Options
+	msgs     report.Messages
+	now      time.Time
+	after    int
+	head     *inventory.Inventory
+	selected []inventory.Account
+	whole    map[string]inventory.Account
+	users    int
+
+	on       bool
+	ev       *outcome.Evaluator
+	baseline *outcome.Baseline
+	files    []*spool
+	rec      history.Recording
+	recErr   error
+}
+
+// spool is one streamed format's file while the run goes: a temporary file of the
+// output directory (owner-only, removed at the end), copied into place atomically
+// when the run ends (outdir.WriteFile).
+type spool struct {
+	format report.Format
+	file   *os.File
+	s      report.Streamer
+	err    error
+}
+
+func newStreamer(ctx context.Context, opts Options, msgs report.Messages, now time.Time) *streamer {
+	after := opts.StreamAfterUsers
+	if after == 0 {
+		after = DefaultStreamAfterUsers
+	}
+	return &streamer{ctx: ctx, opts: opts, msgs: msgs, now: now, after: after, whole: map[string]inventory.Account{}}
+}
+
+// selectedHook receives the run's head and the accounts to audit.
+func (s *streamer) selectedHook(head *inventory.Inventory, accounts []inventory.Account) {
+	s.head, s.selected = head, accounts
+}
+
+// account is the Stream hook: it returns what the inventory keeps of a.
+func (s *streamer) account(a inventory.Account) inventory.Account {
+	if s.on {
+		s.write(&a)
+		return a.Summarised()
+	}
+	s.whole[a.ID] = a
+	s.users += len(a.Users)
+	if s.after < 0 || s.users > s.after {
+		s.begin()
+	}
+	return a.Summarised()
+}
+
+// begin switches the run to streaming: the baseline is read, the streamed formats'
+// files and the store's recording are opened, and the accounts kept so far are
+// written, in the Organization's order.
+func (s *streamer) begin() {
+	s.on = true
+	head := *s.head
+	head.Tool, head.Version = "iamaudit", s.opts.Version
+	head.AuditRole = collect.RoleResource(s.opts.Collect.Role)
+	head.Accounts = s.selected
+	b, err := s.opts.History.Baseline(context.WithoutCancel(s.ctx), &head, func(w string) {
+		fmt.Fprintf(s.opts.Err, "iamaudit: %s\n", w)
+	})
+	if err != nil {
+		fmt.Fprintf(s.opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", err)
+	}
+	s.baseline = b
+	head.Accounts = nil
+	s.head = &head
+	settings := outcome.Settings{Checks: s.opts.Checks, Suppressions: s.opts.Suppressions, FailOn: s.opts.FailOn}
+	s.ev = outcome.NewEvaluator(s.head, s.now, settings, b)
+	for _, f := range s.opts.Formats {
+		if f.Stream == nil {
+			continue
+		}
+		sp := &spool{format: f}
+		sp.file, sp.err = os.CreateTemp(s.opts.OutputDir, ".iamaudit-stream-*")
+		if sp.err == nil {
+			sp.s, sp.err = f.Stream(sp.file, s.head, s.msgs)
+		}
+		s.files = append(s.files, sp)
+	}
+	if st, ok := s.opts.History.(history.Streamer); ok {
+		s.rec, s.recErr = st.Begin(context.WithoutCancel(s.ctx), s.head, settings)
+	}
+	fmt.Fprintf(s.opts.Err, "iamaudit: more than %d users: streaming each account to the outputs and the store as it finishes (docs/streaming.md)\n", s.after)
+	for _, a := range s.selected {
+		if w, ok := s.whole[a.ID]; ok {
+			s.write(&w)
+		}
+	}
+	s.whole = nil
+}
+
+// write evaluates one account and hands its part to every file and the store. A
+// file that fails is written no further (it is named at the end); a store that fails
+// records nothing of the run (it says so at the end).
+func (s *streamer) write(a *inventory.Account) {
+	p := s.ev.Account(a)
+	for _, sp := range s.files {
+		if sp.err == nil {
+			sp.err = sp.s.Account(p)
+		}
+	}
+	if s.rec != nil && s.recErr == nil {
+		if s.recErr = s.rec.Account(context.WithoutCancel(s.ctx), p); s.recErr != nil {
+			s.rec.Abort()
+		}
+	}
+}
+
+// restore gives a run that never streamed its whole accounts back.
+func (s *streamer) restore(inv *inventory.Inventory) {
+	for i, a := range inv.Accounts {
+		if w, ok := s.whole[a.ID]; ok {
+			inv.Accounts[i] = w
+		}
+	}
+	s.whole = nil
+}
+
+// finish is the streamed run's summary outcome.
+func (s *streamer) finish(inv *inventory.Inventory) *outcome.Outcome {
+	return s.ev.Finish(inv)
+}
+
+// close ends each streamed file from the summary outcome; the writers of the
+// spooled files follow, by format name.
+func (s *streamer) close(o *outcome.Outcome) map[string]func(io.Writer) error {
+	out := map[string]func(io.Writer) error{}
+	for _, sp := range s.files {
+		if sp.err == nil {
+			sp.err = sp.s.Close(o)
+		}
+		if sp.err == nil {
+			_, sp.err = sp.file.Seek(0, io.SeekStart)
+		}
+		out[sp.format.Name] = func(w io.Writer) error {
+			if sp.err != nil {
+				return sp.err
+			}
+			_, err := io.Copy(w, sp.file)
+			return err
+		}
+	}
+	return out
+}
+
+// cleanup removes the spooled files.
+func (s *streamer) cleanup() {
+	for _, sp := range s.files {
+		if sp.file != nil {
+			sp.file.Close()
+			os.Remove(sp.file.Name())
+		}
+	}
+}
+
+// record completes the store's recording of a streamed run.
+func (s *streamer) record(o *outcome.Outcome) error {
+	if s.rec == nil {
+		if s.recErr != nil {
+			return s.recErr
+		}
+		if _, ok := s.opts.History.(history.Streamer); ok {
+			return errors.New("the store's recording was never opened")
+		}
+		return s.opts.History.Record(context.WithoutCancel(s.ctx), o) // a directory history: nothing to stream
+	}
+	if s.recErr != nil {
+		return s.recErr
+	}
+	return s.rec.Finish(context.WithoutCancel(s.ctx), o)
+}
