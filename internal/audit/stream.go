@@ -12,6 +12,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/history"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/publish"
 	"github.com/iamaudit/iamaudit/internal/report"
 )
 
@@ -101,6 +102,9 @@ func (s *streamer) begin() {
 	s.head = &head
 	settings := outcome.Settings{Checks: s.opts.Checks, Suppressions: s.opts.Suppressions, FailOn: s.opts.FailOn}
 	s.ev = outcome.NewEvaluator(s.head, s.now, settings, b)
+	if publish.NeedAllFindings(s.opts.Destinations) {
+		s.ev.Kept = -1 // Security Hub imports every finding: they are kept (not the users)
+	}
 	for _, f := range s.opts.Formats {
 		if f.Stream == nil {
 			continue

@@ -27,7 +27,8 @@ type Evaluator struct {
 	baseline *Baseline
 	prev     map[string]checks.Finding   // baseline findings by id
 	before   map[string][]checks.Finding // baseline findings by account
-	// Kept bounds the findings the summary keeps (DefaultKept when 0).
+	// Kept bounds the findings the summary keeps (DefaultKept when 0; negative: all
+	// of them, and the summary is not Bounded).
 	Kept int
 
 	scores   map[string]score.Score
@@ -84,10 +85,10 @@ func (e *Evaluator) Account(a *inventory.Account) Part {
 // keep trims fs to the Kept most severe once it holds twice as many.
 func (e *Evaluator) keep(fs []checks.Finding) []checks.Finding {
 	n := e.Kept
-	if n <= 0 {
+	if n == 0 {
 		n = DefaultKept
 	}
-	if len(fs) <= 2*n {
+	if n < 0 || len(fs) <= 2*n {
 		return fs
 	}
 	checks.Sort(fs)
@@ -100,16 +101,16 @@ func (e *Evaluator) keep(fs []checks.Finding) []checks.Finding {
 // how many there are); the scores are complete.
 func (e *Evaluator) Finish(inv *inventory.Inventory) *Outcome {
 	n := e.Kept
-	if n <= 0 {
+	if n == 0 {
 		n = DefaultKept
 	}
 	checks.Sort(e.findings)
 	checks.Sort(e.resolved)
 	findings, resolved := e.findings, e.resolved
-	if len(findings) > n {
+	if n > 0 && len(findings) > n {
 		findings = findings[:n]
 	}
-	if len(resolved) > n {
+	if n > 0 && len(resolved) > n {
 		resolved = resolved[:n]
 	}
 	accounts := []score.Score{}
@@ -124,8 +125,12 @@ func (e *Evaluator) Finish(inv *inventory.Inventory) *Outcome {
 		}
 		accounts = append(accounts, s)
 	}
-	b := e.bounded
+	var b *Bounded
+	if n > 0 {
+		b = &Bounded{}
+		*b = e.bounded
+	}
 	return &Outcome{Command: CommandRun, Inventory: inv, Now: e.now, Findings: findings, Resolved: resolved,
-		Expired: e.expired, Baseline: e.baseline, Settings: e.settings, Bounded: &b,
+		Expired: e.expired, Baseline: e.baseline, Settings: e.settings, Bounded: b,
 		Scores: score.Aggregate(accounts, e.settings.Checks)}
 }

@@ -29,6 +29,23 @@ type Destination interface {
 	Publish(ctx context.Context, run Run) Result
 }
 
+// FindingsConsumer is a Destination that sends every finding of the run (not a
+// summary): a streamed run, whose summary outcome otherwise keeps only the most
+// severe findings, keeps them all when one is given (docs/streaming.md).
+type FindingsConsumer interface {
+	AllFindings() bool
+}
+
+// NeedAllFindings tells whether one of ds sends every finding.
+func NeedAllFindings(ds []Destination) bool {
+	for _, d := range ds {
+		if c, ok := d.(FindingsConsumer); ok && c.AllFindings() {
+			return true
+		}
+	}
+	return false
+}
+
 // Run is what a destination sends.
 type Run struct {
 	Outcome *outcome.Outcome

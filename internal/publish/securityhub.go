@@ -70,6 +70,10 @@ type SecurityHub struct {
 // Name implements Destination.
 func (s *SecurityHub) Name() string { return "Security Hub (" + s.region() + ")" }
 
+// AllFindings implements FindingsConsumer: every finding is imported, so a streamed
+// run keeps them all in memory for it (docs/streaming.md).
+func (s *SecurityHub) AllFindings() bool { return true }
+
 func (s *SecurityHub) region() string {
 	if s.Region != "" {
 		return s.Region

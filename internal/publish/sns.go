@@ -41,8 +41,12 @@ func (s *SNS) Name() string { return "SNS " + s.TopicARN }
 // Subject is seed 003's subject line, within SNS's rules.
 func Subject(o *outcome.Outcome) string {
 	n := map[checks.Severity]int{}
+	if o.Bounded != nil { // a streamed run keeps the most severe findings: count from the scores
+		c := o.Scores.Organization.Findings
+		n[checks.Critical], n[checks.High], n[checks.Medium] = c.Critical, c.High, c.Medium
+	}
 	for _, f := range o.Findings {
-		if !f.Suppressed {
+		if !f.Suppressed && o.Bounded == nil {
 			n[f.Severity]++
 		}
 	}
