@@ -20,8 +20,8 @@ import (
 // streams (docs/streaming.md): below it, a run is evaluated and written whole at the
 // end, as it always was; past it, each account is evaluated, written to the output
 // files and recorded in the store as it finishes, and only its summary stays in
-// memory. 20,000 users (100 accounts × 200) take a few hundred MB whole.
-const DefaultStreamAfterUsers = 20_000
+// memory. Streaming also overlaps writing the files and the store with collection.
+const DefaultStreamAfterUsers = 5_000
 
 // streamer is the Stream hook of a run's collection: it keeps accounts whole until
 // they hold more than after users, then streams every account (those kept first,
