@@ -1,11 +1,14 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -29,6 +32,7 @@ var ocsfFormat = Format{
 	FileName:    OCSFReportName,
 	Analyze:     true,
 	Write:       writeOCSF,
+	Stream:      streamOCSF,
 }
 
 type ocsfEvent struct {
@@ -114,16 +118,106 @@ type ocsfRemedy struct {
 }
 
 func writeOCSF(w io.Writer, o *outcome.Outcome, _ Messages) error {
-	events := []ocsfEvent{}
+	arr := jsonArray{w: w, outer: "", indent: "  "}
 	for _, f := range WithCommands(o.Findings) {
-		events = append(events, ocsfOf(o, f))
+		if err := arr.add(ocsfOf(o, f)); err != nil {
+			return err
+		}
 	}
 	for _, f := range WithCommands(o.Resolved) {
-		events = append(events, ocsfOf(o, f))
+		if err := arr.add(ocsfOf(o, f)); err != nil {
+			return err
+		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(events)
+	return arr.end("\n")
+}
+
+// ocsfStream streams the OCSF file: an event names the run (metadata.uid, log_name)
+// and its time, known only at the end, so each part's findings are spooled (as their
+// JSON, under their severity and account) and turned into events at Close, in
+// Write's order: the findings in checks.Sort's order across all accounts, then the
+// resolved ones in the same order.
+type ocsfStream struct {
+	w              io.Writer
+	sp             *spool
+	open, resolved findingSet
+	buf            bytes.Buffer
+}
+
+// findingSet is what a spool holds of findings: the accounts and severities seen.
+type findingSet struct {
+	prefix     string
+	accounts   map[string]bool
+	severities map[checks.Severity]bool
+}
+
+func newFindingSet(prefix string) findingSet {
+	return findingSet{prefix: prefix, accounts: map[string]bool{}, severities: map[checks.Severity]bool{}}
+}
+
+func (s findingSet) note(f checks.Finding) string {
+	s.accounts[f.AccountID], s.severities[f.Severity] = true, true
+	return s.prefix + findingKey(f)
+}
+
+func (s findingSet) order() []string {
+	keys := findingOrder(s.accounts, s.severities)
+	for i := range keys {
+		keys[i] = s.prefix + keys[i]
+	}
+	return keys
+}
+
+func streamOCSF(w io.Writer, _ *inventory.Inventory, _ Messages) (Streamer, error) {
+	sp, err := newSpool(w)
+	if err != nil {
+		return nil, err
+	}
+	return &ocsfStream{w: w, sp: sp, open: newFindingSet("f/"), resolved: newFindingSet("r/")}, nil
+}
+
+func (s *ocsfStream) Account(p outcome.Part) error {
+	for _, set := range []struct {
+		fs  []checks.Finding
+		set findingSet
+	}{{p.Findings, s.open}, {p.Resolved, s.resolved}} {
+		for _, f := range WithCommands(sortedFindings(set.fs)) {
+			s.buf.Reset()
+			b, err := json.Marshal(f)
+			if err != nil {
+				return err
+			}
+			s.buf.Write(b)
+			s.buf.WriteByte('\n')
+			if err := s.sp.add(set.set.note(f), s.buf.Bytes()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *ocsfStream) Close(o *outcome.Outcome) error {
+	defer s.sp.close()
+	arr := jsonArray{w: s.w, outer: "", indent: "  "}
+	for _, key := range append(s.open.order(), s.resolved.order()...) {
+		dec := json.NewDecoder(s.sp.reader(key))
+		for {
+			var f checks.Finding
+			if err := dec.Decode(&f); err == io.EOF {
+				break
+			} else if err != nil {
+				return fmt.Errorf("ocsf: reading the spooled findings: %w", err)
+			}
+			if err := arr.add(ocsfOf(o, f)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := arr.end("\n"); err != nil {
+		return err
+	}
+	return s.sp.close()
 }
 
 func ocsfOf(o *outcome.Outcome, f checks.Finding) ocsfEvent {

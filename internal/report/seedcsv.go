@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -134,6 +135,11 @@ func WriteCSV(w io.Writer, header []string, rows [][]string) error {
 	if err := cw.Write(header); err != nil {
 		return err
 	}
+	return writeRows(cw, rows)
+}
+
+// writeRows writes rows as WriteCSV does, and flushes.
+func writeRows(cw *csv.Writer, rows [][]string) error {
 	for _, row := range rows {
 		clean := make([]string, len(row))
 		for i, c := range row {
@@ -252,6 +258,9 @@ var seedIAMFormat = Format{
 	Write: func(w io.Writer, o *outcome.Outcome, m Messages) error {
 		return WriteCSV(w, IAMReportHeader, IAMReportRows(o.Inventory, m))
 	},
+	Stream: func(w io.Writer, _ *inventory.Inventory, m Messages) (Streamer, error) {
+		return newAccountCSV(w, IAMReportHeader, func(inv *inventory.Inventory) [][]string { return IAMReportRows(inv, m) })
+	},
 }
 
 // seedEventsFormat is the seed's cloudtrail_events CSV (docs/seed-contract.md).
@@ -262,4 +271,70 @@ var seedEventsFormat = Format{
 	Write: func(w io.Writer, o *outcome.Outcome, _ Messages) error {
 		return WriteCSV(w, EventsReportHeader, EventRows(o.Inventory))
 	},
+	Stream: func(w io.Writer, _ *inventory.Inventory, _ Messages) (Streamer, error) {
+		return newAccountCSV(w, EventsReportHeader, EventRows)
+	},
+}
+
+// accountCSV streams a CSV whose rows are grouped by account in the inventory's
+// order (the seed's two reports): each part's rows are spooled as the account
+// finishes and copied in the Organization's account order at Close, so the file is
+// byte for byte Write's whatever order the accounts finish in. Parts of accounts the
+// summary does not list (none, in a run) follow, in the order they came.
+type accountCSV struct {
+	w      io.Writer
+	header []string
+	rows   func(*inventory.Inventory) [][]string
+	sp     *spool
+	buf    bytes.Buffer
+}
+
+func newAccountCSV(w io.Writer, header []string, rows func(*inventory.Inventory) [][]string) (*accountCSV, error) {
+	sp, err := newSpool(w)
+	if err != nil {
+		return nil, err
+	}
+	return &accountCSV{w: w, header: header, rows: rows, sp: sp}, nil
+}
+
+func (c *accountCSV) Account(p outcome.Part) error {
+	c.buf.Reset()
+	if err := writeRows(csv.NewWriter(&c.buf), c.rows(&inventory.Inventory{Accounts: []inventory.Account{*p.Account}})); err != nil {
+		return err
+	}
+	if !c.sp.has(p.Account.ID) {
+		c.sp.order = append(c.sp.order, p.Account.ID) // an account without rows is still listed
+		c.sp.keys[p.Account.ID] = nil
+	}
+	return c.sp.add(p.Account.ID, c.buf.Bytes())
+}
+
+func (c *accountCSV) Close(o *outcome.Outcome) error {
+	defer c.sp.close()
+	cw := csv.NewWriter(c.w)
+	if err := cw.Write(c.header); err != nil {
+		return err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, a := range o.Inventory.Accounts {
+		if done[a.ID] {
+			continue
+		}
+		done[a.ID] = true
+		if _, err := c.sp.copy(c.w, a.ID, 0); err != nil {
+			return err
+		}
+	}
+	for _, id := range c.sp.order {
+		if !done[id] {
+			if _, err := c.sp.copy(c.w, id, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return c.sp.close()
 }
