@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/fix"
@@ -12,30 +14,146 @@ import (
 
 // The run's JSON says each remediation once (docs/inventory-schema.md,
 // "Remediation plans"): the findings of one check have the same actions but for the
-// resource they act on, so the document's "remediations" table holds each distinct
-// plan (the check's workflow and its actions without their resource) under a key,
-// and a finding's "remediation" names its plan, gives the resource, and keeps what
-// is its own: the AWS CLI text for that resource. Reading the document back
+// names they act on, so the document's "remediations" table holds each distinct
+// plan (the check's workflow and its actions, where the names of the finding's
+// subject are placeholders such as ${user_name}) under a key, and a finding's
+// "remediation" names its plan, gives its subject (the names), and keeps what is its
+// own: the AWS CLI text for that resource. Reading the document back
 // (Document.UnmarshalJSON) gives every finding its workflow and actions again.
 
 // RemediationPlan is a remediation shared by findings: the check's workflow and its
-// actions, where an action without a resource acts on the finding's resource.
+// actions, in which a string that is exactly a placeholder (${account_id},
+// ${user_name}, ${access_key_id}, ${role_name}, ${group_name},
+// ${server_certificate_name}, ${mfa_serial}, ${signing_certificate_id},
+// ${ssh_public_key_id}, ${service_specific_credential_id}) stands for that name of the
+// finding's subject, and ${account_id} in an ARN for the subject's account id.
 type RemediationPlan struct {
 	CheckID  string       `json:"check_id"`
 	Workflow string       `json:"workflow"`
-	Actions  []PlanAction `json:"actions"`
-}
-
-// PlanAction is an action of a plan: Resource nil means the finding's resource.
-type PlanAction struct {
-	fix.Action
-	Resource *fix.Resource `json:"resource,omitempty"`
+	Actions  []fix.Action `json:"actions"`
 }
 
 // maxPlans bounds the table (memory of a streamed run): a finding whose plan is new
 // once the table is full carries its actions itself. The checks plan a few shapes
-// each; the bound is never reached by them.
+// each (one more per account where an action names an ARN); the bound is far.
 const maxPlans = 4096
+
+// accountToken stands for the subject's account id in an ARN of a plan
+// (arn:aws:iam::${account_id}:policy/…).
+const accountToken = "${account_id}"
+
+// subjectNames are the names of a subject a plan's placeholders stand for.
+func subjectNames(r *fix.Resource) []struct {
+	token string
+	value *string
+} {
+	return []struct {
+		token string
+		value *string
+	}{
+		{"${account_id}", &r.AccountID}, {"${user_name}", &r.UserName}, {"${access_key_id}", &r.AccessKeyID},
+		{"${role_name}", &r.RoleName}, {"${group_name}", &r.GroupName}, {"${server_certificate_name}", &r.ServerCertificateName},
+		{"${mfa_serial}", &r.MFASerial}, {"${signing_certificate_id}", &r.SigningCertificateID},
+		{"${ssh_public_key_id}", &r.SSHPublicKeyID}, {"${service_specific_credential_id}", &r.ServiceSpecificCredentialID},
+	}
+}
+
+// subjectOf is the names the actions act on: each the first value any action's
+// resource gives it.
+func subjectOf(actions []fix.Action) fix.Resource {
+	var subject fix.Resource
+	names := subjectNames(&subject)
+	for _, a := range actions {
+		res := a.Resource
+		for i, n := range subjectNames(&res) {
+			if *names[i].value == "" {
+				*names[i].value = *n.value
+			}
+		}
+	}
+	return subject
+}
+
+// names calls f on each string of an action a plan may hold a placeholder in,
+// after copying what the action shares with others through pointers and slices.
+func names(a *fix.Action, f func(*string)) {
+	r := &a.Resource
+	for _, n := range subjectNames(r) {
+		f(n.value)
+	}
+	p := &a.Params
+	for _, s := range []*string{&p.Status, &p.GroupName, &p.PolicyName, &p.PolicyARN, &p.Query, &p.RoleSessionName,
+		&p.StackSetName, &p.StackInstanceRegion, &p.Path, &p.PermissionsBoundary} {
+		f(s)
+	}
+	if p.Tag != nil {
+		t := *p.Tag
+		p.Tag = &t
+		f(&t.Key)
+		f(&t.Value)
+	}
+	if p.LookupAttribute != nil {
+		l := *p.LookupAttribute
+		p.LookupAttribute = &l
+		f(&l.Key)
+		f(&l.Value)
+	}
+	if p.Tags != nil {
+		p.Tags = slices.Clone(p.Tags)
+		for i := range p.Tags {
+			f(&p.Tags[i].Key)
+			f(&p.Tags[i].Value)
+		}
+	}
+}
+
+// planOf is the plan of actions acting on subject: each name of the subject replaced
+// by its placeholder. ok is false when an action already holds a placeholder's text
+// (the plan could not be told from it: the finding keeps its actions).
+func planOf(actions []fix.Action, subject fix.Resource) (out []fix.Action, ok bool) {
+	ok = true
+	out = make([]fix.Action, len(actions))
+	sn := subjectNames(&subject)
+	for i, a := range actions {
+		names(&a, func(s *string) {
+			if strings.Contains(*s, "${") {
+				ok = false
+			}
+			for _, n := range sn {
+				if *n.value != "" && *s == *n.value {
+					*s = n.token
+					return
+				}
+			}
+			if acct := subject.AccountID; acct != "" && strings.HasPrefix(*s, "arn:") {
+				*s = strings.Replace(*s, ":"+acct+":", ":"+accountToken+":", 1)
+			}
+		})
+		out[i] = a
+	}
+	return out, ok
+}
+
+// expand is planOf undone: the actions of a plan for subject.
+func expand(plan []fix.Action, subject fix.Resource) []fix.Action {
+	out := make([]fix.Action, len(plan))
+	sn := subjectNames(&subject)
+	for i, a := range plan {
+		names(&a, func(s *string) {
+			for _, n := range sn {
+				if *s == n.token {
+					*s = *n.value
+					return
+				}
+			}
+			if strings.HasPrefix(*s, "arn:") {
+				*s = strings.Replace(*s, ":"+accountToken+":", ":"+subject.AccountID+":", 1)
+			}
+		})
+		out[i] = a
+	}
+	return out
+}
 
 // jsonFinding is a finding as the document writes it.
 type jsonFinding struct {
@@ -74,15 +192,12 @@ func (p *plans) finding(f checks.Finding) (jsonFinding, error) {
 	if len(r.Actions) == 0 {
 		return out, nil
 	}
-	subject := mostUsed(r.Actions)
-	plan := RemediationPlan{CheckID: f.CheckID, Workflow: r.Workflow, Actions: make([]PlanAction, len(r.Actions))}
-	for i, a := range r.Actions {
-		plan.Actions[i].Action = a
-		if a.Resource != subject {
-			res := a.Resource
-			plan.Actions[i].Resource = &res
-		}
+	subject := subjectOf(r.Actions)
+	actions, ok := planOf(r.Actions, subject)
+	if !ok {
+		return out, nil
 	}
+	plan := RemediationPlan{CheckID: f.CheckID, Workflow: r.Workflow, Actions: actions}
 	b, err := json.Marshal(plan)
 	if err != nil {
 		return out, err
@@ -101,23 +216,6 @@ func (p *plans) finding(f checks.Finding) (jsonFinding, error) {
 	}
 	out.Remediation = jsonRemediation{Plan: key, Resource: &subject, Commands: out.Remediation.Commands}
 	return out, nil
-}
-
-// mostUsed is the resource most of the actions act on (the first of those tied).
-func mostUsed(actions []fix.Action) fix.Resource {
-	best, bestN := actions[0].Resource, 0
-	for _, a := range actions {
-		n := 0
-		for _, b := range actions {
-			if b.Resource == a.Resource {
-				n++
-			}
-		}
-		if n > bestN {
-			best, bestN = a.Resource, n
-		}
-	}
-	return best
 }
 
 // findingsOf is findings as the document writes them.
@@ -149,14 +247,6 @@ func resolve(jf jsonFinding, table map[string]RemediationPlan) (checks.Finding, 
 		subject = *r.Resource
 	}
 	f.Remediation.Workflow = plan.Workflow
-	f.Remediation.Actions = make([]fix.Action, len(plan.Actions))
-	for i, a := range plan.Actions {
-		act := a.Action
-		act.Resource = subject
-		if a.Resource != nil {
-			act.Resource = *a.Resource
-		}
-		f.Remediation.Actions[i] = act
-	}
+	f.Remediation.Actions = expand(plan.Actions, subject)
 	return f, nil
 }
