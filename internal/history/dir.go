@@ -122,10 +122,10 @@ func readBaseline(f runFile) (*outcome.Baseline, string) {
 		return nil, fmt.Sprintf("cannot read the earlier run %s (%v): compared with an older run instead", f.path, err)
 	}
 	var doc struct {
-		Schema     string              `json:"schema"`
-		Command    string              `json:"command"`
-		RunID      string              `json:"run_id"`
-		FinishedAt time.Time           `json:"finished_at"`
+		Schema     string    `json:"schema"`
+		Command    string    `json:"command"`
+		RunID      string    `json:"run_id"`
+		FinishedAt time.Time `json:"finished_at"`
 		// The findings name their remediation plans (report.DecodeFindings).
 		RawFindings  json.RawMessage     `json:"findings"`
 		RawResolved  json.RawMessage     `json:"resolved_findings"`
