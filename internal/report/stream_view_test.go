@@ -150,3 +150,13 @@ func TestSummaryWrittenWhole(t *testing.T) {
 }
 
 func fmtInt(n int) string { return strconv.Itoa(n) }
+
+// TestJSONGolden: the run's JSON shape (docs/inventory-schema.md), the remediation
+// plans said once in "remediations" and named by each finding.
+func TestJSONGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, DocumentOf(markdownOutcome())); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "run.json", b.Bytes())
+}
