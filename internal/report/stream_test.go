@@ -231,3 +231,28 @@ func TestJSONReadsOlderFiles(t *testing.T) {
 		t.Error("no actions read back")
 	}
 }
+
+// TestOCSFStreamHeadMustHold: the OCSF events are rendered as the accounts finish,
+// with the head's tool version, partition and region: a summary that says otherwise
+// is an error, never a file that mixes them.
+func TestOCSFStreamHeadMustHold(t *testing.T) {
+	m, _ := report.MessagesFor("en")
+	o := report.HTMLOutcome(t)
+	ps, sum := report.Parts(o)
+	f, _ := report.SelectFormats([]string{"ocsf"})
+	head := *o.Inventory
+	head.Region = "eu-west-1"
+	var b bytes.Buffer
+	s, err := f[0].Stream(&b, &head, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if err := s.Account(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(sum); err == nil || !strings.Contains(err.Error(), "region") {
+		t.Errorf("Close with another region: %v", err)
+	}
+}
