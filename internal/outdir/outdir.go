@@ -233,19 +233,70 @@ func Claim(dir, baseID string, names func(runID string) []string, name func(runI
 }
 
 // FreeRunID returns id, or id_2, id_3… when a file of that run id already exists in
-// dir (two runs started in the same second must not overwrite each other).
+// dir, or the run id is reserved (two runs started in the same second must not
+// overwrite each other).
 func FreeRunID(dir, id string, names func(runID string) []string) string {
-	taken := func(c string) bool {
-		for _, n := range names(c) {
-			if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
-				return true
-			}
-		}
-		return false
-	}
+	taken := func(c string) bool { return anyExists(dir, append(names(c), reservationName(c))) }
 	c := id
 	for i := 2; taken(c); i++ {
 		c = fmt.Sprintf("%s_%d", id, i)
 	}
 	return c
+}
+
+// Reservation is a run id claimed before any of its files is written, for a run
+// whose files hold their run id and are all committed at the end (a streamed run:
+// its JSON names the run id it was claimed as). It is a hidden, empty, owner-only
+// file (.iamaudit-run-<id>) that FreeRunID counts as taken; Release removes it once
+// the run's files are committed (a crash leaves it: that run id is then skipped).
+type Reservation struct {
+	RunID string
+	path  string
+}
+
+func reservationName(runID string) string { return ".iamaudit-run-" + runID }
+
+// Reserve claims the first free run id of baseID, baseID_2, … (names(id): every file
+// name of the run, as Claim): no file of it exists and no other run reserved it.
+func Reserve(dir, baseID string, names func(runID string) []string) (*Reservation, error) {
+	for attempt := 0; ; attempt++ {
+		runID := FreeRunID(dir, baseID, names)
+		path := filepath.Join(dir, reservationName(runID))
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			if err := f.Close(); err != nil {
+				os.Remove(path)
+				return nil, fmt.Errorf("reserving run id %s: %w", runID, err)
+			}
+			// Taken between FreeRunID and the reservation by a run that does not
+			// reserve (it claims with its first file)? Then the next id.
+			if !anyExists(dir, names(runID)) || attempt == maxClaims {
+				return &Reservation{RunID: runID, path: path}, nil
+			}
+			os.Remove(path)
+			continue
+		}
+		if !errors.Is(err, fs.ErrExist) || attempt == maxClaims {
+			return nil, fmt.Errorf("cannot reserve a run id in %s: %w (choose another --output-dir)", dir, err)
+		}
+	}
+}
+
+// Release gives the reservation up (the run's files now hold the run id); safe to
+// call more than once.
+func (r *Reservation) Release() {
+	if r.path != "" {
+		os.Remove(r.path)
+		r.path = ""
+	}
+}
+
+// anyExists tells whether one of the names exists in dir.
+func anyExists(dir string, names []string) bool {
+	for _, n := range names {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -185,3 +185,39 @@ func TestPending(t *testing.T) {
 		t.Error("a discarded file appeared")
 	}
 }
+
+// A streamed run reserves its run id before writing the files that hold it: the
+// next run of the same second gets _2, files already there are respected, and
+// Release leaves nothing behind.
+func TestReserve(t *testing.T) {
+	dir := t.TempDir()
+	names := func(id string) []string { return []string{"iamaudit_" + id + ".json"} }
+	a, err := Reserve(dir, "20260301_120000", names)
+	if err != nil || a.RunID != "20260301_120000" {
+		t.Fatalf("first reservation: %+v, %v", a, err)
+	}
+	b, err := Reserve(dir, "20260301_120000", names)
+	if err != nil || b.RunID != "20260301_120000_2" {
+		t.Fatalf("second reservation: %+v, %v", b, err)
+	}
+	if got := FreeRunID(dir, "20260301_120000", names); got != "20260301_120000_3" {
+		t.Errorf("FreeRunID with two reservations: %s", got)
+	}
+	// The first run commits its file under its id, then releases.
+	p, _ := Create(dir)
+	io.WriteString(p, "{}")
+	if err := p.Commit("iamaudit_" + a.RunID + ".json"); err != nil {
+		t.Fatal(err)
+	}
+	a.Release()
+	a.Release()
+	b.Release()
+	if h := hidden(t, dir); len(h) != 0 {
+		t.Errorf("left after Release: %v", h)
+	}
+	c, err := Reserve(dir, "20260301_120000", names)
+	if err != nil || c.RunID != "20260301_120000_2" {
+		t.Errorf("after the first run's file: %+v, %v", c, err)
+	}
+	c.Release()
+}
