@@ -22,7 +22,9 @@ func FindingsReportName(runID string) string { return "iamaudit_findings_" + run
 // Document is the run's JSON file: the whole inventory (its fields at the top level,
 // schema inventory.Schema) plus the findings, the scores and the suppression rules
 // that have expired (docs/inventory-schema.md). `iamaudit analyze` reads it back as an
-// inventory, and the directory history (internal/history) as a baseline.
+// inventory, and the directory history (internal/history) as a baseline. The file
+// says each remediation plan once (plans.go); Document holds every finding whole
+// (WriteJSON and UnmarshalJSON convert).
 type Document struct {
 	// Command is the command that wrote the file: "run" or "analyze". Only a run is
 	// the baseline of the next run's finding states.
