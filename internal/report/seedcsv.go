@@ -13,6 +13,7 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/score"
 )
 
 // DateLayout is the seed's date form, always UTC.
@@ -172,7 +173,17 @@ func (t KeyTotal) Complete() bool { return t.UsersUnknown == 0 && len(t.Accounts
 
 // KeyTotalOf counts the keys of the audited accounts (not audited, not reached and
 // skipped accounts are listed apart), by the checks' rule of what is unknown.
-func KeyTotalOf(inv *inventory.Inventory) KeyTotal {
+// An account of a streamed run's summary (its users dropped, inventory.Omitted)
+// is counted as unknown: KeyTotalWith counts it from its score.
+func KeyTotalOf(inv *inventory.Inventory) KeyTotal { return keyTotal(inv, nil) }
+
+// KeyTotalWith is KeyTotalOf for an outcome whose accounts may be summarised (a
+// streamed run's summary): a summarised account's keys are its score's
+// (LongTermKeys: every key of every user), and its users whose keys are unknown are
+// those a gap says so of.
+func KeyTotalWith(inv *inventory.Inventory, scores score.Scores) KeyTotal { return keyTotal(inv, &scores) }
+
+func keyTotal(inv *inventory.Inventory, scores *score.Scores) KeyTotal {
 	var t KeyTotal
 	for _, a := range inv.Accounts {
 		if a.Status != inventory.StatusAudited && a.Status != inventory.StatusPartial {
@@ -181,12 +192,23 @@ func KeyTotalOf(inv *inventory.Inventory) KeyTotal {
 		for _, u := range a.Users {
 			t.Found += len(u.AccessKeys)
 		}
-		if wholeAccountKeysUnknown(&a) {
+		scored := false
+		if a.Omitted != nil && scores != nil {
+			var s score.Score
+			if s, scored = scores.Account(a.ID); scored {
+				t.Found += s.LongTermKeys
+			}
+		}
+		if (a.Omitted != nil && a.Omitted.Users > 0 && !scored) || wholeAccountKeysUnknown(&a) {
 			name := a.Name
 			if name == "" {
 				name = a.ID
 			}
 			t.AccountsUnknown = append(t.AccountsUnknown, name)
+			continue
+		}
+		if a.Omitted != nil {
+			t.UsersUnknown += len(keysUnknownUsers(&a))
 			continue
 		}
 		for _, u := range a.Users {
@@ -196,6 +218,17 @@ func KeyTotalOf(inv *inventory.Inventory) KeyTotal {
 		}
 	}
 	return t
+}
+
+// keysUnknownUsers are the users a gap leaves the keys of unknown.
+func keysUnknownUsers(a *inventory.Account) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range a.Gaps {
+		if g.Subject != "" && (g.Leaves(inventory.FieldAccessKeys) || g.Leaves(inventory.FieldUsers)) {
+			out[g.Subject] = true
+		}
+	}
+	return out
 }
 
 // wholeAccountKeysUnknown: an account-wide gap (no subject) leaves the user list or
@@ -212,7 +245,16 @@ func wholeAccountKeysUnknown(a *inventory.Account) bool {
 // TotalKeysLine is the console's total of access keys: the seed's line when every
 // key is known, else "at least N; keys of M users unknown".
 func TotalKeysLine(inv *inventory.Inventory, m Messages) string {
-	t := KeyTotalOf(inv)
+	return totalKeysLine(KeyTotalOf(inv), m)
+}
+
+// TotalKeysLineWith is TotalKeysLine for an outcome whose accounts may be summarised
+// (KeyTotalWith).
+func TotalKeysLineWith(inv *inventory.Inventory, scores score.Scores, m Messages) string {
+	return totalKeysLine(KeyTotalWith(inv, scores), m)
+}
+
+func totalKeysLine(t KeyTotal, m Messages) string {
 	if t.Complete() {
 		return fmt.Sprintf(m.TotalKeys, t.Found)
 	}
@@ -239,6 +281,9 @@ func EventCount(inv *inventory.Inventory) int {
 	n := 0
 	for _, a := range inv.Accounts {
 		n += len(a.Events)
+		if a.Omitted != nil {
+			n += a.Omitted.Events // a streamed run's summary: written, then dropped
+		}
 	}
 	return n
 }

@@ -160,3 +160,22 @@ func TestJSONGolden(t *testing.T) {
 	}
 	golden(t, "run.json", b.Bytes())
 }
+
+// TestTotalsOfSummary: the seed's totals of a streamed run's summary (its users and
+// events dropped) are the whole run's: keys from the scores, events from Omitted;
+// without the scores the keys are unknown, never 0.
+func TestTotalsOfSummary(t *testing.T) {
+	m, _ := MessagesFor("en")
+	for name, o := range map[string]*outcome.Outcome{"html fixture": htmlOutcome(t), "markdown fixture": markdownOutcome()} {
+		_, sum := parts(o)
+		if got, want := TotalKeysLineWith(sum.Inventory, sum.Scores, m), TotalKeysLine(o.Inventory, m); got != want {
+			t.Errorf("%s: keys %q, want %q", name, got, want)
+		}
+		if got, want := EventCount(sum.Inventory), EventCount(o.Inventory); got != want || want == 0 {
+			t.Errorf("%s: events %d, want %d", name, got, want)
+		}
+		if kt := KeyTotalOf(sum.Inventory); kt.Complete() {
+			t.Errorf("%s: the keys of a summary without scores are complete: %+v", name, kt)
+		}
+	}
+}
