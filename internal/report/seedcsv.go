@@ -181,7 +181,9 @@ func KeyTotalOf(inv *inventory.Inventory) KeyTotal { return keyTotal(inv, nil) }
 // streamed run's summary): a summarised account's keys are its score's
 // (LongTermKeys: every key of every user), and its users whose keys are unknown are
 // those a gap says so of.
-func KeyTotalWith(inv *inventory.Inventory, scores score.Scores) KeyTotal { return keyTotal(inv, &scores) }
+func KeyTotalWith(inv *inventory.Inventory, scores score.Scores) KeyTotal {
+	return keyTotal(inv, &scores)
+}
 
 func keyTotal(inv *inventory.Inventory, scores *score.Scores) KeyTotal {
 	var t KeyTotal
