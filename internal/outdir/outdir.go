@@ -221,13 +221,14 @@ const maxClaims = 20
 // (names(id)) exists in dir; name(id) is the file written. If another run takes the
 // id between the check and the write, the next one is tried. It returns the run id.
 func Claim(dir, baseID string, names func(runID string) []string, name func(runID string) string, write func(io.Writer) error) (string, error) {
+	path := func() string { return filepath.Join(dir, name(FreeRunID(dir, baseID, names))) }
 	p, err := Create(dir)
 	if err != nil {
-		return "", fmt.Errorf("cannot write %s: %w (choose another --output-dir)", filepath.Join(dir, name(baseID)), err)
+		return "", fmt.Errorf("cannot write %s: %w (choose another --output-dir)", path(), err)
 	}
 	defer p.Discard()
 	if err := write(p); err != nil {
-		return "", fmt.Errorf("writing %s: %w", filepath.Join(dir, name(baseID)), err)
+		return "", fmt.Errorf("writing %s: %w", path(), err)
 	}
 	return p.CommitClaim(baseID, names, name)
 }
