@@ -15,6 +15,7 @@ import (
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/report"
 )
 
 // Dir is the history kept by the run JSON files (iamaudit_<run id>.json) of one
@@ -121,17 +122,29 @@ func readBaseline(f runFile) (*outcome.Baseline, string) {
 		return nil, fmt.Sprintf("cannot read the earlier run %s (%v): compared with an older run instead", f.path, err)
 	}
 	var doc struct {
-		Schema     string              `json:"schema"`
-		Command    string              `json:"command"`
-		RunID      string              `json:"run_id"`
-		FinishedAt time.Time           `json:"finished_at"`
-		Findings   []checks.Finding    `json:"findings"`
-		Resolved   []checks.Finding    `json:"resolved_findings"`
-		Accounts   []inventory.Account `json:"accounts"`
-		Gaps       []inventory.Gap     `json:"gaps"`
+		Schema     string    `json:"schema"`
+		Command    string    `json:"command"`
+		RunID      string    `json:"run_id"`
+		FinishedAt time.Time `json:"finished_at"`
+		// The findings name their remediation plans (report.DecodeFindings).
+		RawFindings  json.RawMessage     `json:"findings"`
+		RawResolved  json.RawMessage     `json:"resolved_findings"`
+		Remediations json.RawMessage     `json:"remediations"`
+		Accounts     []inventory.Account `json:"accounts"`
+		Gaps         []inventory.Gap     `json:"gaps"`
+		Findings     []checks.Finding    `json:"-"`
+		Resolved     []checks.Finding    `json:"-"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil || !strings.HasPrefix(doc.Schema, "iamaudit.inventory/") {
 		return nil, fmt.Sprintf("the earlier run %s is not an iamaudit JSON file: compared with an older run instead", f.path)
+	}
+	if doc.Schema == inventory.Schema {
+		var ferr, rerr error
+		doc.Findings, ferr = report.DecodeFindings(doc.RawFindings, doc.Remediations)
+		doc.Resolved, rerr = report.DecodeFindings(doc.RawResolved, doc.Remediations)
+		if ferr != nil || rerr != nil {
+			return nil, fmt.Sprintf("the earlier run %s is not an iamaudit JSON file: compared with an older run instead", f.path)
+		}
 	}
 	if doc.Schema != inventory.Schema {
 		return nil, fmt.Sprintf("the earlier run %s has schema %s, not %s: compared with an older run instead", f.path, doc.Schema, inventory.Schema)

@@ -101,3 +101,30 @@ func TestDirBaselineRejectsBadRunID(t *testing.T) {
 		t.Error("a run id that is not a time was accepted")
 	}
 }
+
+// A run file's findings name their remediation plans (docs/inventory-schema.md): the
+// baseline's findings have their workflow and actions back, and a plan the file
+// does not hold makes it no baseline.
+func TestDirBaselineRemediationPlans(t *testing.T) {
+	dir := t.TempDir()
+	plan := `,"remediations":{"c.1":{"check_id":"c","workflow":"4: Delete Unused IAM Users","actions":[{"kind":"change","api":{"service":"iam","name":"DeleteUser"},"partition":"aws","region":"us-east-1","credentials":"account","resource":{"account_id":"${account_id}","user_name":"${user_name}"}}]}}`
+	body := strings.Replace(run("20260201_000000", "run", plan), `"check_id":"c"}`,
+		`"check_id":"c","remediation":{"plan":"c.1","resource":{"account_id":"111111111111","user_name":"bob"},"commands":["aws iam delete-user --user-name bob"]}}`, 1)
+	writeRun(t, dir, "20260201_000000", body)
+	b, err := NewDir(dir).Baseline(context.Background(), &inventory.Inventory{RunID: "20260301_000000"}, func(w string) { t.Error(w) })
+	if err != nil || b == nil || len(b.Findings) != 1 {
+		t.Fatalf("baseline %+v, %v", b, err)
+	}
+	r := b.Findings[0].Remediation
+	if r.Workflow != "4: Delete Unused IAM Users" || len(r.Actions) != 1 || r.Actions[0].Resource.UserName != "bob" ||
+		r.Actions[0].Resource.AccountID != "111111111111" || len(r.Commands) != 1 {
+		t.Errorf("remediation read back: %+v", r)
+	}
+
+	writeRun(t, dir, "20260202_000000", strings.Replace(body, `"plan":"c.1"`, `"plan":"c.2"`, 1))
+	var warnings []string
+	b, err = NewDir(dir).Baseline(context.Background(), &inventory.Inventory{RunID: "20260301_000000"}, func(w string) { warnings = append(warnings, w) })
+	if err != nil || b == nil || b.RunID != "20260201_000000" || len(warnings) != 1 {
+		t.Errorf("a file naming a missing plan: baseline %+v, warnings %v", b, warnings)
+	}
+}

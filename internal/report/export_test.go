@@ -9,3 +9,9 @@ var (
 	UserAnchor    = userAnchor
 	AccountAnchor = accountAnchor
 )
+
+// The fixtures of the internal tests, for the external ones.
+var (
+	HTMLOutcome     = htmlOutcome
+	MarkdownOutcome = markdownOutcome
+)

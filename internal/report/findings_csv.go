@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -36,6 +38,18 @@ func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 	if err := cw.Write(FindingsColumns); err != nil {
 		return fmt.Errorf("write findings csv: %w", err)
 	}
+	if err := writeFindingRows(cw, findings); err != nil {
+		return err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write findings csv: %w", err)
+	}
+	return nil
+}
+
+// writeFindingRows writes the rows of findings (not flushed).
+func writeFindingRows(cw *csv.Writer, findings []checks.Finding) error {
 	for _, f := range findings {
 		expires := ""
 		if f.SuppressionExpires != nil {
@@ -54,10 +68,6 @@ func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write findings csv: %w", err)
 		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write findings csv: %w", err)
 	}
 	return nil
 }
@@ -86,4 +96,67 @@ var findingsCSVFormat = Format{
 	FileName:    FindingsReportName,
 	Analyze:     true,
 	Write:       func(w io.Writer, o *outcome.Outcome, _ Messages) error { return WriteFindingsCSV(w, o.Findings) },
+	Stream: func(w io.Writer, _ *inventory.Inventory, _ Messages) (Streamer, error) {
+		sp, err := newSpool(w)
+		if err != nil {
+			return nil, err
+		}
+		return &findingsCSV{w: w, sp: sp, accounts: map[string]bool{}, severities: map[checks.Severity]bool{}}, nil
+	},
+}
+
+// findingsCSV streams the findings CSV: each part's rows are spooled under their
+// severity and account, and copied at Close in checks.Sort's order across all
+// accounts, so the file is byte for byte Write's (whose findings are in that order)
+// whatever order the accounts finish in. The summary's bounded findings are not
+// used: the parts carry them all.
+type findingsCSV struct {
+	w          io.Writer
+	sp         *spool
+	accounts   map[string]bool
+	severities map[checks.Severity]bool
+	buf        bytes.Buffer
+}
+
+func (c *findingsCSV) Account(p outcome.Part) error {
+	fs := sortedFindings(p.Findings)
+	for i := 0; i < len(fs); {
+		j := i
+		for j < len(fs) && findingKey(fs[j]) == findingKey(fs[i]) {
+			j++
+		}
+		c.buf.Reset()
+		cw := csv.NewWriter(&c.buf)
+		if err := writeFindingRows(cw, fs[i:j]); err != nil {
+			return err
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return fmt.Errorf("write findings csv: %w", err)
+		}
+		if err := c.sp.add(findingKey(fs[i]), c.buf.Bytes()); err != nil {
+			return err
+		}
+		c.accounts[fs[i].AccountID], c.severities[fs[i].Severity] = true, true
+		i = j
+	}
+	return nil
+}
+
+func (c *findingsCSV) Close(*outcome.Outcome) error {
+	defer c.sp.close()
+	cw := csv.NewWriter(c.w)
+	if err := cw.Write(FindingsColumns); err != nil {
+		return fmt.Errorf("write findings csv: %w", err)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write findings csv: %w", err)
+	}
+	for _, key := range findingOrder(c.accounts, c.severities) {
+		if _, err := c.sp.copy(c.w, key, 0); err != nil {
+			return fmt.Errorf("write findings csv: %w", err)
+		}
+	}
+	return c.sp.close()
 }

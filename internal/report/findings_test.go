@@ -247,3 +247,30 @@ func TestSummaryUnknown(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryOfStreamedRun: a streamed run's summary outcome holds only the most
+// severe findings (and resolved ones); the summary counts them all from the scores
+// (and ResolvedCount) and says how many more there are, never the few it holds.
+func TestSummaryOfStreamedRun(t *testing.T) {
+	fs, sc, _ := findingsFixture(t)
+	open, sup := split(fs)
+	if len(open) < 3 || len(sup) < 1 {
+		t.Fatalf("fixture: %d open, %d suppressed", len(open), len(sup))
+	}
+	var buf bytes.Buffer
+	resolved := []checks.Finding{fs[0]}
+	if err := WriteSummaryWith(&buf, fs[:1], sc, nil, SummaryOptions{FindingsFile: "f.csv", Resolved: resolved, ResolvedCount: 7}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		fmt.Sprintf("Findings: %d (%d suppressed)", len(open), len(sup)),
+		fmt.Sprintf("… and %d more findings: see f.csv", len(open)-1),
+		fmt.Sprintf("… and %d more suppressed findings", len(sup)),
+		"Resolved since the previous run: 7", "… and 6 more",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -23,9 +23,15 @@ type Format struct {
 	// Stream, when set, writes the format account by account in a streamed run
 	// (docs/streaming.md): it starts the file from the run's head (the inventory
 	// without accounts); the Streamer takes each account's part as it finishes and
-	// ends the file from the run's summary outcome. Its output is the same as
-	// Write's for the same run. Formats without Stream are written by Write from the
-	// summary outcome at the end.
+	// ends the file from the run's summary outcome. The seed CSVs, the JSON, the
+	// findings CSV and OCSF write byte for byte Write's file for the same run,
+	// whatever order the accounts finish in (each part is spooled on disk in the
+	// output directory and the file assembled at Close: spool.go); the HTML page and
+	// the Markdown summary keep every finding's counts and the most severe ones
+	// (view.go) and show the summary's accounts, whose users and events they say are
+	// in the JSON and CSV files. Formats without Stream are written by Write from the
+	// summary outcome at the end (a summary's bounded findings are then counted from
+	// its scores).
 	Stream func(w io.Writer, head *inventory.Inventory, m Messages) (Streamer, error)
 }
 

@@ -32,6 +32,12 @@ var htmlFormat = Format{
 	Write: func(w io.Writer, o *outcome.Outcome, m Messages) error {
 		return WriteHTML(w, o, m, HTMLOptions{})
 	},
+	Stream: func(w io.Writer, _ *inventory.Inventory, m Messages) (Streamer, error) {
+		return &viewStreamer{w: w, view: newView(), limit: DefaultHTMLMaxFindings,
+			write: func(w io.Writer, o *outcome.Outcome, v *findingsView) error {
+				return writeHTML(w, o, m, HTMLOptions{}, v)
+			}}, nil
+	},
 }
 
 // Caps of the HTML report. A page of 1000 accounts × 50 users stays a few megabytes
@@ -79,7 +85,11 @@ func (o HTMLOptions) withDefaults() HTMLOptions {
 // WriteHTML writes the outcome as one self-contained HTML page (HTMLReport,
 // rendered by the "page" template of HTMLTemplates).
 func WriteHTML(w io.Writer, o *outcome.Outcome, m Messages, opts HTMLOptions) error {
-	r, err := NewHTMLReport(o, m, opts)
+	return writeHTML(w, o, m, opts, viewOf(o))
+}
+
+func writeHTML(w io.Writer, o *outcome.Outcome, m Messages, opts HTMLOptions, v *findingsView) error {
+	r, err := newHTMLReport(o, m, opts, v)
 	if err != nil {
 		return err
 	}
@@ -225,6 +235,12 @@ type htmlGap struct {
 
 // NewHTMLReport arranges an outcome for the HTML templates.
 func NewHTMLReport(o *outcome.Outcome, m Messages, opts HTMLOptions) (*HTMLReport, error) {
+	return newHTMLReport(o, m, opts, viewOf(o))
+}
+
+// newHTMLReport arranges an outcome for the HTML templates with the findings of v
+// (a streamed run's summary holds only the most severe; v counts them all).
+func newHTMLReport(o *outcome.Outcome, m Messages, opts HTMLOptions, v *findingsView) (*HTMLReport, error) {
 	opts = opts.withDefaults()
 	inv := o.Inventory
 	w, wd := m.html, m.summary
@@ -250,16 +266,16 @@ func NewHTMLReport(o *outcome.Outcome, m Messages, opts HTMLOptions) (*HTMLRepor
 
 	// Sorted once (most severe first): sorting is most of the time a large
 	// Organization's page takes to build.
-	open, sup := split(o.Findings)
+	open, sup := v.open, v.sup
 	byUser := findingsByUser(slices.Concat(open, sup))
 	details := detailedUsers(inv, byUser, opts.MaxUserDetails)
 	var err error
 	if r.Summary, err = htmlOrgSummary(o, m, opts); err != nil {
 		return nil, err
 	}
-	r.Summary.OpenFindings = len(open)
+	r.Summary.OpenFindings = v.nOpen
 	r.NotAudited = htmlNotAudited(inv, w)
-	r.Findings = htmlFindingsTable(o, open, sup, m, opts)
+	r.Findings = htmlFindingsTable(o, v, m, opts)
 	r.Accounts = htmlAccounts(o, m, byUser, details)
 	// A finding links to its user's detail only when the page has it (not for the
 	// root user, nor for users beyond MaxUserDetails).
@@ -590,41 +606,41 @@ func htmlFindingOf(w htmlWords, wd summaryWords, f checks.Finding) htmlFinding {
 }
 
 // htmlFindingsTable is the findings table: open, suppressed (each as split sorts
-// them) and resolved findings.
-func htmlFindingsTable(o *outcome.Outcome, open, sup []checks.Finding, m Messages, opts HTMLOptions) htmlFindings {
+// them) and resolved findings; its counts, "more" and filters are of every finding
+// of the run (v), whatever the page shows.
+func htmlFindingsTable(o *outcome.Outcome, v *findingsView, m Messages, opts HTMLOptions) htmlFindings {
 	w, wd := m.html, m.summary
-	resolved := append([]checks.Finding(nil), o.Resolved...)
-	checks.Sort(resolved)
-	all := slices.Concat(open, sup, resolved)
-	t := htmlFindings{Total: len(all), Open: len(open), Suppressed: len(sup), Resolved: len(resolved)}
-	for _, f := range open {
-		if f.State == checks.StateNew {
-			t.New++
-		}
-	}
+	all := slices.Concat(v.open, v.sup, v.resolved)
+	t := htmlFindings{Total: v.nOpen + v.nSup + v.nRes, Open: v.nOpen, Suppressed: v.nSup, Resolved: v.nRes, New: v.nNew}
 	t.Counts = fmt.Sprintf(w.FindingsCounts, t.Open, t.New, t.Suppressed, t.Resolved)
-	shown, rest := capped(all, opts.MaxFindings)
-	t.Shown, t.More = len(shown), rest
-	if rest > 0 {
-		t.MoreText = fmt.Sprintf(w.More, rest, FindingsReportName(o.Inventory.RunID))
+	if !v.countsKnown {
+		t.Counts = fmt.Sprintf(w.FindingsCountsSummary, t.Open, t.Suppressed, JSONReportName(o.Inventory.RunID))
+	}
+	shown, _ := capped(all, opts.MaxFindings)
+	t.Shown, t.More = len(shown), t.Total-len(shown)
+	if !v.countsKnown {
+		t.More = v.nOpen + v.nSup - len(shown) // resolved ones not counted
+	}
+	if t.More > 0 {
+		t.MoreText = fmt.Sprintf(w.More, t.More, FindingsReportName(o.Inventory.RunID))
 	}
 	t.Rows = make([]htmlFinding, 0, len(shown))
-	acctSeen, checkSeen, stateSeen := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, f := range all {
-		if !acctSeen[f.AccountID] {
-			acctSeen[f.AccountID] = true
-			t.Accounts = append(t.Accounts, htmlOption{clean(f.AccountID), clean(accountLabel(f.AccountName, f.AccountID))})
-		}
-		if !checkSeen[f.CheckID] {
-			checkSeen[f.CheckID] = true
-			t.Checks = append(t.Checks, htmlOption{clean(f.CheckID), clean(f.CheckID)})
-		}
-		stateSeen[f.State] = true
+	for id, name := range v.accounts {
+		t.Accounts = append(t.Accounts, htmlOption{clean(id), clean(accountLabel(name, id))})
 	}
+	for id := range v.checkIDs {
+		t.Checks = append(t.Checks, htmlOption{clean(id), clean(id)})
+	}
+	stateSeen := v.states
 	for _, f := range shown {
 		t.Rows = append(t.Rows, htmlFindingOf(w, wd, f))
 	}
-	sort.Slice(t.Accounts, func(i, j int) bool { return t.Accounts[i].Label < t.Accounts[j].Label })
+	sort.Slice(t.Accounts, func(i, j int) bool {
+		if t.Accounts[i].Label != t.Accounts[j].Label {
+			return t.Accounts[i].Label < t.Accounts[j].Label
+		}
+		return t.Accounts[i].Value < t.Accounts[j].Value
+	})
 	sort.Slice(t.Checks, func(i, j int) bool { return t.Checks[i].Value < t.Checks[j].Value })
 	for _, s := range checks.Severities {
 		t.Severities = append(t.Severities, htmlOption{s.String(), wd.label(s.String())})
@@ -749,6 +765,10 @@ func htmlAccounts(o *outcome.Outcome, m Messages, byUser map[userKey][]checks.Fi
 			Status: a.Status, StatusLabel: statusLabel(w, a.Status), Reason: clean(a.Reason), AuditedAs: clean(a.AuditedAs),
 			Audited: s.Audited, UsersTotal: len(a.Users), Counts: htmlCounts(wd, s.Findings),
 		}
+		nEvents := len(a.Events)
+		if a.Omitted != nil {
+			h.UsersTotal, nEvents = a.Omitted.Users, a.Omitted.Events
+		}
 		switch {
 		case a.Status == inventory.StatusSkipped || a.Status == inventory.StatusNotReached:
 			h.Risk = htmlRisk{Label: "—", Class: "none"}
@@ -766,7 +786,7 @@ func htmlAccounts(o *outcome.Outcome, m Messages, byUser map[userKey][]checks.Fi
 			if !s.Phase2.Known {
 				keys, old = "≥ "+keys+" ("+wd.Unknown+")", "≥ "+old+" ("+wd.Unknown+")"
 			}
-			events := strconv.Itoa(len(a.Events))
+			events := strconv.Itoa(nEvents)
 			if eventsUnknown(a) {
 				events = "≥ " + events + " (" + wd.Unknown + ")"
 			}
@@ -791,7 +811,10 @@ func htmlAccounts(o *outcome.Outcome, m Messages, byUser map[userKey][]checks.Fi
 				h.Users = append(h.Users, htmlUserOf(o, m, a, u, byUser[k]))
 			}
 		}
-		if n := len(h.Users); n < len(a.Users) {
+		switch n := len(h.Users); {
+		case a.Omitted != nil && a.Omitted.Users > 0:
+			h.UsersNote = fmt.Sprintf(w.UsersElsewhere, a.Omitted.Users, JSONReportName(inv.RunID), IAMReportName(inv.RunID))
+		case n < len(a.Users):
 			h.UsersNote = fmt.Sprintf(w.UsersCapped, n, len(a.Users), JSONReportName(inv.RunID))
 		}
 		out = append(out, h)
@@ -1001,7 +1024,7 @@ func htmlEvents(inv *inventory.Inventory, w htmlWords, wd summaryWords, opts HTM
 		e inventory.Event
 	}
 	var all []ev
-	unknown := 0
+	unknown, omitted := 0, 0
 	for i := range inv.Accounts {
 		a := &inv.Accounts[i]
 		if a.Status == inventory.StatusSkipped {
@@ -1013,10 +1036,19 @@ func htmlEvents(inv *inventory.Inventory, w htmlWords, wd summaryWords, opts HTM
 		for _, e := range a.Events {
 			all = append(all, ev{a, e})
 		}
+		if a.Omitted != nil {
+			omitted += a.Omitted.Events
+		}
 	}
-	t := htmlTimeline{Total: len(all)}
+	t := htmlTimeline{Total: len(all) + omitted}
 	if unknown > 0 {
 		t.Unknown = fmt.Sprintf(w.EventsUnknown, unknown)
+	}
+	if omitted > 0 {
+		// A streamed run's summary: the events are in the events CSV only; a chart
+		// of the few left would be a false picture of the window.
+		t.Note = fmt.Sprintf(w.EventsElsewhere, t.Total, EventsReportName(inv.RunID))
+		return t, nil
 	}
 	if len(all) == 0 {
 		t.None = w.EventsNone

@@ -22,6 +22,9 @@ type htmlWords struct {
 	EventTime, EventName, EventBy, EventSource, EventResources, EventError, EventsCapped, EventsNone  string
 	EventsUnknown, TimelineChart, GapSection, GapSubject, GapOperation, GapError, GapMessage          string
 	RootMFA, RootKeys, GapsNone, GapsCapped, Organizationwide, Footer                                 string
+	// A streamed run's page (docs/streaming.md): the users and events were written to
+	// the JSON and CSV files as each account finished, not kept for the page.
+	UsersElsewhere, EventsElsewhere, FindingsCountsSummary string
 }
 
 var htmlEN = htmlWords{
@@ -54,8 +57,11 @@ var htmlEN = htmlWords{
 	StateNew: "new", StateOpen: "open", StateSuppressed: "suppressed", StateResolved: "resolved",
 	Users: "IAM users", ConsoleUsers: "console users", ActiveKeys: "active keys", KeysOverRotation: "keys older than %d days",
 	Events: "CloudTrail events", AuditedAs: "audited as", OU: "OU", NoUsers: "No IAM users.",
-	UsersCapped:  "Detail is shown for %d of the %d users of this account (those with the most severe findings); every user is in %s.",
-	UserFindings: "%d findings", UserNoFindings: "no findings", ARN: "ARN", Created: "Created", Console: "Console password",
+	UsersCapped:           "Detail is shown for %d of the %d users of this account (those with the most severe findings); every user is in %s.",
+	UsersElsewhere:        "This run wrote the %d users of this account to %s and %s as the account finished; their detail is there, not on this page.",
+	EventsElsewhere:       "This run wrote its %d events to %s as each account finished; they are there, not on this page.",
+	FindingsCountsSummary: "%d open findings, %d suppressed; which are new and which were resolved since the previous run is in %s.",
+	UserFindings:          "%d findings", UserNoFindings: "no findings", ARN: "ARN", Created: "Created", Console: "Console password",
 	LastSignIn: "Last console sign-in", MFA: "MFA", Groups: "Groups", Policies: "Attached policies", Tags: "Tags (owner)",
 	Keys: "Access keys", KeyID: "Key", KeyStatus: "Status", KeyAge: "Age", LastUsed: "Last used", Service: "Service", Region: "Region",
 	NoKeys: "no access keys", UserEvents: "CloudTrail events naming this user", NoEvents: "none in the window",
@@ -102,8 +108,11 @@ var htmlES = htmlWords{
 	StateNew: "nuevo", StateOpen: "abierto", StateSuppressed: "suprimido", StateResolved: "resuelto",
 	Users: "usuarios IAM", ConsoleUsers: "usuarios de consola", ActiveKeys: "access keys activas", KeysOverRotation: "claves con más de %d días",
 	Events: "eventos de CloudTrail", AuditedAs: "auditada como", OU: "OU", NoUsers: "Sin usuarios IAM.",
-	UsersCapped:  "Se muestra el detalle de %d de los %d usuarios de esta cuenta (los de hallazgos más graves); todos están en %s.",
-	UserFindings: "%d hallazgos", UserNoFindings: "sin hallazgos", ARN: "ARN", Created: "Creado", Console: "Contraseña de consola",
+	UsersCapped:           "Se muestra el detalle de %d de los %d usuarios de esta cuenta (los de hallazgos más graves); todos están en %s.",
+	UsersElsewhere:        "Esta ejecución escribió los %d usuarios de esta cuenta en %s y %s al terminar la cuenta; su detalle está allí, no en esta página.",
+	EventsElsewhere:       "Esta ejecución escribió sus %d eventos en %s al terminar cada cuenta; están allí, no en esta página.",
+	FindingsCountsSummary: "%d hallazgos abiertos, %d suprimidos; cuáles son nuevos y cuáles se resolvieron desde la ejecución anterior está en %s.",
+	UserFindings:          "%d hallazgos", UserNoFindings: "sin hallazgos", ARN: "ARN", Created: "Creado", Console: "Contraseña de consola",
 	LastSignIn: "Último inicio de sesión", MFA: "MFA", Groups: "Grupos", Policies: "Políticas adjuntas", Tags: "Etiquetas (responsable)",
 	Keys: "Access keys", KeyID: "Clave", KeyStatus: "Estado", KeyAge: "Antigüedad", LastUsed: "Último uso", Service: "Servicio", Region: "Región",
 	NoKeys: "sin access keys", UserEvents: "Eventos de CloudTrail que nombran a este usuario", NoEvents: "ninguno en la ventana",

@@ -29,9 +29,19 @@ var markdownFormat = Format{
 	FileName:    MarkdownReportName,
 	Analyze:     true,
 	Write:       writeMarkdown,
+	Stream: func(w io.Writer, _ *inventory.Inventory, m Messages) (Streamer, error) {
+		return &viewStreamer{w: w, view: newView(), limit: markdownMaxFindings,
+			write: func(w io.Writer, o *outcome.Outcome, v *findingsView) error { return markdownOf(w, o, m, v) }}, nil
+	},
 }
 
 func writeMarkdown(w io.Writer, o *outcome.Outcome, m Messages) error {
+	return markdownOf(w, o, m, viewOf(o))
+}
+
+// markdownOf writes the summary with the findings of v (a streamed run's summary
+// holds only the most severe; v counts them all).
+func markdownOf(w io.Writer, o *outcome.Outcome, m Messages, v *findingsView) error {
 	inv := o.Inventory
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
@@ -77,15 +87,16 @@ func writeMarkdown(w io.Writer, o *outcome.Outcome, m Messages) error {
 		p("")
 	}
 
-	open, sup := split(o.Findings)
-	p("## %s", md(fmt.Sprintf(wd.Findings, len(open), len(sup))))
+	open := v.open
+	p("## %s", md(fmt.Sprintf(wd.Findings, v.nOpen, v.nSup)))
 	p("")
-	if len(open) == 0 {
+	if v.nOpen == 0 {
 		p("%s", wd.NoFindings)
 	} else {
 		p("| severity | account | subject | check | message | state |")
 		p("|---|---|---|---|---|---|")
-		shown, rest := capped(open, markdownMaxFindings)
+		shown, _ := capped(open, markdownMaxFindings)
+		rest := v.nOpen - len(shown)
 		for _, f := range shown {
 			p("| %s | %s | %s | %s | %s | %s |", wd.tag(f.Severity), md(accountLabel(f.AccountName, f.AccountID)),
 				md(subject(f)), md(f.CheckID), md(f.Message), md(f.State))
@@ -96,10 +107,14 @@ func writeMarkdown(w io.Writer, o *outcome.Outcome, m Messages) error {
 		}
 	}
 	p("")
-	if len(o.Resolved) > 0 {
-		p("## %s", md(fmt.Sprintf(wd.Resolved, len(o.Resolved))))
+	if !v.countsKnown {
+		p("%s", md(fmt.Sprintf(m.ResolvedElsewhere, JSONReportName(inv.RunID))))
 		p("")
-		shown, rest := capped(o.Resolved, markdownMaxFindings)
+	} else if v.nRes > 0 {
+		p("## %s", md(fmt.Sprintf(wd.Resolved, v.nRes)))
+		p("")
+		shown, _ := capped(v.resolved, markdownMaxFindings)
+		rest := v.nRes - len(shown)
 		for _, f := range shown {
 			p("- %s", md(findingLine(wd, f)))
 		}

@@ -49,6 +49,9 @@ type Messages struct {
 	HTMLExported      string // file
 	NotReachedHeader  string // count
 	NotAuditedHeader  string // count
+	// ResolvedElsewhere: a streamed run's summary written whole does not hold every
+	// resolved finding (docs/streaming.md); the JSON file (named) does.
+	ResolvedElsewhere string // file
 	NotAuditedLine    string // name, id, reason
 	SkippedHeader     string // count
 	GapsHeader        string // count
@@ -107,6 +110,7 @@ var english = Messages{
 	SummaryExported:          "Summary exported: %s",
 	NotReachedHeader:         "Accounts not reached (the run was interrupted first): %d",
 	NotAuditedHeader:         "Accounts not audited: %d",
+	ResolvedElsewhere:        "The findings resolved since the previous run are in %s.",
 	NotAuditedLine:           "  - %s (%s): %s",
 	SkippedHeader:            "Accounts skipped (not ACTIVE): %d",
 	GapsHeader:               "Incomplete data (%d gaps; details in the JSON file):",
@@ -159,6 +163,7 @@ var spanish = Messages{
 	SummaryExported:          "Resumen exportado: %s",
 	NotReachedHeader:         "Cuentas no alcanzadas (la ejecución se interrumpió antes): %d",
 	NotAuditedHeader:         "Cuentas no auditadas: %d",
+	ResolvedElsewhere:        "Los hallazgos resueltos desde la ejecución anterior están en %s.",
 	NotAuditedLine:           "  - %s (%s): %s",
 	SkippedHeader:            "Cuentas omitidas (no ACTIVE): %d",
 	GapsHeader:               "Datos incompletos (%d vacíos; detalles en el archivo JSON):",

@@ -1,11 +1,19 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -29,6 +37,7 @@ var ocsfFormat = Format{
 	FileName:    OCSFReportName,
 	Analyze:     true,
 	Write:       writeOCSF,
+	Stream:      streamOCSF,
 }
 
 type ocsfEvent struct {
@@ -114,16 +123,145 @@ type ocsfRemedy struct {
 }
 
 func writeOCSF(w io.Writer, o *outcome.Outcome, _ Messages) error {
-	events := []ocsfEvent{}
+	arr := jsonArray{w: w, outer: "", indent: "  "}
 	for _, f := range WithCommands(o.Findings) {
-		events = append(events, ocsfOf(o, f))
+		if err := arr.add(ocsfOf(o, f)); err != nil {
+			return err
+		}
 	}
 	for _, f := range WithCommands(o.Resolved) {
-		events = append(events, ocsfOf(o, f))
+		if err := arr.add(ocsfOf(o, f)); err != nil {
+			return err
+		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(events)
+	return arr.end("\n")
+}
+
+// ocsfStream streams the OCSF file. An event names the run (metadata.uid and
+// log_name hold the run id, claimed only at the end) and its time (the outcome's Now),
+// so each part's events are rendered as they come with placeholders for those (a
+// random nonce makes them unguessable) and spooled under their finding's severity
+// and account; Close fills the placeholders in and copies the events in Write's
+// order: the findings in checks.Sort's order across all accounts, then the resolved
+// ones in the same order. The tool version, partition and region come from the run's
+// head and must be the summary's.
+type ocsfStream struct {
+	w              io.Writer
+	sp             *spool
+	head           *outcome.Outcome // the head's inventory, run id and times as placeholders
+	runID          string           // the run id's placeholder
+	open, resolved findingSet
+	buf            bytes.Buffer
+}
+
+// The placeholders' times: no run is that old.
+var (
+	ocsfNowMark     = time.UnixMilli(1)
+	ocsfStartedMark = time.UnixMilli(2)
+)
+
+// findingSet is what a spool holds of findings: the accounts and severities seen.
+type findingSet struct {
+	prefix     string
+	accounts   map[string]bool
+	severities map[checks.Severity]bool
+}
+
+func newFindingSet(prefix string) findingSet {
+	return findingSet{prefix: prefix, accounts: map[string]bool{}, severities: map[checks.Severity]bool{}}
+}
+
+func (s findingSet) note(f checks.Finding) string {
+	s.accounts[f.AccountID], s.severities[f.Severity] = true, true
+	return s.prefix + findingKey(f)
+}
+
+func (s findingSet) order() []string {
+	keys := findingOrder(s.accounts, s.severities)
+	for i := range keys {
+		keys[i] = s.prefix + keys[i]
+	}
+	return keys
+}
+
+func streamOCSF(w io.Writer, head *inventory.Inventory, _ Messages) (Streamer, error) {
+	nonce := make([]byte, 8)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	sp, err := newSpool(w)
+	if err != nil {
+		return nil, err
+	}
+	inv := *head
+	inv.Accounts = nil
+	inv.RunID, inv.StartedAt = "\x00run-"+hex.EncodeToString(nonce)+"\x00", ocsfStartedMark
+	return &ocsfStream{w: w, sp: sp, head: &outcome.Outcome{Inventory: &inv, Now: ocsfNowMark}, runID: inv.RunID,
+		open: newFindingSet("f/"), resolved: newFindingSet("r/")}, nil
+}
+
+func (s *ocsfStream) Account(p outcome.Part) error {
+	for _, set := range []struct {
+		fs  []checks.Finding
+		set findingSet
+	}{{p.Findings, s.open}, {p.Resolved, s.resolved}} {
+		for _, f := range WithCommands(sortedFindings(set.fs)) {
+			b, err := json.MarshalIndent(ocsfOf(s.head, f), "  ", "  ")
+			if err != nil {
+				return err
+			}
+			s.buf.Reset()
+			s.buf.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+			s.buf.Write(b)
+			if err := s.sp.add(set.set.note(f), s.buf.Bytes()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *ocsfStream) Close(o *outcome.Outcome) error {
+	defer s.sp.close()
+	inv, head := o.Inventory, s.head.Inventory
+	if inv.Version != head.Version || inv.Partition != head.Partition || inv.Region != head.Region {
+		return fmt.Errorf("ocsf: the run's version, partition or region changed after its start (%s %s %s, then %s %s %s)",
+			head.Version, head.Partition, head.Region, inv.Version, inv.Partition, inv.Region)
+	}
+	quoted := func(v string) []byte { b, _ := json.Marshal(v); return b[1 : len(b)-1] }
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UTC().UnixMilli(), 10) }
+	marks := [][2][]byte{{quoted(s.runID), quoted(inv.RunID)}}
+	for _, end := range []string{",", "\n"} { // the number ends its field, the last of its object or not
+		marks = append(marks,
+			[2][]byte{[]byte(`"time": ` + ms(ocsfNowMark) + end), []byte(`"time": ` + ms(o.Now) + end)},
+			[2][]byte{[]byte(`"created_time": ` + ms(ocsfStartedMark) + end), []byte(`"created_time": ` + ms(inv.StartedAt) + end)})
+	}
+	arr := jsonArray{w: s.w, outer: "", indent: "  "}
+	var n [4]byte
+	for _, key := range append(s.open.order(), s.resolved.order()...) {
+		r := bufio.NewReader(s.sp.reader(key))
+		for {
+			if _, err := io.ReadFull(r, n[:]); err == io.EOF {
+				break
+			} else if err != nil {
+				return fmt.Errorf("ocsf: reading the spooled events: %w", err)
+			}
+			b := make([]byte, binary.BigEndian.Uint32(n[:]))
+			if _, err := io.ReadFull(r, b); err != nil {
+				return fmt.Errorf("ocsf: reading the spooled events: %w", err)
+			}
+			for _, m := range marks {
+				b = bytes.ReplaceAll(b, m[0], m[1])
+			}
+			if err := arr.raw(b); err != nil {
+				return err
+			}
+		}
+	}
+	if err := arr.end("\n"); err != nil {
+		return err
+	}
+	return s.sp.close()
 }
 
 func ocsfOf(o *outcome.Outcome, f checks.Finding) ocsfEvent {

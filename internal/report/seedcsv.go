@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/score"
 )
 
 // DateLayout is the seed's date form, always UTC.
@@ -134,6 +136,11 @@ func WriteCSV(w io.Writer, header []string, rows [][]string) error {
 	if err := cw.Write(header); err != nil {
 		return err
 	}
+	return writeRows(cw, rows)
+}
+
+// writeRows writes rows as WriteCSV does, and flushes.
+func writeRows(cw *csv.Writer, rows [][]string) error {
 	for _, row := range rows {
 		clean := make([]string, len(row))
 		for i, c := range row {
@@ -166,7 +173,19 @@ func (t KeyTotal) Complete() bool { return t.UsersUnknown == 0 && len(t.Accounts
 
 // KeyTotalOf counts the keys of the audited accounts (not audited, not reached and
 // skipped accounts are listed apart), by the checks' rule of what is unknown.
-func KeyTotalOf(inv *inventory.Inventory) KeyTotal {
+// An account of a streamed run's summary (its users dropped, inventory.Omitted)
+// is counted as unknown: KeyTotalWith counts it from its score.
+func KeyTotalOf(inv *inventory.Inventory) KeyTotal { return keyTotal(inv, nil) }
+
+// KeyTotalWith is KeyTotalOf for an outcome whose accounts may be summarised (a
+// streamed run's summary): a summarised account's keys are its score's
+// (LongTermKeys: every key of every user), and its users whose keys are unknown are
+// those a gap says so of.
+func KeyTotalWith(inv *inventory.Inventory, scores score.Scores) KeyTotal {
+	return keyTotal(inv, &scores)
+}
+
+func keyTotal(inv *inventory.Inventory, scores *score.Scores) KeyTotal {
 	var t KeyTotal
 	for _, a := range inv.Accounts {
 		if a.Status != inventory.StatusAudited && a.Status != inventory.StatusPartial {
@@ -175,12 +194,23 @@ func KeyTotalOf(inv *inventory.Inventory) KeyTotal {
 		for _, u := range a.Users {
 			t.Found += len(u.AccessKeys)
 		}
-		if wholeAccountKeysUnknown(&a) {
+		scored := false
+		if a.Omitted != nil && scores != nil {
+			var s score.Score
+			if s, scored = scores.Account(a.ID); scored {
+				t.Found += s.LongTermKeys
+			}
+		}
+		if (a.Omitted != nil && a.Omitted.Users > 0 && !scored) || wholeAccountKeysUnknown(&a) {
 			name := a.Name
 			if name == "" {
 				name = a.ID
 			}
 			t.AccountsUnknown = append(t.AccountsUnknown, name)
+			continue
+		}
+		if a.Omitted != nil {
+			t.UsersUnknown += len(keysUnknownUsers(&a))
 			continue
 		}
 		for _, u := range a.Users {
@@ -190,6 +220,17 @@ func KeyTotalOf(inv *inventory.Inventory) KeyTotal {
 		}
 	}
 	return t
+}
+
+// keysUnknownUsers are the users a gap leaves the keys of unknown.
+func keysUnknownUsers(a *inventory.Account) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range a.Gaps {
+		if g.Subject != "" && (g.Leaves(inventory.FieldAccessKeys) || g.Leaves(inventory.FieldUsers)) {
+			out[g.Subject] = true
+		}
+	}
+	return out
 }
 
 // wholeAccountKeysUnknown: an account-wide gap (no subject) leaves the user list or
@@ -206,7 +247,16 @@ func wholeAccountKeysUnknown(a *inventory.Account) bool {
 // TotalKeysLine is the console's total of access keys: the seed's line when every
 // key is known, else "at least N; keys of M users unknown".
 func TotalKeysLine(inv *inventory.Inventory, m Messages) string {
-	t := KeyTotalOf(inv)
+	return totalKeysLine(KeyTotalOf(inv), m)
+}
+
+// TotalKeysLineWith is TotalKeysLine for an outcome whose accounts may be summarised
+// (KeyTotalWith).
+func TotalKeysLineWith(inv *inventory.Inventory, scores score.Scores, m Messages) string {
+	return totalKeysLine(KeyTotalWith(inv, scores), m)
+}
+
+func totalKeysLine(t KeyTotal, m Messages) string {
 	if t.Complete() {
 		return fmt.Sprintf(m.TotalKeys, t.Found)
 	}
@@ -233,6 +283,9 @@ func EventCount(inv *inventory.Inventory) int {
 	n := 0
 	for _, a := range inv.Accounts {
 		n += len(a.Events)
+		if a.Omitted != nil {
+			n += a.Omitted.Events // a streamed run's summary: written, then dropped
+		}
 	}
 	return n
 }
@@ -252,6 +305,9 @@ var seedIAMFormat = Format{
 	Write: func(w io.Writer, o *outcome.Outcome, m Messages) error {
 		return WriteCSV(w, IAMReportHeader, IAMReportRows(o.Inventory, m))
 	},
+	Stream: func(w io.Writer, _ *inventory.Inventory, m Messages) (Streamer, error) {
+		return newAccountCSV(w, IAMReportHeader, func(inv *inventory.Inventory) [][]string { return IAMReportRows(inv, m) })
+	},
 }
 
 // seedEventsFormat is the seed's cloudtrail_events CSV (docs/seed-contract.md).
@@ -262,4 +318,70 @@ var seedEventsFormat = Format{
 	Write: func(w io.Writer, o *outcome.Outcome, _ Messages) error {
 		return WriteCSV(w, EventsReportHeader, EventRows(o.Inventory))
 	},
+	Stream: func(w io.Writer, _ *inventory.Inventory, _ Messages) (Streamer, error) {
+		return newAccountCSV(w, EventsReportHeader, EventRows)
+	},
+}
+
+// accountCSV streams a CSV whose rows are grouped by account in the inventory's
+// order (the seed's two reports): each part's rows are spooled as the account
+// finishes and copied in the Organization's account order at Close, so the file is
+// byte for byte Write's whatever order the accounts finish in. Parts of accounts the
+// summary does not list (none, in a run) follow, in the order they came.
+type accountCSV struct {
+	w      io.Writer
+	header []string
+	rows   func(*inventory.Inventory) [][]string
+	sp     *spool
+	buf    bytes.Buffer
+}
+
+func newAccountCSV(w io.Writer, header []string, rows func(*inventory.Inventory) [][]string) (*accountCSV, error) {
+	sp, err := newSpool(w)
+	if err != nil {
+		return nil, err
+	}
+	return &accountCSV{w: w, header: header, rows: rows, sp: sp}, nil
+}
+
+func (c *accountCSV) Account(p outcome.Part) error {
+	c.buf.Reset()
+	if err := writeRows(csv.NewWriter(&c.buf), c.rows(&inventory.Inventory{Accounts: []inventory.Account{*p.Account}})); err != nil {
+		return err
+	}
+	if !c.sp.has(p.Account.ID) {
+		c.sp.order = append(c.sp.order, p.Account.ID) // an account without rows is still listed
+		c.sp.keys[p.Account.ID] = nil
+	}
+	return c.sp.add(p.Account.ID, c.buf.Bytes())
+}
+
+func (c *accountCSV) Close(o *outcome.Outcome) error {
+	defer c.sp.close()
+	cw := csv.NewWriter(c.w)
+	if err := cw.Write(c.header); err != nil {
+		return err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, a := range o.Inventory.Accounts {
+		if done[a.ID] {
+			continue
+		}
+		done[a.ID] = true
+		if _, err := c.sp.copy(c.w, a.ID, 0); err != nil {
+			return err
+		}
+	}
+	for _, id := range c.sp.order {
+		if !done[id] {
+			if _, err := c.sp.copy(c.w, id, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return c.sp.close()
 }

@@ -32,6 +32,9 @@ type SummaryOptions struct {
 	// Resolved are the previous run's findings no longer found (checks.CompareRuns):
 	// their count and up to 10 of them are printed.
 	Resolved []checks.Finding
+	// ResolvedCount, when larger than len(Resolved), is how many findings were
+	// resolved: a streamed run's summary outcome holds only the first of them.
+	ResolvedCount int
 	// Inventory, when set, adds what the findings cannot show to each account's line:
 	// a root user without credentials ("root: no root credentials": no finding says
 	// so), or whose credentials are unknown.
@@ -190,11 +193,19 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 		b.WriteByte('\n')
 	}
 
-	if len(findings) == 0 {
+	// A streamed run's summary holds only the most severe findings; the scores count
+	// them all (the same numbers for a whole run).
+	countedOpen, countedSup := 0, 0
+	for _, a := range scores.Accounts {
+		countedOpen, countedSup = countedOpen+a.Findings.Total(), countedSup+a.Findings.Suppressed
+	}
+	nOpen, nSup := max(len(open), countedOpen), max(len(sup), countedSup)
+	if nOpen+nSup == 0 {
 		p("%s", wd.NoFindings)
 	} else {
-		p(wd.Findings, len(open), len(sup))
-		shown, rest := capped(open, limit)
+		p(wd.Findings, nOpen, nSup)
+		shown, _ := capped(open, limit)
+		rest := nOpen - len(shown)
 		for _, f := range shown {
 			p("%s", findingLine(wd, f))
 		}
@@ -205,10 +216,11 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 				p(wd.MoreNoFile, rest)
 			}
 		}
-		if len(sup) > 0 {
+		if nSup > 0 {
 			p("")
 			p("%s", wd.Suppressed)
-			shown, rest := capped(sup, limit)
+			shown, _ := capped(sup, limit)
+			rest := nSup - len(shown)
 			for _, f := range shown {
 				p("%s %s", findingLine(wd, f), fmt.Sprintf(wd.SuppressedMark, f.SuppressionReason))
 			}
@@ -217,12 +229,13 @@ func WriteSummaryWith(w io.Writer, findings []checks.Finding, scores score.Score
 			}
 		}
 	}
-	if len(opts.Resolved) > 0 {
+	if nRes := max(len(opts.Resolved), opts.ResolvedCount); nRes > 0 {
 		resolved := append([]checks.Finding(nil), opts.Resolved...)
 		checks.Sort(resolved)
 		p("")
-		p(wd.Resolved, len(resolved))
-		shown, rest := capped(resolved, maxResolved)
+		p(wd.Resolved, nRes)
+		shown, _ := capped(resolved, maxResolved)
+		rest := nRes - len(shown)
 		for _, f := range shown {
 			p("  %s", findingLine(wd, f))
 		}

@@ -1,0 +1,112 @@
+package report
+
+import (
+	"io"
+	"slices"
+
+	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/outcome"
+)
+
+// findingsView is what the HTML and Markdown reports show of a run's findings: the
+// most severe of each list (open, suppressed, resolved; each in checks.Sort order)
+// and the counts of all of them. Written from a whole outcome it is the outcome's
+// lists; in a streamed run (docs/streaming.md) it is gathered from the parts as they
+// come (viewStreamer), in memory bounded by the page's caps.
+type findingsView struct {
+	open, sup, resolved     []checks.Finding
+	nOpen, nNew, nSup, nRes int
+	countsKnown             bool              // nNew and nRes are known (not a streamed summary written whole)
+	accounts                map[string]string // id → name of every account with findings
+	checkIDs, states        map[string]bool
+}
+
+// summarised tells whether inv is a streamed run's summary: its accounts' users and
+// events were written to the JSON and CSV files and dropped (inventory.Omitted).
+func summarised(inv *inventory.Inventory) bool {
+	for _, a := range inv.Accounts {
+		if a.Omitted != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func newView() *findingsView {
+	return &findingsView{countsKnown: true, accounts: map[string]string{}, checkIDs: map[string]bool{}, states: map[string]bool{}}
+}
+
+// viewOf is the view of an outcome's findings. When the outcome is a streamed run's
+// summary written whole (its findings only the most severe), the counts of open
+// and suppressed findings are the scores' (which count every finding) and the
+// counts of new and resolved ones are unknown.
+func viewOf(o *outcome.Outcome) *findingsView {
+	v := newView()
+	v.add(o.Findings, o.Resolved, -1)
+	if summarised(o.Inventory) {
+		open, sup := 0, 0
+		for _, s := range o.Scores.Accounts {
+			open, sup = open+s.Findings.Total(), sup+s.Findings.Suppressed
+		}
+		v.nOpen, v.nSup = max(v.nOpen, open), max(v.nSup, sup)
+		v.countsKnown = false
+	}
+	return v
+}
+
+// add counts findings and resolved and keeps the first limit of each list (all when
+// limit < 0).
+func (v *findingsView) add(findings, resolved []checks.Finding, limit int) {
+	open, sup := split(findings)
+	res := sortedFindings(resolved)
+	for _, f := range open {
+		if f.State == checks.StateNew {
+			v.nNew++
+		}
+	}
+	v.nOpen, v.nSup, v.nRes = v.nOpen+len(open), v.nSup+len(sup), v.nRes+len(res)
+	for _, fs := range [][]checks.Finding{open, sup, res} {
+		for _, f := range fs {
+			if _, ok := v.accounts[f.AccountID]; !ok {
+				v.accounts[f.AccountID] = f.AccountName
+			}
+			v.checkIDs[f.CheckID], v.states[f.State] = true, true
+		}
+	}
+	v.open, v.sup, v.resolved = merged(v.open, open, limit), merged(v.sup, sup, limit), merged(v.resolved, res, limit)
+}
+
+// merged is the first limit findings of a and b (each sorted), in checks.Sort order.
+func merged(a, b []checks.Finding, limit int) []checks.Finding {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 && (limit < 0 || len(b) <= limit) {
+		return b
+	}
+	out := slices.Concat(a, b)
+	checks.Sort(out)
+	if limit >= 0 && len(out) > limit {
+		out = slices.Clip(out[:limit])
+	}
+	return out
+}
+
+// viewStreamer streams a format that shows only the most severe findings and the
+// counts of all (HTML, Markdown): it gathers the view from the parts and writes the
+// file at Close from the run's summary outcome (its accounts summarised: their
+// users and events are in the JSON and CSV files, which the page says).
+type viewStreamer struct {
+	w     io.Writer
+	view  *findingsView
+	limit int
+	write func(w io.Writer, o *outcome.Outcome, v *findingsView) error
+}
+
+func (s *viewStreamer) Account(p outcome.Part) error {
+	s.view.add(p.Findings, p.Resolved, s.limit)
+	return nil
+}
+
+func (s *viewStreamer) Close(o *outcome.Outcome) error { return s.write(s.w, o, s.view) }
