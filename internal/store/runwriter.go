@@ -589,8 +589,8 @@ func (w *runWriter) writeLifecycle(ctx context.Context, runID string, order int6
 
 type lifecycleRow struct {
 	id, account, check, resource, severity, state string
-	suppressed, reopened                           bool
-	first, last, resolved                          tsScan
+	suppressed, reopened                          bool
+	first, last, resolved                         tsScan
 }
 
 func (w *runWriter) lifecycleRows(ctx context.Context, query string, args ...any) ([]lifecycleRow, error) {
