@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -87,8 +86,6 @@ func nextRunID(id string) string {
 	}
 	return m[1] + "_" + m[2] + "_" + strconv.Itoa(n+1)
 }
-
-var errRunIDTaken = errors.New("run id taken")
 
 func (s *Store) writeScores(ctx context.Context, tx *sql.Tx, id int64, sc score.Scores) error {
 	b := s.bulk(tx, "scores", "run", "scope", "account_id", "position", "account_name", "audited", "known", "unknown_sections", "accounts",
