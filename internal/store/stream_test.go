@@ -375,3 +375,89 @@ func diffAt(a, b string) string {
 	from := max(0, i-150)
 	return fmt.Sprintf("at byte %d:\nwant: …%s\nhave: …%s", i, a[from:min(len(a), i+150)], b[from:min(len(b), i+150)])
 }
+
+// Two streamed runs of the same Organization at once, their accounts in opposite
+// orders, both land: on PostgreSQL they write side by side and lock
+// finding_lifecycle only at Finish, in finding id order (no deadlock); on SQLite the
+// second Begin waits for the first run's commit. The lifecycle is the later run's.
+func TestConcurrentStreamedRuns(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		ctx := context.Background()
+		s := open(t, b.target(t))
+		w := world{accounts: 3, users: 5}
+		ids := []string{"20260105_090000", "20260105_090001"}
+		outs := make([]*outcome.Outcome, 2)
+		recs := make([]*Recording, 2)
+		for i, id := range ids {
+			outs[i] = evaluate(w.inventory(id, t0), t0, nil)
+		}
+		begin := func(i int) {
+			head := *outs[i].Inventory
+			head.Accounts = nil
+			r, err := s.BeginRecording(ctx, &head, outs[i].Settings, WriteOptions{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			recs[i] = r
+		}
+		part := func(i, ai int) {
+			a := &outs[i].Inventory.Accounts[ai]
+			if err := recs[i].Account(ctx, outcome.Part{Account: a, Findings: ofAccount(outs[i].Findings, a.ID)}); err != nil {
+				t.Error(err)
+			}
+		}
+		finish := func(i int) error { return recs[i].Finish(ctx, summaryOf(outs[i])) }
+		if b.name == Postgres {
+			begin(0)
+			begin(1)
+			for k := 0; k < 3; k++ {
+				part(0, k)
+				part(1, 2-k)
+			}
+			errs := make(chan error, 2)
+			for i := range ids {
+				go func() { errs <- finish(i) }()
+			}
+			for range ids {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+		} else {
+			begin(0)
+			began := make(chan struct{})
+			go func() { begin(1); close(began) }()
+			for k := 0; k < 3; k++ {
+				part(0, k)
+			}
+			select {
+			case <-began:
+				t.Fatal("a second SQLite writer began while the first was streaming")
+			case <-time.After(200 * time.Millisecond):
+			}
+			if err := finish(0); err != nil {
+				t.Fatal(err)
+			}
+			<-began
+			if t.Failed() {
+				return
+			}
+			for k := 2; k >= 0; k-- {
+				part(1, k)
+			}
+			if err := finish(1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runs, err := s.Runs(ctx, RunFilter{})
+		if err != nil || len(runs) != 2 {
+			t.Fatalf("runs %+v %v", runs, err)
+		}
+		var other int
+		if err := s.DB().QueryRow(s.d.q(`SELECT COUNT(*) FROM finding_lifecycle WHERE updated_run_id <> ?`), ids[1]).Scan(&other); err != nil || other != 0 {
+			t.Errorf("%d lifecycle rows not of the later run (%v)", other, err)
+		}
+	})
+}
