@@ -489,126 +489,41 @@ func (w *runWriter) claim(ctx context.Context, o *outcome.Outcome) (string, int6
 
 // writeLifecycle brings finding_lifecycle to this run from its findings as
 // stored: each of its findings is open (or suppressed) as of now, each finding it
-// resolved is resolved now. A row that a newer run already updated is left alone
-// (an import of an older run).
+// resolved is resolved now (of several rows with one finding id: the last open or
+// suppressed one, else the first resolved one). A row that a newer run already
+// updated is left alone (an import of an older run).
 //
-// Rows are written at the end of the run's transaction, in finding id order
-// across the whole run (read back page by page from the run's findings, index
-// findings_run_finding), so that two concurrent runs lock them in the same order
-// and cannot deadlock, however their accounts arrived: a streamed run never
-// touches finding_lifecycle while its accounts come in, only here. Memory is a page.
+// It is one statement at the end of the run's transaction, inserting in finding id
+// order across the whole run, so that two concurrent runs lock the rows in the same
+// order and cannot deadlock, however their accounts arrived: a streamed run never
+// touches finding_lifecycle while its accounts come in, only here. The database
+// sorts the run's findings; nothing of them is held in memory.
 func (w *runWriter) writeLifecycle(ctx context.Context, runID string, order int64, now time.Time) error {
 	d := w.s.d
-	cols := []string{"finding_id", "account_id", "check_id", "resource", "severity", "status", "first_seen", "last_seen",
-		"resolved_at", "reopened", "updated_run_id", "updated_run_order"}
-	per := min(500, d.maxParams/len(cols))
-	stmt := func(n int) string {
-		row := "(" + placeholders(len(cols)) + ")"
-		return d.q(`INSERT INTO finding_lifecycle (` + strings.Join(cols, ", ") + `) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
-			` ON CONFLICT (finding_id) DO UPDATE SET account_id = excluded.account_id, check_id = excluded.check_id,
+	cols := "finding_id, account_id, check_id, resource, severity, status, first_seen, last_seen, resolved_at, reopened, updated_run_id, updated_run_order"
+	// WHERE before ON CONFLICT: SQLite's parser needs it (the upsert of an INSERT … SELECT).
+	stmt := `INSERT INTO finding_lifecycle (` + cols + `)
+		SELECT finding_id, account_id, check_id, resource, severity,
+		       CASE WHEN state = 'resolved' THEN 'resolved' WHEN suppressed OR state = 'suppressed' THEN 'suppressed' ELSE 'open' END,
+		       COALESCE(first_seen, ?), COALESCE(last_seen, ?), resolved_at, reopened, ?, ?
+		FROM (SELECT f.finding_id, f.account_id, f.check_id, f.resource, f.severity, f.state, f.suppressed,
+		             f.first_seen, f.last_seen, f.resolved_at, f.reopened,
+		             ROW_NUMBER() OVER (PARTITION BY f.finding_id ORDER BY
+		                 CASE WHEN f.state = 'resolved' THEN 1 ELSE 0 END,
+		                 CASE WHEN f.state = 'resolved' THEN f.position ELSE -f.position END) AS n
+		      FROM findings f WHERE f.run = ?) t
+		WHERE n = 1
+		ORDER BY finding_id
+		ON CONFLICT (finding_id) DO UPDATE SET account_id = excluded.account_id, check_id = excluded.check_id,
 			resource = excluded.resource, severity = excluded.severity, status = excluded.status,
 			first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = excluded.resolved_at,
 			reopened = excluded.reopened, updated_run_id = excluded.updated_run_id, updated_run_order = excluded.updated_run_order
-			WHERE finding_lifecycle.updated_run_order < excluded.updated_run_order`)
+			WHERE finding_lifecycle.updated_run_order < excluded.updated_run_order`
+	if _, err := w.tx.ExecContext(ctx, d.q(stmt), d.ts(now), d.ts(now), runID, order, w.id); err != nil {
+		return fmt.Errorf("finding_lifecycle: %w", err)
 	}
-	const sel = `SELECT finding_id, account_id, check_id, resource, severity, state, suppressed, first_seen, last_seen,
-		resolved_at, reopened FROM findings WHERE run = ? AND `
-	cursor := ""
-	for {
-		page, err := w.lifecycleRows(ctx, sel+`finding_id > ? ORDER BY finding_id, position LIMIT ?`, w.id, cursor, per)
-		if err != nil {
-			return err
-		}
-		full := len(page) == per
-		if full {
-			last := page[len(page)-1].id
-			if page[0].id == last {
-				// One finding id fills the page: take all its rows.
-				if page, err = w.lifecycleRows(ctx, sel+`finding_id = ? ORDER BY position`, w.id, last); err != nil {
-					return err
-				}
-			} else {
-				// The page may end inside the last id's rows: leave them to the next.
-				for page[len(page)-1].id == last {
-					page = page[:len(page)-1]
-				}
-			}
-		}
-		if len(page) == 0 {
-			return nil
-		}
-		cursor = page[len(page)-1].id
-		// One row per finding id: the last of the run's open (or suppressed)
-		// findings with that id, else the first resolved one.
-		var args []any
-		n := 0
-		for i := 0; i < len(page); {
-			j := i
-			for j < len(page) && page[j].id == page[i].id {
-				j++
-			}
-			pick := -1
-			for k := i; k < j; k++ {
-				if page[k].state != checks.StateResolved {
-					pick = k
-				}
-			}
-			if pick < 0 {
-				pick = i
-			}
-			r := page[pick]
-			status := "open"
-			switch {
-			case r.state == checks.StateResolved:
-				status = "resolved"
-			case r.suppressed || r.state == checks.StateSuppressed:
-				status = "suppressed"
-			}
-			first, last := r.first.ptr(), r.last.ptr()
-			if first == nil {
-				first = &now
-			}
-			if last == nil {
-				last = &now
-			}
-			args = append(args, r.id, r.account, r.check, r.resource, r.severity, status,
-				d.tsp(first), d.tsp(last), d.tsp(r.resolved.ptr()), r.reopened, runID, order)
-			n++
-			i = j
-		}
-		if _, err := w.tx.ExecContext(ctx, stmt(n), args...); err != nil {
-			return fmt.Errorf("finding_lifecycle: %w", err)
-		}
-		w.s.step()
-		if !full {
-			return nil
-		}
-	}
-}
-
-type lifecycleRow struct {
-	id, account, check, resource, severity, state string
-	suppressed, reopened                          bool
-	first, last, resolved                         tsScan
-}
-
-func (w *runWriter) lifecycleRows(ctx context.Context, query string, args ...any) ([]lifecycleRow, error) {
-	rows, err := w.tx.QueryContext(ctx, w.s.d.q(query), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []lifecycleRow
-	for rows.Next() {
-		var r lifecycleRow
-		if err := rows.Scan(&r.id, &r.account, &r.check, &r.resource, &r.severity, &r.state, &r.suppressed,
-			&r.first, &r.last, &r.resolved, &r.reopened); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	w.s.step()
+	return nil
 }
 
 // compress is v as gzip-compressed JSON (a document).

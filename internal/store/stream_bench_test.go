@@ -117,11 +117,13 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// countUsers checks the users stored and reports the findings.
 func countUsers(b *testing.B, s *Store, want int) {
-	var n int
-	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM users`).Scan(&n); err != nil || n != want {
+	var n, f int
+	if err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM findings)`).Scan(&n, &f); err != nil || n != want {
 		b.Fatalf("%d users stored (%v), want %d", n, err, want)
 	}
+	b.ReportMetric(float64(f), "findings")
 }
 
 // peakSampler follows the heap in use until stopped.

@@ -4,9 +4,7 @@
 -- this version holds the inventory without its accounts (format
 -- iamaudit.inventory-head+json+gzip); each account's document is a row here, in the
 -- order of accounts.position. Runs stored before keep their one document
--- (iamaudit.inventory+json+gzip) and read the same. The index on findings (run,
--- finding_id) lets the finding lifecycle be brought to a run from its own findings
--- in finding id order.
+-- (iamaudit.inventory+json+gzip) and read the same.
 
 -- +goose Up
 CREATE TABLE run_account_documents (
@@ -16,8 +14,6 @@ CREATE TABLE run_account_documents (
     body       BLOB NOT NULL,
     PRIMARY KEY (run, account_id)
 );
-CREATE INDEX findings_run_finding ON findings (run, finding_id);
 
 -- +goose Down
-DROP INDEX findings_run_finding;
 DROP TABLE run_account_documents;
