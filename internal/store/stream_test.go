@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -320,12 +323,14 @@ func TestStreamedRunIDAndAbort(t *testing.T) {
 }
 
 // A run stored before schema version 5 (its whole inventory in one document) reads
-// the same as the run stored per account: Load and Inventory.
+// the same as the run stored per account (Load, Inventory and every other read),
+// also after the store went back to version 4 and was migrated again.
 func TestRunDocumentOfVersion4Reads(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		t.Parallel()
 		ctx := context.Background()
-		s := open(t, b.target(t))
+		target := b.target(t)
+		s := open(t, target)
 		inv := world{accounts: 3, users: 4, partial: acctID(1)}.inventory("20260105_090000", t0)
 		o := evaluate(inv, t0, nil)
 		if _, err := s.Write(ctx, o, WriteOptions{}); err != nil {
@@ -356,6 +361,24 @@ func TestRunDocumentOfVersion4Reads(t *testing.T) {
 		var n int
 		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM run_account_documents`).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("account documents left: %d %v", n, err)
+		}
+		// Back to schema version 4 (goose's down migration of 5), then opened by this
+		// binary again: migrated to 5 with the old run in it.
+		sub, _ := fs.Sub(migrations, s.d.dir)
+		p, err := goose.NewProvider(s.d.goose, s.DB(), sub, goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(ctx, 4); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.Version(ctx); err != nil || v != 4 {
+			t.Fatalf("version %d %v", v, err)
+		}
+		s.Close()
+		s = open(t, target)
+		if v, err := s.Version(ctx); err != nil || v != SchemaVersion() {
+			t.Fatalf("version %d %v after reopening", v, err)
 		}
 		after := reads(t, s, []string{"20260105_090000"}, inv)
 		for name, v := range before {
