@@ -319,6 +319,30 @@ func TestStreamedRunIDAndAbort(t *testing.T) {
 		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM runs WHERE run_id LIKE 'pending-%'`).Scan(&pending); err != nil || pending != 0 {
 			t.Errorf("%d provisional runs left (%v)", pending, err)
 		}
+
+		// The run id is the summary's, claimed at the end (the audit may have moved
+		// it on, …_3, since Begin).
+		rec, err = s.Begin(ctx, &head, o.Settings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range o.Inventory.Accounts {
+			a := &o.Inventory.Accounts[i]
+			if err := rec.Account(ctx, outcome.Part{Account: a, Findings: ofAccount(o.Findings, a.ID)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sum = summaryOf(o)
+		sum.Inventory.RunID = id + "_3"
+		if err := rec.Finish(ctx, sum); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.(*Recording).RunID(); got != id+"_3" {
+			t.Errorf("stored as %s, want %s_3", got, id)
+		}
+		if inv, err := s.Inventory(ctx, id+"_3"); err != nil || inv.RunID != id+"_3" || len(inv.Accounts) != 2 {
+			t.Errorf("inventory of %s_3: %v", id, err)
+		}
 	})
 }
 
