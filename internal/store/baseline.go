@@ -103,6 +103,7 @@ func (s *Store) Baseline(ctx context.Context, inv *inventory.Inventory, _ func(s
 		for _, f := range fs {
 			seen[f.ID] = true
 		}
+		checks.Sort(fs) // the run's order (a streamed run stores them account by account)
 		b.Findings = append(b.Findings, fs...)
 	}
 	lrows, err := tx.QueryContext(ctx, d.q(`SELECT finding_id, status, first_seen, last_seen, resolved_at

@@ -37,97 +37,102 @@ func (w world) inventory(runID string, now time.Time) *inventory.Inventory {
 			ManagementAccountID: acctID(0)},
 		Caller:   &inventory.Caller{AccountID: acctID(0), ARN: "arn:aws:iam::" + acctID(0) + ":user/auditor"},
 		Accounts: []inventory.Account{}, Gaps: []inventory.Gap{}}
-	created := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
 	for ai := 0; ai < w.accounts; ai++ {
-		id := acctID(ai)
-		if w.only != nil && !w.only[id] {
+		if w.only != nil && !w.only[acctID(ai)] {
 			continue
 		}
-		used := now.Add(-48 * time.Hour)
-		a := inventory.Account{ID: id, Name: fmt.Sprintf("Account %d", ai), Email: fmt.Sprintf("aws+%d@example.com", ai),
-			State: "ACTIVE", IsManagement: ai == 0, Status: inventory.StatusAudited, CollectedAt: now,
-			AuditedAs:        "arn:aws:sts::" + id + ":assumed-role/IAMAuditRole/iamaudit",
-			CredentialReport: credReport(ai, now),
-			Root: &inventory.Root{ARN: "arn:aws:iam::" + id + ":root", Credentials: inventory.RootCredentialsPresent, MFAActive: ai%2 == 0, MFAType: inventory.MFAVirtual,
-				PasswordLastUsed: &used, AccessKeys: []inventory.RootKey{{Slot: 1, Active: ai%3 == 0, LastUsedAt: &used, LastUsedService: "s3"}}},
-			PasswordPolicyKnown: true, PasswordPolicy: &inventory.PasswordPolicy{MinimumPasswordLength: 8},
-			Summary: map[string]int32{"Users": int32(w.users)}, APICalls: map[string]int{"iam:ListUsers": 1},
-			Users: []inventory.User{}, Groups: []inventory.Group{}, Roles: []inventory.Role{}, Policies: []inventory.ManagedPolicy{},
-			ServerCertificates: []inventory.ServerCertificate{}, Events: []inventory.Event{}, Gaps: []inventory.Gap{}}
-		if !a.Root.MFAActive {
-			a.Root.MFAType = inventory.MFANone
-		}
-		for ui := 0; ui < w.users; ui++ {
-			name := fmt.Sprintf("user%03d", ui)
-			u := inventory.User{Name: name, ARN: "arn:aws:iam::" + id + ":user/" + name, UserID: fmt.Sprintf("AIDA%012d%04d", ai, ui),
-				Path: "/", CreatedAt: created.Add(time.Duration(ui) * time.Hour), MFADevices: []inventory.MFADevice{}, AccessKeys: []inventory.AccessKey{},
-				Groups: []string{"developers"}, AttachedPolicies: []inventory.AttachedPolicy{{Name: "ReadOnlyAccess", ARN: "arn:aws:iam::aws:policy/ReadOnlyAccess"}},
-				InlinePolicies: []inventory.InlinePolicy{}, Tags: map[string]string{"team": "t" + fmt.Sprint(ui%5)}}
-			if ui%2 == 0 && !w.fixed[id+"/"+name] {
-				u.PasswordEnabled, u.PasswordLastUsed = true, &used
-			}
-			if ui%3 == 1 {
-				u.MFAActive = true
-				u.MFADevices = append(u.MFADevices, inventory.MFADevice{Serial: "arn:aws:iam::" + id + ":mfa/" + name, Type: inventory.MFAVirtual, EnabledAt: &created})
-			}
-			for ki := 0; ki < ui%3; ki++ {
-				k := inventory.AccessKey{ID: fmt.Sprintf("AKIA%08d%04d%02d", ai, ui, ki), Status: "Active", Slot: ki + 1,
-					CreatedAt: now.Add(-time.Duration(30+200*ki+ui) * 24 * time.Hour), LastUsedSource: "credential_report"}
-				if ki == 0 {
-					k.LastUsedAt, k.LastUsedService, k.LastUsedRegion = &used, "s3", "us-east-1"
-				}
-				u.AccessKeys = append(u.AccessKeys, k)
-			}
-			if ui == 0 {
-				u.InlinePolicies = []inventory.InlinePolicy{{Name: "s3-read", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`}}
-			}
-			if w.newKey == id+"/"+name {
-				u.AccessKeys = append(u.AccessKeys, inventory.AccessKey{ID: fmt.Sprintf("AKIANEW%05d%04d", ai, ui), Status: "Active", CreatedAt: now.Add(-24 * time.Hour)})
-			}
-			a.Users = append(a.Users, u)
-		}
-		a.Roles = append(a.Roles, inventory.Role{Name: "deploy", ARN: "arn:aws:iam::" + id + ":role/deploy", Path: "/", CreatedAt: created,
-			LastUsedAt: &used, AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}, TrustPolicy: `{"Statement":[]}`})
-		a.Groups = append(a.Groups, inventory.Group{Name: "developers", ARN: "arn:aws:iam::" + id + ":group/developers",
-			AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}})
-		// CloudTrail events on a 20-day grid: runs whose 90-day windows overlap see
-		// the same events (same id, same time), as on AWS.
-		grid := 20 * 24 * time.Hour
-		last := epoch.Add(now.Sub(epoch) / grid * grid)
-		for ei := 0; ei < 5; ei++ {
-			at := last.Add(-time.Duration(ei) * grid)
-			k := int(at.Sub(epoch) / grid)
-			e := inventory.Event{ID: fmt.Sprintf("ev-%s-%d", id, k), Time: at,
-				Name: []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser"}[k%3], Source: "iam.amazonaws.com",
-				Username: "admin", Resources: []inventory.EventResource{{Type: "AWS::IAM::User", Name: "user001"}},
-				RequestParameters: map[string]any{"userName": "user001"},
-				EventType:         "AwsApiCall", UserType: "IAMUser", SourceIP: "198.51.100.10"}
-			if k%4 == 3 {
-				e.ErrorCode, e.ErrorMessage = "AccessDenied", "User: admin is not authorized to perform: iam:DeleteUser"
-			}
-			a.Events = append(a.Events, e)
-			// A failed root sign-in an hour after each grid event (root_failed_signin).
-			a.Events = append(a.Events, inventory.Event{ID: fmt.Sprintf("ev-%s-%d-signin", id, k), Time: at.Add(time.Hour),
-				Name: "ConsoleLogin", Source: "signin.amazonaws.com", Username: "root", Resources: []inventory.EventResource{},
-				ErrorMessage: "Failed authentication", EventType: "AwsConsoleSignIn", UserType: "Root", SourceIP: "203.0.113.7",
-				LoginResult: inventory.LoginFailure, MFAUsed: "No"})
-		}
-		if id == w.partial {
-			a.Status = inventory.StatusPartial
-			g := inventory.NewGap(id, inventory.SectionMFA, []inventory.Field{inventory.FieldMFA}, "rate exceeded")
-			g.Subject, g.Operation, g.ErrorCode = "user001", "iam:ListMFADevices", "Throttling"
-			// A policy document that could not be read: what it leaves unknown is not
-			// what a gap of that section meant before gaps stated it (LegacyUnknown).
-			doc := inventory.NewGap(id, inventory.SectionPolicies, []inventory.Field{inventory.FieldPolicyDocuments}, "malformed document")
-			doc.Subject, doc.Operation = "s3-read", "iam:GetAccountAuthorizationDetails"
-			a.Gaps = append(a.Gaps, g, doc)
-			a.CredentialReport.UnknownUsers = []string{"user001"}
-		}
-		inv.Accounts = append(inv.Accounts, a)
+		inv.Accounts = append(inv.Accounts, w.account(ai, now))
 	}
 	inv.Gaps = append(inv.Gaps, inventory.NewGap("999999999999", inventory.SectionOrganization, []inventory.Field{inventory.FieldAccount},
 		"account 999999999999 is not in the Organization"))
 	return inv
+}
+
+// account is the world's account ai as a run at now collects it.
+func (w world) account(ai int, now time.Time) inventory.Account {
+	created := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	id := acctID(ai)
+	used := now.Add(-48 * time.Hour)
+	a := inventory.Account{ID: id, Name: fmt.Sprintf("Account %d", ai), Email: fmt.Sprintf("aws+%d@example.com", ai),
+		State: "ACTIVE", IsManagement: ai == 0, Status: inventory.StatusAudited, CollectedAt: now,
+		AuditedAs:        "arn:aws:sts::" + id + ":assumed-role/IAMAuditRole/iamaudit",
+		CredentialReport: credReport(ai, now),
+		Root: &inventory.Root{ARN: "arn:aws:iam::" + id + ":root", Credentials: inventory.RootCredentialsPresent, MFAActive: ai%2 == 0, MFAType: inventory.MFAVirtual,
+			PasswordLastUsed: &used, AccessKeys: []inventory.RootKey{{Slot: 1, Active: ai%3 == 0, LastUsedAt: &used, LastUsedService: "s3"}}},
+		PasswordPolicyKnown: true, PasswordPolicy: &inventory.PasswordPolicy{MinimumPasswordLength: 8},
+		Summary: map[string]int32{"Users": int32(w.users)}, APICalls: map[string]int{"iam:ListUsers": 1},
+		Users: []inventory.User{}, Groups: []inventory.Group{}, Roles: []inventory.Role{}, Policies: []inventory.ManagedPolicy{},
+		ServerCertificates: []inventory.ServerCertificate{}, Events: []inventory.Event{}, Gaps: []inventory.Gap{}}
+	if !a.Root.MFAActive {
+		a.Root.MFAType = inventory.MFANone
+	}
+	for ui := 0; ui < w.users; ui++ {
+		name := fmt.Sprintf("user%03d", ui)
+		u := inventory.User{Name: name, ARN: "arn:aws:iam::" + id + ":user/" + name, UserID: fmt.Sprintf("AIDA%012d%04d", ai, ui),
+			Path: "/", CreatedAt: created.Add(time.Duration(ui) * time.Hour), MFADevices: []inventory.MFADevice{}, AccessKeys: []inventory.AccessKey{},
+			Groups: []string{"developers"}, AttachedPolicies: []inventory.AttachedPolicy{{Name: "ReadOnlyAccess", ARN: "arn:aws:iam::aws:policy/ReadOnlyAccess"}},
+			InlinePolicies: []inventory.InlinePolicy{}, Tags: map[string]string{"team": "t" + fmt.Sprint(ui%5)}}
+		if ui%2 == 0 && !w.fixed[id+"/"+name] {
+			u.PasswordEnabled, u.PasswordLastUsed = true, &used
+		}
+		if ui%3 == 1 {
+			u.MFAActive = true
+			u.MFADevices = append(u.MFADevices, inventory.MFADevice{Serial: "arn:aws:iam::" + id + ":mfa/" + name, Type: inventory.MFAVirtual, EnabledAt: &created})
+		}
+		for ki := 0; ki < ui%3; ki++ {
+			k := inventory.AccessKey{ID: fmt.Sprintf("AKIA%08d%04d%02d", ai, ui, ki), Status: "Active", Slot: ki + 1,
+				CreatedAt: now.Add(-time.Duration(30+200*ki+ui) * 24 * time.Hour), LastUsedSource: "credential_report"}
+			if ki == 0 {
+				k.LastUsedAt, k.LastUsedService, k.LastUsedRegion = &used, "s3", "us-east-1"
+			}
+			u.AccessKeys = append(u.AccessKeys, k)
+		}
+		if ui == 0 {
+			u.InlinePolicies = []inventory.InlinePolicy{{Name: "s3-read", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`}}
+		}
+		if w.newKey == id+"/"+name {
+			u.AccessKeys = append(u.AccessKeys, inventory.AccessKey{ID: fmt.Sprintf("AKIANEW%05d%04d", ai, ui), Status: "Active", CreatedAt: now.Add(-24 * time.Hour)})
+		}
+		a.Users = append(a.Users, u)
+	}
+	a.Roles = append(a.Roles, inventory.Role{Name: "deploy", ARN: "arn:aws:iam::" + id + ":role/deploy", Path: "/", CreatedAt: created,
+		LastUsedAt: &used, AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}, TrustPolicy: `{"Statement":[]}`})
+	a.Groups = append(a.Groups, inventory.Group{Name: "developers", ARN: "arn:aws:iam::" + id + ":group/developers",
+		AttachedPolicies: []inventory.AttachedPolicy{}, InlinePolicies: []inventory.InlinePolicy{}})
+	// CloudTrail events on a 20-day grid: runs whose 90-day windows overlap see
+	// the same events (same id, same time), as on AWS.
+	grid := 20 * 24 * time.Hour
+	last := epoch.Add(now.Sub(epoch) / grid * grid)
+	for ei := 0; ei < 5; ei++ {
+		at := last.Add(-time.Duration(ei) * grid)
+		k := int(at.Sub(epoch) / grid)
+		e := inventory.Event{ID: fmt.Sprintf("ev-%s-%d", id, k), Time: at,
+			Name: []string{"CreateAccessKey", "DeleteAccessKey", "DeleteUser"}[k%3], Source: "iam.amazonaws.com",
+			Username: "admin", Resources: []inventory.EventResource{{Type: "AWS::IAM::User", Name: "user001"}},
+			RequestParameters: map[string]any{"userName": "user001"},
+			EventType:         "AwsApiCall", UserType: "IAMUser", SourceIP: "198.51.100.10"}
+		if k%4 == 3 {
+			e.ErrorCode, e.ErrorMessage = "AccessDenied", "User: admin is not authorized to perform: iam:DeleteUser"
+		}
+		a.Events = append(a.Events, e)
+		// A failed root sign-in an hour after each grid event (root_failed_signin).
+		a.Events = append(a.Events, inventory.Event{ID: fmt.Sprintf("ev-%s-%d-signin", id, k), Time: at.Add(time.Hour),
+			Name: "ConsoleLogin", Source: "signin.amazonaws.com", Username: "root", Resources: []inventory.EventResource{},
+			ErrorMessage: "Failed authentication", EventType: "AwsConsoleSignIn", UserType: "Root", SourceIP: "203.0.113.7",
+			LoginResult: inventory.LoginFailure, MFAUsed: "No"})
+	}
+	if id == w.partial {
+		a.Status = inventory.StatusPartial
+		g := inventory.NewGap(id, inventory.SectionMFA, []inventory.Field{inventory.FieldMFA}, "rate exceeded")
+		g.Subject, g.Operation, g.ErrorCode = "user001", "iam:ListMFADevices", "Throttling"
+		// A policy document that could not be read: what it leaves unknown is not
+		// what a gap of that section meant before gaps stated it (LegacyUnknown).
+		doc := inventory.NewGap(id, inventory.SectionPolicies, []inventory.Field{inventory.FieldPolicyDocuments}, "malformed document")
+		doc.Subject, doc.Operation = "s3-read", "iam:GetAccountAuthorizationDetails"
+		a.Gaps = append(a.Gaps, g, doc)
+		a.CredentialReport.UnknownUsers = []string{"user001"}
+	}
+	return a
 }
 
 // credReport is account ai's credential report: reused, checked against CloudTrail

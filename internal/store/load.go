@@ -105,6 +105,12 @@ func (s *Store) Load(ctx context.Context, runID string) (*outcome.Outcome, error
 			o.Findings = append(o.Findings, f)
 		}
 	}
+	// A streamed run stores its findings account by account as the accounts
+	// finished; the run had them in checks.Sort order (a stable sort: the order of
+	// equal findings within an account is kept, and a run written whole is already
+	// in that order).
+	checks.Sort(o.Findings)
+	checks.Sort(o.Resolved)
 	if o.Scores, err = s.loadScores(ctx, tx, id); err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ type PruneResult struct {
 }
 
 // pruneTables are the tables holding a run's rows, deleted child first.
-var pruneTables = []string{"run_documents", "scores", "findings", "finding_checks", "gaps", "events", "mfa_devices", "access_keys", "users", "root_access_keys", "accounts"}
+var pruneTables = []string{"run_account_documents", "run_documents", "scores", "findings", "finding_checks", "gaps", "events", "mfa_devices", "access_keys", "users", "root_access_keys", "accounts"}
 
 // Prune deletes, in one transaction, every run that neither option keeps: with
 // Keep and Before both set, a run goes when it is outside the newest Keep and

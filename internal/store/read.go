@@ -145,35 +145,73 @@ func (s *Store) runs(ctx context.Context, q queryer, f RunFilter, runID string) 
 	return out, rows.Err()
 }
 
-// Inventory is the run's whole inventory as collected (run_documents): lossless,
-// including what the relational tables leave out (roles, groups, customer managed
-// policies, server certificates, policy documents).
+// Inventory is the run's whole inventory as collected (run_documents, and from
+// schema version 5 run_account_documents): lossless, including what the relational
+// tables leave out (roles, groups, customer managed policies, server certificates,
+// policy documents).
 func (s *Store) Inventory(ctx context.Context, runID string) (*inventory.Inventory, error) {
 	return s.inventory(ctx, s.db, runID)
 }
 
+// inventory reads the run's document: the whole inventory in one (DocumentFormat,
+// runs stored before schema version 5), or its head and one document per account
+// (DocumentHeadFormat), put together in the accounts' order.
 func (s *Store) inventory(ctx context.Context, q queryer, runID string) (*inventory.Inventory, error) {
+	var id int64
 	var format string
 	var body []byte
-	err := q.QueryRowContext(ctx, s.d.q(`SELECT d.format, d.body FROM run_documents d JOIN runs r ON r.id = d.run WHERE r.run_id = ?`), runID).Scan(&format, &body)
+	err := q.QueryRowContext(ctx, s.d.q(`SELECT r.id, d.format, d.body FROM run_documents d JOIN runs r ON r.id = d.run WHERE r.run_id = ?`), runID).Scan(&id, &format, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", runID, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if format != DocumentFormat {
-		return nil, fmt.Errorf("run %s: document format %q is not %q", runID, format, DocumentFormat)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("run %s: document: %w", runID, err)
+	if format != DocumentFormat && format != DocumentHeadFormat {
+		return nil, fmt.Errorf("run %s: document format %q is neither %q nor %q", runID, format, DocumentFormat, DocumentHeadFormat)
 	}
 	var inv inventory.Inventory
-	if err := json.NewDecoder(zr).Decode(&inv); err != nil {
+	if err := decompress(body, &inv); err != nil {
 		return nil, fmt.Errorf("run %s: document: %w", runID, err)
 	}
+	if format == DocumentFormat {
+		return &inv, nil
+	}
+	inv.Accounts = []inventory.Account{}
+	rows, err := q.QueryContext(ctx, s.d.q(`SELECT ad.account_id, ad.format, ad.body FROM run_account_documents ad
+		JOIN accounts a ON a.run = ad.run AND a.account_id = ad.account_id
+		WHERE ad.run = ? ORDER BY a.position`), id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var acct, aformat string
+		if err := rows.Scan(&acct, &aformat, &body); err != nil {
+			return nil, err
+		}
+		if aformat != AccountDocumentFormat {
+			return nil, fmt.Errorf("run %s: account %s: document format %q is not %q", runID, acct, aformat, AccountDocumentFormat)
+		}
+		var a inventory.Account
+		if err := decompress(body, &a); err != nil {
+			return nil, fmt.Errorf("run %s: account %s: document: %w", runID, acct, err)
+		}
+		inv.Accounts = append(inv.Accounts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	return &inv, nil
+}
+
+// decompress reads a document (gzip-compressed JSON) into v.
+func decompress(body []byte, v any) error {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	return json.NewDecoder(zr).Decode(v)
 }
 
 func intPtr(v sql.NullInt64) *int {

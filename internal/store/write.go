@@ -1,17 +1,11 @@
 package store
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -27,12 +21,28 @@ const (
 	SourceImport = "import" // iamaudit import of earlier outputs
 )
 
-// DocumentFormat is the format of run_documents.body: the run's whole inventory
-// (inventory.Inventory as JSON, the collected part of the run's JSON file),
-// gzip-compressed. It is the lossless copy of what the relational tables hold only
-// in part (roles, groups, customer managed policies, server certificates, policy
-// documents); findings and scores are in their tables only.
-const DocumentFormat = "iamaudit.inventory+json+gzip"
+// Formats of the run's inventory document. DocumentFormat (schema versions 1 to 4)
+// is run_documents.body holding the run's whole inventory (inventory.Inventory as
+// JSON, the collected part of the run's JSON file), gzip-compressed. From schema
+// version 5 a run is stored account by account: run_documents.body is the inventory
+// without its accounts (DocumentHeadFormat) and each account is a row of
+// run_account_documents (AccountDocumentFormat: inventory.Account as JSON,
+// gzip-compressed), in the order of accounts.position. Either way the document is the
+// lossless copy of what the relational tables hold only in part (roles, groups,
+// customer managed policies, server certificates, policy documents); findings and
+// scores are in their tables only. Readers reassemble the inventory from either.
+const (
+	DocumentFormat        = "iamaudit.inventory+json+gzip"
+	DocumentHeadFormat    = "iamaudit.inventory-head+json+gzip"
+	AccountDocumentFormat = "iamaudit.account+json+gzip"
+)
+
+// settingsDoc is runs.settings.
+type settingsDoc struct {
+	Checks       checks.Config    `json:"checks"`
+	Suppressions any              `json:"suppressions"`
+	FailOn       *checks.Severity `json:"fail_on"`
+}
 
 // WriteOptions say where a run comes from.
 type WriteOptions struct {
@@ -75,319 +85,6 @@ func nextRunID(id string) string {
 		n, _ = strconv.Atoi(m[3])
 	}
 	return m[1] + "_" + m[2] + "_" + strconv.Itoa(n+1)
-}
-
-var errRunIDTaken = errors.New("run id taken")
-
-// Write stores a run's outcome in one transaction: the run, its accounts, users,
-// access keys, MFA devices, root keys, events, gaps, findings (the resolved ones
-// too), scores, settings, the whole inventory as a document, and each finding's
-// lifecycle.
-// Either all of it is stored or nothing is. It returns the run id stored: the
-// outcome's, or its next free _N form when another run (writing to another output
-// directory in the same second) holds it, which Warn is told.
-func (s *Store) Write(ctx context.Context, o *outcome.Outcome, opts WriteOptions) (string, error) {
-	if o == nil || o.Inventory == nil {
-		return "", errors.New("nothing to record")
-	}
-	if opts.Source == "" {
-		opts.Source = SourceRun
-	}
-	runID := o.Inventory.RunID
-	if _, err := RunOrder(runID); err != nil {
-		return "", err
-	}
-	doc, err := compressDocument(o)
-	if err != nil {
-		return "", err
-	}
-	for {
-		order, err := RunOrder(runID)
-		if err != nil {
-			return "", fmt.Errorf("cannot record the run %s: every run id of that second is taken", o.Inventory.RunID)
-		}
-		err = s.write(ctx, o, runID, order, opts, doc)
-		if errors.Is(err, errRunIDTaken) {
-			runID = nextRunID(runID)
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("cannot record the run %s in the %s (nothing of it was stored): %w", runID, s.Name(), err)
-		}
-		if runID != o.Inventory.RunID && s.Warn != nil {
-			s.Warn(fmt.Sprintf("the run id %s was taken in the %s by another run; this run is recorded there as %s (its files keep %s)", o.Inventory.RunID, s.Name(), runID, o.Inventory.RunID))
-		}
-		return runID, nil
-	}
-}
-
-func compressDocument(o *outcome.Outcome) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err := json.NewEncoder(zw).Encode(o.Inventory); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// settingsDoc is runs.settings.
-type settingsDoc struct {
-	Checks       checks.Config    `json:"checks"`
-	Suppressions any              `json:"suppressions"`
-	FailOn       *checks.Severity `json:"fail_on"`
-}
-
-func (s *Store) write(ctx context.Context, o *outcome.Outcome, runID string, order int64, opts WriteOptions, doc []byte) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	d := s.d
-	var taken int
-	if err := tx.QueryRowContext(ctx, d.q(`SELECT COUNT(*) FROM runs WHERE run_id = ?`), runID).Scan(&taken); err != nil {
-		return err
-	}
-	if taken > 0 {
-		return errRunIDTaken
-	}
-	inv := o.Inventory
-	var orgID, orgARN, mgmt, callerAcct, callerARN any
-	if inv.Organization != nil {
-		orgID, orgARN, mgmt = ns(inv.Organization.ID), ns(inv.Organization.ARN), ns(inv.Organization.ManagementAccountID)
-	}
-	if inv.Caller != nil {
-		callerAcct, callerARN = ns(inv.Caller.AccountID), ns(inv.Caller.ARN)
-	}
-	baselineRun := any(nil)
-	if o.Baseline != nil {
-		baselineRun = ns(o.Baseline.RunID)
-	}
-	settings := settingsDoc{Checks: o.Settings.Checks, Suppressions: o.Settings.Suppressions, FailOn: o.Settings.FailOn}
-	if settings.Suppressions == nil {
-		settings.Suppressions = []any{}
-	}
-	files := []string{}
-	for _, f := range o.Files {
-		if abs, err := filepath.Abs(f); err == nil {
-			f = abs // the store is read from anywhere
-		}
-		files = append(files, f)
-	}
-	var id int64
-	err = tx.QueryRowContext(ctx, d.q(`INSERT INTO runs (run_id, run_order, command, source, tool, tool_version,
-		inventory_schema, started_at, finished_at, evaluated_at, recorded_at, aws_partition, aws_region,
-		organization_id, management_account_id, caller_account_id, caller_arn, audit_role,
-		event_window_start, event_window_end, event_names, complete, interrupted, baseline_run_id,
-		key_rotation_days, settings, files, organization_arn)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		runID, order, o.Command, opts.Source, orDefault(inv.Tool, "iamaudit"), inv.Version,
-		orDefault(inv.Schema, inventory.Schema), d.ts(inv.StartedAt), d.ts(inv.FinishedAt), d.ts(o.Now), d.ts(s.clock()),
-		ns(inv.Partition), ns(inv.Region), orgID, mgmt, callerAcct, callerARN, ns(inv.AuditRole),
-		d.ts(inv.EventWindowStart), d.ts(inv.EventWindowEnd), js(orEmpty(inv.EventNames)), inv.Complete(), outcome.Interrupted(inv),
-		baselineRun, o.Scores.KeyRotationDays, js(settings), js(files), orgARN).Scan(&id)
-	if err != nil {
-		if isUnique(err) {
-			return errRunIDTaken
-		}
-		return err
-	}
-	if err := s.writeInventory(ctx, tx, id, inv); err != nil {
-		return err
-	}
-	if err := s.writeFindings(ctx, tx, id, o); err != nil {
-		return err
-	}
-	if err := s.writeScores(ctx, tx, id, o.Scores); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO run_documents (run, format, body) VALUES (?, ?, ?)`), id, DocumentFormat, doc); err != nil {
-		return err
-	}
-	if o.Command == outcome.CommandRun {
-		if err := s.writeLifecycle(ctx, tx, runID, order, o); err != nil {
-			return err
-		}
-	}
-	s.step()
-	return tx.Commit()
-}
-
-func (s *Store) step() {
-	if s.hook != nil {
-		s.hook()
-	}
-}
-
-func (s *Store) writeInventory(ctx context.Context, tx *sql.Tx, id int64, inv *inventory.Inventory) error {
-	d := s.d
-	accounts := s.bulk(tx, "accounts", "run", "account_id", "position", "name", "email", "state", "ou_path", "is_management", "status",
-		"reason", "audited_as", "collected_at", "fully_audited", "credential_report_generated_at", "credential_report_reused",
-		"credential_report_age_seconds", "fresh_key_data", "root_known", "root_arn", "root_mfa_active", "root_mfa_type",
-		"root_password_last_used", "root_created_at", "password_policy_known", "password_policy", "summary", "api_calls",
-		"root_credentials", "credential_report_check", "credential_report_changes_since", "credential_report_cloudtrail_complete_until",
-		"credential_report_reread_sections", "credential_report_reread_reason", "credential_report_reread_users",
-		"credential_report_unknown_users")
-	rootKeys := s.bulk(tx, "root_access_keys", "run", "account_id", "slot", "active", "last_rotated", "last_used_at", "last_used_service", "last_used_region")
-	users := s.bulk(tx, "users", "run", "account_id", "user_name", "position", "arn", "user_id", "path", "created_at", "password_enabled",
-		"password_last_used", "password_last_changed", "mfa_active", "group_names", "tags", "attached_policies", "inline_policies", "permissions_boundary")
-	keys := s.bulk(tx, "access_keys", "run", "account_id", "user_name", "position", "access_key_id", "status", "created_at",
-		"last_used_at", "last_used_service", "last_used_region", "last_used_source", "slot")
-	mfa := s.bulk(tx, "mfa_devices", "run", "account_id", "user_name", "position", "serial", "type", "enabled_at")
-	events := s.bulk(tx, "events", "run", "account_id", "position", "event_id", "event_time", "event_name", "event_source",
-		"username", "access_key_id", "error_code", "resources", "request_parameters",
-		"error_message", "event_type", "user_type", "source_ip", "login_result", "mfa_used")
-	gaps := s.bulk(tx, "gaps", "run", "position", "level", "account_id", "section", "subject", "operation", "error_code", "message", "unknown")
-	gapN := 0
-	addGap := func(level, owner string, g inventory.Gap) error {
-		acct := g.AccountID
-		if level == "account" {
-			acct = owner
-		}
-		gapN++
-		return gaps.add(ctx, id, gapN, level, ns(acct), string(g.Section), ns(g.Subject), ns(g.Operation), ns(g.ErrorCode), g.Message,
-			jsOpt(len(g.Unknown) > 0, g.Unknown))
-	}
-	for _, g := range inv.Gaps {
-		if err := addGap("run", "", g); err != nil {
-			return err
-		}
-	}
-	for ai, a := range inv.Accounts {
-		var crAt, crReused, crAge, crFresh, crCheck, crSince, crUntil, crSections, crReason, crUsers, crUnknown any
-		if cr := a.CredentialReport; cr != nil {
-			crAt, crReused, crAge, crFresh = d.ts(cr.GeneratedAt), cr.Reused, cr.AgeSeconds, cr.FreshKeyData
-			crCheck, crSince, crUntil, crReason = ns(cr.Check), d.tsp(cr.ChangesSince), d.tsp(cr.CloudTrailCompleteUntil), ns(cr.RereadReason)
-			crSections, crUsers = jsOpt(len(cr.RereadSections) > 0, cr.RereadSections), jsOpt(len(cr.RereadUsers) > 0, cr.RereadUsers)
-			crUnknown = jsOpt(len(cr.UnknownUsers) > 0, cr.UnknownUsers)
-		}
-		var rootARN, rootCreds, rootMFA, rootType, rootUsed, rootCreated any
-		if r := a.Root; r != nil {
-			rootARN, rootCreds, rootMFA, rootType = ns(r.ARN), ns(r.Credentials), r.MFAActive, ns(r.MFAType)
-			rootUsed, rootCreated = d.tsp(r.PasswordLastUsed), d.tsp(r.CreatedAt)
-			for _, k := range r.AccessKeys {
-				if err := rootKeys.add(ctx, id, a.ID, k.Slot, k.Active, d.tsp(k.LastRotated), d.tsp(k.LastUsedAt), ns(k.LastUsedService), ns(k.LastUsedRegion)); err != nil {
-					return err
-				}
-			}
-		}
-		var policy any
-		if a.PasswordPolicy != nil {
-			policy = js(a.PasswordPolicy)
-		}
-		if err := accounts.add(ctx, id, a.ID, ai, a.Name, ns(a.Email), a.State, ns(a.OUPath), a.IsManagement, a.Status,
-			ns(a.Reason), ns(a.AuditedAs), d.ts(a.CollectedAt), a.FullyAudited(), crAt, crReused, crAge, crFresh,
-			a.Root != nil, rootARN, rootMFA, rootType, rootUsed, rootCreated, a.PasswordPolicyKnown, policy,
-			jsOpt(len(a.Summary) > 0, a.Summary), jsOpt(len(a.APICalls) > 0, a.APICalls),
-			rootCreds, crCheck, crSince, crUntil, crSections, crReason, crUsers, crUnknown); err != nil {
-			return err
-		}
-		for ui, u := range a.Users {
-			inline := make([]string, len(u.InlinePolicies))
-			for i, p := range u.InlinePolicies {
-				inline[i] = p.Name
-			}
-			if err := users.add(ctx, id, a.ID, u.Name, ui, u.ARN, ns(u.UserID), ns(u.Path), d.ts(u.CreatedAt), u.PasswordEnabled,
-				d.tsp(u.PasswordLastUsed), d.tsp(u.PasswordLastChanged), u.MFAActive, js(orEmpty(u.Groups)),
-				jsOpt(len(u.Tags) > 0, u.Tags), js(orEmptyP(u.AttachedPolicies)), js(inline), ns(u.PermissionsBoundary)); err != nil {
-				return err
-			}
-			for i, k := range u.AccessKeys {
-				if err := keys.add(ctx, id, a.ID, u.Name, i, k.ID, k.Status, d.ts(k.CreatedAt), d.tsp(k.LastUsedAt),
-					ns(k.LastUsedService), ns(k.LastUsedRegion), ns(k.LastUsedSource), slot(k.Slot)); err != nil {
-					return err
-				}
-			}
-			for i, m := range u.MFADevices {
-				if err := mfa.add(ctx, id, a.ID, u.Name, i, m.Serial, m.Type, d.tsp(m.EnabledAt)); err != nil {
-					return err
-				}
-			}
-		}
-		for i, e := range a.Events {
-			res := e.Resources
-			if res == nil {
-				res = []inventory.EventResource{}
-			}
-			if err := events.add(ctx, id, a.ID, i, e.ID, d.ts(e.Time), e.Name, ns(e.Source), ns(e.Username), ns(e.AccessKey),
-				ns(e.ErrorCode), js(res), jsOpt(len(e.RequestParameters) > 0, e.RequestParameters),
-				ns(e.ErrorMessage), ns(e.EventType), ns(e.UserType), ns(e.SourceIP), ns(e.LoginResult), ns(e.MFAUsed)); err != nil {
-				return err
-			}
-		}
-		for _, g := range a.Gaps {
-			if err := addGap("account", a.ID, g); err != nil {
-				return err
-			}
-		}
-	}
-	for _, b := range []*bulk{accounts, rootKeys, users, keys, mfa, events, gaps} {
-		if err := b.flush(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) writeFindings(ctx context.Context, tx *sql.Tx, id int64, o *outcome.Outcome) error {
-	d := s.d
-	// What every finding of a check shares (title, workflow, CIS, Security Hub
-	// controls) is stored once per run in finding_checks, as the check's first finding
-	// has it, and so are the remediation actions most of its findings have
-	// (actions.go); a finding row repeats them only where it differs.
-	type shared struct{ title, workflow, cis, hub, actions any }
-	all := slices.Concat(o.Findings, o.Resolved)
-	encoded := make([]string, len(all))
-	common := commonActions(all, encoded)
-	checkRows := s.bulk(tx, "finding_checks", "run", "check_id", "title", "remediation_workflow", "cis", "security_hub", "remediation_actions")
-	byCheck := map[string]shared{}
-	b := s.bulk(tx, "findings", "run", "position", "finding_id", "check_id", "severity", "account_id", "account_name",
-		"resource", "resource_type", "user_name", "message", "state", "suppressed", "suppression_reason", "suppression_expires",
-		"evidence", "remediation_commands", "title", "remediation_workflow", "cis", "security_hub",
-		"first_seen", "last_seen", "resolved_at", "reopened", "remediation_actions")
-	// differs is a finding's own value where it is not the check's (NULL: the
-	// check's); none stands for "none" where the check has one.
-	differs := func(a, b, none any) any {
-		switch {
-		case a == b:
-			return nil
-		case a == nil:
-			return none
-		}
-		return a
-	}
-	for i, f := range all {
-		mine := shared{f.Title, ns(f.Remediation.Workflow), jsOpt(len(f.CIS) > 0, f.CIS), jsOpt(len(f.SecurityHub) > 0, f.SecurityHub),
-			ns(encoded[i])}
-		c, ok := byCheck[f.CheckID]
-		if !ok {
-			c = mine
-			c.actions = ns(common[f.CheckID])
-			byCheck[f.CheckID] = c
-			if err := checkRows.add(ctx, id, f.CheckID, c.title, c.workflow, c.cis, c.hub, c.actions); err != nil {
-				return err
-			}
-		}
-		if err := b.add(ctx, id, i+1, f.ID, f.CheckID, f.Severity.String(), f.AccountID, ns(f.AccountName),
-			f.Resource, f.ResourceType, ns(f.User), f.Message, f.State, f.Suppressed, ns(f.SuppressionReason),
-			d.tsp(f.SuppressionExpires), jsOpt(len(f.Evidence) > 0, f.Evidence), storedCommands(f),
-			differs(mine.title, c.title, ""), differs(mine.workflow, c.workflow, ""), differs(mine.cis, c.cis, "[]"),
-			differs(mine.hub, c.hub, "[]"), d.tsp(f.FirstSeen), d.tsp(f.LastSeen), d.tsp(f.ResolvedAt), f.Reopened,
-			differs(mine.actions, c.actions, "[]")); err != nil {
-			return err
-		}
-	}
-	if err := checkRows.flush(ctx); err != nil {
-		return err
-	}
-	return b.flush(ctx)
 }
 
 func (s *Store) writeScores(ctx context.Context, tx *sql.Tx, id int64, sc score.Scores) error {
@@ -473,68 +170,10 @@ const (
 	ScopeOrganization = "organization"
 )
 
-// writeLifecycle brings finding_lifecycle to this run: each of its findings is
-// open (or suppressed) as of now, each finding it resolved is resolved now. A row
-// that a newer run already updated is left alone (an import of an older run).
-// Rows are written in finding id order, so that two concurrent runs lock them in
-// the same order.
-func (s *Store) writeLifecycle(ctx context.Context, tx *sql.Tx, runID string, order int64, o *outcome.Outcome) error {
-	d := s.d
-	type row struct {
-		f      checks.Finding
-		status string
+func (s *Store) step() {
+	if s.hook != nil {
+		s.hook()
 	}
-	byID := map[string]row{}
-	for _, f := range o.Findings {
-		st := "open"
-		if f.Suppressed || f.State == checks.StateSuppressed {
-			st = "suppressed"
-		}
-		byID[f.ID] = row{f, st}
-	}
-	for _, f := range o.Resolved {
-		if _, ok := byID[f.ID]; !ok {
-			byID[f.ID] = row{f, "resolved"}
-		}
-	}
-	ids := make([]string, 0, len(byID))
-	for id := range byID {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	cols := []string{"finding_id", "account_id", "check_id", "resource", "severity", "status", "first_seen", "last_seen",
-		"resolved_at", "reopened", "updated_run_id", "updated_run_order"}
-	per := min(500, d.maxParams/len(cols))
-	for start := 0; start < len(ids); start += per {
-		end := min(start+per, len(ids))
-		var args []any
-		var values []string
-		for _, id := range ids[start:end] {
-			r := byID[id]
-			f := r.f
-			first, last := f.FirstSeen, f.LastSeen
-			if first == nil {
-				first = &o.Now
-			}
-			if last == nil {
-				last = &o.Now
-			}
-			values = append(values, "("+strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+")")
-			args = append(args, f.ID, f.AccountID, f.CheckID, f.Resource, f.Severity.String(), r.status,
-				d.tsp(first), d.tsp(last), d.tsp(f.ResolvedAt), f.Reopened, runID, order)
-		}
-		stmt := `INSERT INTO finding_lifecycle (` + strings.Join(cols, ", ") + `) VALUES ` + strings.Join(values, ", ") +
-			` ON CONFLICT (finding_id) DO UPDATE SET account_id = excluded.account_id, check_id = excluded.check_id,
-			resource = excluded.resource, severity = excluded.severity, status = excluded.status,
-			first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = excluded.resolved_at,
-			reopened = excluded.reopened, updated_run_id = excluded.updated_run_id, updated_run_order = excluded.updated_run_order
-			WHERE finding_lifecycle.updated_run_order < excluded.updated_run_order`
-		if _, err := tx.ExecContext(ctx, d.q(stmt), args...); err != nil {
-			return err
-		}
-		s.step()
-	}
-	return nil
 }
 
 // bulk inserts rows into one table with multi-row INSERTs: a statement per few
