@@ -136,15 +136,14 @@ func run(ctx context.Context, cfg aws.Config, opts Options, msgs report.Messages
 	inv.FinishedAt = opts.Clock().UTC()
 
 	var o *outcome.Outcome
-	var writers map[string]func(io.Writer) error
+	write := func(o *outcome.Outcome) error { return WriteOutputs(opts.OutputDir, o, opts.Formats, msgs) }
 	record := func(o *outcome.Outcome) error { return opts.History.Record(context.WithoutCancel(ctx), o) }
 	if st.on {
-		// Streamed: every account was evaluated, written to the spooled files and
-		// recorded as it finished; what is left is the summary and the files' ends,
-		// under the run id the files will have.
+		// Streamed: every account was evaluated, written to the pending files and
+		// recorded as it finished; what is left is the summary, the files' ends
+		// under the run id reserved for them, and the store's commit.
 		o = st.finish(inv)
-		inv.RunID = outdir.FreeRunID(opts.OutputDir, inv.RunID, fileNames(opts.Formats))
-		writers, record = st.close(o), st.record
+		write, record = st.commit, st.record
 	} else {
 		st.restore(inv)
 		// The baseline is read before this run's files exist; a run id claimed later
@@ -163,7 +162,7 @@ func run(ctx context.Context, cfg aws.Config, opts Options, msgs report.Messages
 	// lost. Each format is written on its own: one that fails does not stop the others.
 	// The findings are printed whatever the disk does: a file that could not be
 	// written is named, and the summary goes to Err when Out cannot take it.
-	werr := writeOutputs(opts.OutputDir, o, opts.Formats, msgs, writers)
+	werr := write(o)
 	console.Files(opts.Out, o, opts.OutputDir, msgs)
 	var oe *OutputsError
 	if errors.As(werr, &oe) {
@@ -236,32 +235,12 @@ func (e *OutputsError) Unwrap() error { return e.Err }
 // *OutputsError names every file that was not written. o.Files lists the files
 // written.
 func WriteOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs report.Messages) error {
-	return writeOutputs(dir, o, formats, msgs, nil)
-}
-
-// fileNames are the formats' file names for a run id.
-func fileNames(formats []report.Format) func(id string) []string {
-	return func(id string) []string {
-		out := make([]string, len(formats))
-		for i, f := range formats {
-			out[i] = f.FileName(id)
-		}
-		return out
-	}
-}
-
-// writeOutputs is WriteOutputs; written, by format name, writes a format's file
-// instead of its Write (a streamed run's spooled files).
-func writeOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs report.Messages, written map[string]func(io.Writer) error) error {
 	if len(formats) == 0 {
 		return nil
 	}
 	inv := o.Inventory
 	names := fileNames(formats)
 	writer := func(f report.Format) func(io.Writer) error {
-		if w, ok := written[f.Name]; ok {
-			return w
-		}
 		return func(w io.Writer) error { return f.Write(w, o, msgs) }
 	}
 	o.Files = nil
@@ -296,6 +275,17 @@ func writeOutputs(dir string, o *outcome.Outcome, formats []report.Format, msgs 
 		return &OutputsError{Failed: failed, Err: errors.Join(errs...)}
 	}
 	return nil
+}
+
+// fileNames are the formats' file names for a run id.
+func fileNames(formats []report.Format) func(id string) []string {
+	return func(id string) []string {
+		out := make([]string, len(formats))
+		for i, f := range formats {
+			out[i] = f.FileName(id)
+		}
+		return out
+	}
 }
 
 // checkSelection refuses a selection that matched nothing (a typo in --ou must not

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/history"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
+	"github.com/iamaudit/iamaudit/internal/outdir"
 	"github.com/iamaudit/iamaudit/internal/publish"
 	"github.com/iamaudit/iamaudit/internal/report"
 )
@@ -45,12 +46,11 @@ type streamer struct {
 	recErr   error
 }
 
-// spool is one streamed format's file while the run goes: a temporary file of the
-// output directory (owner-only, removed at the end), copied into place atomically
-// when the run ends (outdir.WriteFile).
+// spool is one streamed format's file while the run goes: a pending file of the
+// output directory (owner-only, hidden, linked into place at the end: outdir.Pending).
 type spool struct {
 	format report.Format
-	file   *os.File
+	file   *outdir.Pending
 	s      report.Streamer
 	err    error
 }
@@ -110,7 +110,7 @@ func (s *streamer) begin() {
 			continue
 		}
 		sp := &spool{format: f}
-		sp.file, sp.err = os.CreateTemp(s.opts.OutputDir, ".iamaudit-stream-*")
+		sp.file, sp.err = outdir.Create(s.opts.OutputDir)
 		if sp.err == nil {
 			sp.s, sp.err = f.Stream(sp.file, s.head, s.msgs)
 		}
@@ -160,34 +160,59 @@ func (s *streamer) finish(inv *inventory.Inventory) *outcome.Outcome {
 	return s.ev.Finish(inv)
 }
 
-// close ends each streamed file from the summary outcome; the writers of the
-// spooled files follow, by format name.
-func (s *streamer) close(o *outcome.Outcome) map[string]func(io.Writer) error {
-	out := map[string]func(io.Writer) error{}
-	for _, sp := range s.files {
-		if sp.err == nil {
-			sp.err = sp.s.Close(o)
-		}
-		if sp.err == nil {
-			_, sp.err = sp.file.Seek(0, io.SeekStart)
-		}
-		out[sp.format.Name] = func(w io.Writer) error {
-			if sp.err != nil {
-				return sp.err
-			}
-			_, err := io.Copy(w, sp.file)
-			return err
-		}
+// commit writes the streamed run's files: a run id is reserved first (the JSON,
+// OCSF, HTML and Markdown hold it), each streamed file is ended from the summary
+// outcome and linked into place under it, and a format that does not stream is
+// written whole from the summary. Like WriteOutputs, a file that fails does not stop
+// the others: the *OutputsError names each.
+func (s *streamer) commit(o *outcome.Outcome) error {
+	dir, inv := s.opts.OutputDir, o.Inventory
+	res, err := outdir.Reserve(dir, inv.RunID, fileNames(s.opts.Formats))
+	if err != nil {
+		return &OutputsError{Failed: []string{dir}, Err: err}
 	}
-	return out
+	defer res.Release()
+	inv.RunID = res.RunID
+	spooled := map[string]*spool{}
+	for _, sp := range s.files {
+		spooled[sp.format.Name] = sp
+	}
+	o.Files = nil
+	var failed []string
+	var errs []error
+	for _, f := range s.opts.Formats {
+		path := filepath.Join(dir, f.FileName(inv.RunID))
+		var err error
+		if sp, ok := spooled[f.Name]; ok {
+			err = sp.err
+			if err == nil {
+				err = sp.s.Close(o)
+			}
+			if err == nil {
+				err = sp.file.Commit(filepath.Base(path))
+			}
+			sp.file.Discard()
+			sp.file = nil
+		} else {
+			err = outdir.WriteFile(path, func(w io.Writer) error { return f.Write(w, o, s.msgs) })
+		}
+		if err != nil {
+			failed, errs = append(failed, path), append(errs, err)
+			continue
+		}
+		o.Files = append(o.Files, path)
+	}
+	if len(errs) > 0 {
+		return &OutputsError{Failed: failed, Err: errors.Join(errs...)}
+	}
+	return nil
 }
 
-// cleanup removes the spooled files.
+// cleanup discards the files of a run that did not reach commit.
 func (s *streamer) cleanup() {
 	for _, sp := range s.files {
 		if sp.file != nil {
-			sp.file.Close()
-			os.Remove(sp.file.Name())
+			sp.file.Discard()
 		}
 	}
 }
