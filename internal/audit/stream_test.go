@@ -34,10 +34,10 @@ import (
 // second run a day later, after a remediation and a new problem, so that findings are
 // new, open and resolved against a stored baseline): once whole, once streamed from
 // the first account. It returns both second runs' output directories and outcomes.
-func streamedPair(t *testing.T) (wholeDir, streamDir string, whole, streamed *outcome.Outcome, wholeDB, streamDB *store.Store) {
+func streamedPair(t *testing.T) (wholeDir, streamDir string, whole, streamed *outcome.Outcome, wholeDB, streamDB *store.Store, wholeOut, streamOut string) {
 	t.Helper()
 	ctx := context.Background()
-	side := func(after int) (string, *outcome.Outcome, *store.Store) {
+	side := func(after int) (string, *outcome.Outcome, *store.Store, string) {
 		clk := sandboxtest.NewClock(time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC))
 		srv := sandboxtest.Start(t, scenario.Demo(), sandbox.Options{Clock: clk.Now})
 		cfg := sandboxtest.Config(t, srv)
@@ -47,8 +47,9 @@ func streamedPair(t *testing.T) (wholeDir, streamDir string, whole, streamed *ou
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
+		var out bytes.Buffer
 		run := func() *outcome.Outcome {
-			var out bytes.Buffer
+			out.Reset()
 			o, err := audit.Run(ctx, cfg, audit.Options{
 				Collect: fastCollect(collect.Options{}), OutputDir: dir, Checks: checks.DefaultConfig(),
 				Clock: clk.Now, Out: &out, Err: io.Discard, History: st, StreamAfterUsers: after,
@@ -68,10 +69,11 @@ func streamedPair(t *testing.T) (wholeDir, streamDir string, whole, streamed *ou
 			t.Fatal(err)
 		}
 		clk.Advance(24 * time.Hour)
-		return dir, run(), st
+		o := run()
+		return dir, o, st, strings.ReplaceAll(out.String(), dir, "DIR")
 	}
-	wholeDir, whole, wholeDB = side(1 << 30)
-	streamDir, streamed, streamDB = side(-1)
+	wholeDir, whole, wholeDB, wholeOut = side(1 << 30)
+	streamDir, streamed, streamDB, streamOut = side(-1)
 	return
 }
 
@@ -80,7 +82,15 @@ func streamedPair(t *testing.T) (wholeDir, streamDir string, whole, streamed *ou
 // account), the same stored run, and the same totals.
 func TestStreamedRunMatchesWholeRun(t *testing.T) {
 	t.Parallel()
-	wholeDir, streamDir, whole, streamed, wholeDB, streamDB := streamedPair(t)
+	wholeDir, streamDir, whole, streamed, wholeDB, streamDB, wholeOut, streamOut := streamedPair(t)
+	// The console's lines (the per-account progress lines come in the order accounts
+	// finish, in either mode).
+	wl, sl := strings.Split(wholeOut, "\n"), strings.Split(streamOut, "\n")
+	sort.Strings(wl)
+	sort.Strings(sl)
+	if !slices.Equal(wl, sl) {
+		t.Errorf("console reports differ:\n%s", firstDiff(wl, sl))
+	}
 	if whole.Bounded != nil || streamed.Bounded == nil {
 		t.Fatalf("Bounded: whole %v, streamed %v; want nil and set (did the run stream?)", whole.Bounded, streamed.Bounded)
 	}

@@ -36,6 +36,7 @@ type auditFlags struct {
 	OUs             []string
 	Concurrency     int
 	FreshKeyUsage   bool
+	StreamAfter     int
 	ConfigPath      string
 	Preset          string
 	Suppressions    string
@@ -58,6 +59,7 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.ExcludeAccounts, "exclude-accounts", nil, "skip these account ids (comma separated)")
 	fs.StringSliceVar(&f.OUs, "ou", nil, "audit only accounts under these OU ids (ou-…), recursively")
 	fs.IntVar(&f.Concurrency, "concurrency", 16, "accounts audited in parallel (1-64)")
+	fs.IntVar(&f.StreamAfter, "stream-after-users", audit.DefaultStreamAfterUsers, "past this many users collected, write each account to the outputs and the store as it finishes, keeping only its summary in memory (docs/streaming.md); 0: stream from the first account")
 	fs.BoolVar(&f.FreshKeyUsage, "fresh-key-usage", false, "call GetAccessKeyLastUsed per key instead of trusting the credential report (which can be up to 4 hours stale)")
 	fs.StringVar(&f.ConfigPath, "config", "", "YAML file of check thresholds and severities")
 	fs.StringVar(&f.Preset, "preset", "", "check preset when no --config: default or cis (a --config file names its own with `preset:`)")
@@ -137,6 +139,9 @@ func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 	if f.Days < 1 || f.Days > 90 {
 		return o, usageErrorf("--days %d: must be between 1 and 90 (CloudTrail event history holds 90 days)", f.Days)
 	}
+	if f.StreamAfter < 0 {
+		return o, usageErrorf("--stream-after-users %d: give a number of users (0: stream from the first account)", f.StreamAfter)
+	}
 	if f.Concurrency < 1 || f.Concurrency > 64 {
 		return o, usageErrorf("--concurrency %d: must be between 1 and 64", f.Concurrency)
 	}
@@ -197,6 +202,10 @@ func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 	o.Formats, o.History, o.Clock = formats, hist, fac.Clock
 	o.Out, o.Err = fac.IO.Out, fac.IO.Err
 	o.Live = !f.NoProgress && isTerminal(fac.IO.Err)
+	o.StreamAfterUsers = f.StreamAfter
+	if f.StreamAfter == 0 {
+		o.StreamAfterUsers = -1
+	}
 	return o, nil
 }
 

@@ -33,7 +33,7 @@ func Files(out io.Writer, o *outcome.Outcome, dir string, msgs report.Messages) 
 		}
 	}
 	fmt.Fprintln(out)
-	line(out, "%s", report.TotalKeysLine(inv, msgs))
+	line(out, "%s", report.TotalKeysLineWith(inv, o.Scores, msgs))
 	exported(msgs.ReportExported, name(report.IAMReportName))
 	fmt.Fprintln(out)
 	line(out, msgs.TotalEvents, report.EventCount(inv))
@@ -94,9 +94,13 @@ func reusedReport(out io.Writer, a inventory.Account, msgs report.Messages) {
 // Summary prints the findings summary (report.WriteSummaryWith) pointing to the
 // findings CSV in dir.
 func Summary(out io.Writer, o *outcome.Outcome, dir string, msgs report.Messages) error {
+	resolved := 0
+	if o.Bounded != nil { // a streamed run keeps the most severe: the files have them all
+		resolved = o.Bounded.Resolved
+	}
 	return report.WriteSummaryWith(out, o.Findings, o.Scores, o.Expired, report.SummaryOptions{
 		Lang: msgs.Lang, FindingsFile: filepath.Join(dir, report.FindingsReportName(o.Inventory.RunID)), Resolved: o.Resolved,
-		Inventory: o.Inventory,
+		ResolvedCount: resolved, Inventory: o.Inventory,
 	})
 }
 
