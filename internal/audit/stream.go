@@ -119,7 +119,11 @@ func (s *streamer) begin() {
 	if st, ok := s.opts.History.(history.Streamer); ok {
 		s.rec, s.recErr = st.Begin(context.WithoutCancel(s.ctx), s.head, settings)
 	}
-	fmt.Fprintf(s.opts.Err, "iamaudit: more than %d users: streaming each account to the outputs and the store as it finishes (docs/streaming.md)\n", s.after)
+	if s.after < 0 {
+		fmt.Fprintf(s.opts.Err, "iamaudit: streaming each account to the outputs and the store as it finishes (docs/streaming.md)\n")
+	} else {
+		fmt.Fprintf(s.opts.Err, "iamaudit: more than %d users: streaming each account to the outputs and the store as it finishes (docs/streaming.md)\n", s.after)
+	}
 	for _, a := range s.selected {
 		if w, ok := s.whole[a.ID]; ok {
 			s.write(&w)
