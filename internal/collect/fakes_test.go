@@ -46,6 +46,7 @@ type fakeIAM struct {
 	fail             map[string]error
 	failUser         map[string]string
 	calls            map[string]int
+	seq              []string // operations in the order they were called
 }
 
 func (f *fakeIAM) call(op, user string) error {
@@ -55,6 +56,7 @@ func (f *fakeIAM) call(op, user string) error {
 		f.calls = map[string]int{}
 	}
 	f.calls[op]++
+	f.seq = append(f.seq, op)
 	if err := f.fail[op]; err != nil && (f.failUser[op] == "" || f.failUser[op] == user) {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -120,9 +121,13 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 		virtual    *virtualMFA
 		summaryErr error
 	)
-	// The independent bulk calls, side by side.
+	// The independent bulk calls, side by side. The users a virtual MFA device is
+	// assigned to have MFA: their ListMFADevices (for hardware and FIDO devices beside
+	// it) are asked while the credential report is being generated, when the account's
+	// IAM rate is otherwise idle (mfaPrefetch).
 	var g errgroup.Group
 	g.SetLimit(iamParallel)
+	pre := newMFAPrefetch()
 	g.Go(func() error {
 		defer d.watch.begin(accountID, ReportWait)()
 		rep, res.report, repErr = fetchReport(ctx, d, opts, c)
@@ -144,7 +149,10 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 		var err error
 		if virtual, err = fetchVirtualMFA(ctx, c); err != nil {
 			gaps.add(failVirtualMFA, "", err, "virtual MFA devices are classified by serial only; the root user's MFA type may be unknown")
+			pre.start(ctx, c, nil)
+			return nil
 		}
+		pre.start(ctx, c, virtual)
 		return nil
 	})
 	g.Go(func() error {
@@ -169,6 +177,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 		return nil
 	})
 	_ = g.Wait()
+	pre.wait()
 
 	if details != nil {
 		res.groups, res.roles, res.policies = convertDetails(details)
@@ -176,7 +185,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 	now := opts.Clock().UTC()
 	trust, needEvents := trustBeforeEvents(res.report, now, now.Add(-time.Duration(opts.Days)*24*time.Hour))
 	reused := res.report != nil && res.report.Reused
-	src := userSources{report: rep, reused: reused, details: details, virtual: virtual}
+	src := userSources{report: rep, reused: reused, details: details, virtual: virtual, mfa: pre.listed}
 	res.users, trust = collectUsers(ctx, opts, c, src, trust, needEvents, events, gaps)
 	trust.describe(res.report, res.users, gaps.list())
 	res.root = buildRoot(d.partition, accountID, rep, reportAge{reused: reused, rootKeyEvents: trust.rootKeys}, res.summary, summaryErr == nil, virtual, gaps)
@@ -511,6 +520,83 @@ type userSources struct {
 	reused  bool               // the report was reused: it may be up to 4 hours old
 	details *authDetails       // nil when GetAccountAuthorizationDetails failed
 	virtual *virtualMFA        // nil when ListVirtualMFADevices failed
+	// mfa are the ListMFADevices answers asked before the report was read, by user
+	// name (mfaPrefetch); used by the first pass only.
+	mfa map[string]mfaListing
+}
+
+// mfaListing is one ListMFADevices answer.
+type mfaListing struct {
+	devices []types.MFADevice
+	err     error
+}
+
+// mfaPrefetch asks ListMFADevices for the users of the assigned virtual MFA devices
+// while the other bulk calls and the credential report's generation run: those users
+// have MFA, so the report's row would ask for it anyway (userMFA), and the calls
+// then fill the seconds the report takes instead of following them.
+type mfaPrefetch struct {
+	g         errgroup.Group
+	scheduled chan struct{}
+	mu        sync.Mutex
+	listed    map[string]mfaListing
+}
+
+func newMFAPrefetch() *mfaPrefetch {
+	p := &mfaPrefetch{scheduled: make(chan struct{}), listed: map[string]mfaListing{}}
+	p.g.SetLimit(iamParallel)
+	return p
+}
+
+// start lists the devices of virtual's users (none when virtual is nil); call once.
+func (p *mfaPrefetch) start(ctx context.Context, c iamAPI, virtual *virtualMFA) {
+	var names []string
+	if virtual != nil {
+		seen := map[string]bool{}
+		for _, dev := range virtual.bySerial {
+			if name := assignedUser(dev); name != "" && !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+	}
+	go func() {
+		defer close(p.scheduled)
+		for _, name := range names {
+			p.g.Go(func() error {
+				devices, err := listMFADevices(ctx, c, name)
+				p.mu.Lock()
+				p.listed[name] = mfaListing{devices: devices, err: err}
+				p.mu.Unlock()
+				return nil
+			})
+		}
+	}()
+}
+
+// assignedUser is the name of the IAM user a virtual MFA device is assigned to: its
+// UserName, else the last part of its user ARN (arn:…:user/path/name); "" for the root
+// user or none.
+func assignedUser(dev types.VirtualMFADevice) string {
+	if dev.User == nil {
+		return ""
+	}
+	if n := aws.ToString(dev.User.UserName); n != "" {
+		return n
+	}
+	a := aws.ToString(dev.User.Arn)
+	i := strings.Index(a, ":user/")
+	if i < 0 {
+		return ""
+	}
+	return a[strings.LastIndex(a, "/")+1:]
+}
+
+// wait waits for every listing started.
+func (p *mfaPrefetch) wait() {
+	<-p.scheduled
+	_ = p.g.Wait()
 }
 
 // reportUsers are the users of the report's rows.
@@ -617,6 +703,7 @@ func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, 
 	for i := range users {
 		rows[i] = rowOf(src.report, users[i])
 	}
+	firstPass := false
 	each := func(f func(i int)) {
 		var g errgroup.Group
 		g.SetLimit(iamParallel)
@@ -627,14 +714,21 @@ func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, 
 	}
 	input := func(i int) userInputs {
 		in := userInputs{row: rows[i], virtual: src.virtual, lastUseKnown: lastUseKnown[users[i].Name], staleReport: src.report != nil}
+		if l, ok := src.mfa[users[i].Name]; ok && firstPass {
+			in.mfa = &l
+		}
 		if t, ok := trust.passwordSet[users[i].Name]; ok {
 			in.passwordSetAt = &t
 		}
 		return in
 	}
+	firstPass = true
 	each(func(i int) {
 		users[i], fresh[i] = completeUser(ctx, opts, c, users[i], input(i), trust.reread(users[i].Name), 0, gaps)
 	})
+	// The second pass reads what CloudTrail shows changed: after the listings asked
+	// before the report, maybe.
+	firstPass = false
 	if needEvents {
 		ev := events()
 		trust = trust.trustFromEvents(ev.events, opts.EventNames, ev.failed)
@@ -687,6 +781,7 @@ type userInputs struct {
 	virtual      *virtualMFA     // nil when ListVirtualMFADevices failed
 	lastUseKnown bool            // PasswordLastUsed was read with ListUsers
 	staleReport  bool            // there is a report, but without the user (newer than it)
+	mfa          *mfaListing     // the user's ListMFADevices asked already (mfaPrefetch); nil: none
 	// passwordSetAt is the last CreateLoginProfile / UpdateLoginProfile CloudTrail shows
 	// for the user after a reused report; nil when none.
 	passwordSetAt *time.Time
@@ -761,7 +856,13 @@ func userMFA(ctx context.Context, c iamAPI, u inventory.User, in userInputs, rer
 	}
 	listFailed := false
 	if row == nil || row.MFAActive || reread {
-		got, err := listMFADevices(ctx, c, u.Name)
+		var got []types.MFADevice
+		var err error
+		if in.mfa != nil {
+			got, err = in.mfa.devices, in.mfa.err
+		} else {
+			got, err = listMFADevices(ctx, c, u.Name)
+		}
 		if err != nil {
 			listFailed = true
 			note := "the user's MFA devices are unknown"

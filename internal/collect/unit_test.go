@@ -558,3 +558,46 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Error("home regions")
 	}
 }
+
+// The users a virtual MFA device is assigned to have their ListMFADevices asked while
+// the credential report is being generated, once each, and their devices are the same.
+func TestMFAListedDuringReportGeneration(t *testing.T) {
+	f := fakeAccount()
+	f.reportSteps = []error{apiErr("ReportInProgress"), apiErr("ReportInProgress")}
+	d := fakeDeps(f, &fakeTrail{})
+	listed := func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.calls["ListMFADevices"] > 0
+	}
+	// The report "takes" until alice's devices were listed (at most 2 s: without the
+	// early listing, they are asked after the report and the order check fails).
+	d.sleep = func(ctx context.Context, _ time.Duration) error {
+		for deadline := time.Now().Add(2 * time.Second); !listed() && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return nil
+	}
+	a := auditAccount(context.Background(), d, unitOptions(), prodAccount)
+	if a.Status != inventory.StatusAudited {
+		t.Fatalf("status %s gaps %+v", a.Status, a.Gaps)
+	}
+	firstMFA, lastReport := -1, -1
+	for i, op := range f.seq {
+		if op == "ListMFADevices" && firstMFA < 0 {
+			firstMFA = i
+		}
+		if op == "GetCredentialReport" {
+			lastReport = i
+		}
+	}
+	if firstMFA < 0 || firstMFA > lastReport {
+		t.Errorf("ListMFADevices at %d, the report read at %d: want it asked while the report is generated (%v)", firstMFA, lastReport, f.seq)
+	}
+	if n := f.calls["ListMFADevices"]; n != 1 {
+		t.Errorf("ListMFADevices called %d times, want 1 (alice's, once)", n)
+	}
+	if alice := a.Users[0]; alice.Name != "alice" || len(alice.MFADevices) != 2 || alice.MFADevices[1].Type != inventory.MFAHardware {
+		t.Errorf("alice's devices = %+v", alice.MFADevices)
+	}
+}
