@@ -140,12 +140,14 @@ func newClients(cfg aws.Config, opts Options, lim limiters, calls *callCounter, 
 	}
 }
 
-// newSTS is unpaced: AssumeRole is called once per account and STS publishes no
-// rate (docs/aws-facts.md); its retryer still backs off on throttling.
-func newSTS(cfg aws.Config, opts Options, calls *callCounter) *sts.Client {
+// newSTS is paced by lim, the run's one STS limiter (nil: unpaced): AssumeRole is
+// called once per account, and every call counts against the caller's account,
+// whose quota STS does not publish (stsRate, docs/aws-facts.md); its retryer still
+// backs off on throttling.
+func newSTS(cfg aws.Config, opts Options, lim *rate.Limiter, calls *callCounter) *sts.Client {
 	return sts.NewFromConfig(cfg, func(o *sts.Options) {
 		o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
-		o.APIOptions = append(o.APIOptions, deadlines("sts", nil, calls, opts, nil))
+		o.APIOptions = append(o.APIOptions, deadlines("sts", lim, calls, opts, nil))
 	})
 }
 

@@ -47,7 +47,7 @@ func TestRetryersUnderFanOut(t *testing.T) {
 		"account A cloudtrail": a.trail.Options().Retryer,
 		"account B iam":        b.iam.Options().Retryer,
 		"account B cloudtrail": b.trail.Options().Retryer,
-		"sts":                  newSTS(cfg, opts, calls).Options().Retryer,
+		"sts":                  newSTS(cfg, opts, nil, calls).Options().Retryer,
 		"organizations":        newOrganizations(cfg, opts, newLimiter(opts.OrgRate), nil).Options().Retryer,
 	}
 	seen := map[aws.Retryer]string{}
