@@ -57,7 +57,8 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.Accounts, "accounts", nil, "audit only these account ids (comma separated)")
 	fs.StringSliceVar(&f.ExcludeAccounts, "exclude-accounts", nil, "skip these account ids (comma separated)")
 	fs.StringSliceVar(&f.OUs, "ou", nil, "audit only accounts under these OU ids (ou-…), recursively")
-	fs.IntVar(&f.Concurrency, "concurrency", 16, "accounts audited in parallel (1-64)")
+	fs.IntVar(&f.Concurrency, "concurrency", 0, fmt.Sprintf("accounts audited in parallel (0: derived, %d here: AWS's limits are per account, so every account runs at once, up to %d and as the open-files limit allows; at most %d)",
+		collect.DefaultConcurrency(), collect.ConcurrencyCap, collect.MaxConcurrency))
 	fs.BoolVar(&f.FreshKeyUsage, "fresh-key-usage", false, "call GetAccessKeyLastUsed per key instead of trusting the credential report (which can be up to 4 hours stale)")
 	fs.StringVar(&f.ConfigPath, "config", "", "YAML file of check thresholds and severities")
 	fs.StringVar(&f.Preset, "preset", "", "check preset when no --config: default or cis (a --config file names its own with `preset:`)")
@@ -137,8 +138,8 @@ func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 	if f.Days < 1 || f.Days > 90 {
 		return o, usageErrorf("--days %d: must be between 1 and 90 (CloudTrail event history holds 90 days)", f.Days)
 	}
-	if f.Concurrency < 1 || f.Concurrency > 64 {
-		return o, usageErrorf("--concurrency %d: must be between 1 and 64", f.Concurrency)
+	if f.Concurrency < 0 || f.Concurrency > collect.MaxConcurrency {
+		return o, usageErrorf("--concurrency %d: must be between 1 and %d, or 0 for the derived default (%d here)", f.Concurrency, collect.MaxConcurrency, collect.DefaultConcurrency())
 	}
 	for _, list := range [][]string{f.Accounts, f.ExcludeAccounts} {
 		for _, id := range list {

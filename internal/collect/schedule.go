@@ -37,12 +37,13 @@ import (
 //     the store, the outputs and the spool. Memory is bounded by the accounts in
 //     flight when the run streams (docs/streaming.md).
 //
-// maxConcurrency caps the default: past 1000 accounts in flight the goroutines,
+// ConcurrencyCap caps the default: past 1000 accounts in flight the goroutines,
 // the memory of the accounts' users and the local CPU that parses their answers
 // cost more than they save; larger Organizations queue (and --concurrency can say
 // more).
 const (
-	maxConcurrency = 1000
+	// ConcurrencyCap caps the default (see above).
+	ConcurrencyCap = 1000
 	// An account has at most this many requests in flight: the IAM bulk phase (the
 	// credential report, GetAccountAuthorizationDetails, ListVirtualMFADevices,
 	// GetAccountSummary, GetAccountPasswordPolicy, ListServerCertificates), one
@@ -60,13 +61,13 @@ const (
 )
 
 // DefaultConcurrency is the number of accounts audited at once when --concurrency
-// is not given: maxConcurrency, or fewer when the process may not open enough files.
+// is not given: ConcurrencyCap, or fewer when the process may not open enough files.
 func DefaultConcurrency() int { return defaultConcurrency() }
 
 var defaultConcurrency = sync.OnceValue(func() int {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return maxConcurrency
+		return ConcurrencyCap
 	}
 	return concurrencyFor(lim.Cur)
 })
@@ -76,7 +77,7 @@ func concurrencyFor(nofile uint64) int {
 	if nofile <= reservedFiles+socketsPerAccount {
 		return 1
 	}
-	return int(min(uint64(maxConcurrency), (nofile-reservedFiles)/socketsPerAccount))
+	return int(min(uint64(ConcurrencyCap), (nofile-reservedFiles)/socketsPerAccount))
 }
 
 // Concurrency is the concurrency a run with this --concurrency uses (0: derived).

@@ -163,8 +163,8 @@ func TestDefaultConcurrency(t *testing.T) {
 		nofile uint64
 		want   int
 	}{
-		{1 << 20, maxConcurrency},
-		{20000, maxConcurrency},
+		{1 << 20, ConcurrencyCap},
+		{20000, ConcurrencyCap},
 		{1024, (1024 - reservedFiles) / socketsPerAccount},
 		{256, 1},
 	}
