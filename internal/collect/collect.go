@@ -82,7 +82,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 	w := newWatch()
 	d := &deps{
 		watch:     w,
-		org:       newOrganizations(base, opts, newLimiter(opts.OrgRate), newAccountCalls("", w)),
+		org:       newOrganizations(base, opts, newOrgLimiter(opts.OrgRate), newAccountCalls("", w)),
 		caller:    caller,
 		partition: partition,
 		region:    region,
@@ -187,7 +187,7 @@ func unreachable(err error) (string, bool) {
 }
 
 func accountLimiters(opts Options) limiters {
-	return limiters{iam: newLimiter(opts.IAMRate), events: newLimiter(opts.EventsRate)}
+	return limiters{iam: newIAMLimiter(opts.IAMRate), events: newLimiter(opts.EventsRate)}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

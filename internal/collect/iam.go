@@ -225,21 +225,20 @@ func jitter(d time.Duration) time.Duration {
 }
 
 // reportPoll is the wait before the n-th GetCredentialReport poll (from 0) while
-// the report is generated: half of every (0.5 s by default), then every (1 s) up to
-// the 10th poll, then 2x, and 4x from the 20th (a large account's report can take
-// minutes), each ±10%. A report takes about 5 s (peer figure): the old 2 s base with
-// jitter growing to 8x could read one ready at 5 s seconds later; this reads it
-// within a second, at about six polls. Polls are IAM calls, so each still waits for
-// the account's IAM limiter; the jitter keeps accounts that started together from
-// polling in step.
+// the report is generated: every (0.5 s by default) for the first 20 polls (10 s, the
+// top of the peer figure for a report), then twice it up to the 40th, then four times
+// it (a large account's report can take minutes), each ±10%. A report takes about
+// 5 s: the old 2 s base with jitter growing to 8x could read one ready at 5 s seconds
+// later; this reads it within about half a second, at about ten polls. Polls are IAM
+// calls, so each still waits for the account's IAM limiter (they are 2 of its 15 per
+// second while the report is the only IAM work left); the jitter keeps accounts that
+// started together from polling in step.
 func reportPoll(every time.Duration, n int) time.Duration {
 	d := every
 	switch {
-	case n == 0:
-		d = every / 2
-	case n >= 20:
+	case n >= 40:
 		d = 4 * every
-	case n >= 10:
+	case n >= 20:
 		d = 2 * every
 	}
 	return d - d/10 + rand.N(d/5+1)
@@ -262,8 +261,9 @@ func fetchReport(ctx context.Context, deps *deps, opts Options, c iamAPI) (*cred
 		}
 		return err
 	}
-	// LimitExceeded: back off, 2x, 4x, 8x, 16x the poll interval (with jitter).
-	backoff := func(n int) error { return sleep(jitter(2 * opts.ReportPoll << min(n, 3))) }
+	// LimitExceeded: back off, 4x, 8x, 16x, 32x the poll interval (2 s to 16 s by
+	// default, with jitter).
+	backoff := func(n int) error { return sleep(jitter(4 * opts.ReportPoll << min(n, 3))) }
 	poll := func(n int) error { return sleep(reportPoll(opts.ReportPoll, n)) }
 	reused, first := false, true
 	for regenerate := 0; ; regenerate++ {

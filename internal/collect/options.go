@@ -58,8 +58,8 @@ type Options struct {
 	// defaults (see withDefaults for where each number comes from).
 	IAMRate, EventsRate, OrgRate float64
 	// ReportPoll is the interval between GetCredentialReport polls while the report
-	// is being generated (default 1 s; the first after half of it, slower after ten
-	// polls: reportPoll); LimitExceeded backs off from twice it.
+	// is being generated (default 0.5 s; slower after twenty polls: reportPoll);
+	// LimitExceeded backs off from four times it.
 	ReportPoll time.Duration
 
 	// Version is the tool version written into the inventory.
@@ -140,10 +140,10 @@ const (
 	// Organizations publishes no rate; its limits are per organization (shared by all
 	// our workers), so stay well below the IAM figure.
 	defaultOrgRate = 4
-	// Report generation takes 5–10 s (peer figure): polls come every second (the
-	// first after half a second; reportPoll), so a report is read within a second of
-	// being ready, and each poll still waits for the account's IAM limiter.
-	defaultReportPoll  = time.Second
+	// Report generation takes 5–10 s (peer figure): polls come every half second for
+	// the first 10 s, then slower (reportPoll), so a report is read within about half
+	// a second of being ready, and each poll still waits for the account's IAM limiter.
+	defaultReportPoll  = 500 * time.Millisecond
 	defaultMaxAttempts = 10               // peers use 9–25 with ratelimit.None (docs/aws-facts.md)
 	defaultMaxBackoff  = 20 * time.Second // the SDK standard retryer's own cap (docs/aws-facts.md)
 	// A report takes 5–10 s (peer figure); with many accounts at once LimitExceeded

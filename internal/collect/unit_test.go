@@ -496,10 +496,10 @@ func TestFetchReportWaits(t *testing.T) {
 			if len(sleeps) != tt.wantSleep {
 				t.Errorf("sleeps = %v", sleeps)
 			}
-			// LimitExceeded backs off from 2x the poll interval (1 s) with jitter; the
-			// report is then polled after 0.5 s and 1 s (±10%).
+			// LimitExceeded backs off from 4x the poll interval (0.5 s) with jitter, then
+			// doubles; the report is then polled every 0.5 s (±10%).
 			want := [][2]time.Duration{{time.Second, 3 * time.Second}, {2 * time.Second, 6 * time.Second},
-				{450 * time.Millisecond, 550 * time.Millisecond}, {900 * time.Millisecond, 1100 * time.Millisecond}}
+				{450 * time.Millisecond, 550 * time.Millisecond}, {450 * time.Millisecond, 550 * time.Millisecond}}
 			for i, s := range sleeps {
 				if i < len(want) && (s < want[i][0] || s > want[i][1]) {
 					t.Errorf("sleep %d = %v, want in %v", i, s, want[i])
@@ -509,35 +509,34 @@ func TestFetchReportWaits(t *testing.T) {
 	}
 }
 
-// A report ready 5 s after generation is read within a second of it, and a slow one
-// is polled less often.
+// A report ready 5 s after generation is read within about half a second of it,
+// and a slow one is polled less often.
 func TestReportPollSchedule(t *testing.T) {
 	tests := []struct {
 		n        int
 		min, max time.Duration
 	}{
 		{0, 450 * time.Millisecond, 550 * time.Millisecond},
-		{1, 900 * time.Millisecond, 1100 * time.Millisecond},
-		{9, 900 * time.Millisecond, 1100 * time.Millisecond},
-		{10, 1800 * time.Millisecond, 2200 * time.Millisecond},
-		{25, 3600 * time.Millisecond, 4400 * time.Millisecond},
+		{19, 450 * time.Millisecond, 550 * time.Millisecond},
+		{20, 900 * time.Millisecond, 1100 * time.Millisecond},
+		{45, 1800 * time.Millisecond, 2200 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		for range 50 {
-			if d := reportPoll(time.Second, tt.n); d < tt.min || d > tt.max {
+			if d := reportPoll(500*time.Millisecond, tt.n); d < tt.min || d > tt.max {
 				t.Fatalf("poll %d waits %v, want %v–%v", tt.n, d, tt.min, tt.max)
 			}
 		}
 	}
-	// Whatever the jitter, a report ready at 5 s is read by 6.1 s, at the 6th poll
+	// Whatever the jitter, a report ready at 5 s is read by 5.6 s, at the 11th wait
 	// at most (the first GetCredentialReport is sent at once, before any wait).
 	for range 50 {
 		at, n := time.Duration(0), 0
 		for at < 5*time.Second {
-			at += reportPoll(time.Second, n)
+			at += reportPoll(500*time.Millisecond, n)
 			n++
 		}
-		if at > 6100*time.Millisecond || n > 6 {
+		if at > 5600*time.Millisecond || n > 11 {
 			t.Fatalf("a report ready at 5 s is read at %v, after %d waits", at, n)
 		}
 	}
@@ -589,7 +588,7 @@ func TestConvertEvent(t *testing.T) {
 func TestOptionsDefaults(t *testing.T) {
 	o := Options{}.withDefaults()
 	if o.SessionName != "iamaudit" || o.Days != 90 || o.Concurrency != DefaultConcurrency() || o.IAMRate != 15 || o.EventsRate != 2 || o.OrgRate != 4 ||
-		o.ReportPoll != time.Second || len(o.EventNames) != 13 || o.MaxAttempts != 10 || o.MaxBackoff != 20*time.Second {
+		o.ReportPoll != 500*time.Millisecond || len(o.EventNames) != 13 || o.MaxAttempts != 10 || o.MaxBackoff != 20*time.Second {
 		t.Errorf("defaults = %+v", o)
 	}
 	if homeRegion("aws-us-gov") != "us-gov-west-1" || homeRegion("aws-cn") != "cn-north-1" || homeRegion("aws") != "us-east-1" {
