@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/spf13/cobra"
 
+	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/schedule"
 )
 
@@ -109,12 +110,13 @@ func lambdaRun(ctx context.Context, opts *RunOptions) error {
 		return fmt.Errorf("cannot count the Organization's accounts before starting: %w", err)
 	}
 	remaining := time.Until(deadline)
-	est := schedule.Estimate(n, opts.Concurrency)
-	if !schedule.Fits(n, opts.Concurrency, remaining) {
+	conc := collect.Concurrency(opts.Concurrency) // 0: the derived default
+	est := schedule.Estimate(n, conc)
+	if !schedule.Fits(n, conc, remaining) {
 		return &ExitCodeError{Code: ExitError, Msg: fmt.Sprintf(
 			"not starting: %d accounts, %d at a time, are estimated to take %s, and this invocation has %s left (less %s kept for the destinations); "+
 				"Lambda would stop the audit part way, so run this Organization as the ECS Fargate task instead (deploy/iamaudit-schedule.yaml with Engine=fargate, docs/scheduled.md)",
-			n, opts.Concurrency, est.Round(time.Second), remaining.Round(time.Second), schedule.Reserve)}
+			n, conc, est.Round(time.Second), remaining.Round(time.Second), schedule.Reserve)}
 	}
 	fmt.Fprintf(opts.factory.IO.Err, "iamaudit: %d accounts, estimated %s, %s left in this invocation\n", n, est.Round(time.Second), remaining.Round(time.Second))
 	rctx, cancel := context.WithDeadline(ctx, deadline.Add(-schedule.Reserve))

@@ -58,8 +58,9 @@ func (f *auditFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.Accounts, "accounts", nil, "audit only these account ids (comma separated)")
 	fs.StringSliceVar(&f.ExcludeAccounts, "exclude-accounts", nil, "skip these account ids (comma separated)")
 	fs.StringSliceVar(&f.OUs, "ou", nil, "audit only accounts under these OU ids (ou-…), recursively")
-	fs.IntVar(&f.Concurrency, "concurrency", 16, "accounts audited in parallel (1-64)")
 	fs.IntVar(&f.StreamAfter, "stream-after-users", audit.DefaultStreamAfterUsers, "past this many users collected, write each account to the outputs and the store as it finishes, keeping only its summary in memory (docs/streaming.md); 0: stream from the first account")
+	fs.IntVar(&f.Concurrency, "concurrency", 0, fmt.Sprintf("accounts audited in parallel (0: derived, %d here: AWS's limits are per account, so every account runs at once, up to %d and as the open-files limit allows; at most %d)",
+		collect.DefaultConcurrency(), collect.ConcurrencyCap, collect.MaxConcurrency))
 	fs.BoolVar(&f.FreshKeyUsage, "fresh-key-usage", false, "call GetAccessKeyLastUsed per key instead of trusting the credential report (which can be up to 4 hours stale)")
 	fs.StringVar(&f.ConfigPath, "config", "", "YAML file of check thresholds and severities")
 	fs.StringVar(&f.Preset, "preset", "", "check preset when no --config: default or cis (a --config file names its own with `preset:`)")
@@ -142,8 +143,8 @@ func (f *auditFlags) auditOptions(fac *Factory) (audit.Options, error) {
 	if f.StreamAfter < 0 {
 		return o, usageErrorf("--stream-after-users %d: give a number of users (0: stream from the first account)", f.StreamAfter)
 	}
-	if f.Concurrency < 1 || f.Concurrency > 64 {
-		return o, usageErrorf("--concurrency %d: must be between 1 and 64", f.Concurrency)
+	if f.Concurrency < 0 || f.Concurrency > collect.MaxConcurrency {
+		return o, usageErrorf("--concurrency %d: must be between 1 and %d, or 0 for the derived default (%d here)", f.Concurrency, collect.MaxConcurrency, collect.DefaultConcurrency())
 	}
 	for _, list := range [][]string{f.Accounts, f.ExcludeAccounts} {
 		for _, id := range list {

@@ -72,8 +72,14 @@ func TestRunFlags(t *testing.T) {
 				t.Errorf("role with a path rejected: %v", err)
 			}
 		}},
+		{name: "concurrency past the old 64", args: []string{"run", "--role", "R", "--concurrency", "1000"}, check: func(t *testing.T, o *RunOptions) {
+			ao, err := o.auditOptions(NewFactory("test", IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}))
+			if err != nil || ao.Collect.Concurrency != 1000 {
+				t.Errorf("--concurrency 1000: %v, collect gets %d", err, ao.Collect.Concurrency)
+			}
+		}},
 		{name: "defaults", args: []string{"run", "--role", "R"}, check: func(t *testing.T, o *RunOptions) {
-			if o.Days != 90 || o.Lang != "en" || o.OutputDir != "." || o.Concurrency != 16 || o.SessionName != "iamaudit" {
+			if o.Days != 90 || o.Lang != "en" || o.OutputDir != "." || o.Concurrency != 0 || o.SessionName != "iamaudit" {
 				t.Errorf("defaults: %+v", o)
 			}
 		}},
@@ -125,7 +131,8 @@ func TestRunBadValues(t *testing.T) {
 		{[]string{"--lang", "fr"}, `unknown language "fr": use en or es`},
 		{[]string{"--accounts", "12345"}, `account id "12345": must be 12 digits`},
 		{[]string{"--ou", "ou-bad"}, `--ou "ou-bad": not an OU id`},
-		{[]string{"--concurrency", "0"}, "--concurrency 0: must be between 1 and 64"},
+		{[]string{"--concurrency", "-1"}, "--concurrency -1: must be between 1 and 10000, or 0 for the derived default"},
+		{[]string{"--concurrency", "10001"}, "--concurrency 10001: must be between 1 and 10000"},
 		{[]string{"--role", "arn:aws:iam::123456789012:role/IAMAuditRole"}, "give the role's name, not its ARN (e.g. --role IAMAuditRole)"},
 		{[]string{"--role", "bad role!"}, "not a valid IAM role name"},
 		{[]string{"--role", "arn:aws:iam::123456789012:role/security/IAMAuditRole"}, "(e.g. --role security/IAMAuditRole)"},

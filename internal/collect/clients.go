@@ -112,6 +112,25 @@ func newLimiter(perSecond float64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(perSecond), burst)
 }
 
+// newOrgLimiter paces the run's Organizations calls with a burst of two at least:
+// DescribeOrganization and the first ListAccounts page go out together (they are
+// the whole enumeration of a small Organization); the pages after them keep the
+// rate.
+func newOrgLimiter(perSecond float64) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(perSecond), max(2, int(perSecond/4)))
+}
+
+// newIAMLimiter paces one account's IAM calls with a burst of one second's worth:
+// IAM's throttling is token buckets per API refilled every second (AWS Security
+// Blog, "How to monitor and query IAM resources at scale – Part 2",
+// https://aws.amazon.com/blogs/security/how-to-monitor-and-query-iam-resources-at-scale-part-2/),
+// so a second's calls at once stay within a bucket our pace refills; and the calls
+// that follow the credential report (ListAccessKeys, ListMFADevices for the users
+// it names) go out together instead of a quarter second's worth at a time.
+func newIAMLimiter(perSecond float64) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
+}
+
 // clientSet builds the clients of one account from an aws.Config whose Credentials
 // are that account's.
 type clientSet struct {
@@ -140,12 +159,14 @@ func newClients(cfg aws.Config, opts Options, lim limiters, calls *callCounter, 
 	}
 }
 
-// newSTS is unpaced: AssumeRole is called once per account and STS publishes no
-// rate (docs/aws-facts.md); its retryer still backs off on throttling.
-func newSTS(cfg aws.Config, opts Options, calls *callCounter) *sts.Client {
+// newSTS is paced by lim, the run's one STS limiter (nil: unpaced): AssumeRole is
+// called once per account, and every call counts against the caller's account,
+// whose quota STS does not publish (stsRate, docs/aws-facts.md); its retryer still
+// backs off on throttling.
+func newSTS(cfg aws.Config, opts Options, lim *rate.Limiter, calls *callCounter) *sts.Client {
 	return sts.NewFromConfig(cfg, func(o *sts.Options) {
 		o.Retryer, o.RetryMaxAttempts = newRetryer(opts.MaxAttempts, opts.MaxBackoff), 0
-		o.APIOptions = append(o.APIOptions, deadlines("sts", nil, calls, opts, nil))
+		o.APIOptions = append(o.APIOptions, deadlines("sts", lim, calls, opts, nil))
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
 )
@@ -66,7 +64,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 	// to be reported.
 	idOpts := opts
 	idOpts.MaxAttempts = min(opts.MaxAttempts, identityAttempts)
-	ident, err := newSTS(idCfg, idOpts, nil).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	ident, err := newSTS(idCfg, idOpts, nil, nil).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return nil, identityError(ctx, err, regionGuessed, opts)
 	}
@@ -78,11 +76,13 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 	region := homeRegion(partition)
 	base := cfg.Copy()
 	base.Region = region
+	base.HTTPClient = sharedHTTPClient(cfg.HTTPClient, opts.Concurrency)
+	stsLimit := newLimiter(stsRate)
 
 	w := newWatch()
 	d := &deps{
 		watch:     w,
-		org:       newOrganizations(base, opts, newLimiter(opts.OrgRate), newAccountCalls("", w)),
+		org:       newOrganizations(base, opts, newOrgLimiter(opts.OrgRate), newAccountCalls("", w)),
 		caller:    caller,
 		partition: partition,
 		region:    region,
@@ -93,7 +93,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 		},
 		assume: func(ctx context.Context, acct inventory.Account, calls *callCounter) (accountClients, error) {
 			roleARN := roleARN(partition, acct.ID, opts.Role)
-			prov := stscreds.NewAssumeRoleProvider(newSTS(base, opts, calls), roleARN, func(o *stscreds.AssumeRoleOptions) {
+			prov := stscreds.NewAssumeRoleProvider(newSTS(base, opts, stsLimit, calls), roleARN, func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = opts.SessionName
 				if opts.ExternalID != "" {
 					o.ExternalID = aws.String(opts.ExternalID)
@@ -187,7 +187,7 @@ func unreachable(err error) (string, bool) {
 }
 
 func accountLimiters(opts Options) limiters {
-	return limiters{iam: newLimiter(opts.IAMRate), events: newLimiter(opts.EventsRate)}
+	return limiters{iam: newIAMLimiter(opts.IAMRate), events: newLimiter(opts.EventsRate)}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -231,10 +231,27 @@ func run(ctx context.Context, d *deps, opts Options, started time.Time) (*invent
 		inv.Gaps = append(inv.Gaps, *gap)
 	}
 	inv.Organization = org
+	mgmt := ""
+	if org != nil {
+		mgmt = org.ManagementAccountID
+	}
 
-	accounts, err := listAccounts(ctx, d.org)
+	// Accounts are audited as ListAccounts pages arrive (filtered by --accounts and
+	// --exclude-accounts page by page), unless --ou needs the tree first; the results
+	// are handed over (AccountDone, Stream) only after Selected.
+	s := startScheduler(ctx, d, opts)
+	var perPage func([]inventory.Account)
+	if len(opts.OUs) == 0 {
+		perPage = func(page []inventory.Account) {
+			markManagement(page, mgmt)
+			s.add(pickedByID(page, opts)...)
+		}
+	}
+	accounts, err := listAccounts(ctx, d.org, perPage)
 	if err != nil {
 		if len(accounts) == 0 {
+			s.selection()
+			s.wait()
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("interrupted (%v) while listing the Organization's accounts: nothing was collected", context.Cause(ctx))
 			}
@@ -243,69 +260,30 @@ func run(ctx context.Context, d *deps, opts Options, started time.Time) (*invent
 		inv.Gaps = append(inv.Gaps, gapFrom("", failListAccounts, "", err,
 			"the account list is incomplete: listing stopped part way"))
 	}
-	mgmt := ""
-	if org != nil {
-		mgmt = org.ManagementAccountID
+	markManagement(accounts, mgmt)
+	if len(opts.OUs) == 0 {
+		inv.Gaps = append(inv.Gaps, missingAccounts(accounts, opts)...)
+	} else {
+		selected, gaps := selectAccounts(ctx, d.org, accounts, opts)
+		inv.Gaps = append(inv.Gaps, gaps...)
+		s.add(selected...)
 	}
-	for i := range accounts {
-		accounts[i].IsManagement = accounts[i].ID == mgmt
-	}
-
-	selected, gaps := selectAccounts(ctx, d.org, accounts, opts)
-	inv.Gaps = append(inv.Gaps, gaps...)
+	selected := s.selection()
 	if opts.Selected != nil {
 		head := *inv
 		head.Gaps = append([]inventory.Gap(nil), inv.Gaps...)
 		opts.Selected(&head, selected)
 	}
 
-	inv.Accounts = collectAccounts(ctx, d, opts, selected)
+	inv.Accounts = s.wait()
 	inv.FinishedAt = opts.Clock().UTC()
 	return inv, nil
 }
 
-// collectAccounts audits the accounts with bounded parallelism, keeping their order.
-func collectAccounts(ctx context.Context, d *deps, opts Options, accounts []inventory.Account) []inventory.Account {
-	out := make([]inventory.Account, len(accounts))
-	results := make(chan struct {
-		i    int
-		acct inventory.Account
-	})
-	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
-	go func() {
-		for i, a := range accounts {
-			g.Go(func() error {
-				if a.State == "ACTIVE" && a.Status != inventory.StatusNotAudited && ctx.Err() == nil {
-					opts.progress(ProgressEvent{Kind: AccountStarted, Account: a, Total: len(accounts)})
-				}
-				res := auditAccount(ctx, d, opts, a)
-				results <- struct {
-					i    int
-					acct inventory.Account
-				}{i, res}
-				return nil
-			})
-		}
-		_ = g.Wait()
-		close(results)
-	}()
-	// Results are gathered on this one goroutine.
-	done := 0
-	for r := range results {
-		done++
-		var err error
-		if r.acct.Status == inventory.StatusNotAudited || r.acct.Status == inventory.StatusNotReached {
-			err = errors.New(r.acct.Reason)
-		}
-		opts.progress(ProgressEvent{Kind: AccountDone, Account: r.acct, Err: err, Done: done, Total: len(accounts)})
-		slog.Debug("account collected", "account", r.acct.ID, "status", r.acct.Status, "gaps", len(r.acct.Gaps))
-		if opts.Stream != nil {
-			r.acct = opts.Stream(r.acct)
-		}
-		out[r.i] = r.acct
+func markManagement(accounts []inventory.Account, mgmt string) {
+	for i := range accounts {
+		accounts[i].IsManagement = accounts[i].ID == mgmt
 	}
-	return out
 }
 
 // listAccountsError explains, for the user, why the Organization cannot be listed.

@@ -233,24 +233,47 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d+1) // uniform in [d/2, 3d/2]
 }
 
+// reportPoll is the wait before the n-th GetCredentialReport poll (from 0) while
+// the report is generated: every (0.5 s by default) for the first 20 polls (10 s, the
+// top of the peer figure for a report), then twice it up to the 40th, then four times
+// it (a large account's report can take minutes), each ±10%. A report takes about
+// 5 s: the old 2 s base with jitter growing to 8x could read one ready at 5 s seconds
+// later; this reads it within about half a second, at about ten polls. Polls are IAM
+// calls, so each still waits for the account's IAM limiter (they are 2 of its 15 per
+// second while the report is the only IAM work left); the jitter keeps accounts that
+// started together from polling in step.
+func reportPoll(every time.Duration, n int) time.Duration {
+	d := every
+	switch {
+	case n >= 40:
+		d = 4 * every
+	case n >= 20:
+		d = 2 * every
+	}
+	return d - d/10 + rand.N(d/5+1)
+}
+
 // fetchReport generates (or reuses) and reads the credential report. AWS itself
 // returns COMPLETE for a report under 4 hours old, which is then reused.
 //
 // The wait is bounded by opts.ReportTimeout (--report-timeout): past it, the error
 // says so (CodeTimeout) and the account falls back to per-user calls.
-func fetchReport(ctx context.Context, d *deps, opts Options, c iamAPI) (*credreport.Report, *inventory.CredentialReport, error) {
+func fetchReport(ctx context.Context, deps *deps, opts Options, c iamAPI) (*credreport.Report, *inventory.CredentialReport, error) {
 	runCtx := ctx
 	ctx, cancel := context.WithTimeoutCause(ctx, opts.ReportTimeout,
 		&timeoutError{what: "report", op: "the credential report", limit: opts.ReportTimeout, flag: "--report-timeout"})
 	defer cancel()
-	wait := func(n int) error {
-		backoff := opts.ReportPoll << min(n, 3) // 1x, 2x, 4x, 8x the base
-		err := d.sleep(ctx, jitter(backoff))
+	sleep := func(d time.Duration) error {
+		err := deps.sleep(ctx, d)
 		if err != nil && runCtx.Err() == nil {
 			err = context.Cause(ctx) // the report's own deadline
 		}
 		return err
 	}
+	// LimitExceeded: back off, 4x, 8x, 16x, 32x the poll interval (2 s to 16 s by
+	// default, with jitter).
+	backoff := func(n int) error { return sleep(jitter(4 * opts.ReportPoll << min(n, 3))) }
+	poll := func(n int) error { return sleep(reportPoll(opts.ReportPoll, n)) }
 	reused, first := false, true
 	for regenerate := 0; ; regenerate++ {
 		for attempt := 0; ; attempt++ {
@@ -263,7 +286,7 @@ func fetchReport(ctx context.Context, d *deps, opts Options, c iamAPI) (*credrep
 			if errorCode(err) != "LimitExceeded" {
 				return nil, nil, &opError{"iam:GenerateCredentialReport", reportCause(ctx, runCtx, err)}
 			}
-			if werr := wait(attempt); werr != nil {
+			if werr := backoff(attempt); werr != nil {
 				return nil, nil, &opError{"iam:GenerateCredentialReport", fmt.Errorf("%w (last error: %v)", werr, err)}
 			}
 		}
@@ -294,7 +317,7 @@ func fetchReport(ctx context.Context, d *deps, opts Options, c iamAPI) (*credrep
 			if code != "ReportInProgress" && code != "ReportNotPresent" {
 				return nil, nil, &opError{"iam:GetCredentialReport", reportCause(ctx, runCtx, err)}
 			}
-			if werr := wait(attempt); werr != nil {
+			if werr := poll(attempt); werr != nil {
 				return nil, nil, &opError{"iam:GetCredentialReport", fmt.Errorf("%w (last error: %v)", werr, err)}
 			}
 		}

@@ -32,7 +32,7 @@ type Options struct {
 	Accounts        []string // only these account ids (empty: all)
 	ExcludeAccounts []string
 	OUs             []string // only accounts under these OU ids (recursively)
-	Concurrency     int      // accounts in parallel, default 16
+	Concurrency     int      // accounts in parallel; 0: DefaultConcurrency() (derived, see maxConcurrency)
 	// FreshKeyUsage calls GetAccessKeyLastUsed per key instead of trusting the
 	// (up to 4 h stale) credential report.
 	FreshKeyUsage bool
@@ -57,8 +57,9 @@ type Options struct {
 	// Limits in requests per second, per account and API family; zero selects the
 	// defaults (see withDefaults for where each number comes from).
 	IAMRate, EventsRate, OrgRate float64
-	// ReportPoll is the base interval between GetCredentialReport polls while the
-	// report is being generated (default 2 s, with jitter, growing to 8x).
+	// ReportPoll is the interval between GetCredentialReport polls while the report
+	// is being generated (default 0.5 s; slower after twenty polls: reportPoll);
+	// LimitExceeded backs off from four times it.
 	ReportPoll time.Duration
 
 	// Version is the tool version written into the inventory.
@@ -126,20 +127,23 @@ type ProgressEvent struct {
 const (
 	defaultSessionName = "iamaudit"
 	defaultDays        = 90 // the most CloudTrail event history holds (docs/aws-facts.md)
-	// Rate limits are per account, so accounts in parallel do not compete for them;
-	// an account's floor is its LookupEvents calls at 2/s (≈6.5 s for 13 event names).
-	// 16 accounts at once keep the whole run near (accounts/16) × that floor while
-	// using little local CPU and memory.
-	defaultConcurrency = 16
 	// Peer figure 10–20 requests/s per account for IAM (Steampipe uses 15/s; IAM
-	// publishes no rate): docs/aws-facts.md.
+	// publishes no rate): docs/aws-facts.md. 15/s, not the top of the range (20/s, the
+	// sandbox's realistic profile): IAM's buckets are the account's, shared with
+	// whatever else runs in it (pipelines, consoles, other auditors); a throttled
+	// call costs a backoff of seconds, far more than the 25% a lower pace costs the
+	// IAM phase, which is rarely an account's slowest (CloudTrail's 13 lookups at
+	// 2/s are). --iam-rate raises it where the account is known to be quiet.
 	defaultIAMRate = 15
 	// LookupEvents: 2 requests/s per account per Region, documented by AWS.
 	defaultEventsRate = 2
 	// Organizations publishes no rate; its limits are per organization (shared by all
 	// our workers), so stay well below the IAM figure.
-	defaultOrgRate     = 4
-	defaultReportPoll  = 2 * time.Second  // report generation takes 5–10 s (peer figure)
+	defaultOrgRate = 4
+	// Report generation takes 5–10 s (peer figure): polls come every half second for
+	// the first 10 s, then slower (reportPoll), so a report is read within about half
+	// a second of being ready, and each poll still waits for the account's IAM limiter.
+	defaultReportPoll  = 500 * time.Millisecond
 	defaultMaxAttempts = 10               // peers use 9–25 with ratelimit.None (docs/aws-facts.md)
 	defaultMaxBackoff  = 20 * time.Second // the SDK standard retryer's own cap (docs/aws-facts.md)
 	// A report takes 5–10 s (peer figure); with many accounts at once LimitExceeded
@@ -156,7 +160,7 @@ func (o Options) withDefaults() Options {
 		o.Days = defaultDays
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = defaultConcurrency
+		o.Concurrency = DefaultConcurrency()
 	}
 	if len(o.EventNames) == 0 {
 		o.EventNames = DefaultEventNames

@@ -30,9 +30,10 @@ func describeOrganization(ctx context.Context, c orgAPI) (*inventory.Organizatio
 	}, nil
 }
 
-// listAccounts returns the Organization's accounts in its order. On an error part
-// way it returns what it has and the error.
-func listAccounts(ctx context.Context, c orgAPI) ([]inventory.Account, error) {
+// listAccounts returns the Organization's accounts in its order, and gives each page
+// to perPage (nil: none) as it arrives. On an error part way it returns what it has
+// and the error.
+func listAccounts(ctx context.Context, c orgAPI, perPage func([]inventory.Account)) ([]inventory.Account, error) {
 	var out []inventory.Account
 	p := organizations.NewListAccountsPaginator(c, &organizations.ListAccountsInput{},
 		func(o *organizations.ListAccountsPaginatorOptions) {
@@ -48,13 +49,18 @@ func listAccounts(ctx context.Context, c orgAPI) ([]inventory.Account, error) {
 		if err != nil {
 			return out, err
 		}
+		got := make([]inventory.Account, 0, len(page.Accounts))
 		for _, a := range page.Accounts {
-			out = append(out, inventory.Account{
+			got = append(got, inventory.Account{
 				ID:    aws.ToString(a.Id),
 				Name:  aws.ToString(a.Name),
 				Email: aws.ToString(a.Email),
 				State: accountState(a),
 			})
+		}
+		out = append(out, got...)
+		if perPage != nil {
+			perPage(got)
 		}
 	}
 	return out, nil
@@ -79,29 +85,13 @@ func accountState(a orgtypes.Account) string {
 // The OU path's names come from ListOrganizationalUnitsForParent, from the root
 // down, once per run. Both calls are in docs/permissions.md's policy.
 func selectAccounts(ctx context.Context, c orgAPI, accounts []inventory.Account, opts Options) ([]inventory.Account, []inventory.Gap) {
-	var gaps []inventory.Gap
-	present := map[string]bool{}
-	for _, a := range accounts {
-		present[a.ID] = true
-	}
-	for _, id := range opts.Accounts {
-		if !present[id] {
-			gaps = append(gaps, noteGap(id, inventory.SectionOrganization, []inventory.Field{inventory.FieldAccount},
-				fmt.Sprintf("account %s was asked for (--accounts) but is not in the Organization's account list", id)))
-		}
-	}
+	gaps := missingAccounts(accounts, opts)
 	var out []inventory.Account
 	var tree *ouTree
 	if len(opts.OUs) > 0 {
 		tree = newOUTree(c)
 	}
-	for _, a := range accounts {
-		if len(opts.Accounts) > 0 && !slices.Contains(opts.Accounts, a.ID) {
-			continue
-		}
-		if slices.Contains(opts.ExcludeAccounts, a.ID) {
-			continue
-		}
+	for _, a := range pickedByID(accounts, opts) {
 		if tree != nil && a.State == "ACTIVE" {
 			ids, err := tree.ancestors(ctx, a.ID)
 			if err != nil {
@@ -125,6 +115,37 @@ func selectAccounts(ctx context.Context, c orgAPI, accounts []inventory.Account,
 			"OU names are unknown: OU paths show OU ids"))
 	}
 	return out, gaps
+}
+
+// missingAccounts are the gaps of the --accounts ids the Organization's list lacks.
+func missingAccounts(accounts []inventory.Account, opts Options) []inventory.Gap {
+	var gaps []inventory.Gap
+	present := map[string]bool{}
+	for _, a := range accounts {
+		present[a.ID] = true
+	}
+	for _, id := range opts.Accounts {
+		if !present[id] {
+			gaps = append(gaps, noteGap(id, inventory.SectionOrganization, []inventory.Field{inventory.FieldAccount},
+				fmt.Sprintf("account %s was asked for (--accounts) but is not in the Organization's account list", id)))
+		}
+	}
+	return gaps
+}
+
+// pickedByID keeps the accounts --accounts and --exclude-accounts select, in order.
+func pickedByID(accounts []inventory.Account, opts Options) []inventory.Account {
+	var out []inventory.Account
+	for _, a := range accounts {
+		if len(opts.Accounts) > 0 && !slices.Contains(opts.Accounts, a.ID) {
+			continue
+		}
+		if slices.Contains(opts.ExcludeAccounts, a.ID) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func intersects(a, b []string) bool {

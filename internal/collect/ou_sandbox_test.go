@@ -53,7 +53,7 @@ func TestSelectByOUSandbox(t *testing.T) {
 		t.Fatalf("root %q, OUs %v", root, ous)
 	}
 	org := organizations.NewFromConfig(cfg)
-	accounts, err := listAccounts(context.Background(), org)
+	accounts, err := listAccounts(context.Background(), org, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestRetryersUnderFanOut(t *testing.T) {
 		"account A cloudtrail": a.trail.Options().Retryer,
 		"account B iam":        b.iam.Options().Retryer,
 		"account B cloudtrail": b.trail.Options().Retryer,
-		"sts":                  newSTS(cfg, opts, calls).Options().Retryer,
+		"sts":                  newSTS(cfg, opts, nil, calls).Options().Retryer,
 		"organizations":        newOrganizations(cfg, opts, newLimiter(opts.OrgRate), nil).Options().Retryer,
 	}
 	seen := map[aws.Retryer]string{}
@@ -82,8 +82,11 @@ func TestRetryersUnderFanOut(t *testing.T) {
 		if x.iam.Limit() != rate.Limit(12) || x.events.Limit() != rate.Limit(2) {
 			t.Errorf("limits iam %v, events %v; want 12 and 2", x.iam.Limit(), x.events.Limit())
 		}
-		if x.events.Burst() != 1 || x.iam.Burst() != 3 {
-			t.Errorf("bursts iam %d, events %d; want 3 (a quarter second) and 1", x.iam.Burst(), x.events.Burst())
+		if x.events.Burst() != 1 || x.iam.Burst() != 12 {
+			t.Errorf("bursts iam %d, events %d; want 12 (a second's worth) and 1", x.iam.Burst(), x.events.Burst())
+		}
+		if org := newOrgLimiter(4); org.Burst() != 2 || org.Limit() != 4 {
+			t.Errorf("organizations limiter %v/s burst %d; want 4/s, burst 2", org.Limit(), org.Burst())
 		}
 	})
 }

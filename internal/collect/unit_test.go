@@ -137,7 +137,7 @@ func TestSelectAccounts(t *testing.T) {
 			if strings.HasPrefix(tt.name, "ou names unreadable") {
 				org.namesErr = apiErr("AccessDeniedException")
 			}
-			accts, err := listAccounts(context.Background(), org)
+			accts, err := listAccounts(context.Background(), org, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +166,7 @@ func TestSelectAccounts(t *testing.T) {
 	}
 	t.Run("ou names are cached", func(t *testing.T) {
 		org := testOrg()
-		accts, _ := listAccounts(context.Background(), org)
+		accts, _ := listAccounts(context.Background(), org, nil)
 		selectAccounts(context.Background(), org, accts, Options{OUs: []string{"ou-w"}, ExcludeAccounts: []string{"555555555555"}})
 		// ListParents: 111, 222, ou-p, ou-w, 333 (ou-w cached), none for the SUSPENDED 444;
 		// OU names: root, ou-w and ou-p listed once each, for the whole run.
@@ -496,12 +496,49 @@ func TestFetchReportWaits(t *testing.T) {
 			if len(sleeps) != tt.wantSleep {
 				t.Errorf("sleeps = %v", sleeps)
 			}
-			for _, s := range sleeps {
-				if s < time.Second || s > 3*time.Second*8 {
-					t.Errorf("sleep %v outside the jittered backoff", s)
+			// LimitExceeded backs off from 4x the poll interval (0.5 s) with jitter, then
+			// doubles; the report is then polled every 0.5 s (±10%).
+			want := [][2]time.Duration{{time.Second, 3 * time.Second}, {2 * time.Second, 6 * time.Second},
+				{450 * time.Millisecond, 550 * time.Millisecond}, {450 * time.Millisecond, 550 * time.Millisecond}}
+			for i, s := range sleeps {
+				if i < len(want) && (s < want[i][0] || s > want[i][1]) {
+					t.Errorf("sleep %d = %v, want in %v", i, s, want[i])
 				}
 			}
 		})
+	}
+}
+
+// A report ready 5 s after generation is read within about half a second of it,
+// and a slow one is polled less often.
+func TestReportPollSchedule(t *testing.T) {
+	tests := []struct {
+		n        int
+		min, max time.Duration
+	}{
+		{0, 450 * time.Millisecond, 550 * time.Millisecond},
+		{19, 450 * time.Millisecond, 550 * time.Millisecond},
+		{20, 900 * time.Millisecond, 1100 * time.Millisecond},
+		{45, 1800 * time.Millisecond, 2200 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		for range 50 {
+			if d := reportPoll(500*time.Millisecond, tt.n); d < tt.min || d > tt.max {
+				t.Fatalf("poll %d waits %v, want %v–%v", tt.n, d, tt.min, tt.max)
+			}
+		}
+	}
+	// Whatever the jitter, a report ready at 5 s is read by 5.6 s, at the 11th wait
+	// at most (the first GetCredentialReport is sent at once, before any wait).
+	for range 50 {
+		at, n := time.Duration(0), 0
+		for at < 5*time.Second {
+			at += reportPoll(500*time.Millisecond, n)
+			n++
+		}
+		if at > 5600*time.Millisecond || n > 11 {
+			t.Fatalf("a report ready at 5 s is read at %v, after %d waits", at, n)
+		}
 	}
 }
 
@@ -550,8 +587,8 @@ func TestConvertEvent(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	o := Options{}.withDefaults()
-	if o.SessionName != "iamaudit" || o.Days != 90 || o.Concurrency != 16 || o.IAMRate != 15 || o.EventsRate != 2 || o.OrgRate != 4 ||
-		o.ReportPoll != 2*time.Second || len(o.EventNames) != 13 || o.MaxAttempts != 10 || o.MaxBackoff != 20*time.Second {
+	if o.SessionName != "iamaudit" || o.Days != 90 || o.Concurrency != DefaultConcurrency() || o.IAMRate != 15 || o.EventsRate != 2 || o.OrgRate != 4 ||
+		o.ReportPoll != 500*time.Millisecond || len(o.EventNames) != 13 || o.MaxAttempts != 10 || o.MaxBackoff != 20*time.Second {
 		t.Errorf("defaults = %+v", o)
 	}
 	if homeRegion("aws-us-gov") != "us-gov-west-1" || homeRegion("aws-cn") != "cn-north-1" || homeRegion("aws") != "us-east-1" {

@@ -69,6 +69,9 @@ type Messages struct {
 	User, Users                             string
 	DemoServed, DemoTook, DemoNext          string
 	DemoHTML                                string // file:// URL of the HTML report
+	// DemoPacing: the demo's LookupEvents rate, AWS's, the lookups per account and
+	// the seconds they take per account on AWS.
+	DemoPacing string
 	// DemoHistory: where the demo's runs are kept (the store), how to list them and how
 	// to start the dashboard on them (one argument, the store).
 	DemoHistory string
@@ -86,6 +89,7 @@ var english = Messages{
 	User: "user", Users: "users",
 	DemoServed:               "Demo Organization %q served by the sandbox at %s",
 	DemoTook:                 "Demo audit took %s. Outputs are in %s",
+	DemoPacing:               "CloudTrail LookupEvents paced at %g/s in this demo; AWS allows %g/s per account: the %d lookups take ≈%.1f s per account on AWS, all accounts in parallel",
 	DemoNext:                 "To audit your own Organization: iamaudit run --profile <management-profile> --role <audit-role>",
 	PasswordConfigured:       "Configured",
 	PasswordNotConfigured:    "Not configured",
@@ -139,6 +143,7 @@ var spanish = Messages{
 	User: "usuario", Users: "usuarios",
 	DemoServed:               "Organización de demostración %q servida por el sandbox en %s",
 	DemoTook:                 "La auditoría de demostración tardó %s. Los resultados están en %s",
+	DemoPacing:               "CloudTrail LookupEvents a %g/s en esta demostración; AWS permite %g/s por cuenta: las %d consultas tardan ≈%.1f s por cuenta en AWS, todas las cuentas en paralelo",
 	DemoNext:                 "Para auditar su propia Organización: iamaudit run --profile <perfil-de-administración> --role <rol-de-auditoría>",
 	PasswordConfigured:       "Configurada",
 	PasswordNotConfigured:    "No configurada",
