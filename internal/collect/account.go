@@ -7,8 +7,10 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
 )
@@ -101,18 +103,28 @@ func emptyAccount(a inventory.Account) inventory.Account {
 // auditAccount collects one account; it never fails: what cannot be collected is
 // recorded in Status/Reason and Gaps.
 func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Account) inventory.Account {
+	a, release := auditAccountHeld(ctx, d, opts, a)
+	release()
+	return a
+}
+
+// auditAccountHeld is auditAccount, holding the account's share of the users in
+// flight (usersBudget) until release is called: once the account is handed over and
+// summarised (the scheduler's gather), not when its calls end.
+func auditAccountHeld(ctx context.Context, d *deps, opts Options, a inventory.Account) (_ inventory.Account, release func()) {
+	release = func() {}
 	a = emptyAccount(a)
 	a.CollectedAt = opts.Clock().UTC()
 	if a.Status == inventory.StatusNotAudited { // decided during selection
-		return a
+		return a, release
 	}
 	if a.State != "ACTIVE" {
 		a.Status = inventory.StatusSkipped
 		a.Reason = fmt.Sprintf("account state is %s (only ACTIVE accounts are audited)", a.State)
-		return a
+		return a, release
 	}
 	if ctx.Err() != nil {
-		return notReached(a, ctx)
+		return notReached(a, ctx), release
 	}
 	runCtx := ctx
 	// The account's own deadline: past it, what is still missing is a gap of this
@@ -125,15 +137,22 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 	if err != nil && runCtx.Err() != nil {
 		a = notReached(a, runCtx) // the role was not refused: the run stopped first
 		a.APICalls = calls.snapshot()
-		return a
+		return a, release
 	}
 	if err != nil {
 		a.Status = inventory.StatusNotAudited
 		a.Reason = err.Error()
 		a.APICalls = calls.snapshot()
-		return a
+		return a, release
 	}
 	a.AuditedAs = cl.auditedAs
+
+	// GetAccountSummary first: its Users count is the account's weight in the users
+	// in flight (usersBudget), taken before the calls that bring the users in; its
+	// answer is the bulk calls' (collectIAM asks it no second time).
+	sumOut, sumErr := cl.iam.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+	release = d.budget.acquire(ctx, summaryUsers(sumOut, sumErr))
+	summary := func() (*iam.GetAccountSummaryOutput, error) { return sumOut, sumErr }
 
 	gaps := newGapList(ctx, a.ID)
 	var iamRes iamResult
@@ -148,7 +167,7 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 		iamRes = collectIAM(ctx, d, opts, cl.iam, a.ID, gaps, func() accountEvents {
 			<-eventsDone
 			return accountEvents{events: events, failed: failedEventNames(gaps.list())}
-		})
+		}, summary)
 		return nil
 	})
 	g.Go(func() error {
@@ -167,7 +186,7 @@ func auditAccount(ctx context.Context, d *deps, opts Options, a inventory.Accoun
 	if len(a.Gaps) > 0 {
 		a.Status = inventory.StatusPartial
 	}
-	return a
+	return a, release
 }
 
 // notReached marks an ACTIVE account the run was interrupted before auditing: not a
@@ -208,4 +227,45 @@ func shortAPIError(err error) string {
 		return ae.ErrorCode() + ": " + ae.ErrorMessage()
 	}
 	return err.Error()
+}
+
+// usersBudget bounds the users of the accounts in flight (Options.UsersInFlight):
+// memory grows with the users collected and not yet handed over, so that many
+// accounts run at once (the default concurrency) and large ones take turns. An
+// account heavier than the whole budget runs alone.
+type usersBudget struct {
+	sem *semaphore.Weighted
+	max int64
+}
+
+func newUsersBudget(n int) *usersBudget {
+	return &usersBudget{sem: semaphore.NewWeighted(int64(n)), max: int64(n)}
+}
+
+// acquire takes users (at least 1, at most the budget) and returns their release; a
+// nil budget, or a run that stops while waiting, takes nothing.
+func (b *usersBudget) acquire(ctx context.Context, users int) func() {
+	if b == nil {
+		return func() {}
+	}
+	n := min(max(int64(users), 1), b.max)
+	if err := b.sem.Acquire(ctx, n); err != nil {
+		return func() {}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { b.sem.Release(n) }) }
+}
+
+// unknownUsers is an account's weight when GetAccountSummary fails.
+const unknownUsers = 1000
+
+// summaryUsers is GetAccountSummary's Users count (unknownUsers when it failed).
+func summaryUsers(out *iam.GetAccountSummaryOutput, err error) int {
+	if err != nil || out == nil {
+		return unknownUsers
+	}
+	if n, ok := out.SummaryMap["Users"]; ok {
+		return int(n)
+	}
+	return unknownUsers
 }

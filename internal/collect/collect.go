@@ -30,7 +30,9 @@ type accountClients struct {
 // deps are the collection's connections to AWS; Collect builds the real ones and
 // tests inject fakes.
 type deps struct {
-	org       orgAPI
+	org orgAPI
+	// budget bounds the users in flight (nil: unbounded).
+	budget    *usersBudget
 	caller    inventory.Caller
 	partition string
 	region    string
@@ -81,6 +83,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 
 	w := newWatch()
 	d := &deps{
+		budget:    newUsersBudget(opts.UsersInFlight),
 		watch:     w,
 		org:       newOrganizations(base, opts, newOrgLimiter(opts.OrgRate), newAccountCalls("", w)),
 		caller:    caller,

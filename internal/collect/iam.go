@@ -112,7 +112,7 @@ type accountEvents struct {
 // collectIAM collects the account's IAM data. events waits for the account's
 // CloudTrail lookups (run beside IAM): a reused credential report needs them to know
 // which users changed since it was generated (staleness.go); it is called only then.
-func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID string, gaps *gapList, events func() accountEvents) iamResult {
+func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID string, gaps *gapList, events func() accountEvents, summary func() (*iam.GetAccountSummaryOutput, error)) iamResult {
 	var (
 		res        iamResult
 		rep        *credreport.Report
@@ -156,7 +156,7 @@ func collectIAM(ctx context.Context, d *deps, opts Options, c iamAPI, accountID 
 		return nil
 	})
 	g.Go(func() error {
-		out, err := c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+		out, err := summary()
 		if err != nil {
 			summaryErr = err
 			gaps.add(failSummary, "", err, "")

@@ -132,6 +132,9 @@ type scheduler struct {
 type result struct {
 	i    int
 	acct inventory.Account
+	// release gives the account's users in flight back (usersBudget), once it is
+	// handed over (and, in a streamed run, summarised).
+	release func()
 }
 
 // startScheduler starts the workers; add gives them accounts, finish says the
@@ -152,7 +155,8 @@ func startScheduler(ctx context.Context, d *deps, opts Options) *scheduler {
 				if a.State == "ACTIVE" && a.Status != inventory.StatusNotAudited && ctx.Err() == nil {
 					opts.progress(ProgressEvent{Kind: AccountStarted, Account: a, Total: s.total()})
 				}
-				results <- result{i, auditAccount(ctx, d, opts, a)}
+				acct, release := auditAccountHeld(ctx, d, opts, a)
+				results <- result{i, acct, release}
 				return nil
 			})
 		}
@@ -228,6 +232,9 @@ func (s *scheduler) gather(opts Options, results <-chan result) []inventory.Acco
 		slog.Debug("account collected", "account", r.acct.ID, "status", r.acct.Status, "gaps", len(r.acct.Gaps))
 		if opts.Stream != nil {
 			done[len(done)-1].acct = opts.Stream(r.acct)
+		}
+		if r.release != nil {
+			r.release()
 		}
 	}
 	ready := s.ready

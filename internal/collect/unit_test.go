@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
@@ -636,5 +637,45 @@ func TestMFAListedDuringReportGeneration(t *testing.T) {
 	}
 	if alice := a.Users[0]; alice.Name != "alice" || len(alice.MFADevices) != 2 || alice.MFADevices[1].Type != inventory.MFAHardware {
 		t.Errorf("alice's devices = %+v", alice.MFADevices)
+	}
+}
+
+// The users in flight are bounded: an account waits for its share until another
+// account hands its users back; one heavier than the budget runs alone.
+func TestUsersBudget(t *testing.T) {
+	b := newUsersBudget(100)
+	ctx := context.Background()
+	first := b.acquire(ctx, 60)
+	got := make(chan struct{})
+	go func() {
+		release := b.acquire(ctx, 60)
+		close(got)
+		release()
+	}()
+	select {
+	case <-got:
+		t.Fatal("the second account got 60 users of a budget of 100 while the first holds 60")
+	case <-time.After(50 * time.Millisecond):
+	}
+	first()
+	first() // releasing twice gives back once
+	select {
+	case <-got:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the second account never got its share after the first released it")
+	}
+	heavy := b.acquire(ctx, 5000) // clamped to the whole budget
+	if b.sem.TryAcquire(1) {
+		t.Error("an account heavier than the budget should hold all of it")
+	}
+	heavy()
+	if !b.sem.TryAcquire(100) {
+		t.Error("the budget was not given back whole")
+	}
+	if n := summaryUsers(nil, errors.New("denied")); n != unknownUsers {
+		t.Errorf("weight of an unknown account = %d", n)
+	}
+	if n := summaryUsers(&iam.GetAccountSummaryOutput{SummaryMap: map[string]int32{"Users": 42}}, nil); n != 42 {
+		t.Errorf("weight = %d, want 42", n)
 	}
 }
