@@ -38,6 +38,7 @@ type Result struct {
 	Retries                  int64   `json:"retries"`
 	UncountedRequests        int64   `json:"uncounted_requests"`
 	PeakRSSKiB               int64   `json:"peak_rss_kib"`
+	CPUSeconds               float64 `json:"cpu_seconds"` // user + system CPU of the audit process
 	FailedAccounts           int     `json:"failed_accounts"`
 	MicrosecondsPerUser      float64 `json:"us_per_user"`
 	// Calls by operation ("iam:ListAccessKeys"), over the whole Organization.
@@ -71,7 +72,7 @@ func newResult(o Options, accounts []scenario.Account, shapes []Account, doc *ru
 	r := &Result{
 		Accounts: o.Accounts, UsersPerAccount: o.Users, EventsPerAccount: o.Events, Profile: o.Profile.Name,
 		Concurrency: o.Concurrency, AuditedAccounts: len(accounts), ExitCode: c.exit,
-		WallSeconds: c.wall.Seconds(), SetupSeconds: setup.Seconds(), PeakRSSKiB: c.maxRSSKiB,
+		WallSeconds: c.wall.Seconds(), SetupSeconds: setup.Seconds(), PeakRSSKiB: c.maxRSSKiB, CPUSeconds: c.cpu.Seconds(),
 		Throttles: st.ThrottleTotal, Calls: map[string]OpCalls{},
 	}
 	for _, a := range shapes {
@@ -156,9 +157,9 @@ func (r *Result) Line() string {
 	if r.ExitCode != 0 {
 		incomplete = fmt.Sprintf(" (audit incomplete, exit %d)", r.ExitCode)
 	}
-	return fmt.Sprintf("%d×%d %s: wall %s floor %s ratio %s, %.0f calls/min/account, %d throttles, %d retries, peak RSS %.1f MB, %d failed accounts, %.0f µs/user, setup %s%s",
+	return fmt.Sprintf("%d×%d %s: wall %s floor %s ratio %s, %.0f calls/min/account, %d throttles, %d retries, peak RSS %.1f MB, CPU %s, %d failed accounts, %.0f µs/user, setup %s%s",
 		r.Accounts, r.UsersPerAccount, r.Profile, secs(r.WallSeconds), secs(r.FloorSeconds), ratio,
-		r.CallsPerMinutePerAccount, r.Throttles, r.Retries, float64(r.PeakRSSKiB)/1024, r.FailedAccounts,
+		r.CallsPerMinutePerAccount, r.Throttles, r.Retries, float64(r.PeakRSSKiB)/1024, secs(r.CPUSeconds), r.FailedAccounts,
 		r.MicrosecondsPerUser, secs(r.SetupSeconds), incomplete)
 }
 

@@ -77,6 +77,7 @@ type childRun struct {
 	exit       int
 	wall       time.Duration
 	maxRSSKiB  int64
+	cpu        time.Duration // user + system CPU time of the audit process
 	stderrTail string
 }
 
@@ -117,6 +118,7 @@ func runChild(ctx context.Context, o Options, srv *sandbox.Server, out, home, db
 		r.exit = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.maxRSSKiB = ru.Maxrss // KiB on Linux
+			r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
 	var ee *exec.ExitError
