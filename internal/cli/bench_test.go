@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/iamaudit/iamaudit/internal/collect"
 )
 
 // benchCmd runs `iamaudit bench args` with this test binary as the audit's child
@@ -85,6 +87,31 @@ func TestBenchEndToEnd(t *testing.T) {
 					t.Errorf("run %d: %s audit %d sandbox %d minimum %d: want minimum ≤ audit ≤ sandbox", i+1, op, c.Audit, c.Sandbox, c.Minimum)
 				}
 			}
+		}
+	}
+}
+
+// run's --iam-rate and --events-rate reach the collection options; left out, the
+// collector's defaults stay (zero in the options).
+func TestRunRates(t *testing.T) {
+	for _, c := range []struct {
+		args             []string
+		wantIAM, wantEvt float64
+	}{
+		{[]string{"run", "--role", "R"}, 0, 0},
+		{[]string{"run", "--role", "R", "--iam-rate", "250", "--events-rate", "7.5"}, 250, 7.5},
+	} {
+		var got *RunOptions
+		f := NewFactory("test", IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+		cmd := newRunCmd(f, func(_ context.Context, o *RunOptions) error { got = o; return nil })
+		cmd.SetArgs(c.args[1:])
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		var co collect.Options
+		got.applyRates(&co)
+		if co.IAMRate != c.wantIAM || co.EventsRate != c.wantEvt {
+			t.Errorf("%v: IAMRate %v EventsRate %v, want %v %v", c.args, co.IAMRate, co.EventsRate, c.wantIAM, c.wantEvt)
 		}
 	}
 }

@@ -300,6 +300,17 @@ func (o *RunOptions) validateRates(fs *pflag.FlagSet) error {
 	return nil
 }
 
+// applyRates sets the client-side rates given with --iam-rate and --events-rate (the
+// others stay the collector's defaults).
+func (o *RunOptions) applyRates(c *collect.Options) {
+	if o.IAMRate > 0 {
+		c.IAMRate = o.IAMRate
+	}
+	if o.EventsRate > 0 {
+		c.EventsRate = o.EventsRate
+	}
+}
+
 func runAudit(ctx context.Context, opts *RunOptions) error {
 	aopts, err := opts.auditOptions(opts.factory)
 	if err != nil {
@@ -309,12 +320,7 @@ func runAudit(ctx context.Context, opts *RunOptions) error {
 	aopts.Collect.Role = opts.Role
 	aopts.Collect.ExternalID = opts.ExternalID
 	aopts.Collect.SessionName = opts.SessionName
-	if opts.IAMRate > 0 {
-		aopts.Collect.IAMRate = opts.IAMRate
-	}
-	if opts.EventsRate > 0 {
-		aopts.Collect.EventsRate = opts.EventsRate
-	}
+	opts.applyRates(&aopts.Collect)
 	if opts.Region != "" && !regionRe.MatchString(opts.Region) {
 		return usageErrorf("--region %q: not a region name (letters, digits and -, e.g. us-east-1)", opts.Region)
 	}
