@@ -1,5 +1,5 @@
 # Thin aliases for the commands in README.md.
-.PHONY: build demo test lint bench fuzz vulncheck
+.PHONY: build demo test lint bench bench-org fuzz vulncheck
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
@@ -17,6 +17,13 @@ lint:
 
 bench:
 	go test -run '^$$' -bench . -benchtime 3s ./internal/sandbox/ ./internal/collect/ ./internal/audit/
+
+# iamaudit bench: a whole audit of a generated Organization against its floor (docs/bench.md).
+ACCOUNTS ?= 10
+USERS ?= 20
+PROFILE ?= realistic
+bench-org:
+	go run ./cmd/iamaudit bench --accounts $(ACCOUNTS) --users $(USERS) --profile $(PROFILE)
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/credreport/

@@ -6,10 +6,17 @@ import (
 	"testing"
 )
 
+// benchChildEnv makes the test binary the command line (`iamaudit bench`'s child,
+// bench_test.go): its arguments are the command's, no test runs.
+const benchChildEnv = "IAMAUDIT_TEST_AS_CLI"
+
 // The commands' tests never write into the history of whoever runs them: the
 // default store (store.DefaultPath) is under a temporary XDG_STATE_HOME and
 // IAMAUDIT_DB is unset.
 func TestMain(m *testing.M) {
+	if os.Getenv(benchChildEnv) == "1" {
+		os.Exit(Main(os.Args[1:], "test"))
+	}
 	dir, err := os.MkdirTemp("", "iamaudit-cli-state-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

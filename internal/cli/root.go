@@ -104,6 +104,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newWhoisCmd(f, nil),
 		newNotifyCmd(f, nil),
 		newServeCmd(f, nil),
+		newBenchCmd(f, nil),
 	)
 	return root
 }

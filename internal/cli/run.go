@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"strings"
@@ -225,6 +226,9 @@ type RunOptions struct {
 	Region      string
 	ExternalID  string
 	SessionName string
+	// IAMRate and EventsRate are the client-side limits per account (requests per
+	// second; 0: the collector's defaults).
+	IAMRate, EventsRate float64
 }
 
 // newRunCmd builds `iamaudit run`; runF, when not nil, replaces the work (runAudit)
@@ -272,6 +276,9 @@ over 3 and 4).`,
 			if err := opts.validateDestinations(); err != nil {
 				return err
 			}
+			if err := opts.validateRates(cmd.Flags()); err != nil {
+				return err
+			}
 			return runF(cmd.Context(), opts)
 		},
 	}
@@ -282,8 +289,36 @@ over 3 and 4).`,
 	fs.StringVar(&opts.Region, "region", "", "AWS region for the SDK (IAM and CloudTrail calls go to the partition's home region)")
 	fs.StringVar(&opts.ExternalID, "external-id", "", "external id required by the role's trust policy")
 	fs.StringVar(&opts.SessionName, "session-name", "iamaudit", "role session name (shows in CloudTrail)")
+	fs.Float64Var(&opts.IAMRate, "iam-rate", 0,
+		"IAM requests per second per account (default 15, the collector's: AWS publishes no IAM rate, peers use 10-20); raise it only against an endpoint that allows more, such as the sandbox")
+	fs.Float64Var(&opts.EventsRate, "events-rate", 0,
+		"CloudTrail LookupEvents requests per second per account (default 2, the rate AWS documents); raise it only against an endpoint that allows more, such as the sandbox")
 	opts.addDestinationFlags(fs)
 	return cmd
+}
+
+// validateRates refuses a client-side rate that is not a positive number.
+func (o *RunOptions) validateRates(fs *pflag.FlagSet) error {
+	for _, r := range []struct {
+		flag string
+		v    float64
+	}{{"iam-rate", o.IAMRate}, {"events-rate", o.EventsRate}} {
+		if fs.Changed(r.flag) && (!(r.v > 0) || math.IsInf(r.v, 0)) {
+			return usageErrorf("--%s %v: must be a positive number of requests per second per account (leave it out for the default)", r.flag, r.v)
+		}
+	}
+	return nil
+}
+
+// applyRates sets the client-side rates given with --iam-rate and --events-rate (the
+// others stay the collector's defaults).
+func (o *RunOptions) applyRates(c *collect.Options) {
+	if o.IAMRate > 0 {
+		c.IAMRate = o.IAMRate
+	}
+	if o.EventsRate > 0 {
+		c.EventsRate = o.EventsRate
+	}
 }
 
 func runAudit(ctx context.Context, opts *RunOptions) error {
@@ -295,6 +330,7 @@ func runAudit(ctx context.Context, opts *RunOptions) error {
 	aopts.Collect.Role = opts.Role
 	aopts.Collect.ExternalID = opts.ExternalID
 	aopts.Collect.SessionName = opts.SessionName
+	opts.applyRates(&aopts.Collect)
 	if opts.Region != "" && !regionRe.MatchString(opts.Region) {
 		return usageErrorf("--region %q: not a region name (letters, digits and -, e.g. us-east-1)", opts.Region)
 	}

@@ -1,0 +1,201 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/iamaudit/iamaudit/internal/collect"
+	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/sandbox"
+)
+
+// Options are one benchmark's settings.
+type Options struct {
+	Accounts, Users, Events int // generated accounts, users and CloudTrail events per account
+	Profile                 Profile
+	Concurrency             int // `run --concurrency` (0: not passed, the default)
+	// Executable is the iamaudit binary the audit runs as (default: this process's
+	// own, os.Executable); Env is added to the child's environment (tests use it to
+	// make their test binary act as the command line).
+	Executable string
+	Env        []string
+	// TempDir is where each run's output directory and empty home go (default os.TempDir).
+	TempDir string
+}
+
+// exitIncomplete is `iamaudit run`'s exit code for an audit with accounts not audited.
+const exitIncomplete = 3
+
+// Run runs one benchmark: generates the Organization, starts the sandbox with the
+// profile (setup), runs `iamaudit run` against it as a child process and measures it.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	setupStart := time.Now()
+	sc, err := Generate(o.Accounts, o.Users, o.Events)
+	if err != nil {
+		return nil, fmt.Errorf("generating the Organization: %w", err)
+	}
+	srv, err := sandbox.Start(sc, sandbox.Options{Knobs: o.Profile.Knobs()}, "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the sandbox: %w", err)
+	}
+	defer srv.Close()
+	setup := time.Since(setupStart)
+
+	dir, err := os.MkdirTemp(o.TempDir, "iamaudit-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out, home := filepath.Join(dir, "out"), filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		return nil, err
+	}
+	child, err := runChild(ctx, o, srv, out, home, filepath.Join(dir, "iamaudit.db"))
+	if err != nil {
+		return nil, err
+	}
+	doc, err := readRun(out)
+	if err != nil {
+		return nil, fmt.Errorf("the audit (exit %d) left no run JSON: %w; its last words: %s", child.exit, err, child.stderrTail)
+	}
+	shapes := Shapes(sc)
+	return newResult(o, sc.Accounts, shapes, doc, srv.Stats(), child, setup), nil
+}
+
+// childRun is what the audit process did.
+type childRun struct {
+	exit       int
+	wall       time.Duration
+	maxRSSKiB  int64
+	cpu        time.Duration // user + system CPU time of the audit process
+	stderrTail string
+}
+
+// runChild runs `iamaudit run` against the sandbox, with an environment that holds
+// nothing but the sandbox's endpoint and credentials (an empty home: no profile,
+// no shared config, no store of the person running the benchmark).
+func runChild(ctx context.Context, o Options, srv *sandbox.Server, out, home, db string) (childRun, error) {
+	exe := o.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return childRun{}, fmt.Errorf("finding the iamaudit binary: %w", err)
+		}
+	}
+	args := []string{"run", "--role", "IAMAuditRole", "--output-dir", out, "--db", db, "--no-progress"}
+	if o.Concurrency > 0 {
+		args = append(args, "--concurrency", strconv.Itoa(o.Concurrency))
+	}
+	if r := o.Profile.ClientIAMRate; r > 0 {
+		args = append(args, "--iam-rate", strconv.FormatFloat(r, 'f', -1, 64))
+	}
+	if r := o.Profile.ClientEventsRate; r > 0 {
+		args = append(args, "--events-rate", strconv.FormatFloat(r, 'f', -1, 64))
+	}
+	akid, secret := srv.Credentials()
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(childEnv(os.Environ()),
+		"AWS_ENDPOINT_URL="+srv.URL(), "AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret,
+		"AWS_REGION=us-east-1", "HOME="+home, "XDG_STATE_HOME="+home, "XDG_CONFIG_HOME="+home,
+		"AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"))
+	cmd.Env = append(cmd.Env, o.Env...)
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := childRun{wall: time.Since(start), stderrTail: strings.TrimSpace(stderr.String())}
+	if cmd.ProcessState != nil {
+		r.exit = cmd.ProcessState.ExitCode()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.maxRSSKiB = ru.Maxrss // KiB on Linux
+			r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil, errors.As(err, &ee) && r.exit == exitIncomplete:
+		return r, nil
+	case ctx.Err() != nil:
+		return r, ctx.Err()
+	case errors.As(err, &ee):
+		return r, fmt.Errorf("the audit exited with code %d: %s", r.exit, r.stderrTail)
+	}
+	return r, fmt.Errorf("running the audit (%s): %w", exe, err)
+}
+
+// childEnv is the environment without AWS settings, the store and the home of the
+// person running the benchmark.
+func childEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "IAMAUDIT_") ||
+			k == "HOME" || k == "XDG_STATE_HOME" || k == "XDG_CONFIG_HOME" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// tailBuffer keeps the last 8 KiB written to it.
+type tailBuffer struct{ b []byte }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	const keep = 8 << 10
+	t.b = append(t.b, p...)
+	if len(t.b) > keep {
+		t.b = append([]byte(nil), t.b[len(t.b)-keep:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.b) }
+
+// runDoc is what the benchmark reads of the run's JSON.
+type runDoc struct {
+	Accounts []struct {
+		ID       string         `json:"id"`
+		Status   string         `json:"status"`
+		APICalls map[string]int `json:"api_calls"`
+	} `json:"accounts"`
+}
+
+// readRun reads the run JSON (iamaudit_<run id>.json) of the output directory.
+func readRun(dir string) (*runDoc, error) {
+	// iamaudit_<YYYYMMDD>_<HHMMSS>[_N].json (report.JSONReportName), not the other formats' files.
+	files, err := filepath.Glob(filepath.Join(dir, "iamaudit_[0-9]*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) != 1 {
+		return nil, fmt.Errorf("%d run JSON files in %s, want 1", len(files), dir)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		return nil, err
+	}
+	var d runDoc
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&d); err != nil {
+		return nil, fmt.Errorf("%s: %w", files[0], err)
+	}
+	return &d, nil
+}
+
+// failed reports whether an account status means the account was not audited.
+func failed(status string) bool {
+	return status != inventory.StatusAudited && status != inventory.StatusPartial && status != inventory.StatusSkipped
+}
+
+// eventNames are the event names the audit looks up (its default).
+var eventNames = collect.DefaultEventNames
