@@ -39,6 +39,8 @@ type streamer struct {
 	users    int
 
 	on       bool
+	sinks    []*sink
+	drained  bool
 	ev       *outcome.Evaluator
 	baseline *outcome.Baseline
 	files    []*spool
@@ -52,7 +54,29 @@ type spool struct {
 	format report.Format
 	file   *outdir.Pending
 	s      report.Streamer
-	err    error
+	err    error // written by the sink's goroutine until drained
+}
+
+// sinkQueue is how many parts a file or the store may have waiting: each writes on
+// its own goroutine, so the slowest sets the pace, not their sum, and memory holds
+// at most this many parts more.
+const sinkQueue = 2
+
+// sink runs write for each part sent to it, on its own goroutine.
+type sink struct {
+	in   chan outcome.Part
+	done chan struct{}
+}
+
+func startSink(write func(outcome.Part)) *sink {
+	k := &sink{in: make(chan outcome.Part, sinkQueue), done: make(chan struct{})}
+	go func() {
+		defer close(k.done)
+		for p := range k.in {
+			write(p)
+		}
+	}()
+	return k
 }
 
 func newStreamer(ctx context.Context, opts Options, msgs report.Messages, now time.Time) *streamer {
@@ -119,6 +143,22 @@ func (s *streamer) begin() {
 	if st, ok := s.opts.History.(history.Streamer); ok {
 		s.rec, s.recErr = st.Begin(context.WithoutCancel(s.ctx), s.head, settings)
 	}
+	for _, sp := range s.files {
+		s.sinks = append(s.sinks, startSink(func(p outcome.Part) {
+			if sp.err == nil {
+				sp.err = sp.s.Account(p)
+			}
+		}))
+	}
+	if s.rec != nil && s.recErr == nil {
+		s.sinks = append(s.sinks, startSink(func(p outcome.Part) {
+			if s.recErr == nil {
+				if s.recErr = s.rec.Account(context.WithoutCancel(s.ctx), p); s.recErr != nil {
+					s.rec.Abort()
+				}
+			}
+		}))
+	}
 	if s.after < 0 {
 		fmt.Fprintf(s.opts.Err, "iamaudit: streaming each account to the outputs and the store as it finishes (docs/streaming.md)\n")
 	} else {
@@ -137,15 +177,22 @@ func (s *streamer) begin() {
 // records nothing of the run (it says so at the end).
 func (s *streamer) write(a *inventory.Account) {
 	p := s.ev.Account(a)
-	for _, sp := range s.files {
-		if sp.err == nil {
-			sp.err = sp.s.Account(p)
-		}
+	for _, k := range s.sinks {
+		k.in <- p // the writers only read the part
 	}
-	if s.rec != nil && s.recErr == nil {
-		if s.recErr = s.rec.Account(context.WithoutCancel(s.ctx), p); s.recErr != nil {
-			s.rec.Abort()
-		}
+}
+
+// drain waits for every file and the store to have written the parts sent.
+func (s *streamer) drain() {
+	if s.drained {
+		return
+	}
+	s.drained = true
+	for _, k := range s.sinks {
+		close(k.in)
+	}
+	for _, k := range s.sinks {
+		<-k.done
 	}
 }
 
@@ -170,6 +217,7 @@ func (s *streamer) finish(inv *inventory.Inventory) *outcome.Outcome {
 // written whole from the summary. Like WriteOutputs, a file that fails does not stop
 // the others: the *OutputsError names each.
 func (s *streamer) commit(o *outcome.Outcome) error {
+	s.drain()
 	dir, inv := s.opts.OutputDir, o.Inventory
 	res, err := outdir.Reserve(dir, inv.RunID, fileNames(s.opts.Formats))
 	if err != nil {
@@ -214,6 +262,7 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 
 // cleanup discards the files of a run that did not reach commit.
 func (s *streamer) cleanup() {
+	s.drain()
 	for _, sp := range s.files {
 		if sp.file != nil {
 			sp.file.Discard()
@@ -223,6 +272,7 @@ func (s *streamer) cleanup() {
 
 // record completes the store's recording of a streamed run.
 func (s *streamer) record(o *outcome.Outcome) error {
+	s.drain()
 	if s.rec == nil {
 		if s.recErr != nil {
 			return s.recErr
