@@ -290,7 +290,7 @@ over 3 and 4).`,
 	fs.StringVar(&opts.ExternalID, "external-id", "", "external id required by the role's trust policy")
 	fs.StringVar(&opts.SessionName, "session-name", "iamaudit", "role session name (shows in CloudTrail)")
 	fs.Float64Var(&opts.IAMRate, "iam-rate", 0,
-		"IAM requests per second per account (default 15, the collector's: AWS publishes no IAM rate, peers use 10-20); raise it only against an endpoint that allows more, such as the sandbox")
+		"IAM requests per second per account (default 18, the collector's: AWS publishes no IAM rate, peers use 10-20); lower it for an account busy with other IAM callers, raise it only against an endpoint that allows more, such as the sandbox")
 	fs.Float64Var(&opts.EventsRate, "events-rate", 0,
 		"CloudTrail LookupEvents requests per second per account (default 2, the rate AWS documents); raise it only against an endpoint that allows more, such as the sandbox")
 	opts.addDestinationFlags(fs)

@@ -136,13 +136,14 @@ const (
 	defaultSessionName   = "iamaudit"
 	defaultDays          = 90 // the most CloudTrail event history holds (docs/aws-facts.md)
 	// Peer figure 10–20 requests/s per account for IAM (Steampipe uses 15/s; IAM
-	// publishes no rate): docs/aws-facts.md. 15/s, not the top of the range (20/s, the
-	// sandbox's realistic profile): IAM's buckets are the account's, shared with
-	// whatever else runs in it (pipelines, consoles, other auditors); a throttled
-	// call costs a backoff of seconds, far more than the 25% a lower pace costs the
-	// IAM phase, which is rarely an account's slowest (CloudTrail's 13 lookups at
-	// 2/s are). --iam-rate raises it where the account is known to be quiet.
-	defaultIAMRate = 15
+	// publishes no rate): docs/aws-facts.md. 18/s, near the top of the range: in an
+	// account with many users holding keys or MFA the per-user calls after the
+	// credential report are the account's slowest phase, and at 15/s a 100 × 200
+	// Organization takes ~1.6 × its floor (docs/bench.md); at exactly the server's
+	// 20/s, arrival jitter alone gets calls throttled. IAM's buckets are the
+	// account's, shared with whatever else runs in it: a throttled answer is retried
+	// with backoff (never a gap), and --iam-rate lowers the pace for a busy account.
+	defaultIAMRate = 18
 	// LookupEvents: 2 requests/s per account per Region, documented by AWS.
 	defaultEventsRate = 2
 	// Organizations publishes no rate; its limits are per organization (shared by all
