@@ -588,7 +588,7 @@ func TestConvertEvent(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	o := Options{}.withDefaults()
-	if o.SessionName != "iamaudit" || o.Days != 90 || o.Concurrency != DefaultConcurrency() || o.IAMRate != 15 || o.EventsRate != 2 || o.OrgRate != 4 ||
+	if o.SessionName != "iamaudit" || o.Days != 90 || o.Concurrency != DefaultConcurrency() || o.IAMRate != 18 || o.EventsRate != 2 || o.OrgRate != 4 ||
 		o.ReportPoll != 500*time.Millisecond || len(o.EventNames) != 13 || o.MaxAttempts != 10 || o.MaxBackoff != 20*time.Second {
 		t.Errorf("defaults = %+v", o)
 	}
