@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 
@@ -38,4 +39,45 @@ func BenchmarkSandboxThroughput(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// generatedScenario is a generated Organization of accounts × users (scenario.Generated).
+func generatedScenario(b *testing.B, accounts, users, events int) *scenario.Scenario {
+	b.Helper()
+	sc, err := scenario.Generated(scenario.Scenario{
+		Name: "bench",
+		Organization: scenario.Organization{ID: "o-benchmark01", ManagementAccountID: mgmtID,
+			AccessKeyID: testAKID, SecretAccessKey: testSecret, CallerName: "auditor"},
+		Accounts: []scenario.Account{{ID: mgmtID, Name: "Management"}},
+	}, scenario.Generator{Seed: 7, Accounts: accounts, UsersPerAccount: users, EventsPerAccount: events})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sc
+}
+
+// BenchmarkStart1000x1000: building the sandbox of a million users (the scenario
+// generated beforehand), and the heap it holds once the scenario is dropped.
+func BenchmarkStart1000x1000(b *testing.B) {
+	benchStart(b, 1000, 1000, 60)
+}
+
+func benchStart(b *testing.B, accounts, users, events int) {
+	sc := generatedScenario(b, accounts, users, events)
+	b.ReportAllocs()
+	var s *Server
+	for b.Loop() {
+		var err error
+		if s, err = New(sc, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	sc = nil
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.ReportMetric(float64(m.HeapAlloc)/(1<<20), "heap-MiB")
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(sc)
 }
