@@ -204,6 +204,9 @@ type event struct {
 	errorMessage string
 	sourceIP     string // "" is 127.0.0.1
 	additional   map[string]any
+	// rendered is the event as LookupEvents returns it (cloudtrail.go eventBytes):
+	// set on first use; an event is not changed once added.
+	rendered atomic.Pointer[[]byte]
 }
 
 type eventResource struct{ Type, Name string }
