@@ -1,11 +1,18 @@
 package sandbox
 
 import (
+	"context"
 	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iamaudit/iamaudit/internal/scenario"
@@ -38,4 +45,144 @@ func BenchmarkSandboxThroughput(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// generatedScenario is a generated Organization of accounts × users (scenario.Generated).
+func generatedScenario(b *testing.B, accounts, users, events int) *scenario.Scenario {
+	b.Helper()
+	sc, err := scenario.Generated(scenario.Scenario{
+		Name: "bench",
+		Organization: scenario.Organization{ID: "o-benchmark01", ManagementAccountID: mgmtID,
+			AccessKeyID: testAKID, SecretAccessKey: testSecret, CallerName: "auditor"},
+		Accounts: []scenario.Account{{ID: mgmtID, Name: "Management"}},
+	}, scenario.Generator{Seed: 7, Accounts: accounts, UsersPerAccount: users, EventsPerAccount: events})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sc
+}
+
+// BenchmarkStart1000x1000: building the sandbox of a million users (the scenario
+// generated beforehand), and the heap it holds once the scenario is dropped.
+func BenchmarkStart1000x1000(b *testing.B) {
+	benchStart(b, 1000, 1000, 60)
+}
+
+func benchStart(b *testing.B, accounts, users, events int) {
+	sc := generatedScenario(b, accounts, users, events)
+	b.ReportAllocs()
+	var s *Server
+	for b.Loop() {
+		var err error
+		if s, err = New(sc, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	sc = nil
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.ReportMetric(float64(m.HeapAlloc)/(1<<20), "heap-MiB")
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(sc)
+}
+
+// BenchmarkSandboxAuditMix measures the sandbox under an audit's load: 64 workers
+// over the 1,000 accounts of a 1000 × 50 Organization, each signed call over HTTP
+// one of ListAccessKeys, ListMFADevices (per user), GetAccountAuthorizationDetails,
+// GetCredentialReport and LookupEvents, in turn; no latency, no rate limits. It
+// reports req/s and the CPU per request of the whole process (the SDK clients' share
+// included: they run in the same process).
+func BenchmarkSandboxAuditMix(b *testing.B) {
+	sc := generatedScenario(b, 1000, 50, 60)
+	s := startTest(b, sc, nil, &scenario.Knobs{ReportGeneration: scenario.Duration{Duration: -1}})
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxIdleConns: 128}, Timeout: 30 * time.Second}
+	c := ctx(b)
+	type target struct {
+		iam   *iam.Client
+		trail *cloudtrail.Client
+		users []string
+	}
+	var targets []target
+	stsClient := sts.NewFromConfig(mgmtConfig(s))
+	for _, a := range sc.Accounts[1:] {
+		if a.State != scenario.StateActive {
+			continue
+		}
+		out, err := stsClient.AssumeRole(c, &sts.AssumeRoleInput{
+			RoleArn: aws.String("arn:aws:iam::" + a.ID + ":role/IAMAuditRole"), RoleSessionName: aws.String("bench")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cr := out.Credentials
+		cfg := aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.URL()), HTTPClient: httpClient,
+			Credentials: credentials.NewStaticCredentialsProvider(*cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken),
+			Retryer:     func() aws.Retryer { return aws.NopRetryer{} }}
+		t := target{iam: iam.NewFromConfig(cfg), trail: cloudtrail.NewFromConfig(cfg)}
+		for _, u := range a.Users {
+			t.users = append(t.users, u.Name)
+		}
+		if _, err := t.iam.GenerateCredentialReport(c, &iam.GenerateCredentialReportInput{}); err != nil {
+			b.Fatal(err)
+		}
+		targets = append(targets, t)
+	}
+	calls := []func(context.Context, target, int) error{
+		func(c context.Context, t target, i int) error {
+			_, err := t.iam.ListAccessKeys(c, &iam.ListAccessKeysInput{UserName: aws.String(t.users[i%len(t.users)])})
+			return err
+		},
+		func(c context.Context, t target, i int) error {
+			_, err := t.iam.ListMFADevices(c, &iam.ListMFADevicesInput{UserName: aws.String(t.users[i%len(t.users)])})
+			return err
+		},
+		func(c context.Context, t target, _ int) error {
+			_, err := t.iam.GetAccountAuthorizationDetails(c, &iam.GetAccountAuthorizationDetailsInput{})
+			return err
+		},
+		func(c context.Context, t target, _ int) error {
+			_, err := t.iam.GetCredentialReport(c, &iam.GetCredentialReportInput{})
+			return err
+		},
+		func(c context.Context, t target, _ int) error {
+			_, err := t.trail.LookupEvents(c, &cloudtrail.LookupEventsInput{})
+			return err
+		},
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	start := time.Now()
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t := targets[(i/len(calls))%len(targets)]
+				if err := calls[i%len(calls)](c, t, i/len(calls)/len(targets)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/req")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

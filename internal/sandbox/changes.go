@@ -41,7 +41,7 @@ func (s *Server) applyHistory(a *account, spec *scenario.Account, now time.Time)
 	snapshot := func() {
 		if reportAt != nil {
 			// Generated at reportAt: reused until 4 hours later, as AWS does.
-			a.report = &credReport{started: *reportAt, ready: *reportAt, content: buildCredentialReport(a, s.org.partition, *reportAt)}
+			a.report = newCredReport(*reportAt, *reportAt, buildCredentialReport(a, s.org.partition, *reportAt))
 			reportAt = nil
 		}
 	}

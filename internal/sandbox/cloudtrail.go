@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -74,7 +75,7 @@ func (c *call) serveCloudTrail() *apiError {
 	size := c.s.knobs.pageSize(req.MaxResults, lookupMaxResults, lookupMaxResults)
 	home := c.region == "" || c.region == c.s.org.homeRegion
 	a := c.acct
-	var page []map[string]any
+	var page []*event
 	next := ""
 	a.mu.RLock()
 	for i := len(a.events) - 1; i >= 0; i-- {
@@ -91,19 +92,44 @@ func (c *call) serveCloudTrail() *apiError {
 		}
 		if len(page) == size {
 			last := page[len(page)-1]
-			next = eventCursor(last["_t"].(int64), last["_s"].(int64))
+			next = eventCursor(last.time.UnixNano(), last.seq)
 			break
 		}
-		page = append(page, c.eventJSON(a, e))
+		page = append(page, e)
 	}
 	a.mu.RUnlock()
-	events := make([]map[string]any, 0, len(page))
-	for _, e := range page {
-		delete(e, "_t")
-		delete(e, "_s")
-		events = append(events, e)
+	// {"Events":[…],"NextToken":…}: what json.Marshal gives for the map (sorted keys),
+	// with each event rendered once for the sandbox's life (eventBytes).
+	var b bytes.Buffer
+	b.WriteString(`{"Events":[`)
+	for i, e := range page {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(c.eventBytes(a, e))
 	}
-	return c.okJSON(withToken(map[string]any{"Events": events}, c.nextToken(req.NextToken, next)))
+	b.WriteByte(']')
+	if tok := c.nextToken(req.NextToken, next); tok != "" {
+		enc, _ := json.Marshal(tok)
+		b.WriteString(`,"NextToken":`)
+		b.Write(enc)
+	}
+	b.WriteByte('}')
+	c.status, c.response = 200, b.Bytes()
+	return nil
+}
+
+// eventBytes is the event as LookupEvents renders it (eventJSON, encoded), rendered
+// on first use and kept: an event does not change once recorded, and rendering it
+// (two JSON encodings of maps) was most of LookupEvents' cost. Two concurrent first
+// uses render the same bytes; either is kept.
+func (c *call) eventBytes(a *account, e *event) []byte {
+	if r := e.rendered.Load(); r != nil {
+		return *r
+	}
+	out, _ := json.Marshal(c.eventJSON(a, e))
+	e.rendered.Store(&out)
+	return out
 }
 
 func isGlobalSource(src string) bool {
@@ -164,7 +190,7 @@ func parseEventCursor(tok string) (t, seq int64, ok bool) {
 	return t, seq, err1 == nil && err2 == nil
 }
 
-// eventJSON renders an event as LookupEvents does (caller holds the read lock).
+// eventJSON renders an event as LookupEvents does.
 func (c *call) eventJSON(a *account, e *event) map[string]any {
 	identity := map[string]any{"type": e.userType, "arn": e.userArn, "accountId": a.id}
 	switch e.userType {
@@ -227,7 +253,7 @@ func (c *call) eventJSON(a *account, e *event) map[string]any {
 	out := map[string]any{
 		"EventId": e.id, "EventName": e.name, "ReadOnly": strconv.FormatBool(e.readOnly),
 		"EventTime": float64(e.time.UnixNano()) / 1e9, "EventSource": e.source, "Username": e.username,
-		"Resources": resources, "CloudTrailEvent": string(detail), "_t": e.time.UnixNano(), "_s": e.seq,
+		"Resources": resources, "CloudTrailEvent": string(detail),
 	}
 	if e.accessKeyID != "" {
 		out["AccessKeyId"] = e.accessKeyID

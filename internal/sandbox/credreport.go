@@ -13,6 +13,13 @@ import (
 type credReport struct {
 	started, ready time.Time
 	content        []byte
+	// encoded is content in base64, as GetCredentialReport returns it: encoded once
+	// per generation, not per request.
+	encoded string
+}
+
+func newCredReport(started, ready time.Time, content []byte) *credReport {
+	return &credReport{started: started, ready: ready, content: content, encoded: base64.StdEncoding.EncodeToString(content)}
 }
 
 // credReportColumns are AWS's credential report columns, in AWS's order.
@@ -33,8 +40,7 @@ func (c *call) generateCredentialReport(a *account, b *xw) *apiError {
 		b.el("State", "INPROGRESS")
 		b.el("Description", "Report generation in progress")
 	default:
-		a.report = &credReport{started: c.now, ready: c.now.Add(c.s.knobs.ReportGeneration.Duration),
-			content: buildCredentialReport(a, c.partition(), c.now)}
+		a.report = newCredReport(c.now, c.now.Add(c.s.knobs.ReportGeneration.Duration), buildCredentialReport(a, c.partition(), c.now))
 		b.el("State", "STARTED")
 		b.el("Description", "No report exists. Starting a new report generation task")
 	}
@@ -55,7 +61,9 @@ func (c *call) getCredentialReport(a *account, b *xw) *apiError {
 	if c.now.Sub(r.started) >= reportReuse {
 		return errf(410, "ReportExpired", "Credential report has expired. Call GenerateCredentialReport to generate a new one.")
 	}
-	b.el("Content", base64.StdEncoding.EncodeToString(r.content))
+	b.open("Content")
+	b.raw(r.encoded) // base64: nothing to escape
+	b.close("Content")
 	b.el("ReportFormat", "text/csv")
 	b.elTime("GeneratedTime", r.ready)
 	return nil

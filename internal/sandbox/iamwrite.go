@@ -184,7 +184,7 @@ func (c *call) tagUser(a *account, u *user, b *xw) *apiError {
 		return errf(409, "LimitExceeded", "The number of tags has reached the maximum limit.")
 	}
 	for k, v := range tags {
-		u.tags[k] = v
+		ensureMap(&u.tags)[k] = v
 	}
 	return nil
 }
@@ -386,7 +386,7 @@ func (c *call) putUserPolicy(a *account, u *user, b *xw) *apiError {
 	if !strings.HasPrefix(strings.TrimSpace(doc), "{") {
 		return errf(400, "MalformedPolicyDocument", "Syntax errors in policy.")
 	}
-	u.inline[name] = doc
+	ensureMap(&u.inline)[name] = doc
 	return nil
 }
 

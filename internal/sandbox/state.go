@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -203,6 +204,9 @@ type event struct {
 	errorMessage string
 	sourceIP     string // "" is 127.0.0.1
 	additional   map[string]any
+	// rendered is the event as LookupEvents returns it (cloudtrail.go eventBytes):
+	// set on first use; an event is not changed once added.
+	rendered atomic.Pointer[[]byte]
 }
 
 type eventResource struct{ Type, Name string }
@@ -303,11 +307,11 @@ func buildOrg(sc *scenario.Scenario, now time.Time, k knobs) (*org, error) {
 		}
 	}
 	g.limiter = newLimiter(k.rate("organizations"))
-	for i := range sc.Accounts {
-		a, err := buildAccount(&sc.Accounts[i], g, ouByName, now, k)
-		if err != nil {
-			return nil, err
-		}
+	built, err := buildAccounts(sc.Accounts, g, ouByName, now, k)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range built {
 		if _, dup := g.byID[a.id]; dup {
 			return nil, fmt.Errorf("sandbox: account %s appears twice in the scenario", a.id)
 		}
@@ -318,6 +322,32 @@ func buildOrg(sc *scenario.Scenario, now time.Time, k knobs) (*org, error) {
 		return nil, fmt.Errorf("sandbox: management account %q is not among the scenario's accounts", g.mgmtID)
 	}
 	return g, nil
+}
+
+// buildAccounts builds every account, on every core (accounts are independent; at
+// a million users this is most of a sandbox's start), in scenario order. The error is
+// the first account's in that order.
+func buildAccounts(specs []scenario.Account, g *org, ouByName map[string]*ou, now time.Time, k knobs) ([]*account, error) {
+	out := make([]*account, len(specs))
+	errs := make([]error, len(specs))
+	workers := min(runtime.GOMAXPROCS(0), len(specs))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(specs); i += workers {
+				out[i], errs[i] = buildAccount(&specs[i], g, ouByName, now, k)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func buildAccount(spec *scenario.Account, g *org, ouByName map[string]*ou, now time.Time, k knobs) (*account, error) {
@@ -489,12 +519,25 @@ func policyARN(partition, ref string) string {
 	return fmt.Sprintf("arn:%s:iam::aws:policy/%s", partition, ref)
 }
 
+// copyMap copies m; nil when m is empty (a million users' empty maps cost more than
+// their users: writers allocate on first write, see ensureMap).
 func copyMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
 		out[k] = v
 	}
 	return out
+}
+
+// ensureMap allocates *m on first write.
+func ensureMap(m *map[string]string) map[string]string {
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	return *m
 }
 
 func orDefault(s, def string) string {

@@ -126,7 +126,7 @@ func (ag accountGen) account(i int, id string, g Generator) Account {
 		{Name: "Developers", AttachedPolicies: []string{"PowerUserAccess"}},
 		{Name: "ReadOnly", AttachedPolicies: []string{"ReadOnlyAccess"}},
 	}
-	names := map[string]bool{}
+	names := nameSet{taken: make(map[string]bool, g.UsersPerAccount), last: map[string]int{}}
 	a.Users = make([]User, g.UsersPerAccount)
 	var console []string
 	for j := range a.Users {
@@ -169,16 +169,29 @@ func (ag accountGen) root(acct string) Root {
 	return r
 }
 
-func (ag accountGen) uniqueName(base string, names map[string]bool) string {
+// nameSet holds an account's user names, and per base name the last suffix given.
+type nameSet struct {
+	taken map[string]bool
+	last  map[string]int
+}
+
+// uniqueName is base, else base2, base3, …: the first not taken. Names are only ever
+// added, so the next free suffix of a base is past the last one given for it (the
+// search starts there: linear, not quadratic, in the users sharing a base).
+func (ag accountGen) uniqueName(base string, names nameSet) string {
 	name := base
-	for n := 2; names[name]; n++ {
+	n := max(names.last[base]+1, 2)
+	for ; names.taken[name]; n++ {
 		name = base + strconv.Itoa(n)
 	}
-	names[name] = true
+	if name != base {
+		names.last[base] = n - 1
+	}
+	names.taken[name] = true
 	return name
 }
 
-func (ag accountGen) user(j int, acct string, names map[string]bool) User {
+func (ag accountGen) user(j int, acct string, names nameSet) User {
 	isConsole := ag.chance(0.6)
 	var u User
 	if isConsole {

@@ -54,13 +54,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	}
 	normalise(&s)
 	if s.Generator != nil {
-		s.Accounts = append(s.Accounts, Generate(*s.Generator, s.Organization.Partition, accountIDs(s.Accounts))...)
-		for i := range s.Accounts {
-			normaliseAccount(&s.Accounts[i], s.Organization.Partition, s.Organization.ManagementAccountID)
-		}
-		if problems := validate(&s); len(problems) > 0 { // generated content is valid by construction
-			return nil, report(doc, problems)
-		}
+		appendGenerated(&s)
 	}
 	return &s, nil
 }

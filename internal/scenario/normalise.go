@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
@@ -290,13 +291,13 @@ func mfaSerial(typ, partition, acct, user string, slot int) string {
 		}
 		return "arn:" + partition + ":iam::" + acct + ":mfa/" + name
 	case MFAFIDO:
-		return "arn:" + partition + ":iam::" + acct + ":u2f/user/" + user + "/" + hashString(upperB32, 26, "u2f", acct, user, fmt.Sprint(slot))
+		return "arn:" + partition + ":iam::" + acct + ":u2f/user/" + user + "/" + hashString(upperB32, 26, "u2f", acct, user, strconv.Itoa(slot))
 	}
 	return hardwareSerial(acct, user, slot)
 }
 
 func hardwareSerial(acct, user string, slot int) string {
-	return "GAHT" + hashString(digits, 8, "hw", acct, user, fmt.Sprint(slot))
+	return "GAHT" + hashString(digits, 8, "hw", acct, user, strconv.Itoa(slot))
 }
 
 // Alphabets of generated identifiers.
@@ -310,7 +311,7 @@ const (
 // owner (user name or "root") and the key's slot: the same scenario always gives
 // the same ids.
 func keyID(acct, owner string, slot int) string {
-	return "AKIA" + hashString(upperB32, 16, "key", acct, owner, fmt.Sprint(slot))
+	return "AKIA" + hashString(upperB32, 16, "key", acct, owner, strconv.Itoa(slot))
 }
 
 // keySecret derives a 40-character secret from the key id. It protects nothing:
@@ -327,7 +328,7 @@ func hashString(alphabet string, n int, parts ...string) string {
 	var sum [32]byte
 	for i := range b {
 		if i%8 == 0 {
-			sum = sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", seed, i/8)))
+			sum = sha256.Sum256([]byte(seed + "\x00" + strconv.Itoa(i/8)))
 		}
 		v := binary.BigEndian.Uint32(sum[(i%8)*4:])
 		b[i] = alphabet[v%uint32(len(alphabet))]
@@ -372,11 +373,8 @@ func Normalize(s *Scenario) error {
 	if s.Generator == nil || GeneratorApplied(s) {
 		return nil
 	}
-	s.Accounts = append(s.Accounts, Generate(*s.Generator, s.Organization.Partition, accountIDs(s.Accounts))...)
-	for i := range s.Accounts {
-		normaliseAccount(&s.Accounts[i], s.Organization.Partition, s.Organization.ManagementAccountID)
-	}
-	return check()
+	appendGenerated(s)
+	return nil
 }
 
 // GeneratorApplied tells whether s already holds its generator's accounts after the
