@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"fmt"
-
 	"github.com/iamaudit/iamaudit/internal/scenario"
 )
 
@@ -13,24 +11,15 @@ const managementID = "200000000001"
 // accounts generated accounts of users users each, with events CloudTrail events per
 // account, every account with its audit role (so that no account may fail).
 func Generate(accounts, users, events int) (*scenario.Scenario, error) {
-	src := fmt.Sprintf(`name: bench
-organization:
-  id: o-benchmark01
-  management_account_id: "%s"
-  access_key_id: AKIAIOSFODNN7BENCHMK
-  secret_access_key: sandbox-benchmark-secret
-  caller_name: audit-runner
-accounts:
-  - id: "%s"
-    name: Management
-generator:
-  seed: 7
-  accounts: %d
-  users_per_account: %d
-  events_per_account: %d
-  missing_role_every: 0
-`, managementID, managementID, accounts, users, events)
-	return scenario.Parse("bench.yaml", []byte(src))
+	// The programmatic path (no YAML written or read): a 1000 × 1000 Organization is
+	// built in seconds.
+	base := scenario.Scenario{
+		Name: "bench",
+		Organization: scenario.Organization{ID: "o-benchmark01", ManagementAccountID: managementID,
+			AccessKeyID: "AKIAIOSFODNN7BENCHMK", SecretAccessKey: "sandbox-benchmark-secret", CallerName: "audit-runner"},
+		Accounts: []scenario.Account{{ID: managementID, Name: "Management"}},
+	}
+	return scenario.Generated(base, scenario.Generator{Seed: 7, Accounts: accounts, UsersPerAccount: users, EventsPerAccount: events})
 }
 
 // Shapes are what the floor needs of each account of sc.
