@@ -1,11 +1,12 @@
 package bench
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,7 +169,7 @@ type runDoc struct {
 		ID       string         `json:"id"`
 		Status   string         `json:"status"`
 		APICalls map[string]int `json:"api_calls"`
-	} `json:"accounts"`
+	}
 }
 
 // readRun reads the run JSON (iamaudit_<run id>.json) of the output directory.
@@ -181,15 +182,56 @@ func readRun(dir string) (*runDoc, error) {
 	if len(files) != 1 {
 		return nil, fmt.Errorf("%d run JSON files in %s, want 1", len(files), dir)
 	}
-	b, err := os.ReadFile(files[0])
+	f, err := os.Open(files[0])
 	if err != nil {
 		return nil, err
 	}
-	var d runDoc
-	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&d); err != nil {
+	defer f.Close()
+	d, err := decodeAccounts(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", files[0], err)
 	}
-	return &d, nil
+	return d, nil
+}
+
+// decodeAccounts reads the run JSON's accounts one at a time and stops after them:
+// a large Organization's document is gigabytes (its findings follow the accounts),
+// and only one account is held at once.
+func decodeAccounts(r io.Reader) (*runDoc, error) {
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object (%v)", err)
+	}
+	d := &runDoc{}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if key != "accounts" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			return nil, fmt.Errorf("accounts is not a list (%v)", err)
+		}
+		for dec.More() {
+			var a struct {
+				ID       string         `json:"id"`
+				Status   string         `json:"status"`
+				APICalls map[string]int `json:"api_calls"`
+			}
+			if err := dec.Decode(&a); err != nil {
+				return nil, err
+			}
+			d.Accounts = append(d.Accounts, a)
+		}
+		return d, nil
+	}
+	return nil, errors.New("no accounts in the run JSON")
 }
 
 // failed reports whether an account status means the account was not audited.
