@@ -137,26 +137,15 @@ func withReports(sc *scenario.Scenario, age time.Duration) *scenario.Scenario {
 }
 
 func generatedOrganization(b *testing.B) *scenario.Scenario {
-	src := fmt.Sprintf(`name: bench
-organization:
-  id: o-benchmark01
-  management_account_id: "200000000001"
-  access_key_id: AKIAIOSFODNN7BENCHMK
-  secret_access_key: sandbox-benchmark-secret
-  caller_name: audit-runner
-accounts:
-  - id: "200000000001"
-    name: Management
-generator:
-  seed: 7
-  accounts: %d
-  users_per_account: %d
-  events_per_account: 60
-knobs:
-  latency:
-    "*": {mean: 30ms, jitter: 10ms}
-`, 20, 150)
-	sc, err := scenario.Parse("bench.yaml", []byte(src))
+	// scenario.Generated: the Organization as Go values, no YAML written or parsed.
+	sc, err := scenario.Generated(scenario.Scenario{
+		Name: "bench",
+		Organization: scenario.Organization{ID: "o-benchmark01", ManagementAccountID: "200000000001",
+			AccessKeyID: "AKIAIOSFODNN7BENCHMK", SecretAccessKey: "sandbox-benchmark-secret", CallerName: "audit-runner"},
+		Accounts: []scenario.Account{{ID: "200000000001", Name: "Management"}},
+		Knobs: scenario.Knobs{Latency: map[string]scenario.Latency{
+			"*": {Mean: scenario.Duration{Duration: 30 * time.Millisecond}, Jitter: scenario.Duration{Duration: 10 * time.Millisecond}}}},
+	}, scenario.Generator{Seed: 7, Accounts: 20, UsersPerAccount: 150, EventsPerAccount: 60})
 	if err != nil {
 		b.Fatal(err)
 	}

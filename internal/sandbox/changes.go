@@ -62,9 +62,19 @@ func (s *Server) applyHistory(a *account, spec *scenario.Account, now time.Time)
 // catchUp makes the changes of every account that are due at now (the timeline: a
 // scenario's changes dated after the sandbox's start), before a request is served.
 // A change that fails is reported (TimelineErrors, the log) and passed over.
+//
+// Every request calls it: s.org.due (the earliest account's due time, a lower bound)
+// spares the walk over every account when nothing is due. Due times only rise (a
+// change popped; a repeat rescheduled after now), so a bound from a walk stays one.
 func (s *Server) catchUp(now time.Time) {
+	if s.org.due.Load() > now.UnixNano() {
+		return
+	}
+	next := int64(noneDue)
+	defer func() { s.org.due.Store(next) }()
 	for _, a := range s.org.accounts {
-		if a.due.Load() > now.UnixNano() {
+		if d := a.due.Load(); d > now.UnixNano() {
+			next = min(next, d)
 			continue
 		}
 		a.mu.Lock()
@@ -77,6 +87,7 @@ func (s *Server) catchUp(now time.Time) {
 			}
 		}
 		a.setDue()
+		next = min(next, a.due.Load())
 		a.mu.Unlock()
 	}
 }

@@ -190,78 +190,137 @@ func parseEventCursor(tok string) (t, seq int64, ok bool) {
 	return t, seq, err1 == nil && err2 == nil
 }
 
+// trailRecord is an event's CloudTrailEvent document; trailIdentity its
+// userIdentity. Fields in key order: they encode as the maps they replace did.
+type trailRecord struct {
+	AdditionalEventData map[string]any `json:"additionalEventData,omitempty"`
+	AwsRegion           string         `json:"awsRegion"`
+	ErrorMessage        string         `json:"errorMessage,omitempty"`
+	EventCategory       string         `json:"eventCategory"`
+	EventID             string         `json:"eventID"`
+	EventName           string         `json:"eventName"`
+	EventSource         string         `json:"eventSource"`
+	EventTime           string         `json:"eventTime"`
+	EventType           string         `json:"eventType"`
+	EventVersion        string         `json:"eventVersion"`
+	ManagementEvent     bool           `json:"managementEvent"`
+	ReadOnly            bool           `json:"readOnly"`
+	RecipientAccountID  string         `json:"recipientAccountId"`
+	RequestID           string         `json:"requestID,omitempty"` // absent from sign-in records
+	RequestParameters   any            `json:"requestParameters"`
+	ResponseElements    any            `json:"responseElements"`
+	SourceIPAddress     string         `json:"sourceIPAddress"`
+	UserAgent           string         `json:"userAgent"`
+	UserIdentity        trailIdentity  `json:"userIdentity"`
+}
+
+type trailIdentity struct {
+	AccessKeyID    *string       `json:"accessKeyId,omitempty"`
+	AccountID      string        `json:"accountId"`
+	Arn            *string       `json:"arn,omitempty"`
+	PrincipalID    string        `json:"principalId,omitempty"`
+	SessionContext *trailSession `json:"sessionContext,omitempty"`
+	Type           string        `json:"type"`
+	UserName       *string       `json:"userName,omitempty"`
+}
+
+type trailSession struct {
+	SessionIssuer trailIssuer `json:"sessionIssuer"`
+}
+
+type trailIssuer struct {
+	AccountID   string `json:"accountId"`
+	Arn         string `json:"arn"`
+	PrincipalID string `json:"principalId"`
+	Type        string `json:"type"`
+	UserName    string `json:"userName"`
+}
+
+// trailEvent is an event as LookupEvents lists it (fields in key order).
+type trailEvent struct {
+	AccessKeyID     string          `json:"AccessKeyId,omitempty"`
+	CloudTrailEvent string          `json:"CloudTrailEvent"`
+	EventID         string          `json:"EventId"`
+	EventName       string          `json:"EventName"`
+	EventSource     string          `json:"EventSource"`
+	EventTime       float64         `json:"EventTime"`
+	ReadOnly        string          `json:"ReadOnly"`
+	Resources       []trailResource `json:"Resources"`
+	Username        string          `json:"Username,omitempty"` // as AWS: none when CloudTrail cannot name the performer
+}
+
+type trailResource struct {
+	ResourceName string `json:"ResourceName"`
+	ResourceType string `json:"ResourceType"`
+}
+
 // eventJSON renders an event as LookupEvents does.
-func (c *call) eventJSON(a *account, e *event) map[string]any {
-	identity := map[string]any{"type": e.userType, "arn": e.userArn, "accountId": a.id}
+func (c *call) eventJSON(a *account, e *event) trailEvent {
+	arn := e.userArn
+	identity := trailIdentity{Type: e.userType, Arn: &arn, AccountID: a.id}
 	switch e.userType {
 	case "Root":
-		identity["principalId"] = a.id
+		identity.PrincipalID = a.id
 	case "Unknown":
-		delete(identity, "arn")
+		identity.Arn = nil
 	case "AssumedRole":
 		role := strings.Split(e.userArn, "/")
 		roleName := ""
 		if len(role) >= 2 {
 			roleName = role[1]
 		}
-		identity["principalId"] = stableID("AROA", 17, a.id, "role", roleName) + ":" + e.username
-		identity["sessionContext"] = map[string]any{"sessionIssuer": map[string]any{
-			"type": "Role", "userName": roleName, "accountId": a.id, "principalId": stableID("AROA", 17, a.id, "role", roleName),
-			"arn": fmt.Sprintf("arn:%s:iam::%s:role/%s", c.partition(), a.id, roleName)}}
+		roleID := stableID("AROA", 17, a.id, "role", roleName)
+		identity.PrincipalID = roleID + ":" + e.username
+		identity.SessionContext = &trailSession{SessionIssuer: trailIssuer{
+			Type: "Role", UserName: roleName, AccountID: a.id, PrincipalID: roleID,
+			Arn: fmt.Sprintf("arn:%s:iam::%s:role/%s", c.partition(), a.id, roleName)}}
 	default:
-		identity["principalId"] = stableID("AIDA", 17, a.id, "user", e.username)
-		identity["userName"] = e.username
+		identity.PrincipalID = stableID("AIDA", 17, a.id, "user", e.username)
+		name := e.username
+		identity.UserName = &name
 	}
 	if e.accessKeyID != "" {
-		identity["accessKeyId"] = e.accessKeyID
+		k := e.accessKeyID
+		identity.AccessKeyID = &k
 	}
-	params := any(e.params)
-	if len(e.params) == 0 {
-		params = nil
+	var params, response any
+	if len(e.params) > 0 {
+		params = e.params
 	}
-	response := any(e.response)
-	if len(e.response) == 0 {
-		response = nil
+	if len(e.response) > 0 {
+		response = e.response
 	}
-	record := map[string]any{
-		"eventVersion": "1.08", "userIdentity": identity, "eventTime": isoTime(e.time), "eventSource": e.source,
-		"eventName": e.name, "awsRegion": e.region, "sourceIPAddress": orDefault(e.sourceIP, "127.0.0.1"), "userAgent": "iamaudit-sandbox",
-		"requestParameters": params, "responseElements": response, "requestID": e.id, "eventID": e.id,
-		"readOnly": e.readOnly, "eventType": orDefault(e.eventType, "AwsApiCall"), "managementEvent": true, "recipientAccountId": a.id,
-		"eventCategory": "Management",
+	record := trailRecord{
+		EventVersion: "1.08", EventTime: isoTime(e.time), EventSource: e.source,
+		EventName: e.name, AwsRegion: e.region, SourceIPAddress: orDefault(e.sourceIP, "127.0.0.1"), UserAgent: "iamaudit-sandbox",
+		RequestParameters: params, ResponseElements: response, RequestID: e.id, EventID: e.id,
+		ReadOnly: e.readOnly, EventType: orDefault(e.eventType, "AwsApiCall"), ManagementEvent: true, RecipientAccountID: a.id,
+		EventCategory: "Management", ErrorMessage: e.errorMessage,
 	}
 	if e.eventType == "AwsConsoleSignIn" {
 		// A sign-in record: no request id; the identity has an empty accessKeyId, and a
 		// failed IAM user sign-in no ARN (CloudTrail User Guide, sign-in events).
-		delete(record, "requestID")
-		identity["accessKeyId"] = ""
+		record.RequestID = ""
+		empty := ""
+		identity.AccessKeyID = &empty
 		if e.errorMessage != "" && e.userType == "IAMUser" {
-			delete(identity, "arn")
+			identity.Arn = nil
 		}
 	}
-	if e.errorMessage != "" {
-		record["errorMessage"] = e.errorMessage
-	}
+	record.UserIdentity = identity
 	if len(e.additional) > 0 {
-		record["additionalEventData"] = e.additional
+		record.AdditionalEventData = e.additional
 	}
 	detail, _ := json.Marshal(record)
-	resources := make([]map[string]string, 0, len(e.resources))
+	resources := make([]trailResource, 0, len(e.resources))
 	for _, r := range e.resources {
-		resources = append(resources, map[string]string{"ResourceType": r.Type, "ResourceName": r.Name})
+		resources = append(resources, trailResource{ResourceType: r.Type, ResourceName: r.Name})
 	}
-	out := map[string]any{
-		"EventId": e.id, "EventName": e.name, "ReadOnly": strconv.FormatBool(e.readOnly),
-		"EventTime": float64(e.time.UnixNano()) / 1e9, "EventSource": e.source, "Username": e.username,
-		"Resources": resources, "CloudTrailEvent": string(detail),
+	return trailEvent{
+		EventID: e.id, EventName: e.name, ReadOnly: strconv.FormatBool(e.readOnly),
+		EventTime: float64(e.time.UnixNano()) / 1e9, EventSource: e.source, Username: e.username,
+		Resources: resources, CloudTrailEvent: string(detail), AccessKeyID: e.accessKeyID,
 	}
-	if e.accessKeyID != "" {
-		out["AccessKeyId"] = e.accessKeyID
-	}
-	if e.username == "" {
-		delete(out, "Username") // as AWS: no Username when CloudTrail cannot name the performer
-	}
-	return out
 }
 
 // delivered tells whether LookupEvents shows the event yet: CloudTrail delivers an

@@ -404,15 +404,35 @@ func newRequestID() string {
 // xw builds XML by hand: the responses are fixed shapes, and this is far faster than reflection.
 type xw struct{ b bytes.Buffer }
 
-func (w *xw) raw(s string)   { w.b.WriteString(s) }
-func (w *xw) open(n string)  { w.b.WriteString("<" + n + ">") }
-func (w *xw) close(n string) { w.b.WriteString("</" + n + ">") }
+func (w *xw) raw(s string) { w.b.WriteString(s) }
+func (w *xw) open(n string) {
+	w.b.WriteByte('<')
+	w.b.WriteString(n)
+	w.b.WriteByte('>')
+}
+func (w *xw) close(n string) {
+	w.b.WriteString("</")
+	w.b.WriteString(n)
+	w.b.WriteByte('>')
+}
 func (w *xw) el(n, v string) {
 	w.open(n)
 	w.text(v)
 	w.close(n)
 }
-func (w *xw) text(v string)                { _ = xml.EscapeText(&w.b, []byte(v)) }
+
+// text writes v escaped as xml.EscapeText does; most values (names, ids, dates) are
+// printable ASCII with nothing to escape, and are written as they are.
+func (w *xw) text(v string) {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>' {
+			_ = xml.EscapeText(&w.b, []byte(v))
+			return
+		}
+	}
+	w.b.WriteString(v)
+}
+
 func (w *xw) elTime(n string, t time.Time) { w.el(n, isoTime(t)) }
 func (w *xw) elBool(n string, v bool)      { w.el(n, fmt.Sprint(v)) }
 func (w *xw) elInt(n string, v int)        { w.el(n, fmt.Sprint(v)) }

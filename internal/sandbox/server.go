@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"slices"
@@ -146,6 +147,7 @@ func New(sc *scenario.Scenario, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.org.due.Store(math.MinInt64) // the first request's catchUp walks the accounts and sets it
 	return s, nil
 }
 

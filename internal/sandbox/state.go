@@ -36,6 +36,8 @@ type org struct {
 	callerAccount string
 	// delegated are the member accounts registered as delegated administrators.
 	delegated map[string]bool
+	// due is at most the earliest account's due time (catchUp).
+	due atomic.Int64
 }
 
 type ou struct {
