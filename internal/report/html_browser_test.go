@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -72,6 +73,17 @@ const hooks = `(() => {
 
 // open loads a file with the network off (every request to anything but the file
 // fails and is recorded), with scripts on or off, and waits for the page.
+// offlineParams are Network.emulateNetworkConditionsByRule's parameters as Chromium
+// releases on both sides of a protocol change take them: "offline" at the top
+// (required by Chromium 148, Debian's), and in each rule's conditions (newer
+// releases, cdproto's types). Unknown fields are ignored by either.
+type offlineParams struct {
+	Offline                  bool                  `json:"offline"`
+	MatchedNetworkConditions []*network.Conditions `json:"matchedNetworkConditions"`
+}
+
+var offlineByRule = cdp.Command[offlineParams, network.EmulateNetworkConditionsByRuleResult]{Method: network.CommandEmulateNetworkConditionsByRule}
+
 func open(t testing.TB, ctx context.Context, path string, scripts bool) *watch {
 	t.Helper()
 	w := &watch{scripts: scripts}
@@ -96,7 +108,7 @@ func open(t testing.TB, ctx context.Context, path string, scripts bool) *watch {
 			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 				return err
 			}
-			if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			if _, err := chromedp.Call(ctx, offlineByRule, offlineParams{Offline: true,
 				MatchedNetworkConditions: []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
 			}); err != nil {
 				return err
