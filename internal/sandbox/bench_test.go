@@ -117,14 +117,9 @@ func BenchmarkSandboxAuditMix(b *testing.B) {
 		if a.State != scenario.StateActive {
 			continue
 		}
-		out, err := stsClient.AssumeRole(c, &sts.AssumeRoleInput{
-			RoleArn: aws.String("arn:aws:iam::" + a.ID + ":role/IAMAuditRole"), RoleSessionName: aws.String("bench")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		cr := out.Credentials
+		cr := benchRole(b, c, stsClient, a.ID)
 		cfg := aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.URL()), HTTPClient: httpClient,
-			Credentials: credentials.NewStaticCredentialsProvider(*cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken),
+			Credentials: credentials.NewStaticCredentialsProvider(cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken),
 			Retryer:     func() aws.Retryer { return aws.NopRetryer{} }}
 		t := target{iam: iam.NewFromConfig(cfg), trail: cloudtrail.NewFromConfig(cfg)}
 		for _, u := range a.Users {
@@ -233,13 +228,7 @@ func BenchmarkSandboxHandlerMix(b *testing.B) {
 		if a.State != scenario.StateActive {
 			continue
 		}
-		out, err := stsClient.AssumeRole(c, &sts.AssumeRoleInput{
-			RoleArn: aws.String("arn:aws:iam::" + a.ID + ":role/IAMAuditRole"), RoleSessionName: aws.String("bench")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		cr := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey,
-			SessionToken: *out.Credentials.SessionToken}
+		cr := benchRole(b, c, stsClient, a.ID)
 		cfg := aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.URL()),
 			Credentials: credentials.NewStaticCredentialsProvider(cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken)}
 		if _, err := iam.NewFromConfig(cfg).GenerateCredentialReport(c, &iam.GenerateCredentialReportInput{}); err != nil {
@@ -302,4 +291,16 @@ func (w *discardWriter) WriteHeader(code int) {
 func (w *discardWriter) Write(p []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	return io.Discard.Write(p)
+}
+
+// benchRole assumes the audit role of account id for a benchmark's clients.
+func benchRole(b *testing.B, c context.Context, stsClient *sts.Client, id string) aws.Credentials {
+	b.Helper()
+	out, err := stsClient.AssumeRole(c, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + id + ":role/IAMAuditRole"), RoleSessionName: aws.String("bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey,
+		SessionToken: *out.Credentials.SessionToken}
 }
