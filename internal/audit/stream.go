@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/collect"
@@ -129,6 +130,11 @@ func (s *streamer) begin() {
 	if publish.NeedAllFindings(s.opts.Destinations) {
 		s.ev.Kept = -1 // Security Hub imports every finding: they are kept (not the users)
 	}
+	// The formats' head says what the run id and the findings' time will be unless
+	// something changes: the run id of this start (claimed …_2 at the end when it is
+	// taken), evaluated at the start (the Evaluator's now).
+	fhead := &outcome.Outcome{Inventory: new(*s.head), Now: s.now}
+	fhead.Inventory.RunID = inventory.RunID(s.now)
 	for _, f := range s.opts.Formats {
 		if f.Stream == nil {
 			continue
@@ -136,7 +142,7 @@ func (s *streamer) begin() {
 		sp := &spool{format: f}
 		sp.file, sp.err = outdir.Create(s.opts.OutputDir)
 		if sp.err == nil {
-			sp.s, sp.err = f.Stream(sp.file, s.head, s.msgs)
+			sp.s, sp.err = f.Stream(sp.file, fhead, s.msgs)
 		}
 		s.files = append(s.files, sp)
 	}
@@ -230,13 +236,20 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 		spooled[sp.format.Name] = sp
 	}
 	o.Files = nil
-	var failed []string
-	var errs []error
-	for _, f := range s.opts.Formats {
+	// Each file is ended on its own goroutine (the OCSF and JSON files copy their
+	// spools, the HTML page renders): the run's end waits for the longest, not the
+	// sum. The formats only read o.
+	errs := make([]error, len(s.opts.Formats))
+	var wg sync.WaitGroup
+	for i, f := range s.opts.Formats {
 		path := filepath.Join(dir, f.FileName(inv.RunID))
-		var err error
-		if sp, ok := spooled[f.Name]; ok {
-			err = sp.err
+		sp, spooled := spooled[f.Name]
+		wg.Go(func() {
+			if !spooled {
+				errs[i] = outdir.WriteFile(path, func(w io.Writer) error { return f.Write(w, o, s.msgs) })
+				return
+			}
+			err := sp.err
 			if err == nil {
 				err = sp.s.Close(o)
 			}
@@ -245,17 +258,22 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 			}
 			sp.file.Discard()
 			sp.file = nil
-		} else {
-			err = outdir.WriteFile(path, func(w io.Writer) error { return f.Write(w, o, s.msgs) })
-		}
-		if err != nil {
-			failed, errs = append(failed, path), append(errs, err)
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	var failed []string
+	var failures []error
+	for i, f := range s.opts.Formats {
+		path := filepath.Join(dir, f.FileName(inv.RunID))
+		if errs[i] != nil {
+			failed, failures = append(failed, path), append(failures, errs[i])
 			continue
 		}
 		o.Files = append(o.Files, path)
 	}
-	if len(errs) > 0 {
-		return &OutputsError{Failed: failed, Err: errors.Join(errs...)}
+	if len(failures) > 0 {
+		return &OutputsError{Failed: failed, Err: errors.Join(failures...)}
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ type Options struct {
 	Accounts, Users, Events int // generated accounts, users and CloudTrail events per account
 	Profile                 Profile
 	Concurrency             int // `run --concurrency` (0: not passed, the default)
+	// CPUProfile, when set, is where the audit writes its CPU profile (run's hidden
+	// --cpu-profile; with several runs, the last one's).
+	CPUProfile string
 	// Executable is the iamaudit binary the audit runs as (default: this process's
 	// own, os.Executable); Env is added to the child's environment (tests use it to
 	// make their test binary act as the command line).
@@ -96,6 +99,9 @@ func runChild(ctx context.Context, o Options, srv *sandbox.Server, out, home, db
 	args := []string{"run", "--role", "IAMAuditRole", "--output-dir", out, "--db", db, "--no-progress"}
 	if o.Concurrency > 0 {
 		args = append(args, "--concurrency", strconv.Itoa(o.Concurrency))
+	}
+	if o.CPUProfile != "" {
+		args = append(args, "--cpu-profile", o.CPUProfile)
 	}
 	if r := o.Profile.ClientIAMRate; r > 0 {
 		args = append(args, "--iam-rate", strconv.FormatFloat(r, 'f', -1, 64))

@@ -229,6 +229,9 @@ type RunOptions struct {
 	// IAMRate and EventsRate are the client-side limits per account (requests per
 	// second; 0: the collector's defaults).
 	IAMRate, EventsRate float64
+	// CPUProfile is a file for the run's CPU profile (hidden: `iamaudit bench
+	// --cpu-profile` passes it to the audit it measures; docs/bench.md).
+	CPUProfile string
 }
 
 // newRunCmd builds `iamaudit run`; runF, when not nil, replaces the work (runAudit)
@@ -279,6 +282,13 @@ over 3 and 4).`,
 			if err := opts.validateRates(cmd.Flags()); err != nil {
 				return err
 			}
+			if opts.CPUProfile != "" {
+				stop, err := startCPUProfile(opts.CPUProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return runF(cmd.Context(), opts)
 		},
 	}
@@ -293,6 +303,8 @@ over 3 and 4).`,
 		"IAM requests per second per account (default 18, the collector's: AWS publishes no IAM rate, peers use 10-20); lower it for an account busy with other IAM callers, raise it only against an endpoint that allows more, such as the sandbox")
 	fs.Float64Var(&opts.EventsRate, "events-rate", 0,
 		"CloudTrail LookupEvents requests per second per account (default 2, the rate AWS documents); raise it only against an endpoint that allows more, such as the sandbox")
+	fs.StringVar(&opts.CPUProfile, "cpu-profile", "", "write the run's CPU profile (go tool pprof) to this file")
+	_ = fs.MarkHidden("cpu-profile")
 	opts.addDestinationFlags(fs)
 	return cmd
 }

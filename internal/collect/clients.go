@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -112,12 +113,13 @@ func newLimiter(perSecond float64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(perSecond), burst)
 }
 
-// newOrgLimiter paces the run's Organizations calls with a burst of two at least:
-// DescribeOrganization and the first ListAccounts page go out together (they are
-// the whole enumeration of a small Organization); the pages after them keep the
-// rate.
+// newOrgLimiter paces the run's Organizations calls with a burst of one second's
+// worth, two at least: DescribeOrganization and the first ListAccounts pages go
+// out together (they are the whole enumeration of a small Organization), as AWS's
+// token bucket (burst = rate, docs/bench.md "The floor") lets them; the pages after
+// them keep the rate.
 func newOrgLimiter(perSecond float64) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(perSecond), max(2, int(perSecond/4)))
+	return rate.NewLimiter(rate.Limit(perSecond), max(2, int(math.Ceil(perSecond))))
 }
 
 // newIAMLimiter paces one account's IAM calls with a burst of one second's worth:

@@ -85,8 +85,13 @@ func TestRetryersUnderFanOut(t *testing.T) {
 		if x.events.Burst() != 1 || x.iam.Burst() != 12 {
 			t.Errorf("bursts iam %d, events %d; want 12 (a second's worth) and 1", x.iam.Burst(), x.events.Burst())
 		}
-		if org := newOrgLimiter(4); org.Burst() != 2 || org.Limit() != 4 {
-			t.Errorf("organizations limiter %v/s burst %d; want 4/s, burst 2", org.Limit(), org.Burst())
+		for _, c := range []struct {
+			rate  float64
+			burst int
+		}{{4, 4}, {5, 5}, {1, 2}, {2.5, 3}} {
+			if org := newOrgLimiter(c.rate); org.Burst() != c.burst || org.Limit() != rate.Limit(c.rate) {
+				t.Errorf("organizations limiter %v/s burst %d; want %v/s, burst %d (a second's worth, 2 at least)", org.Limit(), org.Burst(), c.rate, c.burst)
+			}
 		}
 	})
 }

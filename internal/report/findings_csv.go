@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
-	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -96,7 +95,7 @@ var findingsCSVFormat = Format{
 	FileName:    FindingsReportName,
 	Analyze:     true,
 	Write:       func(w io.Writer, o *outcome.Outcome, _ Messages) error { return WriteFindingsCSV(w, o.Findings) },
-	Stream: func(w io.Writer, _ *inventory.Inventory, _ Messages) (Streamer, error) {
+	Stream: func(w io.Writer, _ *outcome.Outcome, _ Messages) (Streamer, error) {
 		sp, err := newSpool(w)
 		if err != nil {
 			return nil, err

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -32,7 +31,11 @@ type Format struct {
 	// in the JSON and CSV files. Formats without Stream are written by Write from the
 	// summary outcome at the end (a summary's bounded findings are then counted from
 	// its scores).
-	Stream func(w io.Writer, head *inventory.Inventory, m Messages) (Streamer, error)
+	//
+	// head.Inventory is the run's head (without accounts) and head.Now the time its
+	// findings are evaluated at, as known at the start: the run id may still change
+	// (claimed at the end, outdir.Reserve), and Close gets the summary that says.
+	Stream func(w io.Writer, head *outcome.Outcome, m Messages) (Streamer, error)
 }
 
 // Streamer writes one format's file of a streamed run.

@@ -32,7 +32,7 @@ var htmlFormat = Format{
 	Write: func(w io.Writer, o *outcome.Outcome, m Messages) error {
 		return WriteHTML(w, o, m, HTMLOptions{})
 	},
-	Stream: func(w io.Writer, _ *inventory.Inventory, m Messages) (Streamer, error) {
+	Stream: func(w io.Writer, _ *outcome.Outcome, m Messages) (Streamer, error) {
 		return &viewStreamer{w: w, view: newView(), limit: DefaultHTMLMaxFindings,
 			write: func(w io.Writer, o *outcome.Outcome, v *findingsView) error {
 				return writeHTML(w, o, m, HTMLOptions{}, v)

@@ -176,7 +176,7 @@ type jsonStream struct {
 	findings, closed findingSet
 }
 
-func streamJSON(w io.Writer, _ *inventory.Inventory, _ Messages) (Streamer, error) {
+func streamJSON(w io.Writer, _ *outcome.Outcome, _ Messages) (Streamer, error) {
 	sp, err := newSpool(w)
 	if err != nil {
 		return nil, err

@@ -29,7 +29,7 @@ var markdownFormat = Format{
 	FileName:    MarkdownReportName,
 	Analyze:     true,
 	Write:       writeMarkdown,
-	Stream: func(w io.Writer, _ *inventory.Inventory, m Messages) (Streamer, error) {
+	Stream: func(w io.Writer, _ *outcome.Outcome, m Messages) (Streamer, error) {
 		return &viewStreamer{w: w, view: newView(), limit: markdownMaxFindings,
 			write: func(w io.Writer, o *outcome.Outcome, v *findingsView) error { return markdownOf(w, o, m, v) }}, nil
 	},

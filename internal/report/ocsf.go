@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
-	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -138,18 +137,19 @@ func writeOCSF(w io.Writer, o *outcome.Outcome, _ Messages) error {
 }
 
 // ocsfStream streams the OCSF file. An event names the run (metadata.uid and
-// log_name hold the run id, claimed only at the end) and its time (the outcome's Now),
-// so each part's events are rendered as they come with placeholders for those (a
-// random nonce makes them unguessable) and spooled under their finding's severity
-// and account; Close fills the placeholders in and copies the events in Write's
-// order: the findings in checks.Sort's order across all accounts, then the resolved
-// ones in the same order. The tool version, partition and region come from the run's
-// head and must be the summary's.
+// log_name hold the run id, claimed only at the end), its time (the outcome's Now)
+// and the run's start, so each part's events are rendered as they come with the
+// values the head gives for those, and spooled under their finding's severity and
+// account; Close copies the events in Write's order (the findings in checks.Sort's
+// order across all accounts, then the resolved ones in the same order) and puts the
+// summary's values in place of any that changed (a run id claimed as …_2). A value
+// the head does not give is rendered as a placeholder (a random nonce makes the run
+// id's unguessable) and always filled in. The tool version, partition and region
+// come from the run's head and must be the summary's.
 type ocsfStream struct {
 	w              io.Writer
 	sp             *spool
-	head           *outcome.Outcome // the head's inventory, run id and times as placeholders
-	runID          string           // the run id's placeholder
+	head           *outcome.Outcome // the head's inventory, run id and times, as rendered
 	open, resolved findingSet
 	buf            bytes.Buffer
 }
@@ -184,7 +184,7 @@ func (s findingSet) order() []string {
 	return keys
 }
 
-func streamOCSF(w io.Writer, head *inventory.Inventory, _ Messages) (Streamer, error) {
+func streamOCSF(w io.Writer, head *outcome.Outcome, _ Messages) (Streamer, error) {
 	nonce := make([]byte, 8)
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
@@ -193,10 +193,19 @@ func streamOCSF(w io.Writer, head *inventory.Inventory, _ Messages) (Streamer, e
 	if err != nil {
 		return nil, err
 	}
-	inv := *head
+	inv := *head.Inventory
 	inv.Accounts = nil
-	inv.RunID, inv.StartedAt = "\x00run-"+hex.EncodeToString(nonce)+"\x00", ocsfStartedMark
-	return &ocsfStream{w: w, sp: sp, head: &outcome.Outcome{Inventory: &inv, Now: ocsfNowMark}, runID: inv.RunID,
+	now := head.Now
+	if inv.RunID == "" {
+		inv.RunID = "\x00run-" + hex.EncodeToString(nonce) + "\x00"
+	}
+	if inv.StartedAt.IsZero() {
+		inv.StartedAt = ocsfStartedMark
+	}
+	if now.IsZero() {
+		now = ocsfNowMark
+	}
+	return &ocsfStream{w: w, sp: sp, head: &outcome.Outcome{Inventory: &inv, Now: now},
 		open: newFindingSet("f/"), resolved: newFindingSet("r/")}, nil
 }
 
@@ -221,6 +230,30 @@ func (s *ocsfStream) Account(p outcome.Part) error {
 	return nil
 }
 
+// ocsfMarks are the replacements that turn events rendered with the head's run id
+// and times into the summary's: only of the values that differ. Each is anchored
+// on its field's name as MarshalIndent writes it (a quote inside a JSON string is
+// escaped, so user text cannot hold one).
+func ocsfMarks(head, o *outcome.Outcome) [][2][]byte {
+	quoted := func(v string) string { b, _ := json.Marshal(v); return string(b[1 : len(b)-1]) }
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UTC().UnixMilli(), 10) }
+	var marks [][2][]byte
+	add := func(old, new string) { marks = append(marks, [2][]byte{[]byte(old), []byte(new)}) }
+	if was, is := head.Inventory.RunID, o.Inventory.RunID; was != is {
+		add(`"log_name": "iamaudit `+quoted(was)+`"`, `"log_name": "iamaudit `+quoted(is)+`"`)
+		add(`"uid": "`+quoted(was)+`/`, `"uid": "`+quoted(is)+`/`)
+	}
+	for _, end := range []string{",", "\n"} { // the number ends its field, the last of its object or not
+		if was, is := ms(head.Now), ms(o.Now); was != is {
+			add(`"time": `+was+end, `"time": `+is+end)
+		}
+		if was, is := ms(head.Inventory.StartedAt), ms(o.Inventory.StartedAt); was != is {
+			add(`"created_time": `+was+end, `"created_time": `+is+end)
+		}
+	}
+	return marks
+}
+
 func (s *ocsfStream) Close(o *outcome.Outcome) error {
 	defer s.sp.close()
 	inv, head := o.Inventory, s.head.Inventory
@@ -228,16 +261,11 @@ func (s *ocsfStream) Close(o *outcome.Outcome) error {
 		return fmt.Errorf("ocsf: the run's version, partition or region changed after its start (%s %s %s, then %s %s %s)",
 			head.Version, head.Partition, head.Region, inv.Version, inv.Partition, inv.Region)
 	}
-	quoted := func(v string) []byte { b, _ := json.Marshal(v); return b[1 : len(b)-1] }
-	ms := func(t time.Time) string { return strconv.FormatInt(t.UTC().UnixMilli(), 10) }
-	marks := [][2][]byte{{quoted(s.runID), quoted(inv.RunID)}}
-	for _, end := range []string{",", "\n"} { // the number ends its field, the last of its object or not
-		marks = append(marks,
-			[2][]byte{[]byte(`"time": ` + ms(ocsfNowMark) + end), []byte(`"time": ` + ms(o.Now) + end)},
-			[2][]byte{[]byte(`"created_time": ` + ms(ocsfStartedMark) + end), []byte(`"created_time": ` + ms(inv.StartedAt) + end)})
-	}
-	arr := jsonArray{w: s.w, outer: "", indent: "  "}
+	marks := ocsfMarks(s.head, o)
+	bw := bufio.NewWriterSize(s.w, 1<<20) // two writes per event: a system call per MiB
+	arr := jsonArray{w: bw, outer: "", indent: "  "}
 	var n [4]byte
+	var buf []byte // each event in turn (copied as rendered when there are no marks)
 	for _, key := range append(s.open.order(), s.resolved.order()...) {
 		r := bufio.NewReader(s.sp.reader(key))
 		for {
@@ -246,7 +274,11 @@ func (s *ocsfStream) Close(o *outcome.Outcome) error {
 			} else if err != nil {
 				return fmt.Errorf("ocsf: reading the spooled events: %w", err)
 			}
-			b := make([]byte, binary.BigEndian.Uint32(n[:]))
+			size := int(binary.BigEndian.Uint32(n[:]))
+			if cap(buf) < size {
+				buf = make([]byte, size)
+			}
+			b := buf[:size]
 			if _, err := io.ReadFull(r, b); err != nil {
 				return fmt.Errorf("ocsf: reading the spooled events: %w", err)
 			}
@@ -259,6 +291,9 @@ func (s *ocsfStream) Close(o *outcome.Outcome) error {
 		}
 	}
 	if err := arr.end("\n"); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		return err
 	}
 	return s.sp.close()

@@ -305,7 +305,7 @@ var seedIAMFormat = Format{
 	Write: func(w io.Writer, o *outcome.Outcome, m Messages) error {
 		return WriteCSV(w, IAMReportHeader, IAMReportRows(o.Inventory, m))
 	},
-	Stream: func(w io.Writer, _ *inventory.Inventory, m Messages) (Streamer, error) {
+	Stream: func(w io.Writer, _ *outcome.Outcome, m Messages) (Streamer, error) {
 		return newAccountCSV(w, IAMReportHeader, func(inv *inventory.Inventory) [][]string { return IAMReportRows(inv, m) })
 	},
 }
@@ -318,7 +318,7 @@ var seedEventsFormat = Format{
 	Write: func(w io.Writer, o *outcome.Outcome, _ Messages) error {
 		return WriteCSV(w, EventsReportHeader, EventRows(o.Inventory))
 	},
-	Stream: func(w io.Writer, _ *inventory.Inventory, _ Messages) (Streamer, error) {
+	Stream: func(w io.Writer, _ *outcome.Outcome, _ Messages) (Streamer, error) {
 		return newAccountCSV(w, EventsReportHeader, EventRows)
 	},
 }

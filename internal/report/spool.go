@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +25,9 @@ import (
 // is never left behind, even by a crash. Elsewhere close removes it.
 type spool struct {
 	f    *os.File
-	path string // still to remove at close ("" when unlinked at once)
+	w    *bufio.Writer // buffers the pieces added: flushed before any is read
+	buf  []byte        // copy's buffer
+	path string        // still to remove at close ("" when unlinked at once)
 	size int64
 	keys map[string][]span
 	// order lists the keys in the order first added.
@@ -50,7 +53,7 @@ func newSpool(w io.Writer) (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	s := &spool{f: f, keys: map[string][]span{}}
+	s := &spool{f: f, w: bufio.NewWriterSize(f, spoolBuffer), keys: map[string][]span{}}
 	if err := f.Chmod(0o600); err != nil {
 		s.close()
 		return nil, fmt.Errorf("spool: %w", err)
@@ -66,7 +69,7 @@ func (s *spool) add(key string, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if _, err := s.f.Write(b); err != nil {
+	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	sp, ok := s.keys[key]
@@ -90,27 +93,57 @@ func (s *spool) has(key string) bool { _, ok := s.keys[key]; return ok }
 // bytes (a separator before the first element of an array); it returns the bytes
 // skipped (0 when key is empty).
 func (s *spool) copy(w io.Writer, key string, skip int64) (int64, error) {
+	if err := s.flush(); err != nil {
+		return 0, err
+	}
 	skipped := int64(0)
 	for _, sp := range s.keys[key] {
 		if skip > 0 {
 			d := min(skip, sp.n)
 			sp.off, sp.n, skip, skipped = sp.off+d, sp.n-d, skip-d, skipped+d
 		}
-		if _, err := io.Copy(w, io.NewSectionReader(s.f, sp.off, sp.n)); err != nil {
+		if sp.n == 0 {
+			continue
+		}
+		if s.buf == nil {
+			s.buf = make([]byte, 1<<20) // a system call per MiB, not per 32 KiB
+		}
+		if n, err := io.CopyBuffer(w, io.NewSectionReader(s.f, sp.off, sp.n), s.buf); err != nil {
 			return skipped, err
+		} else if n != sp.n {
+			return skipped, fmt.Errorf("spool: %d of %d bytes read back", n, sp.n)
 		}
 	}
 	return skipped, nil
 }
 
+// spoolBuffer is the spool's write buffer: pieces are small (a finding, an account),
+// a write per piece would be a system call each.
+const spoolBuffer = 256 << 10
+
+// flush writes the buffered pieces to the file.
+func (s *spool) flush() error {
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	return nil
+}
+
 // reader reads the pieces of key in order.
 func (s *spool) reader(key string) io.Reader {
+	if err := s.flush(); err != nil {
+		return errReader{err}
+	}
 	var rs []io.Reader
 	for _, sp := range s.keys[key] {
 		rs = append(rs, io.NewSectionReader(s.f, sp.off, sp.n))
 	}
 	return io.MultiReader(rs...)
 }
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // close releases the file; safe to call more than once.
 func (s *spool) close() error {

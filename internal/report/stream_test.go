@@ -70,38 +70,62 @@ func TestStreamIsWrite(t *testing.T) {
 				t.Fatalf("%s %s: Write: %v", name, f.Name, err)
 			}
 			for order, ps := range orders {
-				dir := t.TempDir()
-				p, err := outdir.Create(dir)
-				if err != nil {
-					t.Fatal(err)
-				}
-				head := *o.Inventory
-				head.Accounts = nil
-				s, err := f.Stream(p, &head, m)
-				if err != nil {
-					t.Fatalf("%s %s: Stream: %v", name, f.Name, err)
-				}
-				for _, part := range ps {
-					if err := s.Account(part); err != nil {
-						t.Fatalf("%s %s: Account: %v", name, f.Name, err)
+				for hname, hd := range streamHeads(o) {
+					dir := t.TempDir()
+					p, err := outdir.Create(dir)
+					if err != nil {
+						t.Fatal(err)
 					}
-				}
-				if err := s.Close(sum); err != nil {
-					t.Fatalf("%s %s: Close: %v", name, f.Name, err)
-				}
-				if err := p.Commit("out"); err != nil {
-					t.Fatal(err)
-				}
-				if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-					t.Errorf("%s %s %s: files left besides the output: %v", name, f.Name, order, entries)
-				}
-				got, _ := os.ReadFile(dir + "/out")
-				if !bytes.Equal(got, want.Bytes()) {
-					t.Errorf("%s %s, accounts in %s: the streamed file differs from Write's (%d and %d bytes)\n%s",
-						name, f.Name, order, len(got), want.Len(), firstDiff(got, want.Bytes()))
+					s, err := f.Stream(p, hd, m)
+					if err != nil {
+						t.Fatalf("%s %s: Stream: %v", name, f.Name, err)
+					}
+					for _, part := range ps {
+						if err := s.Account(part); err != nil {
+							t.Fatalf("%s %s: Account: %v", name, f.Name, err)
+						}
+					}
+					if err := s.Close(sum); err != nil {
+						t.Fatalf("%s %s: Close: %v", name, f.Name, err)
+					}
+					if err := p.Commit("out"); err != nil {
+						t.Fatal(err)
+					}
+					if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+						t.Errorf("%s %s %s: files left besides the output: %v", name, f.Name, order, entries)
+					}
+					got, _ := os.ReadFile(dir + "/out")
+					if !bytes.Equal(got, want.Bytes()) {
+						t.Errorf("%s %s, accounts in %s, %s: the streamed file differs from Write's (%d and %d bytes)\n%s",
+							name, f.Name, order, hname, len(got), want.Len(), firstDiff(got, want.Bytes()))
+					}
 				}
 			}
 		}
+	}
+}
+
+// streamHeads are the heads a stream may start from: the summary's run id and times
+// (rendered as they come, copied as they are), a run id claimed later (…_2) and
+// times that changed (filled in at Close), and none known (placeholders).
+func streamHeads(o *outcome.Outcome) map[string]*outcome.Outcome {
+	head := func(edit func(*inventory.Inventory, *time.Time)) *outcome.Outcome {
+		inv := *o.Inventory
+		inv.Accounts = nil
+		now := o.Now
+		edit(&inv, &now)
+		return &outcome.Outcome{Inventory: &inv, Now: now}
+	}
+	return map[string]*outcome.Outcome{
+		"head as the summary": head(func(*inventory.Inventory, *time.Time) {}),
+		"run id and times changed": head(func(inv *inventory.Inventory, now *time.Time) {
+			inv.RunID += "_2"
+			inv.StartedAt = inv.StartedAt.Add(-time.Minute)
+			*now = now.Add(-time.Hour)
+		}),
+		"nothing known": head(func(inv *inventory.Inventory, now *time.Time) {
+			inv.RunID, inv.StartedAt, *now = "", time.Time{}, time.Time{}
+		}),
 	}
 }
 
@@ -151,7 +175,7 @@ func TestStreamErrorLeavesNoSpool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := f.Stream(&failWriter{f: out, n: 100}, o.Inventory, m)
+		s, err := f.Stream(&failWriter{f: out, n: 100}, o, m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +267,7 @@ func TestOCSFStreamHeadMustHold(t *testing.T) {
 	head := *o.Inventory
 	head.Region = "eu-west-1"
 	var b bytes.Buffer
-	s, err := f[0].Stream(&b, &head, m)
+	s, err := f[0].Stream(&b, &outcome.Outcome{Inventory: &head, Now: o.Now}, m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestStreamedPages(t *testing.T) {
 		} {
 			f, _ := SelectFormats([]string{c.format})
 			var got, want bytes.Buffer
-			s, err := f[0].Stream(&got, o.Inventory, m)
+			s, err := f[0].Stream(&got, &outcome.Outcome{Inventory: o.Inventory, Now: o.Now}, m)
 			if err != nil {
 				t.Fatal(err)
 			}
