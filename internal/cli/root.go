@@ -39,14 +39,14 @@ func Main(args []string, version string) int {
 // tuneGC trades memory the audit has for less garbage collection (about a tenth of
 // a large run's CPU at Go's default, docs/bench.md): the collector runs when the
 // heap has grown by 200% (GOGC=200) rather than 100%, and harder as it nears a soft
-// limit of 768 MiB (GOMEMLIMIT), so a streamed run's memory stays bounded
+// limit of 512 MiB (GOMEMLIMIT), so a streamed run's memory stays bounded
 // (docs/streaming.md). GOGC and GOMEMLIMIT in the environment win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(768 << 20)
+		debug.SetMemoryLimit(512 << 20)
 	}
 }
 

@@ -1,6 +1,9 @@
 package outcome
 
 import (
+	"encoding/json"
+	"sync"
+
 	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/score"
@@ -20,4 +23,24 @@ type Part struct {
 	Resolved []checks.Finding
 	// Score is the account's score (score.AccountScore).
 	Score score.Score
+
+	encoded *encodedAccount // the account's JSON, encoded once for every writer
+}
+
+// encodedAccount is an account's JSON text, encoded by the first writer that asks.
+type encodedAccount struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// AccountJSON is json.Marshal(p.Account). A Part the Evaluator made encodes it
+// once, whichever of the writers (each on its own goroutine) asks first, and gives
+// every one the same bytes: they must not modify them.
+func (p Part) AccountJSON() ([]byte, error) {
+	if p.encoded == nil {
+		return json.Marshal(p.Account)
+	}
+	p.encoded.once.Do(func() { p.encoded.b, p.encoded.err = json.Marshal(p.Account) })
+	return p.encoded.b, p.encoded.err
 }

@@ -65,7 +65,7 @@ func (e *Evaluator) Account(a *inventory.Account) Part {
 	current, resolved := checks.CompareRuns(e.before[a.ID], findings)
 	resolved = comparable(resolved, fully, &one)
 	lifecycle(current, resolved, e.baseline, e.prev, e.now)
-	p := Part{Account: a, Findings: current, Resolved: resolved}
+	p := Part{Account: a, Findings: current, Resolved: resolved, encoded: &encodedAccount{}}
 	if a.Status != inventory.StatusSkipped {
 		p.Score = score.AccountScore(a, current, e.now, e.settings.Checks)
 		e.scores[a.ID] = p.Score

@@ -200,7 +200,18 @@ func (s *jsonStream) element(key string, v any) error {
 }
 
 func (s *jsonStream) Account(p outcome.Part) error {
-	if err := s.element("a/"+p.Account.ID, p.Account); err != nil {
+	compact, err := p.AccountJSON()
+	if err != nil {
+		return err
+	}
+	// MarshalIndent is Marshal, then Indent: the same bytes from the shared encoding.
+	var b bytes.Buffer
+	b.Grow(len(docSep) + len(compact)*3/2)
+	b.WriteString(docSep)
+	if err := json.Indent(&b, compact, docIndent, "  "); err != nil {
+		return err
+	}
+	if err := s.sp.add("a/"+p.Account.ID, b.Bytes()); err != nil {
 		return err
 	}
 	s.accounts = append(s.accounts, p.Account.ID)

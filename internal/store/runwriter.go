@@ -53,7 +53,7 @@ func (s *Store) writeWhole(ctx context.Context, o *outcome.Outcome, opts WriteOp
 	}
 	runID, err := func() (string, error) {
 		for i := range o.Inventory.Accounts {
-			if err := w.account(ctx, &o.Inventory.Accounts[i]); err != nil {
+			if err := w.account(ctx, &o.Inventory.Accounts[i], nil); err != nil {
 				return "", err
 			}
 		}
@@ -180,7 +180,9 @@ func (s *Store) begin(ctx context.Context, head *inventory.Inventory, set outcom
 // account writes one account's rows (the account, its root keys, users, access
 // keys, MFA devices, events and gaps) and its inventory document. Its bulk
 // inserts are flushed before it returns: nothing of the account stays in memory.
-func (w *runWriter) account(ctx context.Context, a *inventory.Account) error {
+// account writes one account's rows and its document; encoded, when not nil, is
+// json.Marshal(a) already made (outcome.Part.AccountJSON).
+func (w *runWriter) account(ctx context.Context, a *inventory.Account, encoded []byte) error {
 	if _, ok := w.accounts[a.ID]; ok {
 		return fmt.Errorf("account %s recorded twice", a.ID)
 	}
@@ -276,7 +278,13 @@ func (w *runWriter) account(ctx context.Context, a *inventory.Account) error {
 			return err
 		}
 	}
-	doc, err := compress(a)
+	var doc []byte
+	var err error
+	if encoded != nil {
+		doc, err = compressEncoded(encoded)
+	} else {
+		doc, err = compress(a)
+	}
 	if err != nil {
 		return err
 	}
@@ -385,7 +393,7 @@ func (w *runWriter) finish(ctx context.Context, o *outcome.Outcome) (string, err
 			if om := a.Omitted; om != nil && *om != (inventory.Omitted{}) {
 				return "", fmt.Errorf("account %s: its part was never recorded and its summary omits %+v", a.ID, *om)
 			}
-			if err := w.account(ctx, a); err != nil {
+			if err := w.account(ctx, a, nil); err != nil {
 				return "", err
 			}
 			pos = w.accounts[a.ID]
@@ -524,6 +532,23 @@ func (w *runWriter) writeLifecycle(ctx context.Context, runID string, order int6
 	}
 	w.s.step()
 	return nil
+}
+
+// compressEncoded is compress of a value whose json.Marshal is encoded (the same
+// bytes: json.Encoder writes Marshal's text and a newline).
+func compressEncoded(encoded []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if _, err := zw.Write(encoded); err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write([]byte{'\n'}); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // compress is v as gzip-compressed JSON (a document).

@@ -72,7 +72,10 @@ func (r *Recording) Account(ctx context.Context, p outcome.Part) error {
 	if p.Account == nil {
 		return errors.New("a part without its account")
 	}
-	err := r.w.account(ctx, p.Account)
+	encoded, err := p.AccountJSON()
+	if err == nil {
+		err = r.w.account(ctx, p.Account, encoded)
+	}
 	if err == nil {
 		err = r.w.findings(ctx, slices.Concat(p.Findings, p.Resolved))
 	}
