@@ -32,6 +32,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/policy/
 	go test -run '^$$' -fuzz FuzzReadSeed -fuzztime 30s -fuzzminimizetime 2s ./internal/importer/
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 2s ./internal/yamlfile/
+	go test -run '^$$' -fuzz FuzzIndentCompact -fuzztime 30s -fuzzminimizetime 2s ./internal/report/
 
 vulncheck:
 	./scripts/govulncheck.sh

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,8 +27,9 @@ type Options struct {
 	Profile                 Profile
 	Concurrency             int // `run --concurrency` (0: not passed, the default)
 	// CPUProfile, when set, is where the audit writes its CPU profile (run's hidden
-	// --cpu-profile; with several runs, the last one's).
-	CPUProfile string
+	// --cpu-profile; with several runs, the last one's); SandboxCPUProfile is this
+	// process's (the sandbox's) while the audit runs.
+	CPUProfile, SandboxCPUProfile string
 	// Executable is the iamaudit binary the audit runs as (default: this process's
 	// own, os.Executable); Env is added to the child's environment (tests use it to
 	// make their test binary act as the command line).
@@ -64,10 +66,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := os.Mkdir(home, 0o700); err != nil {
 		return nil, err
 	}
+	if o.SandboxCPUProfile != "" {
+		stop, err := startCPUProfile(o.SandboxCPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
+	before := selfCPU()
 	child, err := runChild(ctx, o, srv, out, home, filepath.Join(dir, "iamaudit.db"))
 	if err != nil {
 		return nil, err
 	}
+	child.sandboxCPU = selfCPU() - before
 	doc, err := readRun(out)
 	if err != nil {
 		return nil, fmt.Errorf("the audit (exit %d) left no run JSON: %w; its last words: %s", child.exit, err, child.stderrTail)
@@ -82,6 +93,7 @@ type childRun struct {
 	wall       time.Duration
 	maxRSSKiB  int64
 	cpu        time.Duration // user + system CPU time of the audit process
+	sandboxCPU time.Duration // this process's (the sandbox's) meanwhile
 	stderrTail string
 }
 
@@ -247,3 +259,25 @@ func failed(status string) bool {
 
 // eventNames are the event names the audit looks up (its default).
 var eventNames = collect.DefaultEventNames
+
+// selfCPU is this process's user + system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startCPUProfile writes this process's CPU profile to path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--sandbox-cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("--sandbox-cpu-profile %s: %w", path, err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}

@@ -22,6 +22,7 @@ type BenchOptions struct {
 	JSON        bool
 	Runs        int
 	CPUProfile  string
+	SandboxProf string
 	// executable and env, when set, are the audit's binary and additions to its
 	// environment (tests: the test binary acting as the command line).
 	executable string
@@ -38,6 +39,7 @@ func (o *BenchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.JSON, "json", false, "one JSON object per run instead of the text lines")
 	fs.IntVar(&o.Runs, "runs", 1, "how many times to run the benchmark (each on a fresh sandbox)")
 	fs.StringVar(&o.CPUProfile, "cpu-profile", "", "write the audit's CPU profile (go tool pprof) to this file (with --runs, the last run's)")
+	fs.StringVar(&o.SandboxProf, "sandbox-cpu-profile", "", "write the sandbox's CPU profile (this process's, while the audit runs) to this file")
 }
 
 func newBenchCmd(f *Factory, runF func(context.Context, *BenchOptions) error) *cobra.Command {
@@ -102,7 +104,7 @@ func runBench(ctx context.Context, o *BenchOptions) error {
 	for i := 1; i <= o.Runs; i++ {
 		res, err := bench.Run(ctx, bench.Options{
 			Accounts: o.Accounts, Users: o.Users, Events: o.Events, Profile: profile,
-			Concurrency: o.Concurrency, CPUProfile: o.CPUProfile, Executable: o.executable, Env: o.env,
+			Concurrency: o.Concurrency, CPUProfile: o.CPUProfile, SandboxCPUProfile: o.SandboxProf, Executable: o.executable, Env: o.env,
 		})
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/fix"
 	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/score"
 )
@@ -24,7 +25,43 @@ type Part struct {
 	// Score is the account's score (score.AccountScore).
 	Score score.Score
 
-	encoded *encodedAccount // the account's JSON, encoded once for every writer
+	encoded  *encodedAccount // the account's JSON, encoded once for every writer
+	commands *commandMemo    // the findings' rendered commands, likewise
+}
+
+// commandMemo holds the commands rendered of a part's findings, by the findings'
+// actions (a finding's copies share its actions).
+type commandMemo struct {
+	mu sync.Mutex
+	m  map[actionsKey][]string
+}
+
+type actionsKey struct {
+	first *fix.Action
+	n     int
+}
+
+// Commands is render(f), rendered once per finding of a Part the Evaluator made
+// (each of its writers asks for the same findings' commands); render must depend
+// on f's actions only when it has some. The result is shared: it must not be
+// modified.
+func (p Part) Commands(f checks.Finding, render func(checks.Finding) []string) []string {
+	acts := f.Remediation.Actions
+	if p.commands == nil || len(acts) == 0 {
+		return render(f)
+	}
+	key := actionsKey{&acts[0], len(acts)}
+	p.commands.mu.Lock()
+	c, ok := p.commands.m[key]
+	p.commands.mu.Unlock()
+	if ok {
+		return c
+	}
+	c = render(f)
+	p.commands.mu.Lock()
+	p.commands.m[key] = c
+	p.commands.mu.Unlock()
+	return c
 }
 
 // encodedAccount is an account's JSON text, encoded by the first writer that asks.

@@ -65,7 +65,8 @@ func (e *Evaluator) Account(a *inventory.Account) Part {
 	current, resolved := checks.CompareRuns(e.before[a.ID], findings)
 	resolved = comparable(resolved, fully, &one)
 	lifecycle(current, resolved, e.baseline, e.prev, e.now)
-	p := Part{Account: a, Findings: current, Resolved: resolved, encoded: &encodedAccount{}}
+	p := Part{Account: a, Findings: current, Resolved: resolved, encoded: &encodedAccount{},
+		commands: &commandMemo{m: map[actionsKey][]string{}}}
 	if a.Status != inventory.StatusSkipped {
 		p.Score = score.AccountScore(a, current, e.now, e.settings.Checks)
 		e.scores[a.ID] = p.Score

@@ -73,3 +73,57 @@ func TestEvaluatorIsEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// A part's commands are rendered once per finding, whichever of its copies (each
+// writer sorts its own) asks, and are what the renderer gives; a finding without
+// actions, or a part the Evaluator did not make, is rendered every time.
+func TestPartCommandsRenderedOnce(t *testing.T) {
+	b, err := os.ReadFile("../report/testdata/run.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc report.Document
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	inv := doc.Inventory
+	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
+	head := *inv
+	head.Accounts = nil
+	ev := outcome.NewEvaluator(&head, now, outcome.Settings{Checks: checks.DefaultConfig()}, nil)
+	renders := 0
+	render := func(f checks.Finding) []string { renders++; return report.Commands(f) }
+	withActions, without := 0, 0
+	for i := range inv.Accounts {
+		p := ev.Account(&inv.Accounts[i])
+		for _, f := range p.Findings {
+			if len(f.Remediation.Actions) > 0 {
+				withActions++
+			} else {
+				without++
+			}
+		}
+		for pass := range 3 { // three writers, each with its own copies of the findings
+			copies := append([]checks.Finding(nil), p.Findings...)
+			for _, f := range copies {
+				if got, want := p.Commands(f, render), report.Commands(f); !reflect.DeepEqual(got, want) {
+					t.Fatalf("pass %d, %s: commands %q, want %q", pass, f.ID, got, want)
+				}
+			}
+		}
+	}
+	if withActions == 0 {
+		t.Fatal("fixture has no finding with actions")
+	}
+	if want := withActions + 3*without; renders != want {
+		t.Errorf("%d renders for %d findings with actions and %d without over three writers; want %d (each with actions once)", renders, withActions, without, want)
+	}
+	var bare outcome.Part // not the Evaluator's: no memo
+	before := renders
+	for range 2 {
+		bare.Commands(checks.Finding{ID: "x"}, render)
+	}
+	if renders != before+2 {
+		t.Errorf("a part without a memo rendered %d times for 2 asks", renders-before)
+	}
+}

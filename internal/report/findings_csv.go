@@ -37,7 +37,7 @@ func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 	if err := cw.Write(FindingsColumns); err != nil {
 		return fmt.Errorf("write findings csv: %w", err)
 	}
-	if err := writeFindingRows(cw, findings); err != nil {
+	if err := writeFindingRows(cw, findings, Commands); err != nil {
 		return err
 	}
 	cw.Flush()
@@ -47,8 +47,9 @@ func WriteFindingsCSV(w io.Writer, findings []checks.Finding) error {
 	return nil
 }
 
-// writeFindingRows writes the rows of findings (not flushed).
-func writeFindingRows(cw *csv.Writer, findings []checks.Finding) error {
+// writeFindingRows writes the rows of findings (not flushed), their commands those
+// of cmds (Commands, or a part's: partCommands).
+func writeFindingRows(cw *csv.Writer, findings []checks.Finding, cmds func(checks.Finding) []string) error {
 	for _, f := range findings {
 		expires := ""
 		if f.SuppressionExpires != nil {
@@ -58,7 +59,7 @@ func writeFindingRows(cw *csv.Writer, findings []checks.Finding) error {
 			f.ID, f.Severity.String(), f.CheckID, f.Title, f.AccountID, f.AccountName,
 			f.ResourceType, f.Resource, f.User, f.Message, evidenceCell(f.Evidence),
 			strings.Join(f.CIS, "; "), strings.Join(f.SecurityHub, "; "),
-			f.Remediation.Workflow, strings.Join(Commands(f), CommandSeparator),
+			f.Remediation.Workflow, strings.Join(cmds(f), CommandSeparator),
 			f.State, strconv.FormatBool(f.Suppressed), f.SuppressionReason, expires,
 		}
 		for i := range row {
@@ -126,7 +127,7 @@ func (c *findingsCSV) Account(p outcome.Part) error {
 		}
 		c.buf.Reset()
 		cw := csv.NewWriter(&c.buf)
-		if err := writeFindingRows(cw, fs[i:j]); err != nil {
+		if err := writeFindingRows(cw, fs[i:j], partCommands(p)); err != nil {
 			return err
 		}
 		cw.Flush()

@@ -192,7 +192,7 @@ const (
 )
 
 func (s *jsonStream) element(key string, v any) error {
-	b, err := json.MarshalIndent(v, docIndent, "  ")
+	b, err := marshalIndent(v, docIndent, "  ")
 	if err != nil {
 		return err
 	}
@@ -205,22 +205,18 @@ func (s *jsonStream) Account(p outcome.Part) error {
 		return err
 	}
 	// MarshalIndent is Marshal, then Indent: the same bytes from the shared encoding.
-	var b bytes.Buffer
-	b.Grow(len(docSep) + len(compact)*3/2)
-	b.WriteString(docSep)
-	if err := json.Indent(&b, compact, docIndent, "  "); err != nil {
+	b := indentCompact(append(make([]byte, 0, len(docSep)+len(compact)*3/2), docSep...), compact, docIndent, "  ")
+	if err := s.sp.add("a/"+p.Account.ID, b); err != nil {
 		return err
 	}
-	if err := s.sp.add("a/"+p.Account.ID, b.Bytes()); err != nil {
-		return err
-	}
+	cmds := partCommands(p)
 	s.accounts = append(s.accounts, p.Account.ID)
 	for _, set := range []struct {
 		fs  []checks.Finding
 		set findingSet
 	}{{p.Findings, s.findings}, {p.Resolved, s.closed}} {
 		for _, f := range sortedFindings(set.fs) {
-			jf, err := s.plans.finding(f)
+			jf, err := s.plans.findingWith(f, cmds)
 			if err != nil {
 				return err
 			}

@@ -214,8 +214,8 @@ func (s *ocsfStream) Account(p outcome.Part) error {
 		fs  []checks.Finding
 		set findingSet
 	}{{p.Findings, s.open}, {p.Resolved, s.resolved}} {
-		for _, f := range WithCommands(sortedFindings(set.fs)) {
-			b, err := json.MarshalIndent(ocsfOf(s.head, f), "  ", "  ")
+		for _, f := range withCommands(sortedFindings(set.fs), partCommands(p)) {
+			b, err := marshalIndent(ocsfOf(s.head, f), "  ", "  ")
 			if err != nil {
 				return err
 			}

@@ -186,8 +186,13 @@ func (p *plans) table() map[string]RemediationPlan { return p.byKey }
 // finding is f as the document writes it, its commands rendered (Commands), its plan
 // filed in the table.
 func (p *plans) finding(f checks.Finding) (jsonFinding, error) {
+	return p.findingWith(f, Commands)
+}
+
+// findingWith is finding with the commands of cmds (a part's: partCommands).
+func (p *plans) findingWith(f checks.Finding, cmds func(checks.Finding) []string) (jsonFinding, error) {
 	r := f.Remediation
-	out := jsonFinding{Finding: f, Remediation: jsonRemediation{Workflow: r.Workflow, Actions: r.Actions, Commands: Commands(f)}}
+	out := jsonFinding{Finding: f, Remediation: jsonRemediation{Workflow: r.Workflow, Actions: r.Actions, Commands: cmds(f)}}
 	out.Finding.Remediation = checks.Remediation{}
 	if len(r.Actions) == 0 {
 		return out, nil

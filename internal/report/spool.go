@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -207,7 +206,7 @@ type jsonArray struct {
 }
 
 func (a *jsonArray) add(v any) error {
-	b, err := json.MarshalIndent(v, a.indent, "  ")
+	b, err := marshalIndent(v, a.indent, "  ")
 	if err != nil {
 		return err
 	}
