@@ -37,7 +37,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`^2×5 fast: wall [0-9.]+s floor 0\.00s ratio -, [0-9]+ calls/min/account, 0 throttles, 0 retries, peak RSS [0-9.]+ MB, CPU [0-9.]+s, 0 failed accounts, [0-9]+ µs/user, setup [0-9.]+s\n`)
+	line := regexp.MustCompile(`^2×5 fast: wall [0-9.]+s floor 0\.00s ratio -, [0-9]+ calls/min/account, 0 throttles, 0 retries, peak RSS [0-9.]+ MB, CPU [0-9.]+s \(sandbox [0-9.]+s\), 0 failed accounts, [0-9]+ µs/user, setup [0-9.]+s\n`)
 	if !line.MatchString(out) {
 		t.Errorf("line:\n%s", out)
 	}
