@@ -92,6 +92,15 @@ type runWriter struct {
 	accounts map[string]int
 	// checks: what the findings of each check share, as written to finding_checks.
 	checks map[string]sharedCheck
+	// stmts are the run's prepared inserts, by their text (bulk.stmts).
+	stmts map[string]*sql.Stmt
+}
+
+// bulk is Store.bulk in the run's transaction, its inserts prepared once for the run.
+func (w *runWriter) bulk(table string, cols ...string) *bulk {
+	b := w.s.bulk(w.tx, table, cols...)
+	b.stmts = w.stmts
+	return b
 }
 
 // sharedCheck is what every finding of a check shares (title, workflow, CIS,
@@ -165,7 +174,8 @@ func (s *Store) begin(ctx context.Context, head *inventory.Inventory, set outcom
 	if err != nil {
 		return nil, err
 	}
-	w := &runWriter{s: s, tx: tx, opts: opts, accounts: map[string]int{}, checks: map[string]sharedCheck{}}
+	w := &runWriter{s: s, tx: tx, opts: opts, accounts: map[string]int{}, checks: map[string]sharedCheck{},
+		stmts: map[string]*sql.Stmt{}}
 	vals := append([]any{provisional, 0}, s.runValues(&outcome.Outcome{Command: outcome.CommandRun, Inventory: &h, Now: h.StartedAt, Settings: set}, opts)...)
 	cols := append([]string{"run_id", "run_order"}, runColumns...)
 	err = tx.QueryRowContext(ctx, s.d.q(`INSERT INTO runs (`+strings.Join(cols, ", ")+`) VALUES (`+placeholders(len(cols))+`) RETURNING id`),
@@ -189,20 +199,20 @@ func (w *runWriter) account(ctx context.Context, a *inventory.Account, encoded [
 	ai := len(w.accounts)
 	w.accounts[a.ID] = ai
 	s, tx, id, d := w.s, w.tx, w.id, w.s.d
-	accounts := s.bulk(tx, "accounts", "run", "account_id", "position", "name", "email", "state", "ou_path", "is_management", "status",
+	accounts := w.bulk("accounts", "run", "account_id", "position", "name", "email", "state", "ou_path", "is_management", "status",
 		"reason", "audited_as", "collected_at", "fully_audited", "credential_report_generated_at", "credential_report_reused",
 		"credential_report_age_seconds", "fresh_key_data", "root_known", "root_arn", "root_mfa_active", "root_mfa_type",
 		"root_password_last_used", "root_created_at", "password_policy_known", "password_policy", "summary", "api_calls",
 		"root_credentials", "credential_report_check", "credential_report_changes_since", "credential_report_cloudtrail_complete_until",
 		"credential_report_reread_sections", "credential_report_reread_reason", "credential_report_reread_users",
 		"credential_report_unknown_users")
-	rootKeys := s.bulk(tx, "root_access_keys", "run", "account_id", "slot", "active", "last_rotated", "last_used_at", "last_used_service", "last_used_region")
-	users := s.bulk(tx, "users", "run", "account_id", "user_name", "position", "arn", "user_id", "path", "created_at", "password_enabled",
+	rootKeys := w.bulk("root_access_keys", "run", "account_id", "slot", "active", "last_rotated", "last_used_at", "last_used_service", "last_used_region")
+	users := w.bulk("users", "run", "account_id", "user_name", "position", "arn", "user_id", "path", "created_at", "password_enabled",
 		"password_last_used", "password_last_changed", "mfa_active", "group_names", "tags", "attached_policies", "inline_policies", "permissions_boundary")
-	keys := s.bulk(tx, "access_keys", "run", "account_id", "user_name", "position", "access_key_id", "status", "created_at", "last_used_at",
+	keys := w.bulk("access_keys", "run", "account_id", "user_name", "position", "access_key_id", "status", "created_at", "last_used_at",
 		"last_used_service", "last_used_region", "last_used_source", "slot")
-	mfa := s.bulk(tx, "mfa_devices", "run", "account_id", "user_name", "position", "serial", "type", "enabled_at")
-	events := s.bulk(tx, "events", "run", "account_id", "position", "event_id", "event_time", "event_name", "event_source",
+	mfa := w.bulk("mfa_devices", "run", "account_id", "user_name", "position", "serial", "type", "enabled_at")
+	events := w.bulk("events", "run", "account_id", "position", "event_id", "event_time", "event_name", "event_source",
 		"username", "access_key_id", "error_code", "resources", "request_parameters",
 		"error_message", "event_type", "user_type", "source_ip", "login_result", "mfa_used")
 	gaps := w.gapsBulk()
@@ -297,7 +307,7 @@ func (w *runWriter) account(ctx context.Context, a *inventory.Account, encoded [
 }
 
 func (w *runWriter) gapsBulk() *bulk {
-	return w.s.bulk(w.tx, "gaps", "run", "position", "level", "account_id", "section", "subject", "operation", "error_code", "message", "unknown")
+	return w.bulk("gaps", "run", "position", "level", "account_id", "section", "subject", "operation", "error_code", "message", "unknown")
 }
 
 // addGap adds a gap of the run (level "run") or of the account owner.
@@ -322,11 +332,11 @@ func (w *runWriter) findings(ctx context.Context, fs []checks.Finding) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	s, tx, id, d := w.s, w.tx, w.id, w.s.d
+	id, d := w.id, w.s.d
 	encoded := make([]string, len(fs))
 	common := commonActions(fs, encoded)
-	checkRows := s.bulk(tx, "finding_checks", "run", "check_id", "title", "remediation_workflow", "cis", "security_hub", "remediation_actions")
-	b := s.bulk(tx, "findings", "run", "position", "finding_id", "check_id", "severity", "account_id", "account_name",
+	checkRows := w.bulk("finding_checks", "run", "check_id", "title", "remediation_workflow", "cis", "security_hub", "remediation_actions")
+	b := w.bulk("findings", "run", "position", "finding_id", "check_id", "severity", "account_id", "account_name",
 		"resource", "resource_type", "user_name", "message", "state", "suppressed", "suppression_reason", "suppression_expires",
 		"evidence", "remediation_commands", "title", "remediation_workflow", "cis", "security_hub",
 		"first_seen", "last_seen", "resolved_at", "reopened", "remediation_actions")
