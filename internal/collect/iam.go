@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,6 +26,22 @@ import (
 // iamParallel bounds concurrent IAM calls within one account. The per-account IAM
 // limiter does the pacing; a few calls in flight hide the round trip.
 const iamParallel = 4
+
+// forEach calls f(0) … f(n-1) on at most workers goroutines, each taking the next
+// index when done: a goroutine per worker, not per item, whose stack has grown once
+// for the SDK's deep call chain (a new goroutine per call grew its stack every time).
+func forEach(n, workers int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, workers) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
 
 // iamMaxItems is the largest page IAM list calls give (MaxItems 1000; default 100,
 // docs/aws-facts.md): fewer round trips per account.
@@ -559,16 +576,13 @@ type mfaListing struct {
 // have MFA, so the report's row would ask for it anyway (userMFA), and the calls
 // then fill the seconds the report takes instead of following them.
 type mfaPrefetch struct {
-	g         errgroup.Group
-	scheduled chan struct{}
+	scheduled chan struct{} // closed when every listing is done
 	mu        sync.Mutex
 	listed    map[string]mfaListing
 }
 
 func newMFAPrefetch() *mfaPrefetch {
-	p := &mfaPrefetch{scheduled: make(chan struct{}), listed: map[string]mfaListing{}}
-	p.g.SetLimit(iamParallel)
-	return p
+	return &mfaPrefetch{scheduled: make(chan struct{}), listed: map[string]mfaListing{}}
 }
 
 // start lists the devices of virtual's users (none when virtual is nil); call once.
@@ -586,15 +600,12 @@ func (p *mfaPrefetch) start(ctx context.Context, c iamAPI, virtual *virtualMFA) 
 	}
 	go func() {
 		defer close(p.scheduled)
-		for _, name := range names {
-			p.g.Go(func() error {
-				devices, err := listMFADevices(ctx, c, name)
-				p.mu.Lock()
-				p.listed[name] = mfaListing{devices: devices, err: err}
-				p.mu.Unlock()
-				return nil
-			})
-		}
+		forEach(len(names), iamParallel, func(i int) {
+			devices, err := listMFADevices(ctx, c, names[i])
+			p.mu.Lock()
+			p.listed[names[i]] = mfaListing{devices: devices, err: err}
+			p.mu.Unlock()
+		})
 	}()
 }
 
@@ -617,10 +628,7 @@ func assignedUser(dev types.VirtualMFADevice) string {
 }
 
 // wait waits for every listing started.
-func (p *mfaPrefetch) wait() {
-	<-p.scheduled
-	_ = p.g.Wait()
-}
+func (p *mfaPrefetch) wait() { <-p.scheduled }
 
 // reportUsers are the users of the report's rows.
 func reportUsers(rep *credreport.Report) []inventory.User {
@@ -728,12 +736,7 @@ func collectUsers(ctx context.Context, opts Options, c iamAPI, src userSources, 
 	}
 	firstPass := false
 	each := func(f func(i int)) {
-		var g errgroup.Group
-		g.SetLimit(iamParallel)
-		for i := range users {
-			g.Go(func() error { f(i); return nil }) // each goroutine owns users[i], rows[i], fresh[i]
-		}
-		_ = g.Wait()
+		forEach(len(users), iamParallel, f) // each call owns users[i], rows[i], fresh[i]
 	}
 	input := func(i int) userInputs {
 		in := userInputs{row: rows[i], virtual: src.virtual, lastUseKnown: lastUseKnown[users[i].Name], staleReport: src.report != nil}

@@ -206,3 +206,34 @@ func TestSharedHTTPClient(t *testing.T) {
 		t.Error("the caller's HTTP client was replaced")
 	}
 }
+
+// forEach visits every index once, on at most the workers asked for.
+func TestForEach(t *testing.T) {
+	for _, c := range []struct{ n, workers int }{{0, 4}, {1, 4}, {3, 4}, {100, 4}, {7, 1}} {
+		var mu sync.Mutex
+		seen := map[int]int{}
+		running, most := 0, 0
+		forEach(c.n, c.workers, func(i int) {
+			mu.Lock()
+			seen[i]++
+			running++
+			most = max(most, running)
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running--
+			mu.Unlock()
+		})
+		if len(seen) != c.n {
+			t.Errorf("n %d: %d indices visited", c.n, len(seen))
+		}
+		for i, k := range seen {
+			if k != 1 || i < 0 || i >= c.n {
+				t.Errorf("n %d: index %d visited %d times", c.n, i, k)
+			}
+		}
+		if most > c.workers {
+			t.Errorf("n %d: %d at once, more than %d workers", c.n, most, c.workers)
+		}
+	}
+}
