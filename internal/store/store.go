@@ -203,7 +203,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	// write lock at the start of a write, so two writers queue instead of failing
 	// when one upgrades a read lock; synchronous FULL makes a commit durable.
 	dsn := abs + "?_busy_timeout=" + fmt.Sprint(opts.BusyTimeout.Milliseconds()) +
-		"&_journal_mode=WAL&_foreign_keys=on&_synchronous=FULL&_txlock=immediate&_pragma=cache_size(-65536)"
+		"&_journal_mode=WAL&_foreign_keys=on&_synchronous=FULL&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", abs, err)
