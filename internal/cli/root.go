@@ -19,7 +19,6 @@ import (
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, version string) int {
-	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal stops the run cleanly (what was collected is written); a second
@@ -40,7 +39,10 @@ func Main(args []string, version string) int {
 // a large run's CPU at Go's default, docs/bench.md): the collector runs when the
 // heap has grown by 200% (GOGC=200) rather than 100%, and harder as it nears a soft
 // limit of 512 MiB (GOMEMLIMIT), so a streamed run's memory stays bounded
-// (docs/streaming.md). GOGC and GOMEMLIMIT in the environment win.
+// (docs/streaming.md). GOGC and GOMEMLIMIT in the environment win. Only an audit
+// tunes it (runOutcome): the sandbox of `iamaudit bench` and `iamaudit sandbox` holds
+// a whole generated Organization, for which a soft limit would mean collecting
+// without end.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)

@@ -382,6 +382,7 @@ func runAndExit(ctx context.Context, cfg aws.Config, aopts audit.Options) error 
 // runOutcome is runAndExit that also returns the outcome (nil when nothing was
 // written), for `demo` to name its files.
 func runOutcome(ctx context.Context, cfg aws.Config, aopts audit.Options) (*outcome.Outcome, error) {
+	tuneGC()
 	o, err := audit.Run(ctx, cfg, aopts)
 	if err == nil {
 		if s, ok := aopts.History.(*store.Store); ok {
