@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
@@ -548,7 +550,8 @@ func (w *runWriter) writeLifecycle(ctx context.Context, runID string, order int6
 // bytes: json.Encoder writes Marshal's text and a newline).
 func compressEncoded(encoded []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw := newGzip(&buf)
+	defer gzipWriters.Put(zw)
 	if _, err := zw.Write(encoded); err != nil {
 		return nil, err
 	}
@@ -564,7 +567,8 @@ func compressEncoded(encoded []byte) ([]byte, error) {
 // compress is v as gzip-compressed JSON (a document).
 func compress(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw := newGzip(&buf)
+	defer gzipWriters.Put(zw)
 	if err := json.NewEncoder(zw).Encode(v); err != nil {
 		return nil, err
 	}
@@ -572,4 +576,18 @@ func compress(v any) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// gzipWriters are reused: a compressor's state is about a MiB to allocate, and a run
+// compresses a document per account.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
+
+// newGzip is a pooled gzip writer (BestSpeed) writing to w; put it back when done.
+func newGzip(w io.Writer) *gzip.Writer {
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(w)
+	return zw
 }
