@@ -106,3 +106,19 @@ func TestLookupProfile(t *testing.T) {
 		t.Errorf("fast = %+v, %v: want raised client rates and reports at once", p, err)
 	}
 }
+
+func TestVMHWM(t *testing.T) {
+	for _, c := range []struct {
+		status string
+		kib    int64
+		ok     bool
+	}{
+		{"Name:\tiamaudit\nVmPeak:\t  900000 kB\nVmHWM:\t  563856 kB\nVmRSS:\t  548628 kB\n", 563856, true},
+		{"Name:\tiamaudit\nState:\tZ (zombie)\n", 0, false},
+		{"VmHWM:\tlots kB\n", 0, false},
+	} {
+		if kib, ok := vmHWM([]byte(c.status)); kib != c.kib || ok != c.ok {
+			t.Errorf("%q: %d %v, want %d %v", c.status, kib, ok, c.kib, c.ok)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -131,13 +132,22 @@ func runChild(ctx context.Context, o Options, srv *sandbox.Server, out, home, db
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	var peak peakRSS
+	if err == nil {
+		stop := peak.watch(cmd.Process.Pid)
+		err = cmd.Wait()
+		stop()
+	}
 	r := childRun{wall: time.Since(start), stderrTail: strings.TrimSpace(stderr.String())}
 	if cmd.ProcessState != nil {
 		r.exit = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.maxRSSKiB = ru.Maxrss // KiB on Linux
 			r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			r.maxRSSKiB = ru.Maxrss // KiB on Linux; but see peakRSS
+		}
+		if kib, ok := peak.max(); ok {
+			r.maxRSSKiB = kib
 		}
 	}
 	var ee *exec.ExitError
@@ -280,4 +290,68 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("--sandbox-cpu-profile %s: %w", path, err)
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}
+
+// peakRSS follows a child's peak resident memory: the kernel's high-water mark of
+// the process's own memory (VmHWM in /proc/PID/status), read every 20 ms while it
+// runs. getrusage's ru_maxrss cannot be used alone: Go starts a child with vfork
+// semantics (the child shares this process's memory until exec) and Linux carries
+// that memory's high-water mark into the child's ru_maxrss at exec, so a child of a
+// bench holding a million-user sandbox (2.6 GB) would "peak" at 2.6 GB. VmHWM starts
+// again at exec. Where /proc is missing, ru_maxrss it is.
+type peakRSS struct {
+	mu   sync.Mutex
+	kib  int64
+	seen bool
+}
+
+// watch reads pid's VmHWM until stop is called (and once more then).
+func (p *peakRSS) watch(pid int) (stop func()) {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			p.read(path)
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+func (p *peakRSS) read(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return // not Linux, or the process is gone
+	}
+	kib, ok := vmHWM(b)
+	if !ok {
+		return // a zombie: no memory left to tell
+	}
+	p.mu.Lock()
+	p.kib, p.seen = max(p.kib, kib), true
+	p.mu.Unlock()
+}
+
+func (p *peakRSS) max() (int64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.kib, p.seen
+}
+
+// vmHWM is the VmHWM line of a /proc/PID/status, in KiB.
+func vmHWM(status []byte) (int64, bool) {
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
