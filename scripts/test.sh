@@ -57,3 +57,5 @@ for pkg in credreport scenario suppress policy yamlfile; do
   go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 20000x -fuzzminimizetime 100x "./internal/$pkg/"
 done
 go test -run '^$' -fuzz '^FuzzReadSeed$' -fuzztime 20000x -fuzzminimizetime 100x ./internal/importer/
+# The one-pass JSON indenter must write what json.Indent writes (internal/report/indent.go).
+go test -run '^$' -fuzz '^FuzzIndentCompact$' -fuzztime 20000x -fuzzminimizetime 100x ./internal/report/
