@@ -237,45 +237,63 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 	}
 	o.Files = nil
 	// Each file is ended on its own goroutine (the OCSF and JSON files copy their
-	// spools, the HTML page renders): the run's end waits for the longest, not the
-	// sum. The formats only read o.
+	// spools): the run's end waits for the longest, not the sum. The formats only
+	// read o. A format that lists the run's files (the HTML page, ListsFiles) is
+	// ended after the others, from o.Files holding those written.
 	errs := make([]error, len(s.opts.Formats))
-	var wg sync.WaitGroup
-	for i, f := range s.opts.Formats {
+	end := func(i int, f report.Format) {
 		path := filepath.Join(dir, f.FileName(inv.RunID))
 		sp, spooled := spooled[f.Name]
-		wg.Go(func() {
-			if !spooled {
-				errs[i] = outdir.WriteFile(path, func(w io.Writer) error { return f.Write(w, o, s.msgs) })
-				return
-			}
-			err := sp.err
-			if err == nil {
-				err = sp.s.Close(o)
-			}
-			if err == nil {
-				err = sp.file.Commit(filepath.Base(path))
-			}
+		if !spooled {
+			errs[i] = outdir.WriteFile(path, func(w io.Writer) error { return f.Write(w, o, s.msgs) })
+			return
+		}
+		err := sp.err
+		if err == nil {
+			err = sp.s.Close(o)
+		}
+		if err == nil {
+			err = sp.file.Commit(filepath.Base(path))
+		}
+		if sp.file != nil { // nil: it could not be created (sp.err says why)
 			sp.file.Discard()
 			sp.file = nil
-			errs[i] = err
-		})
+		}
+		errs[i] = err
 	}
-	wg.Wait()
+	for _, last := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for i, f := range s.opts.Formats {
+			if f.ListsFiles == last {
+				wg.Go(func() { end(i, f) })
+			}
+		}
+		wg.Wait()
+		o.Files = written(s.opts.Formats, errs, dir, inv.RunID, last)
+	}
 	var failed []string
 	var failures []error
 	for i, f := range s.opts.Formats {
-		path := filepath.Join(dir, f.FileName(inv.RunID))
 		if errs[i] != nil {
-			failed, failures = append(failed, path), append(failures, errs[i])
-			continue
+			failed, failures = append(failed, filepath.Join(dir, f.FileName(inv.RunID))), append(failures, errs[i])
 		}
-		o.Files = append(o.Files, path)
 	}
 	if len(failures) > 0 {
 		return &OutputsError{Failed: failed, Err: errors.Join(failures...)}
 	}
 	return nil
+}
+
+// written are the paths of the formats ended without an error, in their order: of
+// those that do not list the run's files, or (all) of every format.
+func written(formats []report.Format, errs []error, dir, runID string, all bool) []string {
+	var out []string
+	for i, f := range formats {
+		if errs[i] == nil && (all || !f.ListsFiles) {
+			out = append(out, filepath.Join(dir, f.FileName(runID)))
+		}
+	}
+	return out
 }
 
 // cleanup discards the files of a run that did not reach commit.

@@ -113,6 +113,19 @@ func TestStreamedRunMatchesWholeRun(t *testing.T) {
 			t.Errorf("%s: the streamed file's rows differ from the whole run's:\n%s", name, firstDiff(a, b))
 		}
 	}
+	// The HTML page names the run's files beside it, streamed or not (a streamed run
+	// ends it after the others).
+	for mode, dir := range map[string]string{"whole": wholeDir, "streamed": streamDir} {
+		page, err := os.ReadFile(filepath.Join(dir, report.HTMLReportName(runID)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{report.JSONReportName(runID), report.FindingsReportName(runID), report.IAMReportName(runID)} {
+			if !bytes.Contains(page, []byte(name)) {
+				t.Errorf("%s run: the HTML page does not name %s", mode, name)
+			}
+		}
+	}
 	a, b := decodeDoc(t, filepath.Join(wholeDir, report.JSONReportName(runID))), decodeDoc(t, filepath.Join(streamDir, report.JSONReportName(runID)))
 	if !reflect.DeepEqual(a, b) {
 		ja, _ := json.Marshal(a)

@@ -305,7 +305,8 @@ type peakRSS struct {
 	seen bool
 }
 
-// watch reads pid's VmHWM until stop is called (and once more then).
+// watch reads pid's VmHWM every 20 ms until stop is called (what the child adds in
+// its last 20 ms, while it exits, is not seen).
 func (p *peakRSS) watch(pid int) (stop func()) {
 	path := fmt.Sprintf("/proc/%d/status", pid)
 	done := make(chan struct{})

@@ -42,9 +42,9 @@ func Main(args []string, version string) int {
 // and harder as it nears a soft limit (GOMEMLIMIT), so a streamed run's memory stays
 // bounded: 768 MiB, or in AWS Lambda 80% of the function's memory
 // (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MB). GOGC and GOMEMLIMIT in the environment win.
-// Only an audit tunes it (runOutcome): the sandbox of `iamaudit bench` and `iamaudit
-// sandbox` holds a whole generated Organization, for which a soft limit would mean
-// collecting without end.
+// Only an audit tunes it (runOutcome; the demo's in-process sandbox too, a small
+// Organization): the sandbox of `iamaudit bench` and `iamaudit sandbox` holds a whole
+// generated Organization, for which a soft limit would mean collecting without end.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)

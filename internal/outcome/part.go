@@ -41,10 +41,10 @@ type actionsKey struct {
 	n     int
 }
 
-// Commands is render(f), rendered once per finding of a Part the Evaluator made
-// (each of its writers asks for the same findings' commands); render must depend
-// on f's actions only when it has some. The result is shared: it must not be
-// modified.
+// Commands is render(f), kept per finding of a Part the Evaluator made (each of its
+// writers asks for the same findings' commands): rendered once, or twice when two
+// writers ask at the same moment (the same text). render must depend on f's actions
+// only when it has some. The result is shared: it must not be modified.
 func (p Part) Commands(f checks.Finding, render func(checks.Finding) []string) []string {
 	acts := f.Remediation.Actions
 	if p.commands == nil || len(acts) == 0 {

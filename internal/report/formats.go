@@ -36,6 +36,9 @@ type Format struct {
 	// findings are evaluated at, as known at the start: the run id may still change
 	// (claimed at the end, outdir.Reserve), and Close gets the summary that says.
 	Stream func(w io.Writer, head *outcome.Outcome, m Messages) (Streamer, error)
+	// ListsFiles: the file names the run's other files (the outcome's Files): a
+	// streamed run ends it after them.
+	ListsFiles bool
 }
 
 // Streamer writes one format's file of a streamed run.

@@ -26,6 +26,7 @@ func HTMLReportName(runID string) string { return "iamaudit_report_" + runID + "
 // htmlFormat is one self-contained HTML page per run (README "The HTML report").
 var htmlFormat = Format{
 	Name:        "html",
+	ListsFiles:  true,
 	Description: "one self-contained HTML page: summary and charts, accounts, findings, users, CloudTrail timeline, gaps",
 	FileName:    HTMLReportName,
 	Analyze:     true,
@@ -258,7 +259,8 @@ func newHTMLReport(o *outcome.Outcome, m Messages, opts HTMLOptions, v *findings
 	if !inv.EventWindowStart.IsZero() {
 		r.Window = htmlTime(inv.EventWindowStart, wd.Unknown) + " – " + htmlTime(inv.EventWindowEnd, wd.Unknown)
 	}
-	// The files written before this one (the HTML report is the last format).
+	// The run's files written before this one (a streamed run ends the others first:
+	// Format.ListsFiles; a whole run writes the formats in order).
 	for _, f := range o.Files {
 		r.Files = append(r.Files, clean(filepath.Base(f)))
 	}

@@ -192,8 +192,7 @@ func (s *Store) begin(ctx context.Context, head *inventory.Inventory, set outcom
 // account writes one account's rows (the account, its root keys, users, access
 // keys, MFA devices, events and gaps) and its inventory document. Its bulk
 // inserts are flushed before it returns: nothing of the account stays in memory.
-// account writes one account's rows and its document; encoded, when not nil, is
-// json.Marshal(a) already made (outcome.Part.AccountJSON).
+// encoded, when not nil, is json.Marshal(a) already made (outcome.Part.AccountJSON).
 func (w *runWriter) account(ctx context.Context, a *inventory.Account, encoded []byte) error {
 	if _, ok := w.accounts[a.ID]; ok {
 		return fmt.Errorf("account %s recorded twice", a.ID)
@@ -551,7 +550,7 @@ func (w *runWriter) writeLifecycle(ctx context.Context, runID string, order int6
 func compressEncoded(encoded []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := newGzip(&buf)
-	defer gzipWriters.Put(zw)
+	defer putGzip(zw)
 	if _, err := zw.Write(encoded); err != nil {
 		return nil, err
 	}
@@ -568,7 +567,7 @@ func compressEncoded(encoded []byte) ([]byte, error) {
 func compress(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := newGzip(&buf)
-	defer gzipWriters.Put(zw)
+	defer putGzip(zw)
 	if err := json.NewEncoder(zw).Encode(v); err != nil {
 		return nil, err
 	}
@@ -584,6 +583,12 @@ var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	return zw
 }}
+
+// putGzip returns zw to the pool, holding no document.
+func putGzip(zw *gzip.Writer) {
+	zw.Reset(io.Discard)
+	gzipWriters.Put(zw)
+}
 
 // newGzip is a pooled gzip writer (BestSpeed) writing to w; put it back when done.
 func newGzip(w io.Writer) *gzip.Writer {
