@@ -68,7 +68,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if o.SandboxCPUProfile != "" {
-		stop, err := startCPUProfile(o.SandboxCPUProfile)
+		stop, err := StartCPUProfile("--sandbox-cpu-profile", o.SandboxCPUProfile)
 		if err != nil {
 			return nil, err
 		}
@@ -279,15 +279,17 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// startCPUProfile writes this process's CPU profile to path until stop is called.
-func startCPUProfile(path string) (stop func(), err error) {
+// StartCPUProfile writes this process's CPU profile to path (owner-only) until stop
+// is called; flag names the option in errors. The bench's --sandbox-cpu-profile, and
+// run's hidden --cpu-profile that bench --cpu-profile passes to the audit.
+func StartCPUProfile(flag, path string) (stop func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("--sandbox-cpu-profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("--sandbox-cpu-profile %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/iamaudit/iamaudit/internal/audit"
+	"github.com/iamaudit/iamaudit/internal/bench"
 	"github.com/iamaudit/iamaudit/internal/collect"
 	"github.com/iamaudit/iamaudit/internal/history"
 	"github.com/iamaudit/iamaudit/internal/outcome"
@@ -283,7 +284,7 @@ over 3 and 4).`,
 				return err
 			}
 			if opts.CPUProfile != "" {
-				stop, err := startCPUProfile(opts.CPUProfile)
+				stop, err := bench.StartCPUProfile("--cpu-profile", opts.CPUProfile)
 				if err != nil {
 					return err
 				}

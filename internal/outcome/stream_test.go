@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/inventory"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 	"github.com/iamaudit/iamaudit/internal/report"
 )
@@ -16,15 +17,7 @@ import (
 // a summary whose totals, scores and --fail-on verdicts are the whole run's, whatever
 // the order the accounts finish in and however few findings it keeps.
 func TestEvaluatorIsEvaluate(t *testing.T) {
-	b, err := os.ReadFile("../report/testdata/run.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc report.Document
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	inv := doc.Inventory
+	inv := fixtureInventory(t)
 	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
 	settings := outcome.Settings{Checks: checks.DefaultConfig()}
 	whole := outcome.Evaluate(outcome.CommandRun, inv, now, settings, nil)
@@ -78,15 +71,7 @@ func TestEvaluatorIsEvaluate(t *testing.T) {
 // writer sorts its own) asks, and are what the renderer gives; a finding without
 // actions, or a part the Evaluator did not make, is rendered every time.
 func TestPartCommandsRenderedOnce(t *testing.T) {
-	b, err := os.ReadFile("../report/testdata/run.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc report.Document
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	inv := doc.Inventory
+	inv := fixtureInventory(t)
 	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
 	head := *inv
 	head.Accounts = nil
@@ -126,4 +111,18 @@ func TestPartCommandsRenderedOnce(t *testing.T) {
 	if renders != before+2 {
 		t.Errorf("a part without a memo rendered %d times for 2 asks", renders-before)
 	}
+}
+
+// fixtureInventory is the inventory of the report package's run fixture.
+func fixtureInventory(t *testing.T) *inventory.Inventory {
+	t.Helper()
+	b, err := os.ReadFile("../report/testdata/run.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc report.Document
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Inventory
 }

@@ -545,8 +545,7 @@ func (w *runWriter) writeLifecycle(ctx context.Context, runID string, order int6
 	return nil
 }
 
-// compressEncoded is compress of a value whose json.Marshal is encoded (the same
-// bytes: json.Encoder writes Marshal's text and a newline).
+// compressEncoded is compress of a value whose json.Marshal is encoded.
 func compressEncoded(encoded []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := newGzip(&buf)
@@ -563,18 +562,14 @@ func compressEncoded(encoded []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// compress is v as gzip-compressed JSON (a document).
+// compress is v as gzip-compressed JSON (a document): its json.Marshal and a
+// newline, as json.Encoder writes it.
 func compress(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := newGzip(&buf)
-	defer putGzip(zw)
-	if err := json.NewEncoder(zw).Encode(v); err != nil {
+	b, err := json.Marshal(v)
+	if err != nil {
 		return nil, err
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return compressEncoded(b)
 }
 
 // gzipWriters are reused: a compressor's state is about a MiB to allocate, and a run
