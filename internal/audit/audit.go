@@ -105,7 +105,7 @@ func run(ctx context.Context, cfg aws.Config, opts Options, msgs report.Messages
 	copts.Progress = progress.Event
 	st := newStreamer(ctx, opts, msgs, start)
 	defer st.cleanup()
-	copts.Selected, copts.Stream = st.selectedHook, st.account
+	copts.Started, copts.Selected, copts.Stream = st.startedHook, st.selectedHook, st.account
 	inv, cerr := collect.Collect(ctx, cfg, copts)
 	progress.Finish()
 	if inv == nil {

@@ -27,17 +27,24 @@ const DefaultStreamAfterUsers = 5_000
 
 // streamer is the Stream hook of a run's collection: it keeps accounts whole until
 // they hold more than after users, then streams every account (those kept first,
-// in the Organization's order).
+// in the order they came). Accounts come as they finish, while enumeration goes on
+// (collect.Options.Started): a stream that begins before the selection is known
+// compares with the baseline of every account the history holds and narrows it to
+// the selection at the end.
 type streamer struct {
-	ctx      context.Context
-	opts     Options
-	msgs     report.Messages
-	now      time.Time
-	after    int
-	head     *inventory.Inventory
-	selected []inventory.Account
-	whole    map[string]inventory.Account
-	users    int
+	ctx   context.Context
+	opts  Options
+	msgs  report.Messages
+	now   time.Time
+	after int
+	head  *inventory.Inventory // set by startedHook, before the first account
+	whole map[string]inventory.Account
+	kept  []string // the ids of whole, in the order they came
+	users int
+
+	mu       sync.Mutex          // selectedHook runs on the run's goroutine
+	selected []inventory.Account // nil until the selection is complete
+	narrow   bool                // the baseline is every account's: narrowed by finish
 
 	on       bool
 	sinks    []*sink
@@ -47,6 +54,9 @@ type streamer struct {
 	files    []*spool
 	rec      history.Recording
 	recErr   error
+	// prepared is closed once the store's Prepare, started by commit, returned
+	// (nil: not started).
+	prepared chan struct{}
 }
 
 // spool is one streamed format's file while the run goes: a pending file of the
@@ -88,9 +98,17 @@ func newStreamer(ctx context.Context, opts Options, msgs report.Messages, now ti
 	return &streamer{ctx: ctx, opts: opts, msgs: msgs, now: now, after: after, whole: map[string]inventory.Account{}}
 }
 
-// selectedHook receives the run's head and the accounts to audit.
-func (s *streamer) selectedHook(head *inventory.Inventory, accounts []inventory.Account) {
-	s.head, s.selected = head, accounts
+// startedHook receives the run's head before enumeration.
+func (s *streamer) startedHook(head *inventory.Inventory) {
+	s.head = head
+}
+
+// selectedHook receives the accounts to audit once enumeration is done (the head's
+// gaps of enumeration are the inventory's at the end: the stream does not need them).
+func (s *streamer) selectedHook(_ *inventory.Inventory, accounts []inventory.Account) {
+	s.mu.Lock()
+	s.selected = accounts
+	s.mu.Unlock()
 }
 
 // account is the Stream hook: it returns what the inventory keeps of a.
@@ -100,6 +118,7 @@ func (s *streamer) account(a inventory.Account) inventory.Account {
 		return a.Summarised()
 	}
 	s.whole[a.ID] = a
+	s.kept = append(s.kept, a.ID)
 	s.users += len(a.Users)
 	if s.after < 0 || s.users > s.after {
 		s.begin()
@@ -109,16 +128,13 @@ func (s *streamer) account(a inventory.Account) inventory.Account {
 
 // begin switches the run to streaming: the baseline is read, the streamed formats'
 // files and the store's recording are opened, and the accounts kept so far are
-// written, in the Organization's order.
+// written, in the order they came.
 func (s *streamer) begin() {
 	s.on = true
 	head := *s.head
 	head.Tool, head.Version = "iamaudit", s.opts.Version
 	head.AuditRole = collect.RoleResource(s.opts.Collect.Role)
-	head.Accounts = s.selected
-	b, err := s.opts.History.Baseline(context.WithoutCancel(s.ctx), &head, func(w string) {
-		fmt.Fprintf(s.opts.Err, "iamaudit: %s\n", w)
-	})
+	b, err := s.readBaseline(&head)
 	if err != nil {
 		fmt.Fprintf(s.opts.Err, "iamaudit: %v; findings are compared with no earlier run\n", err)
 	}
@@ -170,12 +186,34 @@ func (s *streamer) begin() {
 	} else {
 		fmt.Fprintf(s.opts.Err, "iamaudit: more than %d users: streaming each account to the outputs and the store as it finishes (docs/streaming.md)\n", s.after)
 	}
-	for _, a := range s.selected {
-		if w, ok := s.whole[a.ID]; ok {
-			s.write(&w)
-		}
+	for _, id := range s.kept {
+		w := s.whole[id]
+		s.write(&w)
 	}
-	s.whole = nil
+	s.whole, s.kept = nil, nil
+}
+
+// readBaseline reads the baseline of the run head: of its selection once known;
+// before, of the accounts --accounts names when it does, else of every account the
+// history holds, narrowed to the selection by finish.
+func (s *streamer) readBaseline(head *inventory.Inventory) (*outcome.Baseline, error) {
+	ctx := context.WithoutCancel(s.ctx)
+	warn := func(w string) { fmt.Fprintf(s.opts.Err, "iamaudit: %s\n", w) }
+	s.mu.Lock()
+	head.Accounts = s.selected
+	s.mu.Unlock()
+	defer func() { head.Accounts = nil }()
+	if head.Accounts != nil {
+		return s.opts.History.Baseline(ctx, head, warn)
+	}
+	s.narrow = true
+	if ids := s.opts.Collect.Accounts; len(ids) > 0 {
+		for _, id := range ids {
+			head.Accounts = append(head.Accounts, inventory.Account{ID: id})
+		}
+		return s.opts.History.Baseline(ctx, head, warn)
+	}
+	return s.opts.History.BaselineOfAll(ctx, head, warn)
 }
 
 // write evaluates one account and hands its part to every file and the store. A
@@ -212,8 +250,16 @@ func (s *streamer) restore(inv *inventory.Inventory) {
 	s.whole = nil
 }
 
-// finish is the streamed run's summary outcome.
+// finish is the streamed run's summary outcome, compared with the baseline of its
+// selection (inv's accounts).
 func (s *streamer) finish(inv *inventory.Inventory) *outcome.Outcome {
+	if s.narrow {
+		ids := make([]string, len(inv.Accounts))
+		for i, a := range inv.Accounts {
+			ids[i] = a.ID
+		}
+		s.ev.NarrowBaseline(ids)
+	}
 	return s.ev.Finish(inv)
 }
 
@@ -231,6 +277,19 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 	}
 	defer res.Release()
 	inv.RunID = res.RunID
+	// The store's end needs no file: it runs while the files are ended, on a copy
+	// of o (o.Files is set below).
+	if s.rec != nil && s.recErr == nil {
+		po := *o
+		po.Files = nil
+		s.prepared = make(chan struct{})
+		go func() {
+			defer close(s.prepared)
+			if s.recErr = s.rec.Prepare(context.WithoutCancel(s.ctx), &po); s.recErr != nil {
+				s.rec.Abort()
+			}
+		}()
+	}
 	spooled := map[string]*spool{}
 	for _, sp := range s.files {
 		spooled[sp.format.Name] = sp
@@ -299,6 +358,9 @@ func written(formats []report.Format, errs []error, dir, runID string, all bool)
 // cleanup discards the files of a run that did not reach commit.
 func (s *streamer) cleanup() {
 	s.drain()
+	if s.prepared != nil {
+		<-s.prepared
+	}
 	for _, sp := range s.files {
 		if sp.file != nil {
 			sp.file.Discard()
@@ -309,6 +371,9 @@ func (s *streamer) cleanup() {
 // record completes the store's recording of a streamed run.
 func (s *streamer) record(o *outcome.Outcome) error {
 	s.drain()
+	if s.prepared != nil {
+		<-s.prepared
+	}
 	if s.rec == nil {
 		if s.recErr != nil {
 			return s.recErr

@@ -314,10 +314,19 @@ func (p *peakRSS) watch(pid int) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		// One open file read again from its start: os.ReadFile's open, stat, reads and
+		// close every 20 ms took 0.7 CPU-s of a 25 s run at 1000 × 50, CPU the audit
+		// measured competes for; one pread is below the profile's noise.
+		f, err := os.Open(path)
+		if err != nil {
+			return // not Linux, or the process is gone
+		}
+		defer f.Close()
+		buf := make([]byte, 8192)
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			p.read(path)
+			p.read(f, buf)
 			select {
 			case <-done:
 				return
@@ -328,12 +337,12 @@ func (p *peakRSS) watch(pid int) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
-func (p *peakRSS) read(path string) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return // not Linux, or the process is gone
+func (p *peakRSS) read(f *os.File, buf []byte) {
+	n, err := f.ReadAt(buf, 0)
+	if n == 0 && err != nil {
+		return // the process is gone
 	}
-	kib, ok := vmHWM(b)
+	kib, ok := vmHWM(buf[:n])
 	if !ok {
 		return // a zombie: no memory left to tell
 	}

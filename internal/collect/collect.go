@@ -44,6 +44,8 @@ type deps struct {
 	watch *watch
 	// sleep waits d or until ctx is done.
 	sleep func(ctx context.Context, d time.Duration) error
+	// reports learns how long the run's credential reports take (nil: nothing learnt).
+	reports *reportTimes
 }
 
 // Collect audits the Organization the credentials in cfg belong to. It returns an
@@ -90,6 +92,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts Options) (*inventory.Inve
 		partition: partition,
 		region:    region,
 		sleep:     sleepCtx,
+		reports:   &reportTimes{},
 		own: func(acct inventory.Account, calls *callCounter) accountClients {
 			cs := newClients(base, opts, accountLimiters(opts), calls, nil)
 			return accountClients{iam: cs.iam, trail: cs.trail, auditedAs: caller.ARN}
@@ -241,7 +244,13 @@ func run(ctx context.Context, d *deps, opts Options, started time.Time) (*invent
 
 	// Accounts are audited as ListAccounts pages arrive (filtered by --accounts and
 	// --exclude-accounts page by page), unless --ou needs the tree first; the results
-	// are handed over (AccountDone, Stream) only after Selected.
+	// are handed over (AccountDone, Stream) as they finish when Started is set, else
+	// only after Selected.
+	if opts.Started != nil {
+		head := *inv
+		head.Accounts, head.Gaps = nil, []inventory.Gap{}
+		opts.Started(&head)
+	}
 	s := startScheduler(ctx, d, opts)
 	var perPage func([]inventory.Account)
 	if len(opts.OUs) == 0 {

@@ -48,16 +48,25 @@ type Options struct {
 	// flight); an account waits for its share (GetAccountSummary's Users) before its
 	// users are read. Accounts run at once up to Concurrency and this budget.
 	UsersInFlight int
+	// Started, when set, is called once before the Organization's accounts are
+	// listed, with the run's head as it is then (run id, Organization, caller,
+	// partition, window; no accounts, no gaps of enumeration; a copy). It lets Stream
+	// receive accounts while enumeration goes on: with Started set, each account is
+	// handed over as soon as it is collected, before Selected; without it, only once
+	// Selected was called.
+	Started func(head *inventory.Inventory)
 	// Selected, when set, is called once with the run's head (the inventory so far:
 	// run id, Organization, caller, partition, window, the gaps of enumeration; no
 	// accounts; a copy) and the accounts the run will audit (after enumeration and
-	// selection), before the first account is handed to Stream.
+	// selection); before the first account is handed to Stream unless Started is set.
+	// It is called on the run's goroutine, not Stream's.
 	Selected func(head *inventory.Inventory, accounts []inventory.Account)
 	// Stream, when set, receives each account as soon as it is collected (after its
-	// AccountDone progress event), one at a time on one goroutine, in the order they
-	// finish; the account it returns takes its place in the returned Inventory. A
-	// streamed run writes the account and returns what it keeps of it (its summary,
-	// without users and events), so that memory is bounded by the accounts in flight.
+	// AccountDone progress event; see Started and Selected for when the first one
+	// comes), one at a time on one goroutine, in the order they finish; the account
+	// it returns takes its place in the returned Inventory. A streamed run writes the
+	// account and returns what it keeps of it (its summary, without users and
+	// events), so that memory is bounded by the accounts in flight.
 	Stream func(inventory.Account) inventory.Account
 	// Limits in requests per second, per account and API family; zero selects the
 	// defaults (see withDefaults for where each number comes from).

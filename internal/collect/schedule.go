@@ -118,8 +118,8 @@ func pooled(b *awshttp.BuildableClient, concurrency int) *awshttp.BuildableClien
 }
 
 // scheduler audits accounts as they are selected, while enumeration goes on, with
-// at most opts.Concurrency at once, and hands the results over only once the run
-// is ready for them (Options.Selected called).
+// at most opts.Concurrency at once, and hands the results over once the run is
+// ready for them (Options.Started or Options.Selected called).
 type scheduler struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -218,8 +218,9 @@ func (s *scheduler) wait() []inventory.Account {
 	return <-s.out
 }
 
-// gather receives the results on one goroutine; until the run is ready it keeps
-// them, then sends each its AccountDone event and hands it to Stream.
+// gather receives the results on one goroutine; until the run is ready for them
+// (Selected called, or at once when Started was) it keeps them, then sends each its
+// AccountDone event and hands it to Stream.
 func (s *scheduler) gather(opts Options, results <-chan result) []inventory.Account {
 	var pending, done []result
 	handOver := func(r result) {
@@ -238,6 +239,9 @@ func (s *scheduler) gather(opts Options, results <-chan result) []inventory.Acco
 		}
 	}
 	ready := s.ready
+	if opts.Started != nil {
+		ready = nil
+	}
 	for results != nil || ready != nil {
 		select {
 		case r, ok := <-results:

@@ -237,3 +237,47 @@ func TestForEach(t *testing.T) {
 		}
 	}
 }
+
+// With Started, accounts are handed to Stream as they finish, while enumeration
+// goes on: the last page is served only once the first account was streamed.
+func TestStreamedWhileListing(t *testing.T) {
+	var log []string
+	first := make(chan struct{})
+	org := &gatedOrg{fakeOrg: testOrg(), gates: map[string]string{"555555555555": "111111111111"}, log: &log,
+		started: func(string) <-chan struct{} { return first }}
+	d := fakeDeps(fakeAccount(), &fakeTrail{})
+	d.org = org
+	opts := unitOptions()
+	opts.Concurrency = Concurrency(0)
+	opts.Started = func(head *inventory.Inventory) {
+		org.record("started")
+		if len(head.Accounts) != 0 || head.RunID == "" || head.Organization == nil {
+			t.Errorf("head: %d accounts, run id %q, organization %v", len(head.Accounts), head.RunID, head.Organization)
+		}
+	}
+	opts.Selected = func(*inventory.Inventory, []inventory.Account) { org.record("selected") }
+	var once sync.Once
+	opts.Stream = func(a inventory.Account) inventory.Account {
+		org.record("stream " + a.ID)
+		if a.ID == "111111111111" {
+			once.Do(func() { close(first) })
+		}
+		return a
+	}
+	inv, err := run(context.Background(), d, opts, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range inv.Gaps {
+		t.Errorf("gap: %s", g.Message)
+	}
+	if len(inv.Accounts) != 5 {
+		t.Errorf("%d accounts", len(inv.Accounts))
+	}
+	org.mu.Lock()
+	defer org.mu.Unlock()
+	at := func(e string) int { return slices.Index(log, e) }
+	if at("started") != 0 || at("stream 111111111111") < 0 || at("stream 111111111111") > at("listed") || at("selected") < at("listed") {
+		t.Errorf("order: %v", log)
+	}
+}

@@ -679,3 +679,52 @@ func TestUsersBudget(t *testing.T) {
 		t.Errorf("weight = %d, want 42", n)
 	}
 }
+
+// The run learns how long reports take: an account whose report is generating
+// waits for most of the shortest seen before its first poll, and a read report
+// teaches the time it took.
+func TestReportHeadLearnt(t *testing.T) {
+	var r reportTimes
+	steps := []struct {
+		observe, head time.Duration
+	}{
+		{0, 0}, {5 * time.Second, 3750 * time.Millisecond}, {8 * time.Second, 3750 * time.Millisecond},
+		{2 * time.Second, 1500 * time.Millisecond},
+	}
+	for _, s := range steps {
+		r.observe(s.observe)
+		if got := r.head(); got != s.head {
+			t.Errorf("after %v: head %v, want %v", s.observe, got, s.head)
+		}
+	}
+	slow := reportTimes{shortest: time.Hour}
+	if got := slow.head(); got != maxReportHead {
+		t.Errorf("head of an hour: %v, want %v", got, maxReportHead)
+	}
+	if got := (*reportTimes)(nil).head(); got != 0 {
+		t.Errorf("nil head %v", got)
+	}
+
+	f := fakeAccount()
+	f.reportSteps = []error{apiErr("ReportInProgress")}
+	d := fakeDeps(f, nil)
+	d.reports = &reportTimes{shortest: 4 * time.Second}
+	now := t0
+	var sleeps []time.Duration
+	d.sleep = func(_ context.Context, dur time.Duration) error {
+		sleeps = append(sleeps, dur)
+		now = now.Add(dur)
+		return nil
+	}
+	opts := unitOptions()
+	opts.Clock = func() time.Time { return now }
+	if _, _, err := fetchReport(context.Background(), d, opts, f); err != nil {
+		t.Fatal(err)
+	}
+	if len(sleeps) != 2 || sleeps[0] != 3*time.Second || sleeps[1] < 450*time.Millisecond || sleeps[1] > 550*time.Millisecond {
+		t.Errorf("sleeps %v: want 3 s before the first poll, then one poll interval", sleeps)
+	}
+	if want := sleeps[0] + sleeps[1]; d.reports.head() != min(4*time.Second, want)*3/4 {
+		t.Errorf("head %v after a report read in %v", d.reports.head(), want)
+	}
+}

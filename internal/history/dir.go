@@ -111,6 +111,12 @@ func (d *Dir) Baseline(_ context.Context, inv *inventory.Inventory, warn func(st
 	return nil, nil
 }
 
+// BaselineOfAll implements History: a directory's baseline is one earlier run,
+// whatever the accounts, so it is Baseline's.
+func (d *Dir) BaselineOfAll(ctx context.Context, inv *inventory.Inventory, warn func(string)) (*outcome.Baseline, error) {
+	return d.Baseline(ctx, inv, warn)
+}
+
 // skipQuiet marks files passed over without a warning: analyze outputs and
 // interrupted runs are never a baseline, by design.
 const skipQuiet = "\x00"

@@ -19,6 +19,11 @@ type History interface {
 	// lifecycle. A store picks that run per account (docs/store-schema.md). Earlier
 	// runs it had to pass over (unreadable, another schema) are reported through warn.
 	Baseline(ctx context.Context, inv *inventory.Inventory, warn func(string)) (*outcome.Baseline, error)
+	// BaselineOfAll is Baseline for every account the history holds, for a run whose
+	// accounts are not all known yet (a streamed run evaluates its first accounts
+	// while enumeration goes on): narrowed to the run's accounts
+	// (outcome.Baseline.Narrow), it is Baseline's for them.
+	BaselineOfAll(ctx context.Context, inv *inventory.Inventory, warn func(string)) (*outcome.Baseline, error)
 	// Record stores a run's outcome once its outputs are written.
 	Record(ctx context.Context, o *outcome.Outcome) error
 	// Name says where the history is, for messages ("directory reports/").
@@ -39,6 +44,11 @@ type Streamer interface {
 // Recording is a streamed run being recorded.
 type Recording interface {
 	Account(ctx context.Context, p outcome.Part) error
+	// Prepare does what Finish does that needs no o.Files (the run-level rows, the
+	// run id claimed), so that it can run while the run's files are written;
+	// Finish, with the same outcome and its files, then completes it. Optional:
+	// Finish alone does it all.
+	Prepare(ctx context.Context, o *outcome.Outcome) error
 	Finish(ctx context.Context, o *outcome.Outcome) error
 	Abort()
 }

@@ -113,3 +113,29 @@ func withLife(f checks.Finding, first, last *time.Time, reopened bool) checks.Fi
 	f.FirstSeen, f.LastSeen, f.Reopened = first, last, reopened
 	return f
 }
+
+// A directory's baseline is one earlier run whatever the accounts: narrowing keeps
+// it whole. A store's keeps the accounts asked and names the newest of their runs.
+func TestBaselineNarrow(t *testing.T) {
+	dir := &Baseline{Ref: "iamaudit_20260101_000000.json", RunID: "20260101_000000", FullyAudited: map[string]bool{"a": true, "b": true}}
+	if got := dir.Narrow([]string{"a"}); got != dir {
+		t.Errorf("a directory's baseline narrowed to %+v", got)
+	}
+	if got := (*Baseline)(nil).Narrow([]string{"a"}); got != nil {
+		t.Errorf("nil narrowed to %+v", got)
+	}
+	t1, t2 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	st := &Baseline{Ref: "r2", RunID: "r2", At: t2,
+		AccountRuns:  map[string]string{"a": "r1", "b": "r2"},
+		Runs:         map[string]BaselineRun{"r1": {Order: 1, At: t1}, "r2": {Order: 2, At: t2}},
+		FullyAudited: map[string]bool{"a": true, "b": false},
+		Findings:     []checks.Finding{{ID: "fa", AccountID: "a"}, {ID: "fb", AccountID: "b"}}}
+	got := st.Narrow([]string{"a", "c"})
+	if got.RunID != "r1" || got.Ref != "r1" || !got.At.Equal(t1) || len(got.Findings) != 1 || got.Findings[0].ID != "fa" ||
+		len(got.AccountRuns) != 1 || !got.FullyAudited["a"] || len(got.Runs) != 1 {
+		t.Errorf("narrowed to a: %+v", got)
+	}
+	if got := st.Narrow([]string{"c"}); got != nil {
+		t.Errorf("narrowed to an account never seen: %+v", got)
+	}
+}

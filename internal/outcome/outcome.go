@@ -73,10 +73,69 @@ type Baseline struct {
 	// store compares each account with the newest earlier complete run that looked at
 	// it (docs/store-schema.md, "Baseline"). Nil for a directory history (one run).
 	AccountRuns map[string]string
+	// Runs, for a store, are the runs AccountRuns names: their place among runs and
+	// when each evaluated its findings (Narrow, and the time of a finding that
+	// carries none: lifecycle).
+	Runs map[string]BaselineRun
 	// Earlier is what the history knows of findings not in Findings, by finding id:
 	// the ones resolved before (a reappearance is a reopening) and, for a store, the
 	// ones seen before and never resolved (a reappearance is still open).
 	Earlier map[string]Lifecycle
+}
+
+// BaselineRun is one of a store baseline's runs.
+type BaselineRun struct {
+	// Order sorts runs (store.RunOrder): the newest has the largest.
+	Order int64
+	At    time.Time
+}
+
+// Narrow is the baseline of the accounts ids only, as the history gives it for
+// them: a per-account baseline (a store's, AccountRuns set) keeps those accounts'
+// findings and runs, and names the newest of their runs (Ref, RunID, At); nil when
+// none of them was seen before. A baseline of one earlier run (a directory's) does
+// not depend on the accounts and is returned as it is. Earlier is kept whole: it is
+// looked up by finding id, which names the account (checks.FindingID). A streamed
+// run reads the baseline of every account before its selection is known
+// (history.History.BaselineOfAll) and narrows it to the selection.
+func (b *Baseline) Narrow(ids []string) *Baseline {
+	if b == nil || b.AccountRuns == nil {
+		return b
+	}
+	keep := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		keep[id] = true
+	}
+	n := &Baseline{FullyAudited: map[string]bool{}, AccountRuns: map[string]string{}, Runs: map[string]BaselineRun{}, Earlier: b.Earlier}
+	var newest BaselineRun
+	for acct, run := range b.AccountRuns {
+		if !keep[acct] {
+			continue
+		}
+		r := b.Runs[run]
+		n.AccountRuns[acct], n.FullyAudited[acct], n.Runs[run] = run, b.FullyAudited[acct], r
+		if n.RunID == "" || r.Order > newest.Order {
+			n.Ref, n.RunID, n.At, newest = run, run, r.At, r
+		}
+	}
+	if len(n.AccountRuns) == 0 {
+		return nil
+	}
+	for _, f := range b.Findings {
+		if keep[f.AccountID] {
+			n.Findings = append(n.Findings, f)
+		}
+	}
+	return n
+}
+
+// at is when the baseline run of account acct evaluated its findings: its own
+// run's for a per-account baseline, else the baseline's.
+func (b *Baseline) at(acct string) time.Time {
+	if r, ok := b.Runs[b.AccountRuns[acct]]; ok && b.AccountRuns != nil {
+		return r.At
+	}
+	return b.At
 }
 
 // Lifecycle is what the history knows of one finding it does not list in Findings.
@@ -132,12 +191,17 @@ func Evaluate(command string, inv *inventory.Inventory, now time.Time, s Setting
 // Resolved findings keep their first_seen and last_seen and are resolved now.
 func lifecycle(current, resolved []checks.Finding, b *Baseline, prev map[string]checks.Finding, now time.Time) {
 	var earlier map[string]Lifecycle
-	at := now
 	if b != nil {
 		earlier = b.Earlier
-		if !b.At.IsZero() {
-			at = b.At
+	}
+	// at is the baseline run's time for a finding of account acct.
+	at := func(acct string) time.Time {
+		if b != nil {
+			if t := b.at(acct); !t.IsZero() {
+				return t
+			}
 		}
+		return now
 	}
 	stamp := func(t time.Time) *time.Time { return &t }
 	for i := range current {
@@ -145,7 +209,7 @@ func lifecycle(current, resolved []checks.Finding, b *Baseline, prev map[string]
 		first := now
 		f.Reopened, f.ResolvedAt = false, nil
 		if p, ok := prev[f.ID]; ok {
-			first = seen(p, at)
+			first = seen(p, at(p.AccountID))
 			f.Reopened = p.Reopened
 		} else if e, ok := earlier[f.ID]; ok {
 			if !e.FirstSeen.IsZero() {
@@ -161,11 +225,11 @@ func lifecycle(current, resolved []checks.Finding, b *Baseline, prev map[string]
 	}
 	for i := range resolved {
 		r := &resolved[i]
-		last := at
+		last := at(r.AccountID)
 		if r.LastSeen != nil {
 			last = *r.LastSeen
 		}
-		r.FirstSeen, r.LastSeen, r.ResolvedAt, r.Reopened = stamp(seen(*r, at)), stamp(last), stamp(now), false
+		r.FirstSeen, r.LastSeen, r.ResolvedAt, r.Reopened = stamp(seen(*r, at(r.AccountID))), stamp(last), stamp(now), false
 	}
 }
 

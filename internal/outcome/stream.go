@@ -83,6 +83,15 @@ func (e *Evaluator) Account(a *inventory.Account) Part {
 	return p
 }
 
+// NarrowBaseline narrows the baseline to the accounts ids (Baseline.Narrow): a
+// streamed run that read the baseline of every account before its selection was
+// known (history.History.BaselineOfAll) calls it with the selection before Finish.
+// The accounts already evaluated were compared with their own baseline, which
+// narrowing does not change.
+func (e *Evaluator) NarrowBaseline(ids []string) {
+	e.baseline = e.baseline.Narrow(ids)
+}
+
 // keep trims fs to the Kept most severe once it holds twice as many.
 func (e *Evaluator) keep(fs []checks.Finding) []checks.Finding {
 	n := e.Kept

@@ -2,11 +2,14 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -177,5 +180,55 @@ func TestTotalsOfSummary(t *testing.T) {
 		if kt := KeyTotalOf(sum.Inventory); kt.Complete() {
 			t.Errorf("%s: the keys of a summary without scores are complete: %+v", name, kt)
 		}
+	}
+}
+
+// A streamed view keeps the most severe of each list across the parts, whatever
+// order they come in: the first limit of all the run's findings in checks.Sort order.
+func TestStreamedViewKeepsTheMostSevere(t *testing.T) {
+	var all, resolved []checks.Finding
+	var ps [][2][]checks.Finding
+	sevs := []checks.Severity{checks.Low, checks.Medium, checks.High, checks.Critical}
+	for a := 0; a < 40; a++ {
+		acct := fmt.Sprintf("%012d", 900000000000-a*7919%1000) // accounts out of order
+		var fs, rs []checks.Finding
+		for i := 0; i < 25; i++ {
+			f := checks.Finding{ID: fmt.Sprintf("%s-%d", acct, i), CheckID: fmt.Sprintf("check_%d", i%5), AccountID: acct,
+				Resource: fmt.Sprintf("r%02d", i), Severity: sevs[(a*3+i)%4], State: checks.StateNew, Suppressed: i%6 == 0}
+			if i%9 == 0 {
+				f.State = checks.StateResolved
+				rs = append(rs, f)
+				continue
+			}
+			fs = append(fs, f)
+		}
+		all, resolved = append(all, fs...), append(resolved, rs...)
+		ps = append(ps, [2][]checks.Finding{fs, rs})
+	}
+	const limit = 7
+	v := newView()
+	for _, p := range ps {
+		v.add(p[0], p[1], limit)
+	}
+	v.top(limit)
+	open, sup := split(all)
+	res := sortedFindings(resolved)
+	ids := func(fs []checks.Finding) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name      string
+		got, want []checks.Finding
+	}{{"open", v.open, open[:limit]}, {"suppressed", v.sup, sup[:limit]}, {"resolved", v.resolved, res[:limit]}} {
+		if !slices.Equal(ids(c.got), ids(c.want)) {
+			t.Errorf("%s: %v, want %v", c.name, ids(c.got), ids(c.want))
+		}
+	}
+	if v.nOpen != len(open) || v.nSup != len(sup) || v.nRes != len(res) {
+		t.Errorf("counts %d %d %d, want %d %d %d", v.nOpen, v.nSup, v.nRes, len(open), len(sup), len(res))
 	}
 }

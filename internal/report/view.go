@@ -20,6 +20,7 @@ type findingsView struct {
 	countsKnown             bool              // nNew and nRes are known (not a streamed summary written whole)
 	accounts                map[string]string // id → name of every account with findings
 	checkIDs, states        map[string]bool
+	unsorted                bool // lists gathered with a limit, not yet put in order (top)
 }
 
 // summarised tells whether inv is a streamed run's summary: its accounts' users and
@@ -74,23 +75,38 @@ func (v *findingsView) add(findings, resolved []checks.Finding, limit int) {
 			v.checkIDs[f.CheckID], v.states[f.State] = true, true
 		}
 	}
-	v.open, v.sup, v.resolved = merged(v.open, open, limit), merged(v.sup, sup, limit), merged(v.resolved, res, limit)
+	if limit < 0 { // once, from a whole outcome: each list is sorted already
+		v.open, v.sup, v.resolved = append(v.open, open...), append(v.sup, sup...), append(v.resolved, res...)
+		return
+	}
+	v.open, v.sup, v.resolved = kept(append(v.open, open...), limit), kept(append(v.sup, sup...), limit), kept(append(v.resolved, res...), limit)
+	v.unsorted = true
 }
 
-// merged is the first limit findings of a and b (each sorted), in checks.Sort order.
-func merged(a, b []checks.Finding, limit int) []checks.Finding {
-	if len(b) == 0 {
-		return a
+// kept trims fs to its first limit findings in checks.Sort order once it holds twice
+// as many: a streamed run's parts come one account at a time, and sorting the kept
+// findings again for every account would cost the run's accounts × limit.
+func kept(fs []checks.Finding, limit int) []checks.Finding {
+	if len(fs) <= 2*limit {
+		return fs
 	}
-	if len(a) == 0 && (limit < 0 || len(b) <= limit) {
-		return b
+	checks.Sort(fs)
+	return slices.Clip(fs[:limit])
+}
+
+// top puts each list of a view gathered with add(…, limit) in checks.Sort order
+// and cuts it to limit: what a report shows.
+func (v *findingsView) top(limit int) {
+	if !v.unsorted {
+		return
 	}
-	out := slices.Concat(a, b)
-	checks.Sort(out)
-	if limit >= 0 && len(out) > limit {
-		out = slices.Clip(out[:limit])
+	v.unsorted = false
+	for _, fs := range []*[]checks.Finding{&v.open, &v.sup, &v.resolved} {
+		checks.Sort(*fs)
+		if len(*fs) > limit {
+			*fs = slices.Clip((*fs)[:limit])
+		}
 	}
-	return out
 }
 
 // viewStreamer streams a format that shows only the most severe findings and the
@@ -109,4 +125,7 @@ func (s *viewStreamer) Account(p outcome.Part) error {
 	return nil
 }
 
-func (s *viewStreamer) Close(o *outcome.Outcome) error { return s.write(s.w, o, s.view) }
+func (s *viewStreamer) Close(o *outcome.Outcome) error {
+	s.view.top(s.limit)
+	return s.write(s.w, o, s.view)
+}

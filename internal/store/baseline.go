@@ -22,7 +22,25 @@ import (
 // resolved ones (a reappearance is reopened) and ones seen and never resolved.
 // warn is not used: a store has no unreadable runs to pass over.
 func (s *Store) Baseline(ctx context.Context, inv *inventory.Inventory, _ func(string)) (*outcome.Baseline, error) {
-	order, err := RunOrder(inv.RunID)
+	accounts := make([]string, 0, len(inv.Accounts))
+	for _, a := range inv.Accounts {
+		accounts = append(accounts, a.ID)
+	}
+	if len(accounts) == 0 {
+		return nil, nil
+	}
+	return s.baseline(ctx, inv.RunID, accounts)
+}
+
+// BaselineOfAll implements history.History: Baseline for every account the store
+// holds (each with the newest earlier complete run that looked at it).
+func (s *Store) BaselineOfAll(ctx context.Context, inv *inventory.Inventory, _ func(string)) (*outcome.Baseline, error) {
+	return s.baseline(ctx, inv.RunID, nil)
+}
+
+// baseline is the baseline of run runID for accounts (nil: every account).
+func (s *Store) baseline(ctx context.Context, runID string, accounts []string) (*outcome.Baseline, error) {
+	order, err := RunOrder(runID)
 	if err != nil {
 		return nil, err
 	}
@@ -32,27 +50,25 @@ func (s *Store) Baseline(ctx context.Context, inv *inventory.Inventory, _ func(s
 		// be recorded after it (…_2).
 		order += 999
 	}
-	accounts := make([]string, 0, len(inv.Accounts))
-	for _, a := range inv.Accounts {
-		accounts = append(accounts, a.ID)
-	}
-	if len(accounts) == 0 {
-		return nil, nil
-	}
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
 	d := s.d
-	in, inArgs := inList(accounts)
-	args := append([]any{order}, inArgs...)
+	// of is the filter on the accounts (none for every account) and its arguments.
+	of, ofArgs := "", []any(nil)
+	if accounts != nil {
+		in, inArgs := inList(accounts)
+		of, ofArgs = " AND account_id IN "+in, inArgs
+	}
+	args := append([]any{order}, ofArgs...)
 	rows, err := tx.QueryContext(ctx, d.q(`SELECT account_id, run, run_id, run_order, evaluated_at, fully_audited FROM (
 		SELECT a.account_id, a.run, r.run_id, r.run_order, r.evaluated_at, a.fully_audited,
 		       ROW_NUMBER() OVER (PARTITION BY a.account_id ORDER BY r.run_order DESC) AS n
 		FROM accounts a JOIN runs r ON r.id = a.run
 		WHERE r.command = 'run' AND NOT r.interrupted AND r.run_order < ?
-		  AND a.status IN ('audited', 'partial', 'not_audited') AND a.account_id IN `+in+`) t
+		  AND a.status IN ('audited', 'partial', 'not_audited')`+strings.Replace(of, "account_id", "a.account_id", 1)+`) t
 		WHERE n = 1`), args...)
 	if err != nil {
 		return nil, err
@@ -63,7 +79,8 @@ func (s *Store) Baseline(ctx context.Context, inv *inventory.Inventory, _ func(s
 		order int64
 		at    tsScan
 	}
-	b := &outcome.Baseline{FullyAudited: map[string]bool{}, AccountRuns: map[string]string{}, Earlier: map[string]outcome.Lifecycle{}}
+	b := &outcome.Baseline{FullyAudited: map[string]bool{}, AccountRuns: map[string]string{}, Runs: map[string]outcome.BaselineRun{},
+		Earlier: map[string]outcome.Lifecycle{}}
 	byRun := map[int64][]string{}
 	var newest pick
 	for rows.Next() {
@@ -75,6 +92,7 @@ func (s *Store) Baseline(ctx context.Context, inv *inventory.Inventory, _ func(s
 			return nil, err
 		}
 		b.FullyAudited[acct], b.AccountRuns[acct] = fully, p.runID
+		b.Runs[p.runID] = outcome.BaselineRun{Order: p.order, At: p.at.val()}
 		byRun[p.run] = append(byRun[p.run], acct)
 		if p.order > newest.order {
 			newest = p
@@ -107,7 +125,7 @@ func (s *Store) Baseline(ctx context.Context, inv *inventory.Inventory, _ func(s
 		b.Findings = append(b.Findings, fs...)
 	}
 	lrows, err := tx.QueryContext(ctx, d.q(`SELECT finding_id, status, first_seen, last_seen, resolved_at
-		FROM finding_lifecycle WHERE updated_run_order < ? AND account_id IN `+in), args...)
+		FROM finding_lifecycle WHERE updated_run_order < ?`+of), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -228,6 +229,65 @@ func TestBaselinePerAccount(t *testing.T) {
 		for _, f := range next.Findings {
 			if f.ID == hidden.ID && (f.State != checks.StateOpen || !f.FirstSeen.Equal(day(0)) || f.Reopened) {
 				t.Errorf("seen again after a gap: %s first %v reopened %v", f.State, f.FirstSeen, f.Reopened)
+			}
+		}
+	})
+}
+
+// A streamed run reads the baseline of every account before its selection is known
+// and narrows it to the selection at the end (audit's streamer): narrowed, it is
+// the baseline of those accounts, whatever runs saw them.
+func TestBaselineOfAllNarrowed(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		st := open(t, b.target(t))
+		r := recorder{h: st}
+		a0, a1, a2 := acctID(0), acctID(1), acctID(2)
+		w := world{accounts: 3, users: 3}
+		only := func(ids ...string) world {
+			s := w
+			s.only = map[string]bool{}
+			for _, id := range ids {
+				s.only[id] = true
+			}
+			return s
+		}
+		r.run(t, only(a0, a1), "20260105_090000", day(0))
+		r.run(t, only(a1), "20260106_090000", day(1))
+		fixed := only(a0)
+		fixed.fixed = map[string]bool{"user000": true} // a resolved finding: Earlier
+		r.run(t, fixed, "20260107_090000", day(2))
+		ctx := context.Background()
+		runID := "20260108_090000"
+		all, err := st.BaselineOfAll(ctx, &inventory.Inventory{RunID: runID}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all.AccountRuns) != 2 || all.RunID != "20260107_090000" {
+			t.Fatalf("baseline of all: runs %v newest %s", all.AccountRuns, all.RunID)
+		}
+		for _, sel := range [][]string{{a0}, {a1}, {a0, a1}, {a1, a2}, {a2}} {
+			want, err := st.Baseline(ctx, only(sel...).inventory(runID, day(3)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := all.Narrow(sel)
+			if (got == nil) != (want == nil) {
+				t.Fatalf("%v: narrowed %v, baseline %v", sel, got, want)
+			}
+			if want == nil {
+				continue
+			}
+			// Earlier is kept whole (looked up by finding id, which names the account).
+			for id, l := range want.Earlier {
+				if got.Earlier[id] != l {
+					t.Errorf("%v: earlier %s %+v, baseline's %+v", sel, id, got.Earlier[id], l)
+				}
+			}
+			g, w := *got, *want
+			g.Earlier, w.Earlier = nil, nil
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("%v: narrowed\n%+v\nbaseline\n%+v", sel, g, w)
 			}
 		}
 	})

@@ -96,6 +96,8 @@ type runWriter struct {
 	checks map[string]sharedCheck
 	// stmts are the run's prepared inserts, by their text (bulk.stmts).
 	stmts map[string]*sql.Stmt
+	// runID is the run id claimed by prepare ("" before).
+	runID string
 }
 
 // bulk is Store.bulk in the run's transaction, its inserts prepared once for the run.
@@ -135,6 +137,15 @@ func (s *Store) runValues(o *outcome.Outcome, opts WriteOptions) []any {
 	if settings.Suppressions == nil {
 		settings.Suppressions = []any{}
 	}
+	return []any{o.Command, orDefault(opts.Source, SourceRun), orDefault(inv.Tool, "iamaudit"), inv.Version,
+		orDefault(inv.Schema, inventory.Schema), d.ts(inv.StartedAt), d.ts(inv.FinishedAt), d.ts(o.Now), d.ts(s.clock()),
+		ns(inv.Partition), ns(inv.Region), orgID, mgmt, callerAcct, callerARN, ns(inv.AuditRole),
+		d.ts(inv.EventWindowStart), d.ts(inv.EventWindowEnd), js(orEmpty(inv.EventNames)), inv.Complete(), outcome.Interrupted(inv),
+		baselineRun, o.Scores.KeyRotationDays, js(settings), filesValue(o), orgARN}
+}
+
+// filesValue is the runs.files value of o: its files' absolute paths, as JSON.
+func filesValue(o *outcome.Outcome) string {
 	files := []string{}
 	for _, f := range o.Files {
 		if abs, err := filepath.Abs(f); err == nil {
@@ -142,11 +153,7 @@ func (s *Store) runValues(o *outcome.Outcome, opts WriteOptions) []any {
 		}
 		files = append(files, f)
 	}
-	return []any{o.Command, orDefault(opts.Source, SourceRun), orDefault(inv.Tool, "iamaudit"), inv.Version,
-		orDefault(inv.Schema, inventory.Schema), d.ts(inv.StartedAt), d.ts(inv.FinishedAt), d.ts(o.Now), d.ts(s.clock()),
-		ns(inv.Partition), ns(inv.Region), orgID, mgmt, callerAcct, callerARN, ns(inv.AuditRole),
-		d.ts(inv.EventWindowStart), d.ts(inv.EventWindowEnd), js(orEmpty(inv.EventNames)), inv.Complete(), outcome.Interrupted(inv),
-		baselineRun, o.Scores.KeyRotationDays, js(settings), js(files), orgARN}
+	return js(files)
 }
 
 // begin opens the run's transaction and inserts its row from the head (the
@@ -387,11 +394,31 @@ func (w *runWriter) findings(ctx context.Context, fs []checks.Finding) error {
 // document, claims the run id and brings the finding lifecycle to the run. It
 // returns the run id stored.
 func (w *runWriter) finish(ctx context.Context, o *outcome.Outcome) (string, error) {
+	if w.runID == "" {
+		if err := w.prepare(ctx, o); err != nil {
+			return "", err
+		}
+	}
+	// o's files are the ones written by now (prepare may have run while they were).
+	if _, err := w.tx.ExecContext(ctx, w.s.d.q(`UPDATE runs SET files = ? WHERE id = ?`), filesValue(o), w.id); err != nil {
+		return "", err
+	}
+	w.s.step()
+	if err := w.tx.Commit(); err != nil {
+		return "", err
+	}
+	return w.runID, nil
+}
+
+// prepare is what finish does before the run's files are known (o.Files is not
+// read): the accounts in o's order, the run's gaps, scores and head document, the
+// run id claimed and the finding lifecycle brought to the run.
+func (w *runWriter) prepare(ctx context.Context, o *outcome.Outcome) error {
 	if o == nil || o.Inventory == nil {
-		return "", errors.New("nothing to record")
+		return errors.New("nothing to record")
 	}
 	if _, err := RunOrder(o.Inventory.RunID); err != nil {
-		return "", err
+		return err
 	}
 	s, tx, d := w.s, w.tx, w.s.d
 	inv := o.Inventory
@@ -402,59 +429,56 @@ func (w *runWriter) finish(ctx context.Context, o *outcome.Outcome) (string, err
 		pos, ok := w.accounts[a.ID]
 		if !ok {
 			if om := a.Omitted; om != nil && *om != (inventory.Omitted{}) {
-				return "", fmt.Errorf("account %s: its part was never recorded and its summary omits %+v", a.ID, *om)
+				return fmt.Errorf("account %s: its part was never recorded and its summary omits %+v", a.ID, *om)
 			}
 			if err := w.account(ctx, a, nil); err != nil {
-				return "", err
+				return err
 			}
 			pos = w.accounts[a.ID]
 		}
 		if pos != i {
 			if _, err := tx.ExecContext(ctx, d.q(`UPDATE accounts SET position = ? WHERE run = ? AND account_id = ?`), i, w.id, a.ID); err != nil {
-				return "", err
+				return err
 			}
 		}
 	}
 	for acct := range w.accounts {
 		if !in[acct] {
-			return "", fmt.Errorf("account %s was recorded but is not in the run's summary", acct)
+			return fmt.Errorf("account %s was recorded but is not in the run's summary", acct)
 		}
 	}
 	gaps := w.gapsBulk()
 	for _, g := range inv.Gaps {
 		if err := w.addGap(ctx, gaps, "run", "", g); err != nil {
-			return "", err
+			return err
 		}
 	}
 	if err := gaps.flush(ctx); err != nil {
-		return "", err
+		return err
 	}
 	if err := s.writeScores(ctx, tx, w.id, o.Scores); err != nil {
-		return "", err
+		return err
 	}
 	head := *inv
 	head.Accounts = nil
 	doc, err := compress(&head)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO run_documents (run, format, body) VALUES (?, ?, ?)`), w.id, DocumentHeadFormat, doc); err != nil {
-		return "", err
+		return err
 	}
 	runID, order, err := w.claim(ctx, o)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if o.Command == outcome.CommandRun {
 		if err := w.writeLifecycle(ctx, runID, order, o.Now); err != nil {
-			return "", err
+			return err
 		}
 	}
-	s.step()
-	if err := tx.Commit(); err != nil {
-		return "", err
-	}
-	return runID, nil
+	w.runID = runID
+	return nil
 }
 
 // claim gives the run's row its run id and what is known at the end (runValues of

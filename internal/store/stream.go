@@ -86,8 +86,34 @@ func (r *Recording) Account(ctx context.Context, p outcome.Part) error {
 	return nil
 }
 
+// Prepare implements history.Recording: it writes the run-level rows from the
+// run's summary outcome o, claims the run id and brings the finding lifecycle to
+// the run, without reading o.Files, so that it can run while the run's files are
+// ended; Finish then records the files and commits. A failure rolls the run back.
+func (r *Recording) Prepare(ctx context.Context, o *outcome.Outcome) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.usable(); err != nil {
+		return err
+	}
+	if err := r.w.prepare(ctx, o); err != nil {
+		r.fail(fmt.Errorf("cannot record the run %s in the %s (nothing of it was stored): %w", runIDOf(o, r.head), r.s.Name(), err))
+		return r.err
+	}
+	return nil
+}
+
+// runIDOf is o's run id, else head.
+func runIDOf(o *outcome.Outcome, head string) string {
+	if o != nil && o.Inventory != nil {
+		return o.Inventory.RunID
+	}
+	return head
+}
+
 // Finish writes the run-level rows from the run's summary outcome (accounts
-// summarised, findings bounded: the parts carried them) and commits. The run id
+// summarised, findings bounded: the parts carried them), unless Prepare did, and
+// its files, and commits. The run id
 // stored is o's, or its next free _N form (Warn is told; RunID says it).
 func (r *Recording) Finish(ctx context.Context, o *outcome.Outcome) error {
 	r.mu.Lock()
@@ -100,11 +126,7 @@ func (r *Recording) Finish(ctx context.Context, o *outcome.Outcome) error {
 	runID, err := w.finish(ctx, o)
 	if err != nil {
 		w.tx.Rollback()
-		id := r.head
-		if o != nil && o.Inventory != nil {
-			id = o.Inventory.RunID
-		}
-		r.err = fmt.Errorf("cannot record the run %s in the %s (nothing of it was stored): %w", id, r.s.Name(), err)
+		r.err = fmt.Errorf("cannot record the run %s in the %s (nothing of it was stored): %w", runIDOf(o, r.head), r.s.Name(), err)
 		return r.err
 	}
 	r.runID = runID

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -64,10 +65,39 @@ func stream(t testing.TB, s *Store, o *outcome.Outcome, order []int) string {
 			t.Fatal(err)
 		}
 	}
-	if err := rec.Finish(ctx, summaryOf(o)); err != nil {
+	// As a streamed run ends: Prepare while the files are ended (it does not read
+	// them), then Finish with the files written.
+	sum := summaryOf(o)
+	pre := *sum
+	pre.Files = nil
+	if err := rec.Prepare(ctx, &pre); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Finish(ctx, sum); err != nil {
 		t.Fatal(err)
 	}
 	return rec.RunID()
+}
+
+// Prepare leaves the run's files to Finish: the stored run names the files Finish
+// was given.
+func TestPreparedRunRecordsItsFiles(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "s.db"))
+	w := world{accounts: 2, users: 3}
+	inv := w.inventory("20260105_090000", day(0))
+	o := evaluate(inv, day(0), nil)
+	o.Files = []string{"/reports/iamaudit_20260105_090000.json", "/reports/iam_audit_report_20260105_090000.csv"}
+	if got := stream(t, st, o, []int{1, 0}); got != "20260105_090000" {
+		t.Fatalf("streamed as %s", got)
+	}
+	loaded, err := st.Load(ctx, "20260105_090000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(loaded.Files, o.Files) {
+		t.Errorf("files %v, want %v", loaded.Files, o.Files)
+	}
 }
 
 func reversed(n int) []int {
