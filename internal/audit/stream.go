@@ -1,11 +1,13 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -298,8 +300,11 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 	// Each file is ended on its own goroutine (the OCSF and JSON files copy their
 	// spools): the run's end waits for the longest, not the sum. The formats only
 	// read o. A format that lists the run's files (the HTML page, ListsFiles) is
-	// ended after the others, from o.Files holding those written.
+	// ended after the others, from o.Files holding those written; one that can be
+	// rendered apart (report.Renderer) is rendered, in memory, while the others are
+	// ended, as if every file were written, and written as rendered when they were.
 	errs := make([]error, len(s.opts.Formats))
+	rendered := make([][]byte, len(s.opts.Formats))
 	end := func(i int, f report.Format) {
 		path := filepath.Join(dir, f.FileName(inv.RunID))
 		sp, spooled := spooled[f.Name]
@@ -308,7 +313,11 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 			return
 		}
 		err := sp.err
-		if err == nil {
+		switch {
+		case err != nil:
+		case rendered[i] != nil:
+			_, err = sp.file.Write(rendered[i])
+		default:
 			err = sp.s.Close(o)
 		}
 		if err == nil {
@@ -320,15 +329,31 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 		}
 		errs[i] = err
 	}
+	others := written(s.opts.Formats, errs, dir, inv.RunID, false) // as if each were written
 	for _, last := range []bool{false, true} {
 		var wg sync.WaitGroup
 		for i, f := range s.opts.Formats {
-			if f.ListsFiles == last {
+			switch {
+			case f.ListsFiles == last:
 				wg.Go(func() { end(i, f) })
+			case !last:
+				if r, ok := spooled[f.Name].renderer(); ok {
+					wg.Go(func() {
+						po := *o
+						po.Files = others
+						var b bytes.Buffer
+						if r.Render(&b, &po) == nil {
+							rendered[i] = b.Bytes()
+						}
+					})
+				}
 			}
 		}
 		wg.Wait()
 		o.Files = written(s.opts.Formats, errs, dir, inv.RunID, last)
+		if !last && !slices.Equal(o.Files, others) {
+			clear(rendered) // a file failed: the pages are rendered again, without it
+		}
 	}
 	var failed []string
 	var failures []error
@@ -341,6 +366,16 @@ func (s *streamer) commit(o *outcome.Outcome) error {
 		return &OutputsError{Failed: failed, Err: errors.Join(failures...)}
 	}
 	return nil
+}
+
+// renderer is the spool's streamer when it can be rendered apart (report.Renderer)
+// and nothing failed it yet.
+func (sp *spool) renderer() (report.Renderer, bool) {
+	if sp == nil || sp.err != nil {
+		return nil, false
+	}
+	r, ok := sp.s.(report.Renderer)
+	return r, ok
 }
 
 // written are the paths of the formats ended without an error, in their order: of

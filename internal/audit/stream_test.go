@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -217,5 +218,75 @@ func sessionKeys(inv *inventory.Inventory) {
 				e.AccessKey = "ASIA…"
 			}
 		}
+	}
+}
+
+// brokenStreamer takes every part and fails to end its file.
+type brokenStreamer struct{}
+
+func (brokenStreamer) Account(outcome.Part) error   { return nil }
+func (brokenStreamer) Close(*outcome.Outcome) error { return errors.New("disk full (injected)") }
+func brokenFileName(runID string) string            { return "broken_" + runID + ".txt" }
+func brokenWrite(io.Writer, *outcome.Outcome, report.Messages) error {
+	return errors.New("not streamed")
+}
+
+// TestStreamedPageNamesOnlyTheFilesWritten: the HTML page of a streamed run is
+// rendered while the other files are ended, as if all were written; when one is not,
+// the page is rendered again and does not name it (nor does the run's file list),
+// and the run says which file failed.
+func TestStreamedPageNamesOnlyTheFilesWritten(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := sandboxtest.NewClock(time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC))
+	srv := sandboxtest.Start(t, scenario.Demo(), sandbox.Options{Clock: clk.Now})
+	cfg := sandboxtest.Config(t, srv)
+	broken := report.Format{Name: "broken", Description: "fails at its end", FileName: brokenFileName, Write: brokenWrite,
+		Stream: func(io.Writer, *outcome.Outcome, report.Messages) (report.Streamer, error) {
+			return brokenStreamer{}, nil
+		}}
+	for _, tc := range []struct {
+		name    string
+		formats []report.Format
+		failed  bool
+	}{
+		{"all written", report.Formats(), false},
+		{"one fails", append(slices.Clone(report.Formats()), broken), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o, err := audit.Run(ctx, cfg, audit.Options{
+				Collect: fastCollect(collect.Options{}), OutputDir: dir, Checks: checks.DefaultConfig(),
+				Clock: clk.Now, Out: io.Discard, Err: io.Discard, StreamAfterUsers: -1, Formats: tc.formats,
+			})
+			if o == nil {
+				t.Fatal(err)
+			}
+			var oe *audit.OutputsError
+			if got := errors.As(err, &oe); got != tc.failed {
+				t.Fatalf("OutputsError %v (%v), want %v", got, err, tc.failed)
+			}
+			runID := o.Inventory.RunID
+			if tc.failed && (len(oe.Failed) != 1 || filepath.Base(oe.Failed[0]) != brokenFileName(runID)) {
+				t.Errorf("failed files %v, want only %s", oe.Failed, brokenFileName(runID))
+			}
+			page, err := os.ReadFile(filepath.Join(dir, report.HTMLReportName(runID)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(page, []byte(brokenFileName(runID))) {
+				t.Errorf("the page names %s, which was not written", brokenFileName(runID))
+			}
+			for _, f := range report.Formats() {
+				if name := f.FileName(runID); !f.ListsFiles && !bytes.Contains(page, []byte(name)) {
+					t.Errorf("the page does not name %s", name)
+				}
+			}
+			for _, f := range o.Files {
+				if _, err := os.Stat(f); err != nil {
+					t.Errorf("the run lists %s: %v", f, err)
+				}
+			}
+		})
 	}
 }

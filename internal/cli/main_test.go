@@ -33,7 +33,7 @@ func TestMemoryLimit(t *testing.T) {
 	for _, c := range []struct {
 		lambda string
 		want   int64
-	}{{"", 768 << 20}, {"512", 512 << 20 * 8 / 10}, {"10240", 10240 << 20 * 8 / 10}, {"x", 768 << 20}, {"0", 768 << 20}} {
+	}{{"", 896 << 20}, {"512", 512 << 20 * 8 / 10}, {"10240", 10240 << 20 * 8 / 10}, {"x", 896 << 20}, {"0", 896 << 20}} {
 		if got := memoryLimit(c.lambda); got != c.want {
 			t.Errorf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%q: %d, want %d", c.lambda, got, c.want)
 		}

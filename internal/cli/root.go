@@ -38,16 +38,16 @@ func Main(args []string, version string) int {
 
 // tuneGC trades memory the audit has for less garbage collection (a tenth to a
 // quarter of a large run's CPU at Go's default; docs/streaming.md "What it costs"):
-// the collector runs when the heap has grown by 200% (GOGC=200) rather than 100%,
+// the collector runs when the heap has grown by 400% (GOGC=400) rather than 100%,
 // and harder as it nears a soft limit (GOMEMLIMIT), so a streamed run's memory stays
-// bounded: 768 MiB, or in AWS Lambda 80% of the function's memory
+// bounded: 896 MiB, or in AWS Lambda 80% of the function's memory
 // (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MB). GOGC and GOMEMLIMIT in the environment win.
 // Only an audit tunes it (runOutcome; the demo's in-process sandbox too, a small
 // Organization): the sandbox of `iamaudit bench` and `iamaudit sandbox` holds a whole
 // generated Organization, for which a soft limit would mean collecting without end.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
+		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")))
@@ -55,7 +55,7 @@ func tuneGC() {
 }
 
 // defaultMemoryLimit is an audit's soft memory limit outside Lambda.
-const defaultMemoryLimit = 768 << 20
+const defaultMemoryLimit = 896 << 20
 
 // memoryLimit is the soft limit for a Lambda function of lambdaMB megabytes ("":
 // not in Lambda).

@@ -49,6 +49,14 @@ type Streamer interface {
 	Close(o *outcome.Outcome) error
 }
 
+// Renderer is a Streamer whose end may be rendered elsewhere than its file, more
+// than once, and instead of Close (it holds nothing Close would release): a streamed
+// run renders the page that lists the run's files (ListsFiles) while those are
+// ended, as if all were written, and again only when one was not.
+type Renderer interface {
+	Render(w io.Writer, o *outcome.Outcome) error
+}
+
 // formats is the registry, in the order the files are written and listed. The first
 // one claims the run id (its file name must be new in the output directory).
 var formats = []Format{

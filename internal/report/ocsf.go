@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -154,6 +153,9 @@ type ocsfStream struct {
 	buf            bytes.Buffer
 }
 
+// ocsfSep comes before each event of the file's array (the first's is "[\n  ").
+const ocsfSep = ",\n  "
+
 // The placeholders' times: no run is that old.
 var (
 	ocsfNowMark     = time.UnixMilli(1)
@@ -220,7 +222,7 @@ func (s *ocsfStream) Account(p outcome.Part) error {
 				return err
 			}
 			s.buf.Reset()
-			s.buf.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+			s.buf.WriteString(ocsfSep)
 			s.buf.Write(b)
 			if err := s.sp.add(set.set.note(f), s.buf.Bytes()); err != nil {
 				return err
@@ -262,35 +264,42 @@ func (s *ocsfStream) Close(o *outcome.Outcome) error {
 			head.Version, head.Partition, head.Region, inv.Version, inv.Partition, inv.Region)
 	}
 	marks := ocsfMarks(s.head, o)
-	bw := bufio.NewWriterSize(s.w, 1<<20) // two writes per event: a system call per MiB
-	arr := jsonArray{w: bw, outer: "", indent: "  "}
-	var n [4]byte
-	var buf []byte // each event in turn (copied as rendered when there are no marks)
+	bw := bufio.NewWriterSize(s.w, 1<<20) // a system call per MiB
+	// Each event was spooled after its separator: the spool's bytes are the file's
+	// but for the first separator (skipped) and the marks (replaced).
+	skip := int64(len(ocsfSep))
+	var buf bytes.Buffer // a key's events when there are marks to replace
 	for _, key := range append(s.open.order(), s.resolved.order()...) {
-		r := bufio.NewReader(s.sp.reader(key))
-		for {
-			if _, err := io.ReadFull(r, n[:]); err == io.EOF {
-				break
-			} else if err != nil {
-				return fmt.Errorf("ocsf: reading the spooled events: %w", err)
-			}
-			size := int(binary.BigEndian.Uint32(n[:]))
-			if cap(buf) < size {
-				buf = make([]byte, size)
-			}
-			b := buf[:size]
-			if _, err := io.ReadFull(r, b); err != nil {
-				return fmt.Errorf("ocsf: reading the spooled events: %w", err)
-			}
-			for _, m := range marks {
-				b = bytes.ReplaceAll(b, m[0], m[1])
-			}
-			if err := arr.raw(b); err != nil {
+		if !s.sp.has(key) {
+			continue
+		}
+		if skip > 0 {
+			if _, err := bw.WriteString("[" + ocsfSep[1:]); err != nil {
 				return err
 			}
 		}
+		if len(marks) == 0 {
+			skipped, err := s.sp.copy(bw, key, skip)
+			if err != nil {
+				return fmt.Errorf("ocsf: copying the spooled events: %w", err)
+			}
+			skip -= skipped
+			continue
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(s.sp.reader(key)); err != nil {
+			return fmt.Errorf("ocsf: reading the spooled events: %w", err)
+		}
+		if err := writeReplaced(bw, buf.Bytes()[skip:], marks); err != nil {
+			return err
+		}
+		skip = 0
 	}
-	if err := arr.end("\n"); err != nil {
+	closing := "\n]\n"
+	if skip > 0 {
+		closing = "[]\n"
+	}
+	if _, err := bw.WriteString(closing); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -225,6 +226,51 @@ func (a *jsonArray) raw(b []byte) error {
 	}
 	_, err := a.w.Write(b)
 	return err
+}
+
+// writeReplaced writes b with every occurrence of each mark's old bytes written as
+// its new ones: one scan of b per mark, and no copy of b.
+func writeReplaced(w io.Writer, b []byte, marks [][2][]byte) error {
+	// next[i] is where marks[i] next occurs in b at or after pos (len(b): nowhere).
+	next := make([]int, len(marks))
+	for i, m := range marks {
+		next[i] = indexFrom(b, m[0], 0)
+	}
+	pos := 0
+	for {
+		first := -1
+		for i, at := range next {
+			if at < len(b) && (first < 0 || at < next[first]) {
+				first = i
+			}
+		}
+		if first < 0 {
+			break
+		}
+		at := next[first]
+		if _, err := w.Write(b[pos:at]); err != nil {
+			return err
+		}
+		if _, err := w.Write(marks[first][1]); err != nil {
+			return err
+		}
+		pos = at + len(marks[first][0])
+		for i, at := range next {
+			if at < pos {
+				next[i] = indexFrom(b, marks[i][0], pos)
+			}
+		}
+	}
+	_, err := w.Write(b[pos:])
+	return err
+}
+
+// indexFrom is where sub first occurs in b at or after from, or len(b).
+func indexFrom(b, sub []byte, from int) int {
+	if i := bytes.Index(b[from:], sub); i >= 0 {
+		return from + i
+	}
+	return len(b)
 }
 
 // end closes the array, then writes after.

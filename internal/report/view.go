@@ -125,7 +125,10 @@ func (s *viewStreamer) Account(p outcome.Part) error {
 	return nil
 }
 
-func (s *viewStreamer) Close(o *outcome.Outcome) error {
+func (s *viewStreamer) Close(o *outcome.Outcome) error { return s.Render(s.w, o) }
+
+// Render implements Renderer: the file Close writes, written to w.
+func (s *viewStreamer) Render(w io.Writer, o *outcome.Outcome) error {
 	s.view.top(s.limit)
-	return s.write(s.w, o, s.view)
+	return s.write(w, o, s.view)
 }

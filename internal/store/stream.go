@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 
@@ -100,7 +101,25 @@ func (r *Recording) Prepare(ctx context.Context, o *outcome.Outcome) error {
 		r.fail(fmt.Errorf("cannot record the run %s in the %s (nothing of it was stored): %w", runIDOf(o, r.head), r.s.Name(), err))
 		return r.err
 	}
+	r.s.syncLog()
 	return nil
+}
+
+// syncLog flushes what a SQLite store's write-ahead log holds to disk, so that the
+// commit that follows (which syncs the log itself: this is only an earlier start)
+// has little left to wait for: a large run's log is a few hundred megabytes, and
+// Prepare runs while the run's files are ended. Nothing is done for PostgreSQL, nor
+// when the log cannot be opened (the commit's own sync is what counts).
+func (s *Store) syncLog() {
+	if s.d != sqliteDialect {
+		return
+	}
+	f, err := os.Open(s.name + "-wal")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = f.Sync()
 }
 
 // runIDOf is o's run id, else head.
