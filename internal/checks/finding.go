@@ -91,20 +91,41 @@ func FindingID(checkID, accountID, resource string) string {
 }
 
 // Sort orders findings: severity (highest first), then account id, resource and check id.
+// It is stable: findings equal in all four keep their order.
 func Sort(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if a.Severity != b.Severity {
-			return a.Severity > b.Severity
+	if !Sorted(fs) {
+		sort.Stable(byOrder(fs))
+	}
+}
+
+// Sorted tells whether fs is in Sort's order already.
+func Sorted(fs []Finding) bool {
+	for i := 1; i < len(fs); i++ {
+		if less(&fs[i], &fs[i-1]) {
+			return false
 		}
-		if a.AccountID != b.AccountID {
-			return a.AccountID < b.AccountID
-		}
-		if a.Resource != b.Resource {
-			return a.Resource < b.Resource
-		}
-		return a.CheckID < b.CheckID
-	})
+	}
+	return true
+}
+
+// byOrder sorts in Sort's order; a finding is large: it is compared in place.
+type byOrder []Finding
+
+func (s byOrder) Len() int           { return len(s) }
+func (s byOrder) Less(i, j int) bool { return less(&s[i], &s[j]) }
+func (s byOrder) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+
+func less(a, b *Finding) bool {
+	if a.Severity != b.Severity {
+		return a.Severity > b.Severity
+	}
+	if a.AccountID != b.AccountID {
+		return a.AccountID < b.AccountID
+	}
+	if a.Resource != b.Resource {
+		return a.Resource < b.Resource
+	}
+	return a.CheckID < b.CheckID
 }
 
 // CompareRuns gives each current finding its state across runs, matching findings by

@@ -165,9 +165,13 @@ func (s *spool) close() error {
 // one account in their order, that is checks.Sort's order across all accounts.
 func findingKey(f checks.Finding) string { return fmt.Sprintf("%d/%s", f.Severity, f.AccountID) }
 
-// sortedFindings returns a part's findings in checks.Sort order (they should already
-// be; a copy is sorted so that the file's order never rests on the caller).
+// sortedFindings returns a part's findings in checks.Sort order: fs itself when
+// they are (as the Evaluator makes them), else a sorted copy, so that the file's
+// order never rests on the caller and the caller's slice is never reordered.
 func sortedFindings(fs []checks.Finding) []checks.Finding {
+	if checks.Sorted(fs) {
+		return fs
+	}
 	out := slices.Clone(fs)
 	checks.Sort(out)
 	return out
