@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -32,11 +33,11 @@ func TestSort(t *testing.T) {
 		case a.Severity != b.Severity:
 			return int(b.Severity) - int(a.Severity)
 		case a.AccountID != b.AccountID:
-			return compareStrings(a.AccountID, b.AccountID)
+			return cmp.Compare(a.AccountID, b.AccountID)
 		case a.Resource != b.Resource:
-			return compareStrings(a.Resource, b.Resource)
+			return cmp.Compare(a.Resource, b.Resource)
 		}
-		return compareStrings(a.CheckID, b.CheckID)
+		return cmp.Compare(a.CheckID, b.CheckID)
 	})
 	if Sorted(fs) {
 		t.Fatal("Sorted says a shuffled list is sorted")
@@ -58,14 +59,4 @@ func TestSort(t *testing.T) {
 	if !Sorted(nil) || !Sorted(fs[:1]) {
 		t.Error("an empty or one-finding list is sorted")
 	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -280,7 +280,7 @@ func (s *jsonStream) Close(o *outcome.Outcome) error {
 		if _, err := s.w.Write(rest[:cut]); err != nil {
 			return err
 		}
-		if err := s.copyArray(arr.keys); err != nil {
+		if err := s.sp.copyArray(s.w, arr.keys, docSep, docOuter, nil); err != nil {
 			return err
 		}
 		rest = rest[cut+len("[]"):]
@@ -289,27 +289,4 @@ func (s *jsonStream) Close(o *outcome.Outcome) error {
 		return err
 	}
 	return s.sp.close()
-}
-
-// copyArray writes the spooled elements of keys as a JSON array.
-func (s *jsonStream) copyArray(keys []string) error {
-	skip := int64(len(docSep))
-	for _, k := range keys {
-		if skip > 0 && s.sp.has(k) {
-			if _, err := io.WriteString(s.w, "[\n"+docIndent); err != nil {
-				return err
-			}
-		}
-		skipped, err := s.sp.copy(s.w, k, skip)
-		if err != nil {
-			return err
-		}
-		skip -= skipped
-	}
-	closing := "\n" + docOuter + "]"
-	if skip > 0 {
-		closing = "[]"
-	}
-	_, err := io.WriteString(s.w, closing)
-	return err
 }

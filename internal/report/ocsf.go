@@ -265,41 +265,12 @@ func (s *ocsfStream) Close(o *outcome.Outcome) error {
 	}
 	marks := ocsfMarks(s.head, o)
 	bw := bufio.NewWriterSize(s.w, 1<<20) // a system call per MiB
-	// Each event was spooled after its separator: the spool's bytes are the file's
-	// but for the first separator (skipped) and the marks (replaced).
-	skip := int64(len(ocsfSep))
-	var buf bytes.Buffer // a key's events when there are marks to replace
-	for _, key := range append(s.open.order(), s.resolved.order()...) {
-		if !s.sp.has(key) {
-			continue
-		}
-		if skip > 0 {
-			if _, err := bw.WriteString("[" + ocsfSep[1:]); err != nil {
-				return err
-			}
-		}
-		if len(marks) == 0 {
-			skipped, err := s.sp.copy(bw, key, skip)
-			if err != nil {
-				return fmt.Errorf("ocsf: copying the spooled events: %w", err)
-			}
-			skip -= skipped
-			continue
-		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(s.sp.reader(key)); err != nil {
-			return fmt.Errorf("ocsf: reading the spooled events: %w", err)
-		}
-		if err := writeReplaced(bw, buf.Bytes()[skip:], marks); err != nil {
-			return err
-		}
-		skip = 0
+	// Each event was spooled after its separator: the spool's bytes are the file's,
+	// but for the marks.
+	if err := s.sp.copyArray(bw, append(s.open.order(), s.resolved.order()...), ocsfSep, "", marks); err != nil {
+		return fmt.Errorf("ocsf: the spooled events: %w", err)
 	}
-	closing := "\n]\n"
-	if skip > 0 {
-		closing = "[]\n"
-	}
-	if _, err := bw.WriteString(closing); err != nil {
+	if _, err := bw.WriteString("\n"); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {

@@ -215,11 +215,6 @@ func (a *jsonArray) add(v any) error {
 	if err != nil {
 		return err
 	}
-	return a.raw(b)
-}
-
-// raw adds an element already indented (json.MarshalIndent(v, a.indent, "  ")).
-func (a *jsonArray) raw(b []byte) error {
 	sep := ",\n" + a.indent
 	if a.n == 0 {
 		sep = "[\n" + a.indent
@@ -228,7 +223,49 @@ func (a *jsonArray) raw(b []byte) error {
 	if _, err := io.WriteString(a.w, sep); err != nil {
 		return err
 	}
-	_, err := a.w.Write(b)
+	_, err = a.w.Write(b)
+	return err
+}
+
+// copyArray writes the spooled elements of keys as a JSON array, indented as
+// json.Encoder indents it (jsonArray): each element was filed after sep (",\n" and
+// the elements' indentation), the first one's separator becomes the array's opening,
+// and the closing bracket's line starts with outer. With marks, each key's pieces are
+// read whole and written through writeReplaced instead of copied as they are.
+func (s *spool) copyArray(w io.Writer, keys []string, sep, outer string, marks [][2][]byte) error {
+	skip := int64(len(sep))
+	var buf bytes.Buffer // a key's pieces, when there are marks
+	for _, k := range keys {
+		if !s.has(k) {
+			continue
+		}
+		if skip > 0 {
+			if _, err := io.WriteString(w, "["+sep[1:]); err != nil {
+				return err
+			}
+		}
+		if len(marks) == 0 {
+			skipped, err := s.copy(w, k, skip)
+			if err != nil {
+				return err
+			}
+			skip -= skipped
+			continue
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(s.reader(k)); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		if err := writeReplaced(w, buf.Bytes()[skip:], marks); err != nil {
+			return err
+		}
+		skip = 0
+	}
+	closing := "\n" + outer + "]"
+	if skip > 0 {
+		closing = "[]"
+	}
+	_, err := io.WriteString(w, closing)
 	return err
 }
 
