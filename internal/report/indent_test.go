@@ -30,16 +30,19 @@ func TestIndentCompactIsIndent(t *testing.T) {
 	}
 }
 
-// The OCSF events and the JSON findings of the HTML fixture indent as MarshalIndent.
-func TestMarshalIndentIsStd(t *testing.T) {
+// The OCSF events and the JSON findings of the HTML fixture indent as MarshalIndent,
+// through one indenter (its buffers reused, each result after the lead given).
+func TestIndenterIsMarshalIndent(t *testing.T) {
 	o := htmlOutcome(t)
+	var in indenter
 	for _, f := range WithCommands(o.Findings) {
-		for _, v := range []any{ocsfOf(o, f), f} {
+		for _, v := range []any{ocsfOf(o, f), f, "<a&b>"} {
 			want, err := json.MarshalIndent(v, "  ", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := marshalIndent(v, "  ", "  ")
+			want = append([]byte(",\n  "), want...)
+			got, err := in.append(",\n  ", v, "  ", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}

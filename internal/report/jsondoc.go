@@ -174,6 +174,7 @@ type jsonStream struct {
 	plans            *plans
 	accounts         []string // account ids, in the order the parts came
 	findings, closed findingSet
+	ind              indenter
 }
 
 func streamJSON(w io.Writer, _ *outcome.Outcome, _ Messages) (Streamer, error) {
@@ -192,11 +193,11 @@ const (
 )
 
 func (s *jsonStream) element(key string, v any) error {
-	b, err := marshalIndent(v, docIndent, "  ")
+	b, err := s.ind.append(docSep, v, docIndent, "  ")
 	if err != nil {
 		return err
 	}
-	return s.sp.add(key, append([]byte(docSep), b...))
+	return s.sp.add(key, b)
 }
 
 func (s *jsonStream) Account(p outcome.Part) error {
@@ -205,7 +206,7 @@ func (s *jsonStream) Account(p outcome.Part) error {
 		return err
 	}
 	// MarshalIndent is Marshal, then Indent: the same bytes from the shared encoding.
-	b := indentCompact(append(make([]byte, 0, len(docSep)+len(compact)*3/2), docSep...), compact, docIndent, "  ")
+	b := s.ind.indent(docSep, compact, docIndent, "  ")
 	if err := s.sp.add("a/"+p.Account.ID, b); err != nil {
 		return err
 	}

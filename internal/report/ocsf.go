@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -150,7 +149,7 @@ type ocsfStream struct {
 	sp             *spool
 	head           *outcome.Outcome // the head's inventory, run id and times, as rendered
 	open, resolved findingSet
-	buf            bytes.Buffer
+	ind            indenter
 }
 
 // ocsfSep comes before each event of the file's array (the first's is "[\n  ").
@@ -217,14 +216,11 @@ func (s *ocsfStream) Account(p outcome.Part) error {
 		set findingSet
 	}{{p.Findings, s.open}, {p.Resolved, s.resolved}} {
 		for _, f := range withCommands(sortedFindings(set.fs), partCommands(p)) {
-			b, err := marshalIndent(ocsfOf(s.head, f), "  ", "  ")
+			b, err := s.ind.append(ocsfSep, ocsfOf(s.head, f), "  ", "  ")
 			if err != nil {
 				return err
 			}
-			s.buf.Reset()
-			s.buf.WriteString(ocsfSep)
-			s.buf.Write(b)
-			if err := s.sp.add(set.set.note(f), s.buf.Bytes()); err != nil {
+			if err := s.sp.add(set.set.note(f), b); err != nil {
 				return err
 			}
 		}

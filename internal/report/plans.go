@@ -42,15 +42,16 @@ const maxPlans = 4096
 // (arn:aws:iam::${account_id}:policy/…).
 const accountToken = "${account_id}"
 
-// subjectNames are the names of a subject a plan's placeholders stand for.
-func subjectNames(r *fix.Resource) []struct {
+// subjectName is one name of a subject and its placeholder.
+type subjectName struct {
 	token string
 	value *string
-} {
-	return []struct {
-		token string
-		value *string
-	}{
+}
+
+// subjectNames are the names of a subject a plan's placeholders stand for (an
+// array: no allocation for each of a run's findings).
+func subjectNames(r *fix.Resource) [10]subjectName {
+	return [10]subjectName{
 		{"${account_id}", &r.AccountID}, {"${user_name}", &r.UserName}, {"${access_key_id}", &r.AccessKeyID},
 		{"${role_name}", &r.RoleName}, {"${group_name}", &r.GroupName}, {"${server_certificate_name}", &r.ServerCertificateName},
 		{"${mfa_serial}", &r.MFASerial}, {"${signing_certificate_id}", &r.SigningCertificateID},
@@ -114,8 +115,9 @@ func planOf(actions []fix.Action, subject fix.Resource) (out []fix.Action, ok bo
 	ok = true
 	out = make([]fix.Action, len(actions))
 	sn := subjectNames(&subject)
-	for i, a := range actions {
-		names(&a, func(s *string) {
+	copy(out, actions)
+	for i := range out {
+		names(&out[i], func(s *string) {
 			if strings.Contains(*s, "${") {
 				ok = false
 			}
@@ -129,17 +131,16 @@ func planOf(actions []fix.Action, subject fix.Resource) (out []fix.Action, ok bo
 				*s = strings.Replace(*s, ":"+acct+":", ":"+accountToken+":", 1)
 			}
 		})
-		out[i] = a
 	}
 	return out, ok
 }
 
 // expand is planOf undone: the actions of a plan for subject.
 func expand(plan []fix.Action, subject fix.Resource) []fix.Action {
-	out := make([]fix.Action, len(plan))
+	out := slices.Clone(plan)
 	sn := subjectNames(&subject)
-	for i, a := range plan {
-		names(&a, func(s *string) {
+	for i := range out {
+		names(&out[i], func(s *string) {
 			for _, n := range sn {
 				if *s == n.token {
 					*s = *n.value
@@ -150,7 +151,6 @@ func expand(plan []fix.Action, subject fix.Resource) []fix.Action {
 				*s = strings.Replace(*s, ":"+accountToken+":", ":"+subject.AccountID+":", 1)
 			}
 		})
-		out[i] = a
 	}
 	return out
 }

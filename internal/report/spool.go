@@ -208,21 +208,19 @@ type jsonArray struct {
 	w             io.Writer
 	outer, indent string
 	n             int
+	ind           indenter
 }
 
 func (a *jsonArray) add(v any) error {
-	b, err := marshalIndent(v, a.indent, "  ")
-	if err != nil {
-		return err
-	}
 	sep := ",\n" + a.indent
 	if a.n == 0 {
 		sep = "[\n" + a.indent
 	}
-	a.n++
-	if _, err := io.WriteString(a.w, sep); err != nil {
+	b, err := a.ind.append(sep, v, a.indent, "  ")
+	if err != nil {
 		return err
 	}
+	a.n++
 	_, err = a.w.Write(b)
 	return err
 }

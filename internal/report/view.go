@@ -59,39 +59,62 @@ func viewOf(o *outcome.Outcome) *findingsView {
 // add counts findings and resolved and keeps the first limit of each list (all when
 // limit < 0).
 func (v *findingsView) add(findings, resolved []checks.Finding, limit int) {
-	open, sup := split(findings)
-	res := sortedFindings(resolved)
+	v.note(findings)
+	v.note(resolved)
+	v.nRes += len(resolved)
+	if limit < 0 { // once, from a whole outcome: each list is sorted already
+		open, sup := split(findings)
+		v.count(open, sup)
+		v.open, v.sup, v.resolved = append(v.open, open...), append(v.sup, sup...), append(v.resolved, sortedFindings(resolved)...)
+		return
+	}
+	// A streamed run's part: appended as it comes (no sorted copy of each part),
+	// put in order by kept and top.
+	o, s := len(v.open), len(v.sup)
+	for _, f := range findings {
+		if f.Suppressed {
+			v.sup = append(v.sup, f)
+		} else {
+			v.open = append(v.open, f)
+		}
+	}
+	v.count(v.open[o:], v.sup[s:])
+	v.resolved = append(v.resolved, resolved...)
+	v.open, v.sup, v.resolved = kept(v.open, limit), kept(v.sup, limit), kept(v.resolved, limit)
+	v.unsorted = true
+}
+
+// count counts open and suppressed findings, and the new ones among the open.
+func (v *findingsView) count(open, sup []checks.Finding) {
 	for _, f := range open {
 		if f.State == checks.StateNew {
 			v.nNew++
 		}
 	}
-	v.nOpen, v.nSup, v.nRes = v.nOpen+len(open), v.nSup+len(sup), v.nRes+len(res)
-	for _, fs := range [][]checks.Finding{open, sup, res} {
-		for _, f := range fs {
-			if _, ok := v.accounts[f.AccountID]; !ok {
-				v.accounts[f.AccountID] = f.AccountName
-			}
-			v.checkIDs[f.CheckID], v.states[f.State] = true, true
+	v.nOpen, v.nSup = v.nOpen+len(open), v.nSup+len(sup)
+}
+
+// note records the accounts, checks and states fs names.
+func (v *findingsView) note(fs []checks.Finding) {
+	for _, f := range fs {
+		if _, ok := v.accounts[f.AccountID]; !ok {
+			v.accounts[f.AccountID] = f.AccountName
 		}
+		v.checkIDs[f.CheckID], v.states[f.State] = true, true
 	}
-	if limit < 0 { // once, from a whole outcome: each list is sorted already
-		v.open, v.sup, v.resolved = append(v.open, open...), append(v.sup, sup...), append(v.resolved, res...)
-		return
-	}
-	v.open, v.sup, v.resolved = kept(append(v.open, open...), limit), kept(append(v.sup, sup...), limit), kept(append(v.resolved, res...), limit)
-	v.unsorted = true
 }
 
 // kept trims fs to its first limit findings in checks.Sort order once it holds twice
 // as many: a streamed run's parts come one account at a time, and sorting the kept
-// findings again for every account would cost the run's accounts × limit.
+// findings again for every account would cost the run's accounts × limit. The
+// findings cut are cleared and the array kept, for the next parts to be appended to.
 func kept(fs []checks.Finding, limit int) []checks.Finding {
 	if len(fs) <= 2*limit {
 		return fs
 	}
 	checks.Sort(fs)
-	return slices.Clip(fs[:limit])
+	clear(fs[limit:])
+	return fs[:limit]
 }
 
 // top puts each list of a view gathered with add(…, limit) in checks.Sort order

@@ -109,7 +109,10 @@ func (w *runWriter) bulk(table string, cols ...string) *bulk {
 
 // sharedCheck is what every finding of a check shares (title, workflow, CIS,
 // Security Hub controls, the remediation actions most of its findings have).
-type sharedCheck struct{ title, workflow, cis, hub, actions any }
+type sharedCheck struct {
+	title, workflow, cis, hub, actions any
+	cisList, hubList                   []string // what cis and hub encode
+}
 
 // runColumns are the columns of runs that begin inserts and finish sets, besides
 // run_id and run_order.
@@ -360,9 +363,13 @@ func (w *runWriter) findings(ctx context.Context, fs []checks.Finding) error {
 		return a
 	}
 	for i, f := range fs {
-		mine := sharedCheck{f.Title, ns(f.Remediation.Workflow), jsOpt(len(f.CIS) > 0, f.CIS), jsOpt(len(f.SecurityHub) > 0, f.SecurityHub),
-			ns(encoded[i])}
 		c, ok := w.checks[f.CheckID]
+		mine := sharedCheck{title: f.Title, workflow: ns(f.Remediation.Workflow), actions: ns(encoded[i]), cisList: f.CIS, hubList: f.SecurityHub}
+		if ok && slices.Equal(f.CIS, c.cisList) && slices.Equal(f.SecurityHub, c.hubList) {
+			mine.cis, mine.hub = c.cis, c.hub // the check's lists, encoded once
+		} else {
+			mine.cis, mine.hub = jsOpt(len(f.CIS) > 0, f.CIS), jsOpt(len(f.SecurityHub) > 0, f.SecurityHub)
+		}
 		if !ok {
 			c = mine
 			c.actions = ns(common[f.CheckID])

@@ -146,8 +146,9 @@ func commonActions(findings []checks.Finding, encoded []string) map[string]strin
 		best   string
 	}
 	byCheck := map[string]*tally{}
+	var e actionsEncoder
 	for i, f := range findings {
-		encoded[i] = encodeActions(f)
+		encoded[i] = e.encode(f)
 		t := byCheck[f.CheckID]
 		if t == nil {
 			t = &tally{counts: map[string]int{}, best: encoded[i]}
