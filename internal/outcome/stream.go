@@ -1,7 +1,6 @@
 package outcome
 
 import (
-	"slices"
 	"time"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
@@ -102,7 +101,8 @@ func (e *Evaluator) keep(fs []checks.Finding) []checks.Finding {
 		return fs
 	}
 	checks.Sort(fs)
-	return slices.Clip(fs[:n])
+	clear(fs[n:]) // the array is kept for the next accounts' findings (Clip made each copy it)
+	return fs[:n]
 }
 
 // Finish is the run's summary outcome: inv is the run's inventory, its accounts in

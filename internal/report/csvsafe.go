@@ -27,7 +27,10 @@ func safeCell(s string) string {
 // every cell.
 func csvText(s string) string {
 	if strings.ContainsAny(s, "\r\n") {
-		s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+		s = lineBreaks.Replace(s)
 	}
 	return Printable(s)
 }
+
+// lineBreaks turns line breaks into spaces.
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")

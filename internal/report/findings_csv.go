@@ -63,7 +63,7 @@ func writeFindingRows(cw *csv.Writer, findings []checks.Finding, cmds func(check
 			f.State, strconv.FormatBool(f.Suppressed), f.SuppressionReason, expires,
 		}
 		for i := range row {
-			row[i] = safeCell(oneLine.Replace(row[i]))
+			row[i] = safeCell(row[i]) // line breaks too: one line per finding
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write findings csv: %w", err)
@@ -71,9 +71,6 @@ func writeFindingRows(cw *csv.Writer, findings []checks.Finding, cmds func(check
 	}
 	return nil
 }
-
-// oneLine turns line breaks into spaces, so that each finding is one line of the file.
-var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // evidenceCell joins evidence as "k=v; k=v", keys sorted.
 func evidenceCell(ev map[string]string) string {
