@@ -21,11 +21,14 @@ type dialect struct {
 	dir string
 	// maxParams bounds the parameters of one statement.
 	maxParams int
+	// bulkInsert begins bulk's multi-row inserts: on SQLite OR FAIL, which keeps
+	// no statement journal (Store.beginRun), and the transaction fails whole.
+	bulkInsert string
 }
 
 var (
-	sqliteDialect   = &dialect{name: SQLite, goose: goose.DialectSQLite3, dir: "migrations/sqlite", maxParams: 30000}
-	postgresDialect = &dialect{name: Postgres, goose: goose.DialectPostgres, dir: "migrations/postgres", maxParams: 60000}
+	sqliteDialect   = &dialect{name: SQLite, goose: goose.DialectSQLite3, dir: "migrations/sqlite", maxParams: 30000, bulkInsert: "INSERT OR FAIL INTO "}
+	postgresDialect = &dialect{name: Postgres, goose: goose.DialectPostgres, dir: "migrations/postgres", maxParams: 60000, bulkInsert: "INSERT INTO "}
 )
 
 // timeLayout is how SQLite holds a time: RFC 3339 in UTC with microseconds, fixed

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
 // The SQLite file is owner-only in an owner-only directory, with its WAL and
@@ -274,4 +276,48 @@ func TestRunIDTakenGetsSuffix(t *testing.T) {
 			t.Errorf("warnings %v", warned)
 		}
 	})
+}
+
+// TestRunConnectionForeignKeys: a SQLite run is written on a connection whose
+// foreign keys are off for its transaction (Store.beginRun); the connection goes
+// back to the pool with them on, after a commit and after a rollback, so a later
+// prune still cascades.
+func TestRunConnectionForeignKeys(t *testing.T) {
+	s := open(t, backends[0].target(t))
+	s.DB().SetMaxIdleConns(1) // the connection a run released is the one handed out next
+	ctx := context.Background()
+	foreignKeys := func(when string) {
+		t.Helper()
+		conn, err := s.DB().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var on int
+		if err := conn.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on); err != nil {
+			t.Fatal(err)
+		}
+		if on != 1 {
+			t.Fatalf("%s: foreign keys are off on a pooled connection", when)
+		}
+	}
+	o := evaluate(world{accounts: 2, users: 3}.inventory("20260105_090000", t0), t0, nil)
+	if _, err := s.Write(ctx, o, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	foreignKeys("after a run was written")
+	rec, err := s.BeginRecording(ctx, o.Inventory, outcome.Settings{}, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Abort()
+	foreignKeys("after a recording was aborted")
+	// The cascade still works: deleting the run deletes its rows.
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM runs`); err != nil {
+		t.Fatal(err)
+	}
+	var users int
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil || users != 0 {
+		t.Fatalf("after the run was deleted: %d users rows (%v)", users, err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -65,7 +66,7 @@ func (s *Store) writeWhole(ctx context.Context, o *outcome.Outcome, opts WriteOp
 		return w.finish(ctx, o)
 	}()
 	if err != nil {
-		w.tx.Rollback()
+		w.rollback()
 		return "", err
 	}
 	return runID, nil
@@ -85,6 +86,7 @@ func (s *Store) warnTaken(want, got string) {
 // go on (positions, the checks' shared values, the accounts written).
 type runWriter struct {
 	s    *Store
+	conn *sql.Conn // the transaction's connection on SQLite (beginRun), nil on PostgreSQL
 	tx   *sql.Tx
 	id   int64
 	opts WriteOptions
@@ -182,21 +184,79 @@ func (s *Store) begin(ctx context.Context, head *inventory.Inventory, set outcom
 		return nil, err
 	}
 	provisional := "pending-" + hex.EncodeToString(nonce[:])
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, tx, err := s.beginRun(ctx)
 	if err != nil {
 		return nil, err
 	}
-	w := &runWriter{s: s, tx: tx, opts: opts, accounts: map[string]int{}, checks: map[string]sharedCheck{},
+	w := &runWriter{s: s, conn: conn, tx: tx, opts: opts, accounts: map[string]int{}, checks: map[string]sharedCheck{},
 		stmts: map[string]*sql.Stmt{}}
 	vals := append([]any{provisional, 0}, s.runValues(&outcome.Outcome{Command: outcome.CommandRun, Inventory: &h, Now: h.StartedAt, Settings: set}, opts)...)
 	cols := append([]string{"run_id", "run_order"}, runColumns...)
 	err = tx.QueryRowContext(ctx, s.d.q(`INSERT INTO runs (`+strings.Join(cols, ", ")+`) VALUES (`+placeholders(len(cols))+`) RETURNING id`),
 		vals...).Scan(&w.id)
 	if err != nil {
-		tx.Rollback()
+		w.rollback()
 		return nil, err
 	}
 	return w, nil
+}
+
+// beginRun opens a run's transaction. On SQLite it is on a connection of its own
+// whose foreign keys are off until the transaction ends (release): with them on,
+// SQLite keeps a statement journal for every multi-row insert, in case a row
+// failed its constraint after others went in (a temporary file written page by
+// page: a tenth of a large run's store time), which INSERT OR FAIL (bulk) does not
+// need. Every row the run writes references its own runs row, written first in the
+// same transaction, and a failed statement fails the whole transaction, so the
+// checks would find nothing; PostgreSQL checks them as ever.
+func (s *Store) beginRun(ctx context.Context) (*sql.Conn, *sql.Tx, error) {
+	if s.d != sqliteDialect {
+		tx, err := s.db.BeginTx(ctx, nil)
+		return nil, tx, err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		releaseConn(conn)
+		return nil, nil, err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		releaseConn(conn)
+		return nil, nil, err
+	}
+	return conn, tx, nil
+}
+
+// releaseConn gives a run's connection back to the pool with its foreign keys on,
+// or closes it for good when they cannot be turned on again.
+func releaseConn(conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.Background(), `PRAGMA foreign_keys = ON`); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // never back to the pool without them
+	}
+	_ = conn.Close()
+}
+
+// commit commits the run's transaction and releases its connection.
+func (w *runWriter) commit() error {
+	err := w.tx.Commit()
+	w.release()
+	return err
+}
+
+// rollback rolls the run's transaction back and releases its connection.
+func (w *runWriter) rollback() {
+	_ = w.tx.Rollback()
+	w.release()
+}
+
+func (w *runWriter) release() {
+	if w.conn != nil {
+		releaseConn(w.conn)
+		w.conn = nil
+	}
 }
 
 // account writes one account's rows (the account, its root keys, users, access
@@ -411,7 +471,7 @@ func (w *runWriter) finish(ctx context.Context, o *outcome.Outcome) (string, err
 		return "", err
 	}
 	w.s.step()
-	if err := w.tx.Commit(); err != nil {
+	if err := w.commit(); err != nil {
 		return "", err
 	}
 	return w.runID, nil

@@ -144,7 +144,7 @@ func (r *Recording) Finish(ctx context.Context, o *outcome.Outcome) error {
 	r.w = nil
 	runID, err := w.finish(ctx, o)
 	if err != nil {
-		w.tx.Rollback()
+		w.rollback()
 		r.err = fmt.Errorf("cannot record the run %s in the %s (nothing of it was stored): %w", runIDOf(o, r.head), r.s.Name(), err)
 		return r.err
 	}
@@ -178,6 +178,6 @@ func (r *Recording) usable() error {
 }
 
 func (r *Recording) fail(err error) {
-	r.w.tx.Rollback()
+	r.w.rollback()
 	r.w, r.err = nil, err
 }

@@ -250,7 +250,7 @@ func (b *bulk) flush(ctx context.Context) error {
 // insert is the statement inserting n rows.
 func (b *bulk) insert(n int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(b.cols)), ", ") + ")"
-	return b.s.d.q("INSERT INTO " + b.table + " (" + strings.Join(b.cols, ", ") + ") VALUES " +
+	return b.s.d.q(b.s.d.bulkInsert + b.table + " (" + strings.Join(b.cols, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", n), ", "))
 }
 
