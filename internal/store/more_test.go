@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamaudit/iamaudit/internal/checks"
 	"github.com/iamaudit/iamaudit/internal/outcome"
 )
 
@@ -320,4 +321,44 @@ func TestRunConnectionForeignKeys(t *testing.T) {
 	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil || users != 0 {
 		t.Fatalf("after the run was deleted: %d users rows (%v)", users, err)
 	}
+}
+
+// TestLifecycleChosenRow: of several rows with one finding id in a run, the
+// lifecycle is its last open or suppressed one, else its first resolved one, on
+// both backends (SQLite sorts the rows and lets the first win, PostgreSQL picks it
+// with a window).
+func TestLifecycleChosenRow(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		s := open(t, b.target(t))
+		ctx := context.Background()
+		o := evaluate(world{accounts: 1, users: 3}.inventory("20260105_090000", t0), t0, nil)
+		if len(o.Findings) < 2 {
+			t.Fatalf("the world has %d findings", len(o.Findings))
+		}
+		open, gone := o.Findings[0], o.Findings[1]
+		with := func(f checks.Finding, sev checks.Severity, state string) checks.Finding {
+			f.Severity, f.State = sev, state
+			return f
+		}
+		// open: open (critical), then open again (low), and resolved (high): the last open one.
+		// gone: resolved (medium), then resolved (high): the first resolved one.
+		o.Findings = append(o.Findings, with(open, checks.Low, checks.StateOpen))
+		o.Findings[0] = with(open, checks.Critical, checks.StateOpen)
+		o.Findings = slices.Delete(o.Findings, 1, 2)
+		o.Resolved = []checks.Finding{with(open, checks.High, checks.StateResolved),
+			with(gone, checks.Medium, checks.StateResolved), with(gone, checks.High, checks.StateResolved)}
+		if _, err := s.Write(ctx, o, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]string{open.ID: "low open", gone.ID: "medium resolved"} {
+			var sev, status string
+			if err := s.DB().QueryRowContext(ctx, s.d.q(`SELECT severity, status FROM finding_lifecycle WHERE finding_id = ?`), id).Scan(&sev, &status); err != nil {
+				t.Fatal(err)
+			}
+			if got := sev + " " + status; got != want {
+				t.Errorf("finding %s: lifecycle %q, want %q", id, got, want)
+			}
+		}
+	})
 }
