@@ -13,7 +13,7 @@ import (
 // elements, and two new buffers the size of each (Marshal's result, then the
 // indented copy) were a tenth of the run's allocations. Not safe for concurrent use.
 type indenter struct {
-	raw bytes.Buffer
+	raw *bytes.Buffer
 	enc *json.Encoder // into raw: Marshal's bytes (HTML escaped), and a newline
 	out []byte
 }
@@ -22,7 +22,8 @@ type indenter struct {
 // that is the indenter's until its next call.
 func (in *indenter) append(lead string, v any, prefix, indent string) ([]byte, error) {
 	if in.enc == nil {
-		in.enc = json.NewEncoder(&in.raw)
+		in.raw = new(bytes.Buffer)
+		in.enc = json.NewEncoder(in.raw)
 	}
 	in.raw.Reset()
 	if err := in.enc.Encode(v); err != nil {

@@ -72,7 +72,7 @@ func encodeActions(f checks.Finding) string {
 // run's findings are encoded one after another: two buffers each were a tenth of
 // the store's allocations). Not safe for concurrent use.
 type actionsEncoder struct {
-	raw bytes.Buffer
+	raw *bytes.Buffer
 	enc *json.Encoder // into raw, as json.Marshal (HTML escaped), and a newline
 	out []byte
 	ctx [3][]byte // the finding's account, user and resource as JSON strings
@@ -81,7 +81,8 @@ type actionsEncoder struct {
 // marshal is json.Marshal(v) in e.raw, valid until e.raw is written again.
 func (e *actionsEncoder) marshal(v any) []byte {
 	if e.enc == nil {
-		e.enc = json.NewEncoder(&e.raw)
+		e.raw = new(bytes.Buffer)
+		e.enc = json.NewEncoder(e.raw)
 	}
 	e.raw.Reset()
 	if err := e.enc.Encode(v); err != nil {

@@ -313,6 +313,18 @@ func TestRunConnectionForeignKeys(t *testing.T) {
 	}
 	rec.Abort()
 	foreignKeys("after a recording was aborted")
+	// A write whose context is cancelled mid-way: database/sql may not have rolled the
+	// transaction back when Write returns; the connection is discarded rather than
+	// given back with its foreign keys off.
+	for range 10 {
+		cctx, cancel := context.WithCancel(ctx)
+		s.hook = cancel
+		if _, err := s.Write(cctx, o, WriteOptions{}); err == nil {
+			t.Fatal("a cancelled write succeeded")
+		}
+		s.hook = nil
+		foreignKeys("after a cancelled write")
+	}
 	// The cascade still works: deleting the run deletes its rows.
 	if _, err := s.DB().ExecContext(ctx, `DELETE FROM runs`); err != nil {
 		t.Fatal(err)

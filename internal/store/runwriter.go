@@ -231,9 +231,18 @@ func (s *Store) beginRun(ctx context.Context) (*sql.Conn, *sql.Tx, error) {
 }
 
 // releaseConn gives a run's connection back to the pool with its foreign keys on,
-// or closes it for good when they cannot be turned on again.
+// or closes it for good when they are not on again. They are read back: inside a
+// transaction the pragma does nothing and says nothing, and a transaction whose
+// context was cancelled may not be rolled back yet when Rollback or Commit return.
 func releaseConn(conn *sql.Conn) {
-	if _, err := conn.ExecContext(context.Background(), `PRAGMA foreign_keys = ON`); err != nil {
+	ctx := context.Background()
+	on := 0
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = ON`); err == nil {
+		if err := conn.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on); err != nil {
+			on = 0
+		}
+	}
+	if on != 1 {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // never back to the pool without them
 	}
 	_ = conn.Close()
