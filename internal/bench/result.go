@@ -46,6 +46,8 @@ type Result struct {
 	MicrosecondsPerUser float64 `json:"us_per_user"`
 	// Calls by operation ("iam:ListAccessKeys"), over the whole Organization.
 	Calls map[string]OpCalls `json:"calls"`
+	// Machine is the machine the run was measured on, and what else took its CPU.
+	Machine Machine `json:"machine"`
 }
 
 // FloorTerms are the floor's parts, in seconds.
@@ -161,10 +163,10 @@ func (r *Result) Line() string {
 	if r.ExitCode != 0 {
 		incomplete = fmt.Sprintf(" (audit incomplete, exit %d)", r.ExitCode)
 	}
-	return fmt.Sprintf("%d×%d %s: wall %s floor %s ratio %s, %.0f calls/min/account, %d throttles, %d retries, peak RSS %.1f MB, CPU %s (sandbox %s), %d failed accounts, %.0f µs/user, setup %s%s",
+	return fmt.Sprintf("%d×%d %s: wall %s floor %s ratio %s, %.0f calls/min/account, %d throttles, %d retries, peak RSS %.1f MB, CPU %s (sandbox %s), %d failed accounts, %.0f µs/user, setup %s%s; machine: %s",
 		r.Accounts, r.UsersPerAccount, r.Profile, secs(r.WallSeconds), secs(r.FloorSeconds), ratio,
 		r.CallsPerMinutePerAccount, r.Throttles, r.Retries, float64(r.PeakRSSKiB)/1024, secs(r.CPUSeconds), secs(r.SandboxCPUSeconds), r.FailedAccounts,
-		r.MicrosecondsPerUser, secs(r.SetupSeconds), incomplete)
+		r.MicrosecondsPerUser, secs(r.SetupSeconds), incomplete, r.Machine)
 }
 
 // CallsTable is the calls by operation against the minimum, one line each.

@@ -74,18 +74,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		defer stop()
 	}
+	machine := newMachine(probe())
+	statBefore, statOK := procStat()
 	before := selfCPU()
 	child, err := runChild(ctx, o, srv, out, home, filepath.Join(dir, "iamaudit.db"))
 	if err != nil {
 		return nil, err
 	}
 	child.sandboxCPU = selfCPU() - before
+	if statAfter, ok := procStat(); ok && statOK {
+		machine.during(statBefore, statAfter, child.cpu, child.sandboxCPU)
+	}
 	doc, err := readRun(out)
 	if err != nil {
 		return nil, fmt.Errorf("the audit (exit %d) left no run JSON: %w; its last words: %s", child.exit, err, child.stderrTail)
 	}
 	shapes := Shapes(sc)
-	return newResult(o, sc.Accounts, shapes, doc, srv.Stats(), child, setup), nil
+	r := newResult(o, sc.Accounts, shapes, doc, srv.Stats(), child, setup)
+	r.Machine = machine
+	return r, nil
 }
 
 // childRun is what the audit process did.

@@ -37,7 +37,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`^2×5 fast: wall [0-9.]+s floor 0\.00s ratio -, [0-9]+ calls/min/account, 0 throttles, 0 retries, peak RSS [0-9.]+ MB, CPU [0-9.]+s \(sandbox [0-9.]+s\), 0 failed accounts, [0-9]+ µs/user, setup [0-9.]+s\n`)
+	line := regexp.MustCompile(`^2×5 fast: wall [0-9.]+s floor 0\.00s ratio -, [0-9]+ calls/min/account, 0 throttles, 0 retries, peak RSS [0-9.]+ MB, CPU [0-9.]+s \(sandbox [0-9.]+s\), 0 failed accounts, [0-9]+ µs/user, setup [0-9.]+s; machine: [0-9]+ CPUs .+, probe [0-9]+ ms, steal ([0-9.]+%|unknown), other CPU ([0-9.]+s|unknown)\n`)
 	if !line.MatchString(out) {
 		t.Errorf("line:\n%s", out)
 	}
@@ -64,7 +64,12 @@ func TestBenchEndToEnd(t *testing.T) {
 			RSS             int64    `json:"peak_rss_kib"`
 			Failed          int      `json:"failed_accounts"`
 			ExitCode        int      `json:"exit_code"`
-			Calls           map[string]struct {
+			Machine         struct {
+				CPUs  int     `json:"cpus"`
+				Model string  `json:"cpu_model"`
+				Probe float64 `json:"probe_ms"`
+			} `json:"machine"`
+			Calls map[string]struct {
 				Audit   int `json:"audit"`
 				Sandbox int `json:"sandbox"`
 				Minimum int `json:"minimum"`
@@ -77,6 +82,9 @@ func TestBenchEndToEnd(t *testing.T) {
 		if r.Run != i+1 || r.Accounts != 2 || r.AuditedAccounts != 3 || r.Users != 10 || r.Wall <= 0 || r.Ratio != nil ||
 			r.RSS <= 0 || r.Failed != 0 || r.ExitCode != 0 {
 			t.Errorf("run %d: %s", i+1, l)
+		}
+		if r.Machine.CPUs < 1 || r.Machine.Model == "" || r.Machine.Probe <= 0 {
+			t.Errorf("run %d: machine %+v: want its CPUs, model (or unknown) and probe time", i+1, r.Machine)
 		}
 		if len(r.Calls) == 0 {
 			t.Errorf("run %d: no calls", i+1)
