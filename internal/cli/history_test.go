@@ -241,3 +241,19 @@ func TestHistoryShowGapsUnknown(t *testing.T) {
 		t.Errorf("json gaps %+v", d.Gaps)
 	}
 }
+
+// A run id the store does not hold is a usage error naming the run and the way to
+// list them, as `diff` does, not a failure of the store.
+func TestHistoryShowUnknownRun(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "iamaudit.db")
+	s, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	code, _, stderr := runCLI(t, "history", "--db", db, "show", "20990101_000000")
+	if code != ExitUsage || !strings.Contains(stderr, "run 20990101_000000: no such run") || !strings.Contains(stderr, "iamaudit history lists") {
+		t.Errorf("exit %d, stderr %q: want %d and the run named", code, stderr, ExitUsage)
+	}
+}
