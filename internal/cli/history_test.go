@@ -143,7 +143,7 @@ func TestRunRecordsInStoreAndHistoryReadsIt(t *testing.T) {
 		t.Errorf("show:\n%s", stdout)
 	}
 	code, _, stderr = runCLI(t, "history", "--db", db, "show", "20200101_000000")
-	if code != ExitError || !strings.Contains(stderr, "no such run") {
+	if code != ExitUsage || !strings.Contains(stderr, "no such run") {
 		t.Errorf("show of a missing run: exit %d %s", code, stderr)
 	}
 	code, stdout, _ = runCLI(t, "history", "--db", db, "prune", "--keep", "1")

@@ -3,13 +3,10 @@ package collect
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iamaudit/iamaudit/internal/inventory"
+	"github.com/iamaudit/iamaudit/internal/mototest"
 )
 
 // motoURL is the endpoint of the moto_server started by TestMain.
@@ -32,42 +30,13 @@ func TestMain(m *testing.M) {
 }
 
 func runWithMoto(m *testing.M) int {
-	bin, err := exec.LookPath("moto_server")
+	moto, err := mototest.Start()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: moto_server is required by the collect tests (pip install 'moto[server]'):", err)
+		fmt.Fprintf(os.Stderr, "FAIL: the collect tests need moto_server: %v\n", err)
 		return 1
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: no free port:", err)
-		return 1
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: start moto_server:", err)
-		return 1
-	}
-	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // its own process group, started above
-		_ = cmd.Wait()
-	}()
-	motoURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(motoURL + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintln(os.Stderr, "FAIL: moto_server did not start:", err)
-			return 1
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer moto.Stop()
+	motoURL = moto.URL
 	return m.Run()
 }
 

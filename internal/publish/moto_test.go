@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,49 +26,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iamaudit/iamaudit/internal/checks"
+	"github.com/iamaudit/iamaudit/internal/mototest"
 	"github.com/iamaudit/iamaudit/internal/publish"
 	"github.com/iamaudit/iamaudit/internal/sandbox"
 )
 
-// startMoto runs moto_server on a free port, in its own process group, until the test
-// ends. Without moto_server the test is skipped, and fails instead when
-// IAMAUDIT_TEST_DISALLOW_SKIP=1 (scripts/test.sh).
+// startMoto runs moto_server until the test ends. Without moto_server the test is
+// skipped, and fails instead when IAMAUDIT_TEST_DISALLOW_SKIP=1 (scripts/test.sh).
 func startMoto(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("IAMAUDIT_TEST_DISALLOW_SKIP") == "1" {
-			t.Fatalf("moto_server is required (pip install 'moto[server]'): %v", err)
-		}
-		t.Skipf("moto_server not found (pip install 'moto[server]'): %v", err)
+	m, err := mototest.Start()
+	if errors.Is(err, mototest.ErrMissing) && os.Getenv("IAMAUDIT_TEST_DISALLOW_SKIP") != "1" {
+		t.Skip(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // its own process group, started above
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			return url
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("moto_server did not start within 30s")
-	return ""
+	t.Cleanup(m.Stop)
+	return m.URL
 }
 
 // motoAccount is a config whose requests moto attributes to account acct: moto
