@@ -297,7 +297,7 @@ func historyShow(ctx context.Context, s *store.Store, runID, format string, out 
 	sum, err := s.RunSummaryOf(ctx, runID)
 	if errors.Is(err, store.ErrNotFound) {
 		// A run id the store does not hold is bad input (exit 2), as in diff.
-		return &UsageError{Err: fmt.Errorf("%w: iamaudit history lists the runs of the %s", err, s.Name())}
+		return usageErrorf("%w: iamaudit history lists the runs of the %s", err, s.Name())
 	}
 	if err != nil {
 		return err
